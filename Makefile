@@ -1,0 +1,52 @@
+# ModelWatch: `make run` for the embedded demo, `make test` for the full suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/modelwatch
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test venv dev-venv services lint bench-ingest clean
+
+$(VENV)/.runtime: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.runtime
+dev-venv: $(VENV)/.dev
+
+## run: migrate, seed the demo and start web + worker + beat (Ctrl-C stops all three)
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py seed_demo
+	PORT=$(PORT) bin/run-embedded
+
+## services: start PostgreSQL and Redis when installed but stopped
+services:
+	bin/start-services
+
+## test: the whole suite on PostgreSQL + Redis + a real Celery worker, then the API on SQLite
+test: dev-venv services
+	-bin/install-browser
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(VENV)/bin/pytest -p no:cacheprovider
+	MODELWATCH_DATA_DIR=$$(mktemp -d) CELERY_BROKER_URL=memory:// \
+		$(VENV)/bin/pytest -p no:cacheprovider tests/models_app/api
+
+lint: dev-venv
+	$(VENV)/bin/ruff check .
+
+bench-ingest: dev-venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ingest_metrics.py
+
+clean:
+	rm -rf $(VENV) var

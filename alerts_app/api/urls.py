@@ -1,0 +1,7 @@
+"""The alerting API: rules, channels, alerts."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter(trailing_slash=True)
+
+urlpatterns = router.urls

@@ -1,0 +1,214 @@
+"""Alert rules, their evaluations, alerts and their transitions, channels and deliveries."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from models_app.models import Model, ModelVersion
+
+
+class RuleKind(models.TextChoices):
+    METRIC_THRESHOLD = "metric_threshold"
+    METRIC_CHANGE = "metric_change"
+    METRIC_ANOMALY = "metric_anomaly"
+    DATA_DRIFT = "data_drift"
+    PREDICTION_DRIFT = "prediction_drift"
+    DATA_QUALITY = "data_quality"
+    PERFORMANCE = "performance"
+    ESTIMATED_PERFORMANCE = "estimated_performance"
+    OVERFITTING = "overfitting"
+    UNDERFITTING = "underfitting"
+    LATENCY = "latency"
+    ERROR_RATE = "error_rate"
+    NO_DATA = "no_data"
+    PARAMETER_HEALTH = "parameter_health"
+
+
+class Severity(models.TextChoices):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Channel(models.Model):
+    """Where notifications go: an e-mail address, a webhook URL or a Slack webhook."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        WEBHOOK = "webhook"
+        SLACK = "slack"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    config = models.JSONField(default=dict)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class AlertRule(models.Model):
+    """A check of one model, evaluated every `interval` seconds by the dispatcher.
+
+    Durations are stored in seconds; the API and admin accept `30s`, `5m`, `1h`, `7d`.
+    """
+
+    name = models.CharField(max_length=200)
+    model = models.ForeignKey(Model, related_name="rules", on_delete=models.CASCADE)
+    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    config = models.JSONField(default=dict, blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    interval = models.PositiveIntegerField(default=300)
+    pending_for = models.PositiveIntegerField(default=0)
+    repeat_interval = models.PositiveIntegerField(default=4 * 3600)
+    keep_firing_for = models.PositiveIntegerField(default=0)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="rules")
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.kind}]"
+
+
+class CheckResult(models.Model):
+    """One evaluation of a rule: the history the dashboards plot."""
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        BREACHED = "breached"
+        INSUFFICIENT_DATA = "insufficient_data"
+        ERROR = "error"
+
+    rule = models.ForeignKey(AlertRule, related_name="results", on_delete=models.CASCADE)
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    evaluated_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    passed = models.BooleanField()
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-evaluated_at", "-id"]
+        indexes = [models.Index(fields=["rule", "evaluated_at"], name="result_history")]
+
+
+class AlertState(models.TextChoices):
+    OK = "ok"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Alert(models.Model):
+    """The one alert of a fingerprint (rule + version + feature) and its current state."""
+
+    rule = models.ForeignKey(AlertRule, related_name="alerts", on_delete=models.CASCADE)
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    feature = models.CharField(max_length=200, blank=True, default="")
+    fingerprint = models.CharField(max_length=400, unique=True)
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OK)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+    pending_since = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_breach_at = models.DateTimeField(null=True, blank=True)
+    last_evaluated = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="alert_state")]
+
+
+class AlertTransition(models.Model):
+    """A state change (or a repeat reminder): the history and the notification outbox."""
+
+    class Event(models.TextChoices):
+        PENDING = "pending"
+        FIRING = "firing"
+        RESOLVED = "resolved"
+        REPEAT = "repeat"
+
+    alert = models.ForeignKey(Alert, related_name="transitions", on_delete=models.CASCADE)
+    old = models.CharField(max_length=16, choices=AlertState.choices)
+    new = models.CharField(max_length=16, choices=AlertState.choices)
+    event = models.CharField(max_length=16, choices=Event.choices)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    processed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class Delivery(models.Model):
+    """One transition sent to one channel: written before sending, at most once each."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        MUTED = "muted"
+
+    transition = models.ForeignKey(
+        AlertTransition, related_name="deliveries", on_delete=models.CASCADE
+    )
+    channel = models.ForeignKey(Channel, related_name="deliveries", on_delete=models.CASCADE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transition", "channel"], name="uniq_delivery")
+        ]
+
+
+class Silence(models.Model):
+    """Mutes notifications for a rule and/or a model between two times; state goes on."""
+
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.CASCADE)
+    model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.CASCADE)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a worker executed the beat-driven heartbeat task."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_seen = models.DateTimeField()

@@ -1,0 +1,3 @@
+"""Dashboard pages."""
+
+urlpatterns: list = []

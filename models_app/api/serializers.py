@@ -1,0 +1,147 @@
+"""Serializers of the registry, and the batch envelopes (for validation of the envelope
+and for the OpenAPI schema; the records themselves are validated in bulk by
+`models_app.validation`)."""
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework import serializers
+
+from models_app.models import FeatureType, Model, ModelVersion, Stage
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["version", "created_at", "notes"]
+        read_only_fields = ["created_at"]
+
+    def validate_version(self, value: str) -> str:
+        model = self.context.get("model")
+        if model and ModelVersion.objects.filter(model=model, version=value).exists():
+            raise serializers.ValidationError(f'Version "{value}" already exists.')
+        return value
+
+
+class FeatureSerializer(serializers.Serializer):
+    """One declared input feature; range and categories feed the data-quality checks."""
+
+    name = serializers.CharField(max_length=200)
+    type = serializers.ChoiceField(choices=FeatureType.choices)
+    min = serializers.FloatField(required=False, allow_null=True)
+    max = serializers.FloatField(required=False, allow_null=True)
+    categories = serializers.ListField(
+        child=serializers.JSONField(), required=False, allow_null=True, max_length=10000
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        low, high = attrs.get("min"), attrs.get("max")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"min": ["Must not be greater than max."]})
+        return attrs
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    version = serializers.CharField(
+        max_length=100, write_only=True, required=False,
+        help_text='Initial version to create (default "1").',
+    )
+    versions = ModelVersionSerializer(many=True, read_only=True)
+    features = FeatureSerializer(many=True, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Model
+        fields = [
+            "name", "task", "framework", "description", "tags", "features", "owner",
+            "version", "versions", "created_at", "updated_at", "last_seen_at",
+        ]
+        read_only_fields = ["created_at", "updated_at", "last_seen_at"]
+
+    def validate_features(self, features: list[dict]) -> list[dict]:
+        names = [f["name"] for f in features]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise serializers.ValidationError(f"Duplicate feature names: {duplicates}.")
+        return [{k: v for k, v in f.items() if v is not None} for f in features]
+
+    def validate_name(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError("A model cannot be renamed.")
+        return value
+
+    @transaction.atomic
+    def create(self, validated_data: dict) -> Model:
+        version = validated_data.pop("version", "1")
+        model = Model.objects.create(**validated_data)
+        ModelVersion.objects.create(model=model, version=version)
+        return model
+
+    def update(self, instance: Model, validated_data: dict) -> Model:
+        validated_data.pop("version", None)
+        return super().update(instance, validated_data)
+
+
+def max_batch() -> int:
+    return settings.MODELWATCH_MAX_BATCH
+
+
+class BatchSerializer(serializers.Serializer):
+    """The envelope of every telemetry batch: an optional version and the records."""
+
+    version = serializers.CharField(max_length=100, required=False, allow_null=True)
+    records = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+    def validate_records(self, records: list) -> list:
+        limit = max_batch()
+        if len(records) > limit:
+            raise serializers.ValidationError(
+                f"Ensure this field has no more than {limit} elements."
+            )
+        return records
+
+
+class MetricRecordSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    value = serializers.FloatField()
+    timestamp = serializers.DateTimeField(required=False)
+    step = serializers.IntegerField(required=False, allow_null=True)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+
+
+class MetricBatchSerializer(BatchSerializer):
+    records = MetricRecordSerializer(many=True)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+
+
+class SeriesQuerySerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    version = serializers.CharField(max_length=100, required=False)
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+    max_points = serializers.IntegerField(min_value=1, max_value=10000, default=1000)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("start") and attrs.get("end") and attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"start": ["Must be before end."]})
+        return attrs
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    value = serializers.FloatField()
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+    count = serializers.IntegerField()
+
+
+class SeriesSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    stage = serializers.CharField()
+    points = SeriesPointSerializer(many=True)

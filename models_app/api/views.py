@@ -1,0 +1,90 @@
+"""The registry and metrics endpoints (DESIGN.md's REST API)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from models_app import ingest, series, validation
+from models_app.api.batch import ingest_batch, resolve_version
+from models_app.api.filtersets import ModelFilterSet
+from models_app.api.serializers import (
+    AcceptedSerializer,
+    MetricBatchSerializer,
+    ModelSerializer,
+    ModelVersionSerializer,
+    SeriesQuerySerializer,
+    SeriesSerializer,
+)
+from models_app.models import MetricPoint, Model
+
+
+class ModelViewSet(viewsets.ModelViewSet):
+    """Register, list, read, update and delete models; add versions; send and read metrics."""
+
+    queryset = Model.objects.prefetch_related("versions").select_related("owner")
+    serializer_class = ModelSerializer
+    lookup_field = "name"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    filterset_class = ModelFilterSet
+
+    def perform_create(self, serializer):
+        serializer.save(owner=self.request.user)
+
+    @extend_schema(request=ModelVersionSerializer, responses={201: ModelVersionSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=ModelVersionSerializer)
+    def versions(self, request, name=None):
+        model = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(model.versions.order_by("-created_at", "-id"))
+            return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
+        serializer = ModelVersionSerializer(data=request.data, context={"model": model})
+        serializer.is_valid(raise_exception=True)
+        serializer.save(model=model)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["POST"],
+        request=MetricBatchSerializer,
+        responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad records")},
+    )
+    @extend_schema(methods=["GET"], parameters=[SeriesQuerySerializer], responses=SeriesSerializer)
+    @action(detail=True, methods=["get", "post"], serializer_class=MetricBatchSerializer,
+            filterset_class=None, pagination_class=None)
+    def metrics(self, request, name=None):
+        model = get_object_or_404(Model, name=name)
+        if request.method == "POST":
+            return ingest_batch(
+                request, model, "metrics", validation.metric_record, ingest.record_metrics
+            )
+        return Response(metric_series(model, request.query_params))
+
+
+def metric_series(model: Model, params) -> dict:
+    """One metric of one stage, downsampled to at most `max_points` buckets."""
+    query = SeriesQuerySerializer(data=params)
+    query.is_valid(raise_exception=True)
+    q = query.validated_data
+    points = MetricPoint.objects.filter(model=model, name=q["name"])
+    if "version" in q:
+        points = points.filter(version=resolve_version(model, q["version"]))
+    stage = q.get("stage") or single_stage(points)
+    points = points.filter(stage=stage)
+    bounds = series.time_bounds(points)
+    if bounds is None:
+        return {"name": q["name"], "stage": stage, "points": []}
+    start, end = q.get("start") or bounds[0], q.get("end") or bounds[1]
+    return {
+        "name": q["name"], "stage": stage,
+        "points": series.downsample(points, start, end, q["max_points"]),
+    }
+
+
+def single_stage(points) -> str:
+    """The stage a metric is logged under, when the caller did not say; 400 if several."""
+    stages = sorted(points.values_list("stage", flat=True).distinct())
+    if len(stages) > 1:
+        raise ValidationError({"stage": [f"This metric has several stages {stages}: choose one."]})
+    return stages[0] if stages else "production"

@@ -1,0 +1,230 @@
+"""The model registry and every piece of telemetry it receives.
+
+Telemetry rows carry both `model` and `version`: the model id is denormalised so that
+time-range reads across versions use one index and no join.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Task(models.TextChoices):
+    BINARY = "binary_classification"
+    MULTICLASS = "multiclass_classification"
+    REGRESSION = "regression"
+    OTHER = "other"
+
+
+class FeatureType(models.TextChoices):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    TEXT = "text"
+    IMAGE = "image"
+
+
+class Stage(models.TextChoices):
+    TRAIN = "train"
+    VALIDATION = "validation"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Model(models.Model):
+    """A monitored model, addressed by its slug `name` in URLs."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    task = models.CharField(max_length=32, choices=Task.choices)
+    framework = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    features = models.JSONField(default=list, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def latest_version(self) -> "ModelVersion | None":
+        return self.versions.order_by("-created_at", "-id").first()
+
+    def feature_schema(self) -> dict[str, dict]:
+        """Declared features by name: {"age": {"name": "age", "type": "numeric", ...}}."""
+        return {f["name"]: f for f in self.features or []}
+
+
+class ModelVersion(models.Model):
+    model = models.ForeignKey(Model, related_name="versions", on_delete=models.CASCADE)
+    version = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["model", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.version}"
+
+
+class MetricPoint(models.Model):
+    """One value of a named metric (loss, accuracy, ...) at a time and optional step."""
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE)
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    value = models.FloatField()
+    timestamp = models.DateTimeField()
+    step = models.BigIntegerField(null=True, blank=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.PRODUCTION)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["model", "name", "stage", "timestamp"], name="metric_series"),
+            models.Index(fields=["version", "name", "step"], name="metric_steps"),
+        ]
+
+
+class Prediction(models.Model):
+    """One served prediction with its inputs; `label` may arrive later by `client_id`."""
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE)
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    client_id = models.CharField(max_length=200, null=True, blank=True)
+    timestamp = models.DateTimeField()
+    features = models.JSONField(default=dict)
+    prediction = models.JSONField(null=True)
+    scores = models.JSONField(null=True, blank=True)
+    label = models.JSONField(null=True, blank=True)
+    labeled_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["model", "timestamp"], name="prediction_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="uniq_prediction_client_id",
+            )
+        ]
+
+
+class PendingLabel(models.Model):
+    """A label that arrived before its prediction; joined when the prediction comes."""
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE)
+    client_id = models.CharField(max_length=200)
+    label = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "client_id"], name="uniq_pending_label")
+        ]
+
+
+class ParameterStat(models.Model):
+    """Statistics of one weight tensor at one training step."""
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE)
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    tensor = models.CharField(max_length=300)
+    step = models.BigIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField()
+    mean = models.FloatField()
+    std = models.FloatField()
+    min = models.FloatField()
+    max = models.FloatField()
+    l2_norm = models.FloatField()
+    zero_fraction = models.FloatField(null=True, blank=True)
+    nan_count = models.BigIntegerField(default=0)
+    inf_count = models.BigIntegerField(default=0)
+    grad_norm = models.FloatField(null=True, blank=True)
+    update_ratio = models.FloatField(null=True, blank=True)
+    histogram = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "tensor", "step"], name="param_steps")]
+
+
+class Reference(models.Model):
+    """The baseline a version's drift checks compare against (newest one wins).
+
+    `summary` holds, per feature: type, decile edges, bin counts, categories and
+    frequencies, min/max, missing rate, mean/std and a bounded sample.
+    """
+
+    version = models.ForeignKey(ModelVersion, related_name="references", on_delete=models.CASCADE)
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, default="upload")  # upload | window
+    n_rows = models.BigIntegerField(default=0)
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class Profile(models.Model):
+    """Sufficient statistics of one feature (or output) of one version in one time bucket.
+
+    Rows are appended as partial profiles at ingestion (`rolled_up=False`) and merged
+    by the rollup task into one rolled-up row per (version, bucket, feature).
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    bucket_start = models.DateTimeField()
+    feature = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16)  # numeric | categorical
+    rolled_up = models.BooleanField(default=False)
+    reference = models.ForeignKey(Reference, null=True, blank=True, on_delete=models.SET_NULL)
+    count = models.BigIntegerField(default=0)
+    missing = models.BigIntegerField(default=0)
+    type_errors = models.BigIntegerField(default=0)
+    out_of_range = models.BigIntegerField(default=0)
+    unseen = models.BigIntegerField(default=0)
+    min = models.FloatField(null=True, blank=True)
+    max = models.FloatField(null=True, blank=True)
+    sum = models.FloatField(default=0.0)
+    sum_sq = models.FloatField(default=0.0)
+    bin_counts = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=dict, blank=True)
+    sample = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "feature", "bucket_start"], name="profile_window"),
+            models.Index(fields=["rolled_up", "bucket_start"], name="profile_rollup"),
+        ]
+
+
+class IdempotencyKey(models.Model):
+    """A stored answer to a batch sent with an `Idempotency-Key` header.
+
+    Inserted in the same transaction as the batch's rows, so a replay either finds
+    the committed answer or waits on the row lock of the first attempt.
+    """
+
+    model = models.ForeignKey(Model, on_delete=models.CASCADE)
+    endpoint = models.CharField(max_length=32)
+    key = models.CharField(max_length=200)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "endpoint", "key"], name="uniq_idempotency")
+        ]

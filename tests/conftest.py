@@ -1,0 +1,34 @@
+"""The cast every test may use: a user with a token, an API client, a model."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import make_model, make_token, make_user
+
+
+@pytest.fixture
+def user(db):
+    return make_user()
+
+
+@pytest.fixture
+def token(user) -> str:
+    return make_token(user)
+
+
+@pytest.fixture
+def api(token) -> APIClient:
+    """An API client authenticated with a token (may read and write)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def model(db):
+    return make_model()
