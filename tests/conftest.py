@@ -32,3 +32,6 @@ def anon() -> APIClient:
 @pytest.fixture
 def model(db):
     return make_model()
+
+
+from tests.celery_live import celery_live, celery_worker_process  # noqa: E402,F401
