@@ -134,10 +134,20 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # Bumped by every guarded write: two writers holding the same snapshot cannot both win.
+    revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["state"], name="alert_state")]
+
+    def __str__(self) -> str:
+        return self.fingerprint
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
 
 
 class AlertTransition(models.Model):
@@ -148,6 +158,7 @@ class AlertTransition(models.Model):
         FIRING = "firing"
         RESOLVED = "resolved"
         REPEAT = "repeat"
+        CLEARED = "cleared"  # pending -> ok before it fired: history only, never notified
 
     alert = models.ForeignKey(Alert, related_name="transitions", on_delete=models.CASCADE)
     old = models.CharField(max_length=16, choices=AlertState.choices)
@@ -161,6 +172,9 @@ class AlertTransition(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}: {self.old} -> {self.new} ({self.event})"
 
 
 class Delivery(models.Model):
@@ -182,12 +196,20 @@ class Delivery(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # One entry per attempt: {"at", "ok", "error", "permanent"}.
+    log = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["transition", "channel"], name="uniq_delivery")
         ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.transition_id} -> {self.channel_id}: {self.status}"
 
 
 class Silence(models.Model):
@@ -205,6 +227,18 @@ class Silence(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        target = " / ".join(str(x) for x in (self.rule, self.model) if x is not None)
+        return f"{target or 'everything'} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.rule_id is None and self.model_id is None:
+            raise ValidationError("Choose a rule, a model or both.")
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": ["Must be after the start."]})
 
 
 class WorkerHeartbeat(models.Model):
