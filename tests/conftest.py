@@ -6,6 +6,13 @@ from rest_framework.test import APIClient
 from tests.factories import make_model, make_token, make_user
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The default PBKDF2 hasher costs ~0.3 s per user: far too slow for tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def user(db):
     return make_user()

@@ -33,6 +33,9 @@ class FeatureSerializer(serializers.Serializer):
         child=serializers.JSONField(), required=False, allow_null=True, max_length=10000
     )
 
+    def to_representation(self, instance: dict) -> dict:
+        return {k: v for k, v in super().to_representation(instance).items() if v is not None}
+
     def validate(self, attrs: dict) -> dict:
         low, high = attrs.get("min"), attrs.get("max")
         if low is not None and high is not None and low > high:
