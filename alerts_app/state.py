@@ -11,24 +11,17 @@ Edge cases, all decided here:
   (measured from the last breach), which damps flapping.
 - `clear_threshold` (hysteresis): once pending or firing, the condition only counts as
   cleared when the value is back past the clear level, not merely past the threshold.
+  The evaluation says so in `Observation.cleared` (rule_config.is_cleared, one place).
 - A `repeat` event goes out every `repeat_interval` while firing and unacknowledged
   (0 disables repeats). A new firing episode forgets the previous acknowledgement.
 """
 
-import operator as op
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 OK, PENDING, FIRING, RESOLVED = "ok", "pending", "firing", "resolved"
 BREACHED, INSUFFICIENT, ERROR = "breached", "insufficient_data", "error"
 NOTIFYING_EVENTS = frozenset({"firing", "resolved", "repeat"})
-
-# The operators a rule's config may use, and the comparison each one means.
-OPERATORS = {
-    ">": op.gt, "gt": op.gt, ">=": op.ge, "gte": op.ge, "ge": op.ge,
-    "<": op.lt, "lt": op.lt, "<=": op.le, "lte": op.le, "le": op.le,
-}
-
 
 @dataclass(frozen=True)
 class AlertSnapshot:
@@ -45,22 +38,25 @@ class AlertSnapshot:
 
 @dataclass(frozen=True)
 class Observation:
-    """One evaluation as seen by one alert: its status and, for hysteresis, its value."""
+    """One evaluation as seen by one alert.
+
+    `cleared` (threshold kinds) says whether the value is past the clear threshold;
+    None means the kind has no hysteresis and `status` alone decides.
+    """
 
     status: str
     value: float | None = None
     threshold: float | None = None
+    cleared: bool | None = None
 
 
 @dataclass(frozen=True)
 class Policy:
-    """The rule's timing and hysteresis settings, durations in seconds."""
+    """The rule's timing settings, in seconds."""
 
     pending_for: int = 0
     keep_firing_for: int = 0
     repeat_interval: int = 0
-    operator: str | None = None
-    clear_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,18 +75,16 @@ def next_state(alert: AlertSnapshot, obs: Observation, policy: Policy, now: date
     """Apply one observation to one alert."""
     if obs.status not in (OK, BREACHED):
         return Decision(alert)
-    if is_breaching(alert, obs, policy):
+    if is_breaching(alert, obs):
         return _on_breach(alert, policy, now)
     return _on_clear(alert, policy, now)
 
 
-def is_breaching(alert: AlertSnapshot, obs: Observation, policy: Policy) -> bool:
+def is_breaching(alert: AlertSnapshot, obs: Observation) -> bool:
     """Whether the condition holds, with hysteresis once the alert is pending or firing."""
-    active = alert.state in (PENDING, FIRING)
-    if not active or policy.clear_threshold is None or obs.value is None:
-        return obs.status == BREACHED
-    compare = OPERATORS.get(policy.operator or ">", op.gt)
-    return compare(obs.value, policy.clear_threshold)
+    if alert.state in (PENDING, FIRING) and obs.cleared is not None:
+        return not obs.cleared
+    return obs.status == BREACHED
 
 
 def _on_breach(alert: AlertSnapshot, policy: Policy, now: datetime) -> Decision:

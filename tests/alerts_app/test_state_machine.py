@@ -105,31 +105,27 @@ def test_keep_firing_for_absorbs_a_flap():
 
 
 def test_hysteresis_keeps_firing_until_the_value_passes_the_clear_threshold():
-    policy = Policy(operator=">", clear_threshold=0.15)
-    between = Observation("ok", 0.2, 0.25)
-    alert, events = run([BAD, between, between, Observation("ok", 0.14, 0.25)], policy)
+    between = Observation("ok", 0.2, 0.25, cleared=False)
+    below = Observation("ok", 0.14, 0.25, cleared=True)
+    _, events = run([BAD, between, between, below])
     assert events == ["firing", None, None, "resolved"]
 
 
-def test_hysteresis_works_for_lower_bounds_too():
-    policy = Policy(operator="<", clear_threshold=0.9)
-    low, between, high = (Observation(s, v, 0.8) for s, v in
-                          [("breached", 0.7), ("ok", 0.85), ("ok", 0.95)])
-    _, events = run([low, between, high], policy)
-    assert events == ["firing", None, "resolved"]
-
-
 def test_hysteresis_does_not_make_a_fresh_alert_fire_below_the_threshold():
-    policy = Policy(operator=">", clear_threshold=0.15)
-    alert, events = run([Observation("ok", 0.2, 0.25)], policy)
+    alert, events = run([Observation("ok", 0.2, 0.25, cleared=False)])
     assert (alert.state, events) == ("ok", [None])
 
 
 def test_hysteresis_applies_while_pending():
-    policy = Policy(pending_for=120, operator=">=", clear_threshold=0.15)
-    between = Observation("ok", 0.2, 0.25)
-    _, events = run([BAD, between, between], policy)
+    between = Observation("ok", 0.2, 0.25, cleared=False)
+    _, events = run([BAD, between, between], Policy(pending_for=120))
     assert events == ["pending", None, "firing"]
+
+
+def test_a_breached_value_past_the_clear_level_still_counts_as_breaching():
+    decision = next_state(AlertSnapshot(), Observation("breached", 0.3, 0.25, cleared=True),
+                          Policy(), T0)
+    assert decision.event == "firing"
 
 
 @pytest.mark.parametrize("obs", [NO_DATA, ERROR], ids=["insufficient_data", "error"])
