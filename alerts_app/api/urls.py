@@ -2,6 +2,9 @@
 
 from rest_framework.routers import DefaultRouter
 
+from alerts_app.api.views import RuleViewSet
+
 router = DefaultRouter(trailing_slash=True)
+router.register("rules", RuleViewSet, basename="rule")
 
 urlpatterns = router.urls

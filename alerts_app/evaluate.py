@@ -1,0 +1,53 @@
+"""Evaluate a rule: load its window's data, run its check, store the result.
+
+`evaluate_rule(rule, now)` is what the dispatcher, the admin's "Evaluate now" and
+`POST /api/v1/rules/{id}/evaluate/` call. It touches no alert state: the state
+machine reads the CheckResult it returns.
+"""
+
+from datetime import datetime
+
+from alerts_app import window_data
+from alerts_app.checks import base as checks
+from alerts_app.models import AlertRule, CheckResult
+from alerts_app.rule_config import THRESHOLD_KINDS, is_cleared, validate_config
+
+
+def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.CheckResult, object]:
+    """(outcome, version) of `rule` at `now`; missing data answers insufficient_data."""
+    version = None
+    try:
+        version = window_data.target_version(rule.model, rule.kind, config)
+        data = window_data.load(rule.kind, rule.model, version, config, now)
+    except window_data.NoData as exc:
+        return checks.insufficient(str(exc)), version
+    return checks.get_check(rule.kind)(data, config), version
+
+
+def add_hysteresis(kind: str, config: dict, outcome: checks.CheckResult) -> None:
+    """Threshold kinds say whether the value is past the clear threshold (state machine)."""
+    if kind in THRESHOLD_KINDS and outcome.value is not None:
+        outcome.details["clear_threshold"] = config.get("clear_threshold")
+        outcome.details["cleared"] = is_cleared(kind, config, outcome.value)
+
+
+def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckResult:
+    """The CheckResult of `rule` at `now` (saved when `store`); status ok, breached or
+    insufficient_data, details per DESIGN.md."""
+    config = validate_config(rule.kind, rule.config)
+    outcome, version = run_check(rule, config, now)
+    add_hysteresis(rule.kind, config, outcome)
+    shown = outcome.as_dict()
+    result = CheckResult(
+        rule=rule, version=version, evaluated_at=now, status=shown["status"],
+        value=shown["value"], threshold=shown["threshold"],
+        passed=not outcome.breached, details=shown["details"],
+    )
+    if store:
+        result.save()
+    return result
+
+
+def evaluate_rule_by_id(rule_id: int, now: datetime, store: bool = True) -> CheckResult:
+    rule = AlertRule.objects.select_related("model").get(pk=rule_id)
+    return evaluate_rule(rule, now, store=store)
