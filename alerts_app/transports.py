@@ -1,0 +1,203 @@
+"""Notification transports: one class per channel kind, and their pure payload builders.
+
+`Transport(channel_config).notify(notification)` sends or raises
+`TransportError(msg, permanent=...)`: permanent errors (a 4xx answer, a refused target,
+a rejected recipient) are never retried; transient ones (timeouts, 5xx, 429) are.
+Payload builders take a `Notification` (plain data) and are tested without any I/O.
+"""
+
+import smtplib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from alerts_app import netguard
+
+EVENT_TITLES = {"firing": "FIRING", "resolved": "RESOLVED", "repeat": "STILL FIRING",
+                "test": "TEST"}
+SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:",
+                  "info": ":large_blue_circle:"}
+
+
+class TransportError(Exception):
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Everything a message says about one alert event, as plain data."""
+
+    event: str
+    alert_id: int | None
+    rule: str
+    model: str
+    severity: str
+    state: str
+    version: str | None = None
+    feature: str = ""
+    kind: str = ""
+    value: float | None = None
+    threshold: float | None = None
+    message: str = ""
+    started_at: datetime | None = None
+    url: str = ""
+    dashboard_url: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def format_number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def subject_line(n: Notification) -> str:
+    feature = f" [{n.feature}]" if n.feature else ""
+    return f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} on {n.model}"
+
+
+def summary_line(n: Notification) -> str:
+    return (f"{n.severity} alert on {n.model}"
+            f"{' version ' + n.version if n.version else ''}: value {format_number(n.value)}"
+            f" vs threshold {format_number(n.threshold)}")
+
+
+def webhook_payload(n: Notification) -> dict:
+    """The generic webhook body (DESIGN.md), plus `feature` for per-feature alerts."""
+    return {
+        "event": n.event,
+        "alert": {
+            "id": n.alert_id, "rule": n.rule, "model": n.model, "version": n.version,
+            "feature": n.feature or None, "severity": n.severity, "state": n.state,
+            "value": n.value, "threshold": n.threshold, "message": n.message,
+            "started_at": n.started_at.isoformat() if n.started_at else None, "url": n.url,
+        },
+    }
+
+
+def slack_payload(n: Notification) -> dict:
+    """A Slack incoming-webhook message: header, facts, the message and a dashboard link."""
+    emoji = SEVERITY_EMOJI.get(n.severity, "")
+    facts = [("Model", n.model + (f" @ {n.version}" if n.version else "")),
+             ("Severity", f"{emoji} {n.severity}"),
+             ("Value", format_number(n.value)), ("Threshold", format_number(n.threshold))]
+    if n.feature:
+        facts.append(("Feature", n.feature))
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": subject_line(n)[:150]}},
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*{label}*\n{text}"} for label, text in facts]},
+    ]
+    if n.message:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": n.message[:2900]}})
+    if n.dashboard_url:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "text": {"type": "plain_text", "text": "Open dashboard"},
+            "url": n.dashboard_url}]})
+    return {"text": f"{subject_line(n)}: {summary_line(n)}", "blocks": blocks}
+
+
+def email_bodies(n: Notification) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the e-mail for one notification."""
+    context = asdict(n) | {
+        "title": EVENT_TITLES.get(n.event, n.event.upper()), "subject": subject_line(n),
+        "summary": summary_line(n), "value_text": format_number(n.value),
+        "threshold_text": format_number(n.threshold),
+    }
+    plain = render_to_string("alerts_app/email/alert.txt", context)
+    html = render_to_string("alerts_app/email/alert.html", context)
+    return subject_line(n), plain, html
+
+
+class Transport:
+    def __init__(self, config: dict):
+        self.config = config
+
+    def notify(self, notification: Notification) -> None:
+        raise NotImplementedError
+
+
+class EmailTransport(Transport):
+    """Django's mail backend; `config["address"]` may hold several comma-separated."""
+
+    def recipients(self) -> list[str]:
+        return [a.strip() for a in str(self.config.get("address", "")).split(",") if a.strip()]
+
+    def notify(self, notification: Notification) -> None:
+        subject, plain, html = email_bodies(notification)
+        message = EmailMultiAlternatives(subject, plain, settings.DEFAULT_FROM_EMAIL,
+                                         self.recipients())
+        message.attach_alternative(html, "text/html")
+        try:
+            message.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise TransportError(f"recipients refused: {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransportError(f"mail server error: {exc}") from exc
+
+
+class HttpTransport(Transport):
+    """POST JSON to `config["url"]` through the private-network guard, no redirects."""
+
+    def payload(self, notification: Notification) -> dict:
+        raise NotImplementedError
+
+    def notify(self, notification: Notification) -> None:
+        post_json(self.config.get("url", ""), self.payload(notification))
+
+
+class WebhookTransport(HttpTransport):
+    def payload(self, notification: Notification) -> dict:
+        return webhook_payload(notification)
+
+
+class SlackTransport(HttpTransport):
+    def payload(self, notification: Notification) -> dict:
+        return slack_payload(notification)
+
+
+def guarded_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # an environment proxy would dial on our behalf, unguarded
+    session.mount("http://", netguard.GuardedAdapter())
+    session.mount("https://", netguard.GuardedAdapter())
+    return session
+
+
+def post_json(url: str, body: dict) -> None:
+    """Send once; raise TransportError saying whether a retry could help."""
+    refusal = netguard.webhook_url_error(url)
+    if refusal:
+        raise TransportError(refusal, permanent=True)
+    timeout = getattr(settings, "MODELWATCH_WEBHOOK_TIMEOUT", 10)
+    try:
+        with guarded_session() as session:
+            response = session.post(url, json=body, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+    raise_for_status(response)
+
+
+def raise_for_status(response: requests.Response) -> None:
+    code = response.status_code
+    if code < 300:
+        return
+    text = f"HTTP {code}: {response.text[:200]}"
+    permanent = 300 <= code < 500 and code not in (408, 425, 429)
+    raise TransportError(text, permanent=permanent)
+
+
+TRANSPORTS: dict[str, type[Transport]] = {
+    "email": EmailTransport,
+    "webhook": WebhookTransport,
+    "slack": SlackTransport,
+}
+
+
+def transport_for(kind: str, config: dict) -> Transport:
+    return TRANSPORTS[kind](config)
