@@ -1,3 +1,18 @@
-"""Dashboard pages."""
+"""Dashboard pages and their figure endpoints (JSON, polled every 30 s by the pages)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from frontend import views
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("models/<slug:name>/", views.model_page, name="model"),
+    path("models/<slug:name>/figures/<slug:figure>.json", views.model_figure,
+         name="model-figure"),
+    path("alerts/", views.alerts_page, name="alerts"),
+    path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("rules/<int:pk>/", views.rule_page, name="rule"),
+    path("rules/<int:pk>/figures/<slug:figure>.json", views.rule_figure, name="rule-figure"),
+]

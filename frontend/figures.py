@@ -1,0 +1,204 @@
+"""Glue between a request's selection (model, version, range) and the figure builders.
+
+Each figure of the model page has one function here, `(Selection) -> go.Figure`,
+listed in MODEL_FIGURES; the views serve them as JSON for the page and its refresh.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import plotly.graph_objects as go
+
+from alerts_app.models import AlertRule
+from frontend import charts, charts_alerts, charts_training, distributions, evaluations, queries
+from frontend.ranges import TimeRange
+from frontend.spans import Span, alert_spans, span_edges
+from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat
+
+SERVING_KINDS = {"latency", "error_rate", "no_data"}
+PERFORMANCE_KINDS = {"performance", "estimated_performance"}
+
+
+@dataclass
+class Selection:
+    """What the user is looking at: a model, an optional version, a time range."""
+
+    model: Model
+    version: ModelVersion | None
+    window: TimeRange
+    params: dict = field(default_factory=dict)
+
+    @property
+    def bounds(self) -> tuple:
+        return self.window.start, self.window.end
+
+    @cached_property
+    def spans(self) -> list[Span]:
+        version_id = self.version.pk if self.version else None
+        return alert_spans(self.model.pk, self.window, version_id)
+
+    @cached_property
+    def rules(self) -> list[AlertRule]:
+        return list(AlertRule.objects.filter(model=self.model, enabled=True).order_by("name"))
+
+    @cached_property
+    def series(self):
+        return queries.metric_names(self.model, self.version)
+
+    @cached_property
+    def step_version(self) -> ModelVersion | None:
+        """The version whose training run is shown: the chosen one, else the newest with one."""
+        if self.version is not None:
+            return self.version
+        with_steps = MetricPoint.objects.filter(model=self.model, step__isnull=False).exclude(
+            stage="production").order_by("-version__created_at", "-version_id")
+        version_id = with_steps.values_list("version_id", flat=True).first()
+        if version_id is None:
+            version_id = ParameterStat.objects.filter(model=self.model).order_by(
+                "-version__created_at").values_list("version_id", flat=True).first()
+        return ModelVersion.objects.filter(pk=version_id).first() if version_id else None
+
+    def metric_list(self) -> list[str]:
+        return sorted(self.series["name"].unique()) if not self.series.empty else []
+
+
+def threshold(rule: AlertRule, key: str) -> dict | None:
+    value = (rule.config or {}).get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        operator = (rule.config or {}).get("operator", "")
+        return {"value": float(value), "label": f"{rule.name} {operator} {value:g}".strip()}
+    return None
+
+
+def thresholds_of(rules, kinds: set[str], key: str, metric: str | None = None) -> list[dict]:
+    lines = []
+    for rule in rules:
+        if rule.kind in kinds and (metric is None or rule.config.get("metric") == metric):
+            line = threshold(rule, key)
+            if line:
+                lines.append(line)
+    return lines
+
+
+def metric_spans(spans: list[Span], rules: list[AlertRule], name: str) -> list[Span]:
+    """Spans of rules about this metric (threshold/change/anomaly, over/under-fitting)."""
+    related = {r.id for r in rules if name in {str(v) for k, v in (r.config or {}).items()
+                                                if k in ("metric", "train_metric",
+                                                         "validation_metric")}}
+    return [s for s in spans if s.metric == name or s.rule_id in related]
+
+
+def metric_figure(sel: Selection) -> go.Figure:
+    name = sel.params.get("name") or (sel.metric_list() or [""])[0]
+    stages = sel.series[sel.series["name"] == name]["stage"].tolist() if name else []
+    if not stages:
+        return charts.empty_figure(f"No metric named {name!r}." if name else "No metrics yet.")
+    spans = metric_spans(sel.spans, sel.rules, name)
+    frame = queries.metric_frame(sel.model, sel.version, sel.window,
+                                 [(name, stage) for stage in stages], span_edges(spans, sel.window))
+    lines = thresholds_of(sel.rules, {"metric_threshold"}, "threshold", metric=name)
+    return charts.metric_figure(frame, name, sel.bounds, spans, lines)
+
+
+def serving_figure(sel: Selection) -> go.Figure:
+    frame = queries.serving_frame(sel.model, sel.version, sel.window)
+    spans = [s for s in sel.spans if s.kind in SERVING_KINDS]
+    return charts.serving_figure(
+        frame, sel.bounds, spans,
+        latency_thresholds=thresholds_of(sel.rules, {"latency"}, "threshold_ms"),
+        error_thresholds=thresholds_of(sel.rules, {"error_rate"}, "max_rate"),
+    )
+
+
+def drift_figure(sel: Selection) -> go.Figure:
+    frame = evaluations.drift_frame(sel.model, sel.version, sel.window)
+    return charts.drift_heatmap(frame, sel.bounds)
+
+
+def chosen_feature(sel: Selection) -> tuple[str, dict | None]:
+    """The feature asked for, else the most drifted one of the newest drift result."""
+    latest = evaluations.latest_drift(sel.model, sel.version)
+    feature = sel.params.get("feature")
+    if not feature and latest:
+        feature = max(latest, key=lambda f: (bool(latest[f].get("drifted")),
+                                             latest[f].get("statistic") or 0))
+    if not feature:
+        names = distributions.feature_names(sel.model, reference_version(sel))
+        feature = names[0] if names else ""
+    return feature, latest.get(feature)
+
+
+def reference_version(sel: Selection) -> ModelVersion | None:
+    return sel.version or sel.model.latest_version()
+
+
+def distribution_figure(sel: Selection) -> go.Figure:
+    version = reference_version(sel)
+    feature, verdict = chosen_feature(sel)
+    if version is None or not feature:
+        return charts.empty_figure("No reference data yet.", title="Reference vs current")
+    frame = distributions.distribution_frame(sel.model, version, feature, sel.window)
+    return charts.distribution_figure(frame, feature, verdict)
+
+
+def performance_figure(sel: Selection) -> go.Figure:
+    serving = queries.serving_frame(sel.model, sel.version, sel.window)
+    estimates = evaluations.estimate_frames(sel.model, sel.version, sel.window)
+    return charts.performance_figure(
+        serving, estimates, sel.bounds, regression=sel.model.task == "regression",
+        thresholds=thresholds_of(sel.rules, PERFORMANCE_KINDS, "threshold"),
+    )
+
+
+def training_figure(sel: Selection) -> go.Figure:
+    version = sel.step_version
+    if version is None:
+        return charts.empty_figure("No training run logged.", title="Training curves")
+    title = f"Training curves — version {version.version}"
+    return charts_training.training_figure(queries.training_frame(version), title=title)
+
+
+def weights_figure(sel: Selection) -> go.Figure:
+    version = sel.step_version
+    if version is None:
+        return charts.empty_figure("No weight statistics logged.", title="Weight statistics")
+    title = f"Weight statistics — version {version.version}"
+    return charts_training.weights_figure(queries.weights_frame(version), title=title)
+
+
+def versions_figure(sel: Selection) -> go.Figure:
+    metric = queries.key_metric(sel.series)
+    frame = queries.version_frame(sel.model, sel.window, metric)
+    return charts_alerts.versions_figure(frame, metric[0] if metric else None)
+
+
+def timeline_figure(sel: Selection) -> go.Figure:
+    return charts_alerts.alert_timeline(sel.spans, sel.bounds)
+
+
+MODEL_FIGURES = {
+    "timeline": timeline_figure,
+    "metric": metric_figure,
+    "serving": serving_figure,
+    "drift": drift_figure,
+    "distribution": distribution_figure,
+    "performance": performance_figure,
+    "training": training_figure,
+    "weights": weights_figure,
+    "versions": versions_figure,
+}
+
+
+def rule_history_figure(rule: AlertRule, window: TimeRange) -> go.Figure:
+    frame = evaluations.result_frame(rule.results.all(), window)
+    spans = alert_spans(rule.model_id, window, rule_id=rule.pk)
+    title = f"{rule.name} — {rule.kind}"
+    return charts_alerts.rule_history_figure(frame, title, (window.start, window.end), spans)
+
+
+def rule_drift_figure(rule: AlertRule, window: TimeRange) -> go.Figure:
+    frame = evaluations.drift_frame(rule.model, None, window, rule=rule)
+    return charts.drift_heatmap(frame, (window.start, window.end))
+
+
+RULE_FIGURES = {"history": rule_history_figure, "drift": rule_drift_figure}

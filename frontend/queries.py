@@ -1,0 +1,297 @@
+"""ORM -> DataFrames for the dashboards, every long series downsampled in the database.
+
+Metric trends reuse `models_app.series.downsample` (min/avg/max per bucket); serving
+and performance bucket predictions with the same `BucketIndex`. On PostgreSQL the
+latency percentiles are `percentile_cont` in SQL; elsewhere (the embedded SQLite demo)
+the same frame is computed with pandas from the window's rows.
+"""
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet
+from django.db.models.aggregates import Aggregate
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Floor
+
+from frontend.ranges import TimeRange
+from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat, Prediction
+from models_app.series import BucketIndex, bucket_width, downsample
+
+MAX_POINTS = 1500  # per trace: a page stays at a few thousand points per figure
+SERVING_BUCKETS = 240
+MAX_EDGE_SPANS = 100
+KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2", "rmse", "mae",
+               "loss")
+METRIC_COLUMNS = ["name", "stage", "timestamp", "value", "min", "max", "count"]
+SERVING_COLUMNS = ["timestamp", "count", "errors", "error_rate", "p50", "p95", "labelled",
+                   "label_coverage", "accuracy", "mae"]
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY x)`."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def scoped(queryset: QuerySet, model: Model, version: ModelVersion | None) -> QuerySet:
+    queryset = queryset.filter(model=model)
+    return queryset.filter(version=version) if version is not None else queryset
+
+
+# --- metrics -----------------------------------------------------------------------------
+
+def metric_names(model: Model, version: ModelVersion | None = None) -> pd.DataFrame:
+    """The (name, stage) series the model has, sorted; a skip scan on PostgreSQL."""
+    if connection.vendor == "postgresql" and version is None:
+        rows = skip_scan_series(model.pk)
+    else:
+        rows = list(
+            scoped(MetricPoint.objects, model, version)
+            .values_list("name", "stage").distinct().order_by("name", "stage")
+        )
+    return pd.DataFrame(rows, columns=["name", "stage"])
+
+
+def skip_scan_series(model_id: int) -> list[tuple[str, str]]:
+    """Distinct (name, stage) by walking the `metric_series` index: O(series), not O(rows)."""
+    table = MetricPoint._meta.db_table
+    sql = f"""
+        WITH RECURSIVE walk AS (
+            (SELECT name, stage FROM {table} WHERE model_id = %s
+             ORDER BY name, stage LIMIT 1)
+            UNION ALL
+            SELECT nxt.name, nxt.stage FROM walk, LATERAL (
+                SELECT name, stage FROM {table}
+                WHERE model_id = %s AND (name, stage) > (walk.name, walk.stage)
+                ORDER BY name, stage LIMIT 1) nxt
+        ) SELECT name, stage FROM walk"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model_id, model_id])
+        return cursor.fetchall()
+
+
+def key_metric(names: pd.DataFrame) -> tuple[str, str] | None:
+    """The metric a model is summed up by: a production quality metric if it has one."""
+    if names.empty:
+        return None
+    ordered = names.assign(
+        rank_stage=(names["stage"] != "production").astype(int),
+        rank_name=names["name"].map(lambda n: KEY_METRICS.index(n) if n in KEY_METRICS else 99),
+    ).sort_values(["rank_stage", "rank_name", "name"])
+    first = ordered.iloc[0]
+    return str(first["name"]), str(first["stage"])
+
+
+def metric_frame(model: Model, version: ModelVersion | None, window: TimeRange,
+                 series: list[tuple[str, str]], edges: list[tuple[datetime, datetime]] = (),
+                 max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Downsampled metric series, plus the exact points at each alert span's edges."""
+    frames = [
+        one_metric(scoped(MetricPoint.objects, model, version).filter(name=name, stage=stage),
+                   window, edges, max_points).assign(name=name, stage=stage)
+        for name, stage in series
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=METRIC_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[METRIC_COLUMNS]
+
+
+def one_metric(points: QuerySet, window: TimeRange, edges, max_points: int) -> pd.DataFrame:
+    buckets = downsample(points, window.start, window.end, max_points)
+    extra = edge_points(points, edges)
+    frame = pd.DataFrame(buckets + extra, columns=["timestamp", "value", "min", "max", "count"])
+    if frame.empty:
+        return frame
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame.sort_values("timestamp", kind="stable").drop_duplicates("timestamp", keep="last")
+
+
+def edge_points(points: QuerySet, edges) -> list[dict]:
+    """The first and last raw point inside each span, so downsampling never hides them."""
+    parts = []
+    for start, end in list(edges)[:MAX_EDGE_SPANS]:
+        inside = points.filter(timestamp__gte=start, timestamp__lte=end)
+        parts.append(inside.order_by("timestamp", "pk").values_list("timestamp", "value")[:1])
+        parts.append(inside.order_by("-timestamp", "-pk").values_list("timestamp", "value")[:1])
+    if not parts:
+        return []
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    return [{"timestamp": t, "value": v, "min": v, "max": v, "count": 1} for t, v in rows]
+
+
+# --- training curves and weights, by step -------------------------------------------------
+
+def by_step(queryset: QuerySet, fields: dict, max_points: int) -> list[dict]:
+    """Per step bucket: the first step and the average of each field (a step axis)."""
+    bounds = queryset.aggregate(lo=Min("step"), hi=Max("step"))
+    if bounds["lo"] is None:
+        return []
+    width = max((bounds["hi"] - bounds["lo"] + 1) / max_points, 1.0)
+    return list(
+        queryset.annotate(bucket=Floor((F("step") - bounds["lo"]) / width))
+        .values("bucket").annotate(first_step=Min("step"), **fields).order_by("bucket")
+    )
+
+
+def training_frame(version: ModelVersion, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Train/validation/test metrics of one version by step: name, stage, step, value."""
+    base = MetricPoint.objects.filter(version=version, step__isnull=False).exclude(
+        stage="production")
+    frames = []
+    for name, stage in base.values_list("name", "stage").distinct().order_by("name", "stage"):
+        rows = by_step(base.filter(name=name, stage=stage), {"avg": Avg("value")}, max_points)
+        frames.append(pd.DataFrame(
+            {"name": name, "stage": stage, "step": [r["first_step"] for r in rows],
+             "value": [r["avg"] for r in rows]}))
+    if not frames:
+        return pd.DataFrame(columns=["name", "stage", "step", "value"])
+    return pd.concat(frames, ignore_index=True)
+
+
+WEIGHT_FIELDS = ("l2_norm", "grad_norm", "mean", "std", "update_ratio")
+
+
+def weights_frame(version: ModelVersion, max_tensors: int = 30,
+                  max_points: int = 500) -> pd.DataFrame:
+    """Per tensor and step bucket: weight norm, gradient norm, mean, std, NaN/Inf counts."""
+    base = ParameterStat.objects.filter(version=version, step__isnull=False)
+    tensors = list(base.values_list("tensor", flat=True).distinct().order_by("tensor"))
+    fields = {f: Avg(f) for f in WEIGHT_FIELDS} | {"nan": Max("nan_count"), "inf": Max("inf_count")}
+    rows = []
+    for tensor in tensors[:max_tensors]:
+        for row in by_step(base.filter(tensor=tensor), fields, max_points):
+            rows.append({"tensor": tensor, "step": row["first_step"],
+                         **{f: row[f] for f in (*WEIGHT_FIELDS, "nan", "inf")}})
+    return pd.DataFrame(rows, columns=["tensor", "step", *WEIGHT_FIELDS, "nan", "inf"])
+
+
+# --- serving: volume, latency, errors, realised performance ------------------------------
+
+def serving_frame(model: Model, version: ModelVersion | None, window: TimeRange,
+                  buckets: int = SERVING_BUCKETS) -> pd.DataFrame:
+    """Per time bucket: predictions, errors, latency p50/p95, labels and realised quality."""
+    rows = scoped(Prediction.objects, model, version).filter(
+        timestamp__gte=window.start, timestamp__lte=window.end)
+    width = bucket_width(window.start, window.end, buckets)
+    if connection.vendor == "postgresql":
+        frame = serving_sql(rows, window, width)
+    else:
+        frame = serving_pandas(rows, window, width)
+    return finish_serving(frame)
+
+
+def serving_sql(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:
+    correct = RawSQL("CASE WHEN label IS NULL THEN NULL WHEN prediction = label "
+                     "THEN 1.0 ELSE 0.0 END", [], output_field=FloatField())
+    abs_error = RawSQL("CASE WHEN jsonb_typeof(prediction) = 'number' AND jsonb_typeof(label)"
+                       " = 'number' THEN abs((prediction #>> '{}')::float - "
+                       "(label #>> '{}')::float) END", [], output_field=FloatField())
+    grouped = (
+        rows.annotate(bucket=BucketIndex(F("timestamp"), window.start.timestamp(), width))
+        .values("bucket")
+        .annotate(
+            timestamp=Min("timestamp"), count=Count("pk"), errors=Count("pk", filter=~Q(error="")),
+            p50=Percentile("latency_ms", 0.5), p95=Percentile("latency_ms", 0.95),
+            labelled=Count("label"), accuracy=Avg(correct), mae=Avg(abs_error),
+        ).order_by("bucket")
+    )
+    return pd.DataFrame(list(grouped), columns=["bucket", *SERVING_COLUMNS])
+
+
+def serving_pandas(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:
+    """The same frame as `serving_sql`, from the window's rows (portable path)."""
+    raw = pd.DataFrame(
+        list(rows.values_list("timestamp", "latency_ms", "error", "label", "prediction")),
+        columns=["timestamp", "latency", "error", "label", "prediction"])
+    if raw.empty:
+        return pd.DataFrame(columns=["bucket", *SERVING_COLUMNS])
+    raw["timestamp"] = pd.to_datetime(raw["timestamp"], utc=True)
+    epoch = raw["timestamp"].map(lambda t: t.timestamp())
+    raw["bucket"] = np.floor((epoch - window.start.timestamp()) / width)
+    raw["erred"] = raw["error"].fillna("").ne("")
+    raw["correct"] = [compare(p, y) for p, y in zip(raw["prediction"], raw["label"], strict=True)]
+    raw["abs_error"] = [numeric_gap(p, y) for p, y in zip(raw["prediction"], raw["label"],
+                                                          strict=True)]
+    grouped = raw.groupby("bucket").agg(
+        timestamp=("timestamp", "min"), count=("timestamp", "size"), errors=("erred", "sum"),
+        p50=("latency", lambda s: s.quantile(0.5)), p95=("latency", lambda s: s.quantile(0.95)),
+        labelled=("label", lambda s: int(s.notna().sum())), accuracy=("correct", "mean"),
+        mae=("abs_error", "mean"),
+    )
+    return grouped.reset_index()
+
+
+def compare(prediction, label) -> float:
+    return np.nan if label is None else float(prediction == label)
+
+
+def numeric_gap(prediction, label) -> float:
+    numeric = (int, float)
+    if isinstance(prediction, numeric) and isinstance(label, numeric) and not isinstance(
+            prediction, bool) and not isinstance(label, bool):
+        return abs(float(prediction) - float(label))
+    return np.nan
+
+
+def finish_serving(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.drop(columns=["bucket"], errors="ignore").copy()
+    for column in ("count", "errors", "labelled"):
+        frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    for column in ("p50", "p95", "accuracy", "mae"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    total = frame["count"].where(frame["count"] > 0)
+    frame["error_rate"] = frame["errors"] / total
+    frame["label_coverage"] = frame["labelled"] / total
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame[SERVING_COLUMNS].reset_index(drop=True)
+
+
+def prediction_count(model: Model, since: datetime) -> int:
+    return Prediction.objects.filter(model=model, timestamp__gte=since).count()
+
+
+def version_frame(model: Model, window: TimeRange, metric: tuple[str, str] | None) -> pd.DataFrame:
+    """One row per version: predictions, error rate, mean latency and key metric in range."""
+    predictions = (
+        Prediction.objects.filter(model=model, timestamp__gte=window.start,
+                                  timestamp__lte=window.end)
+        .values("version_id")
+        .annotate(predictions=Count("pk"), errors=Count("pk", filter=~Q(error="")),
+                  latency=Avg("latency_ms"))
+    )
+    stats = {row["version_id"]: row for row in predictions}
+    metric_avgs = version_metric_avgs(model, window, metric)
+    rows = []
+    for version in model.versions.order_by("created_at", "id"):
+        row = stats.get(version.pk, {})
+        count = row.get("predictions", 0)
+        rows.append({
+            "version": version.version, "created_at": version.created_at, "predictions": count,
+            "error_rate": row.get("errors", 0) / count if count else None,
+            "latency_ms": row.get("latency"), "metric": metric_avgs.get(version.pk),
+        })
+    return pd.DataFrame(rows, columns=["version", "created_at", "predictions", "error_rate",
+                                       "latency_ms", "metric"])
+
+
+def version_metric_avgs(model: Model, window: TimeRange, metric) -> dict[int, float]:
+    if metric is None:
+        return {}
+    rows = (
+        MetricPoint.objects.filter(model=model, name=metric[0], stage=metric[1],
+                                   timestamp__gte=window.start, timestamp__lte=window.end)
+        .values("version_id").annotate(avg=Avg("value"))
+    )
+    return {row["version_id"]: row["avg"] for row in rows}

@@ -1,0 +1,179 @@
+"""Dashboard pages (server-rendered) and one JSON endpoint per figure for the 30 s refresh."""
+
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from alerts_app.models import Alert, AlertRule, Severity
+from frontend import distributions, evaluations, listings
+from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
+from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
+from models_app.models import Model, ModelVersion
+
+REFRESH_SECONDS = 30
+
+
+def login_required_json(view):
+    """Like login_required, but answers 401 JSON instead of redirecting a fetch()."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": "Authentication required."}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def figure_response(fig) -> HttpResponse:
+    response = HttpResponse(fig.to_json(), content_type="application/json")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def bad_range(error: RangeError) -> HttpResponseBadRequest:
+    body = json.dumps({error.field: [str(error)]})
+    return HttpResponseBadRequest(body, content_type="application/json")
+
+
+def selection(request, name: str, anchor_to_data: bool = True) -> Selection:
+    model = get_object_or_404(Model, name=name)
+    version = None
+    if request.GET.get("version"):
+        version = get_object_or_404(ModelVersion, model=model, version=request.GET["version"])
+    anchor = model.last_seen_at if anchor_to_data else None
+    window = parse_range(request.GET, timezone.now(), anchor=anchor)
+    return Selection(model, version, window, dict(request.GET.items()))
+
+
+def records(frame) -> list[dict]:
+    """DataFrame rows for a template, with None (not NaN) where a value is missing."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def range_context(window: TimeRange) -> dict:
+    return {
+        "window": window, "presets": list(PRESETS), "start_value": iso(window.start)[:16],
+        "end_value": iso(window.end)[:16], "refresh_seconds": REFRESH_SECONDS,
+    }
+
+
+@login_required
+@require_GET
+def overview(request):
+    models = list(Model.objects.all())
+    search, tag = request.GET.get("q", ""), request.GET.get("tag", "")
+    rows = listings.model_rows(listings.filter_models(models, search, tag), timezone.now())
+    return render(request, "frontend/overview.html", {
+        "rows": rows, "search": search, "tag": tag, "tags": listings.all_tags(models),
+        "counts": listings.health_counts(rows), "total": len(models),
+        "refresh_seconds": REFRESH_SECONDS,
+    })
+
+
+@login_required
+@require_GET
+def model_page(request, name: str):
+    try:
+        sel = selection(request, name)
+    except RangeError as error:
+        return bad_range(error)
+    firing = listings.alert_queryset().filter(
+        rule__model=sel.model, state__in=["firing", "pending"]).order_by("-state", "-started_at")
+    metrics = sel.metric_list()
+    feature, _ = chosen_feature(sel)
+    return render(request, "frontend/model.html", {
+        "model": sel.model, "version": sel.version, "versions": sel.model.versions.all(),
+        "metrics": metrics[:24], "more_metrics": max(0, len(metrics) - 24),
+        "features": distributions.feature_names(sel.model, sel.version
+                                                or sel.model.latest_version()),
+        "feature": feature, "active_alerts": list(firing),
+        "health": listings.health([a.rule.severity for a in firing if a.state == "firing"]),
+        "query": sel.window.querystring(version=sel.version.version if sel.version else ""),
+        **range_context(sel.window),
+    })
+
+
+@login_required_json
+@require_GET
+def model_figure(request, name: str, figure: str):
+    build = MODEL_FIGURES.get(figure)
+    if build is None:
+        raise Http404(f"No figure {figure!r}.")
+    try:
+        sel = selection(request, name)
+    except RangeError as error:
+        return bad_range(error)
+    return figure_response(build(sel))
+
+
+@login_required
+@require_GET
+def alerts_page(request):
+    state = request.GET.get("state", "")
+    severity, model = request.GET.get("severity", ""), request.GET.get("model", "")
+    now = timezone.now()
+    sections = listings.alert_sections(listings.filtered_alerts(state, severity, model),
+                                       state, now)
+    return render(request, "frontend/alerts.html", {
+        "sections": [(title, [(a, listings.alert_link(a, now)) for a in rows])
+                     for title, rows in sections],
+        "state": state, "severity": severity, "model_name": model,
+        "states": listings.ALERT_STATES, "severities": Severity.values,
+        "model_names": Model.objects.values_list("name", flat=True),
+        "refresh_seconds": REFRESH_SECONDS,
+    })
+
+
+@login_required
+@require_POST
+def acknowledge(request, pk: int):
+    alert = get_object_or_404(Alert.objects.select_related("rule"), pk=pk)
+    if listings.acknowledge(alert.pk, request.user, timezone.now()):
+        messages.success(request, f"Acknowledged “{alert.rule.name}”.")
+    else:
+        messages.info(request, f"“{alert.rule.name}” was already acknowledged or is not active.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "/alerts/"
+    return redirect(target)
+
+
+@login_required
+@require_GET
+def rule_page(request, pk: int):
+    rule = get_object_or_404(AlertRule.objects.select_related("model"), pk=pk)
+    try:
+        window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
+    except RangeError as error:
+        return bad_range(error)
+    return render(request, "frontend/rule.html", {
+        "rule": rule, "config": json.dumps(rule.config, indent=2, sort_keys=True),
+        "is_drift": rule.kind in evaluations.DRIFT_KINDS,
+        "alerts": listings.alert_queryset().filter(rule=rule).order_by("-last_evaluated")[:50],
+        "transitions": records(evaluations.transitions_frame(rule)),
+        "latest": rule.results.order_by("-evaluated_at", "-id").first(),
+        "query": window.querystring(), **range_context(window),
+    })
+
+
+@login_required_json
+@require_GET
+def rule_figure(request, pk: int, figure: str):
+    build = RULE_FIGURES.get(figure)
+    if build is None:
+        raise Http404(f"No figure {figure!r}.")
+    rule = get_object_or_404(AlertRule.objects.select_related("model"), pk=pk)
+    try:
+        window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
+    except RangeError as error:
+        return bad_range(error)
+    return figure_response(build(rule, window))
