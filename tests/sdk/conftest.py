@@ -1,0 +1,39 @@
+"""SDK tests talk HTTP to a real server: pytest-django's live server on the test database."""
+
+import pytest
+
+from modelwatch import Client
+from tests.factories import make_model
+from tests.sdk.proxy import FaultyProxy
+
+
+@pytest.fixture
+def server_url(live_server, transactional_db) -> str:
+    return live_server.url
+
+
+@pytest.fixture
+def fraud(transactional_db):
+    """A registered binary classifier "fraud" with version "1"."""
+    return make_model("fraud")
+
+
+@pytest.fixture
+def mw(server_url, token):
+    """A synchronous client with fast retries (tests must not sleep for long)."""
+    with Client(server_url, token, backoff=0.01, max_backoff=0.05) as client:
+        yield client
+
+
+@pytest.fixture
+def faulty(server_url):
+    """Build a FaultyProxy in front of the live server; stopped after the test."""
+    proxies = []
+
+    def start(faults: list[str]) -> FaultyProxy:
+        proxies.append(FaultyProxy(server_url, faults))
+        return proxies[-1]
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()
