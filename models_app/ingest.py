@@ -2,17 +2,34 @@
 
 On PostgreSQL rows go in with `COPY ... FROM STDIN` (about 6x faster than
 `bulk_create` here); elsewhere with `bulk_create`. Callers hold the transaction.
+Predictions are written with their partial profiles (`models_app.profiles`) in the
+same transaction, and joined with the labels that arrived before them.
 """
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import connection
+import orjson
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
-from models_app.models import MetricPoint, Model, ModelVersion
+from models_app import profiles
+from models_app.models import (
+    MetricPoint,
+    Model,
+    ModelVersion,
+    ParameterStat,
+    PendingLabel,
+    Prediction,
+)
+
+TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
+TOUCH_EVERY = timedelta(seconds=1)
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
@@ -31,8 +48,14 @@ def uses_copy() -> bool:
 
 
 def touch_model(model: Model, seen_at: datetime | None = None) -> None:
-    """Record that telemetry arrived (one UPDATE per batch, never per row)."""
-    Model.objects.filter(pk=model.pk).update(last_seen_at=seen_at or timezone.now())
+    """Record that telemetry arrived (one UPDATE per batch, never per row).
+
+    Skipped when `last_seen_at` is under a second old: concurrent batches of one model
+    would otherwise queue on that row's lock until each other's commit.
+    """
+    seen_at = seen_at or timezone.now()
+    stale = models.Q(last_seen_at__isnull=True) | models.Q(last_seen_at__lt=seen_at - TOUCH_EVERY)
+    Model.objects.filter(stale, pk=model.pk).update(last_seen_at=seen_at)
 
 
 def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
@@ -53,5 +76,197 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
             [MetricPoint(model_id=model_id, version_id=version.pk, **r) for r in rows],
             batch_size=2000,
         )
+    touch_model(version.model)
+    return len(rows)
+
+
+def text_field(value: str | None) -> str:
+    """A value in COPY's text format: backslash, tab and newlines escaped, None is NULL."""
+    return NULL if value is None else value.translate(TEXT_ESCAPES)
+
+
+def json_field(value) -> str:
+    """A JSON column in COPY text format; None is SQL NULL (as Django stores it)."""
+    if value is None:
+        return NULL
+    return orjson.dumps(value).decode().replace("\\", "\\\\")
+
+
+def copy_text(table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
+    """COPY already formatted text-format lines (tab separated, no newline) into `table`."""
+    buffer = io.StringIO()
+    buffer.writelines(f"{line}\n" for line in lines)
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def _copy_value(field: models.Field, value) -> str:
+    if value is None:
+        return NULL
+    if isinstance(field, models.JSONField):
+        return json_field(value)
+    if isinstance(field, models.BinaryField):
+        return "\\\\x" + bytes(value).hex()
+    if isinstance(field, models.BooleanField):
+        return "t" if value else "f"
+    if isinstance(field, models.DateTimeField):
+        return value.isoformat()
+    if isinstance(field, models.ForeignKey):
+        return str(value)
+    return text_field(value if isinstance(value, str) else repr(value))
+
+
+def copy_models(model_class: type[models.Model], instances: Sequence[models.Model]) -> None:
+    """COPY unsaved model instances (every concrete field but the primary key)."""
+    fields = [f for f in model_class._meta.concrete_fields if not f.primary_key]
+    lines = ("\t".join(_copy_value(f, getattr(obj, f.attname)) for f in fields)
+             for obj in instances)
+    copy_text(model_class._meta.db_table, [f.column for f in fields], lines)
+
+
+PREDICTION_COLUMNS = ["model_id", "version_id", "client_id", "timestamp", "features",
+                      "prediction", "scores", "label", "labeled_at", "latency_ms", "error"]
+
+
+def prediction_lines(version: ModelVersion, rows: Sequence[dict]) -> Iterable[str]:
+    prefix = f"{version.model_id}\t{version.pk}\t"
+    dumps = orjson.dumps
+    for r in rows:
+        features = dumps(r["features"]).decode()
+        if "\\" in features:
+            features = features.replace("\\", "\\\\")
+        latency = r["latency_ms"]
+        labeled_at = r.get("labeled_at")
+        yield (
+            f"{prefix}{text_field(r['id'])}\t{r['timestamp'].isoformat()}\t{features}\t"
+            f"{json_field(r['prediction'])}\t{json_field(r['scores'])}\t"
+            f"{json_field(r['label'])}\t{labeled_at.isoformat() if labeled_at else NULL}\t"
+            f"{NULL if latency is None else repr(latency)}\t{text_field(r['error'])}"
+        )
+
+
+def insert_predictions(version: ModelVersion, rows: Sequence[dict]) -> None:
+    if uses_copy():
+        copy_text(Prediction._meta.db_table, PREDICTION_COLUMNS, prediction_lines(version, rows))
+        return
+    Prediction.objects.bulk_create(
+        [Prediction(model_id=version.model_id, version_id=version.pk, client_id=r["id"],
+                    timestamp=r["timestamp"], features=r["features"],
+                    prediction=r["prediction"], scores=r["scores"], label=r["label"],
+                    labeled_at=r.get("labeled_at"), latency_ms=r["latency_ms"],
+                    error=r["error"]) for r in rows],
+        batch_size=1000,
+    )
+
+
+def join_pending_labels(model: Model, rows: Sequence[dict]) -> None:
+    """Give rows the labels that arrived before them (and forget those pending labels)."""
+    ids = [r["id"] for r in rows if r["id"] is not None]
+    if not ids:
+        return
+    pending = dict(PendingLabel.objects.filter(model=model, client_id__in=ids)
+                   .values_list("client_id", "label"))
+    if not pending:
+        return
+    now = timezone.now()
+    for row in rows:
+        if row["id"] in pending:
+            row["label"], row["labeled_at"] = pending[row["id"]], now
+    PendingLabel.objects.filter(model=model, client_id__in=list(pending)).delete()
+
+
+def duplicate_id_error(model: Model, rows: Sequence[dict]) -> ValidationError:
+    ids = [r["id"] for r in rows if r["id"] is not None]
+    taken = set(Prediction.objects.filter(model=model, client_id__in=ids)
+                .values_list("client_id", flat=True))
+    return ValidationError({"records": {
+        str(i): {"id": ["A prediction with this id already exists."]}
+        for i, r in enumerate(rows) if r["id"] in taken
+    }})
+
+
+def record_predictions(version: ModelVersion, rows: list[dict]) -> int:
+    """Store validated prediction rows and their partial profiles (one transaction).
+
+    Raises ValidationError naming the records whose `id` is already stored.
+    """
+    model = version.model
+    join_pending_labels(model, rows)
+    try:
+        with transaction.atomic():
+            insert_predictions(version, rows)
+    except IntegrityError:
+        raise duplicate_id_error(model, rows) from None
+    profiles.record_profiles(version, rows)
+    touch_model(model)
+    return len(rows)
+
+
+def matched_predictions(model: Model, ids: list[str]) -> list[tuple]:
+    """(pk, client_id, version_id, timestamp, had_label) of the predictions with `ids`."""
+    found = []
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        found += list(Prediction.objects.filter(model=model, client_id__in=chunk)
+                      .values_list("pk", "client_id", "version_id", "timestamp", "label"))
+    return found
+
+
+def update_labels(matches: list[tuple], labels: dict[str, object], now: datetime) -> None:
+    if uses_copy():
+        sql = (f"UPDATE {Prediction._meta.db_table} p SET label = v.label::jsonb, labeled_at = %s "
+               "FROM unnest(%s::bigint[], %s::text[]) AS v(id, label) WHERE p.id = v.id")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now, [m[0] for m in matches],
+                                 [orjson.dumps(labels[m[1]]).decode() for m in matches]])
+        return
+    Prediction.objects.bulk_update(
+        [Prediction(pk=m[0], label=labels[m[1]], labeled_at=now) for m in matches],
+        ["label", "labeled_at"], batch_size=500,
+    )
+
+
+def keep_pending(model: Model, labels: dict[str, object], now: datetime) -> None:
+    PendingLabel.objects.bulk_create(
+        [PendingLabel(model=model, client_id=key, label=label, received_at=now)
+         for key, label in labels.items()],
+        update_conflicts=True, unique_fields=["model", "client_id"],
+        update_fields=["label", "received_at"], batch_size=1000,
+    )
+
+
+def record_labels(model: Model, rows: list[dict]) -> dict:
+    """Join labels to predictions by client id; keep the others until their prediction.
+
+    Answers `{"matched": n, "unmatched": [ids]}`. A label counts in the `__label__`
+    profile of its prediction's bucket the first time that prediction gets one.
+    """
+    now = timezone.now()
+    labels = {r["id"]: r["label"] for r in rows}
+    matches = matched_predictions(model, list(labels))
+    if matches:
+        update_labels(matches, labels, now)
+    fresh: dict[int, list] = defaultdict(list)
+    for _, key, version_id, moment, old_label in matches:
+        if old_label is None:
+            fresh[version_id].append((moment, labels[key]))
+    if fresh:
+        profiles.record_label_profiles(fresh)
+    matched_ids = {m[1] for m in matches}
+    unmatched = {key: label for key, label in labels.items() if key not in matched_ids}
+    if unmatched:
+        keep_pending(model, unmatched, now)
+    touch_model(model, now)
+    return {"matched": len(matches), "unmatched": list(unmatched)}
+
+
+def record_parameters(version: ModelVersion, rows: list[dict]) -> int:
+    """Store validated weight statistics (one row per tensor and step)."""
+    objects = [ParameterStat(model_id=version.model_id, version_id=version.pk, **r) for r in rows]
+    if uses_copy():
+        copy_models(ParameterStat, objects)
+    else:
+        ParameterStat.objects.bulk_create(objects, batch_size=1000)
     touch_model(version.model)
     return len(rows)

@@ -94,6 +94,9 @@ class MetricPoint(models.Model):
             models.Index(fields=["version", "name", "step"], name="metric_steps"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.name}={self.value} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
 
 class Prediction(models.Model):
     """One served prediction with its inputs; `label` may arrive later by `client_id`."""
@@ -120,6 +123,9 @@ class Prediction(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"prediction {self.client_id or self.pk} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
 
 class PendingLabel(models.Model):
     """A label that arrived before its prediction; joined when the prediction comes."""
@@ -133,6 +139,9 @@ class PendingLabel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["model", "client_id"], name="uniq_pending_label")
         ]
+
+    def __str__(self) -> str:
+        return f"pending label {self.client_id}"
 
 
 class ParameterStat(models.Model):
@@ -158,6 +167,9 @@ class ParameterStat(models.Model):
     class Meta:
         indexes = [models.Index(fields=["version", "tensor", "step"], name="param_steps")]
 
+    def __str__(self) -> str:
+        return f"{self.tensor} step {self.step}"
+
 
 class Reference(models.Model):
     """The baseline a version's drift checks compare against (newest one wins).
@@ -175,19 +187,24 @@ class Reference(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"reference {self.pk} of version {self.version_id}"
 
-class Profile(models.Model):
-    """Sufficient statistics of one feature (or output) of one version in one time bucket.
 
-    Rows are appended as partial profiles at ingestion (`rolled_up=False`) and merged
-    by the rollup task into one rolled-up row per (version, bucket, feature).
+class ProfileStats(models.Model):
+    """The sufficient statistics one profile row holds (see `models_app.profiling`).
+
+    `bin_counts` are counts in the bins of `edges` (the reference's deciles at write
+    time, [] before any reference). Numeric samples are stored in binary, not JSON:
+    `sample_values` float64 little-endian, `sample_keys` uint64 reservoir priorities
+    (ascending in rolled-up rows); partial rows store `sample_seed` instead of keys.
+    `sample` (JSON) is read only as a fallback for rows written by other code.
     """
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
     bucket_start = models.DateTimeField()
     feature = models.CharField(max_length=200)
     kind = models.CharField(max_length=16)  # numeric | categorical
-    rolled_up = models.BooleanField(default=False)
     reference = models.ForeignKey(Reference, null=True, blank=True, on_delete=models.SET_NULL)
     count = models.BigIntegerField(default=0)
     missing = models.BigIntegerField(default=0)
@@ -201,13 +218,65 @@ class Profile(models.Model):
     bin_counts = models.JSONField(default=list, blank=True)
     categories = models.JSONField(default=dict, blank=True)
     sample = models.JSONField(default=list, blank=True)
+    edges = models.JSONField(default=list, blank=True)
+    sample_values = models.BinaryField(null=True, blank=True)
+    sample_keys = models.BinaryField(null=True, blank=True)
+    sample_seed = models.BigIntegerField(null=True, blank=True)
+    sketch = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class Profile(ProfileStats):
+    """Sufficient statistics of one feature (or output) of one version in one hour bucket.
+
+    Rows are appended as partial profiles at ingestion (`rolled_up=False`) and merged
+    by the rollup task into one rolled-up row per (version, bucket, feature). Rows never
+    overlap: summing every row of a window counts each prediction once.
+    """
+
+    rolled_up = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["version", "feature", "bucket_start"], name="profile_window"),
             models.Index(fields=["rolled_up", "bucket_start"], name="profile_rollup"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "feature", "bucket_start"],
+                condition=models.Q(rolled_up=True),
+                name="uniq_rolled_up_profile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature} @ {self.bucket_start:%Y-%m-%d %H:00}"
+
+
+class DailyProfile(ProfileStats):
+    """One UTC day of one feature: the merge of that day's rolled-up hourly profiles.
+
+    A second tier kept beside `Profile` (never summed with it) so that a 30-day window
+    reads ~30 rows per feature instead of ~720.
+    """
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["version", "feature", "bucket_start"], name="daily_profile_window"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "feature", "bucket_start"], name="uniq_daily_profile"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature} @ {self.bucket_start:%Y-%m-%d}"
 
 
 class IdempotencyKey(models.Model):
@@ -228,3 +297,6 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["model", "endpoint", "key"], name="uniq_idempotency")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

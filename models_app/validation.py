@@ -141,3 +141,141 @@ def metric_record(record: dict, errors: dict, now: datetime) -> dict:
         "step": check(errors, "step", integer, record.get("step")),
         "stage": check(errors, "stage", stage, record.get("stage")),
     }
+
+
+def client_id(value, required: bool = False) -> str | None:
+    """A client-side record id: a non-empty string (≤ 200 characters) or an integer."""
+    if type(value) is int:
+        return str(value)
+    if value is None or value == "":
+        if required:
+            raise FieldError("This field is required.")
+        return None
+    if not isinstance(value, str):
+        raise FieldError("Must be a string or an integer.")
+    if len(value) > 200:
+        raise FieldError("Ensure this field has no more than 200 characters.")
+    return value
+
+
+def utc_timestamp(value, now: datetime) -> datetime:
+    return timestamp(value, now).astimezone(UTC)
+
+
+def features_object(value) -> dict:
+    """The `features` object; what is inside is data (profiled), never an error."""
+    if value is None:
+        raise FieldError("This field is required.")
+    if not isinstance(value, dict):
+        raise FieldError("Must be an object of feature values.")
+    return value
+
+
+def scores_object(value) -> dict | None:
+    """Class -> probability: an object of finite numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise FieldError("Must be an object mapping each class to a number.")
+    for klass, score in value.items():
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise FieldError(f'Score of class "{klass}" must be a finite number.')
+    return value
+
+
+def scalar(value, required: bool = False):
+    """A label-like value: string, number or boolean."""
+    if value is None:
+        if required:
+            raise FieldError("This field is required.")
+        return None
+    if not isinstance(value, (str, int, float)):
+        raise FieldError("Must be a string, a number or a boolean.")
+    return value
+
+
+def prediction_record(record: dict, errors: dict, now: datetime) -> dict:
+    error = check(errors, "error", text, record.get("error"), 10000, False) or ""
+    prediction = record.get("prediction")
+    if prediction is None and not error and "error" not in errors:
+        errors["prediction"] = "This field is required (unless `error` is set)."
+    return {
+        "id": check(errors, "id", client_id, record.get("id")),
+        "timestamp": check(errors, "timestamp", utc_timestamp, record.get("timestamp"), now),
+        "features": check(errors, "features", features_object, record.get("features")),
+        "prediction": prediction,
+        "scores": check(errors, "scores", scores_object, record.get("scores")),
+        "label": check(errors, "label", scalar, record.get("label")),
+        "latency_ms": check(errors, "latency_ms", nonnegative_float, record.get("latency_ms")),
+        "error": error,
+    }
+
+
+def label_record(record: dict, errors: dict, now: datetime | None = None) -> dict:
+    return {
+        "id": check(errors, "id", client_id, record.get("id"), True),
+        "label": check(errors, "label", scalar, record.get("label"), True),
+    }
+
+
+def fraction(value) -> float | None:
+    number = optional_float(value)
+    if number is not None and not 0 <= number <= 1:
+        raise FieldError("Must be between 0 and 1.")
+    return number
+
+
+def count(value) -> int:
+    number = integer(value)
+    if number is not None and number < 0:
+        raise FieldError("Must be zero or more.")
+    return number or 0
+
+
+def histogram(value) -> dict | None:
+    """`{"edges": [n + 1 finite numbers], "counts": [n counts]}`."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise FieldError('Must be an object {"edges": [...], "counts": [...]}.')
+    edges, counts = value.get("edges"), value.get("counts")
+    if not isinstance(edges, list) or not isinstance(counts, list) or len(edges) != len(counts) + 1:
+        raise FieldError("Needs `edges` (n + 1 numbers) and `counts` (n counts).")
+    clean_edges = [finite_float(edge) for edge in edges]
+    if any(b < a for a, b in zip(clean_edges, clean_edges[1:], strict=False)):
+        raise FieldError("`edges` must be ascending.")
+    return {"edges": clean_edges, "counts": [count(c) for c in counts]}
+
+
+def parameter_record(record: dict, errors: dict, now: datetime) -> dict:
+    row = {
+        "tensor": check(errors, "tensor", text, record.get("tensor"), 300),
+        "step": check(errors, "step", integer, record.get("step")),
+        "timestamp": check(errors, "timestamp", utc_timestamp, record.get("timestamp"), now),
+        "zero_fraction": check(errors, "zero_fraction", fraction, record.get("zero_fraction")),
+        "nan_count": check(errors, "nan_count", count, record.get("nan_count")),
+        "inf_count": check(errors, "inf_count", count, record.get("inf_count")),
+        "grad_norm": check(errors, "grad_norm", nonnegative_float, record.get("grad_norm")),
+        "update_ratio": check(errors, "update_ratio", nonnegative_float,
+                              record.get("update_ratio")),
+        "histogram": check(errors, "histogram", histogram, record.get("histogram")),
+    }
+    for name in ("mean", "std", "min", "max", "l2_norm"):
+        row[name] = check(errors, name, finite_float, record.get(name))
+    return row
+
+
+def unique_ids(rows: list[dict]) -> None:
+    """400 naming every record whose `id` repeats an earlier one of the same batch."""
+    first: dict[str, int] = {}
+    failures = {}
+    for index, row in enumerate(rows):
+        key = row.get("id")
+        if key is None:
+            continue
+        if key in first:
+            failures[str(index)] = {"id": [f"Duplicate id (also at index {first[key]})."]}
+        else:
+            first[key] = index
+    if failures:
+        raise ValidationError({"records": failures})

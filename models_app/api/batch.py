@@ -27,7 +27,8 @@ def parse_envelope(data) -> tuple[str | None, list]:
         raise ValidationError({"records": ["This list may not be empty."]})
     limit = settings.MODELWATCH_MAX_BATCH
     if len(records) > limit:
-        raise ValidationError({"records": [f"Ensure this field has no more than {limit} elements."]})
+        message = f"Ensure this field has no more than {limit} elements."
+        raise ValidationError({"records": [message]})
     return version, records
 
 

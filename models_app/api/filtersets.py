@@ -9,7 +9,9 @@ from models_app.models import Model, Task
 class ModelFilterSet(django_filters.FilterSet):
     task = django_filters.ChoiceFilter(choices=Task.choices)
     tag = django_filters.CharFilter(method="filter_tag", help_text="Models carrying this tag.")
-    search = django_filters.CharFilter(method="filter_search", help_text="Name or description contains.")
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="Name or description contains."
+    )
 
     class Meta:
         model = Model
