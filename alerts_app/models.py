@@ -105,6 +105,9 @@ class CheckResult(models.Model):
         ordering = ["-evaluated_at", "-id"]
         indexes = [models.Index(fields=["rule", "evaluated_at"], name="result_history")]
 
+    def __str__(self) -> str:
+        return f"{self.rule_id} @ {self.evaluated_at:%Y-%m-%d %H:%M:%S}: {self.status}"
+
 
 class AlertState(models.TextChoices):
     OK = "ok"
@@ -246,3 +249,6 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,177 @@
+"""Apply a CheckResult to its rule's alerts: state machine, one guarded write, outbox rows.
+
+Fingerprints (one Alert each): `rule:<id>|version:<id or ->` for most rules, plus
+`|feature:<name>` for per-feature rules:
+- `data_drift` / `prediction_drift` with an explicit `features` list: one alert per listed
+  feature, driven by `details["features"][name]["drifted"]` (without a list the rule has
+  one dataset-level alert, driven by the drift share);
+- `data_quality`: one alert per feature whose rates break a limit
+  (`details["features"][name]["breached"]`), so each bad input is fixed and cleared
+  on its own.
+An Alert row is created lazily, on its first breach: a rule that never breaks stores none.
+
+Each write is `UPDATE ... WHERE id = %s AND revision = %s` (healthchecks' pattern): two
+writers holding the same snapshot cannot both act, and only the winner records the
+AlertTransition and its deliveries, in the same transaction.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from alerts_app import notify
+from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, CheckResult
+from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
+
+logger = logging.getLogger(__name__)
+DRIFT_KINDS = ("data_drift", "prediction_drift")
+SNAPSHOT_FIELDS = ("state", "pending_since", "started_at", "resolved_at", "last_breach_at",
+                   "last_notified_at", "acknowledged_at")
+MAX_WRITE_TRIES = 3
+
+
+def fingerprint(rule_id: int, version_id: int | None, feature: str = "") -> str:
+    key = f"rule:{rule_id}|version:{version_id if version_id is not None else '-'}"
+    return f"{key}|feature:{feature}" if feature else key
+
+
+def is_per_feature(rule: AlertRule) -> bool:
+    return rule.kind == "data_quality" or (
+        rule.kind in DRIFT_KINDS and bool((rule.config or {}).get("features")))
+
+
+def feature_observations(result: CheckResult) -> dict[str, Observation]:
+    """One observation per feature of a per-feature result (empty when none is judged)."""
+    if result.status not in ("ok", "breached"):
+        return {}
+    features = (result.details or {}).get("features") or {}
+    return {name: _feature_observation(info) for name, info in features.items()
+            if isinstance(info, dict)}
+
+
+def _feature_observation(info: dict) -> Observation:
+    broken = info.get("drifted", info.get("breached"))
+    if broken is None:
+        return Observation("insufficient_data")
+    value = info.get("statistic", info.get("value"))
+    return Observation("breached" if broken else "ok", value, info.get("threshold"))
+
+
+def rule_observation(result: CheckResult) -> Observation:
+    cleared = (result.details or {}).get("cleared")
+    return Observation(result.status, result.value, result.threshold,
+                       cleared if isinstance(cleared, bool) else None)
+
+
+def policy_of(rule: AlertRule) -> Policy:
+    return Policy(rule.pending_for, rule.keep_firing_for, rule.repeat_interval)
+
+
+def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[AlertTransition]:
+    """Move every alert of this result's fingerprints; return the transitions recorded."""
+    version_id = result.version_id
+    if is_per_feature(rule):
+        observed = feature_observations(result)
+        known = set(rule.alerts.filter(version_id=version_id).exclude(feature="")
+                    .values_list("feature", flat=True))
+        items = [(f, observed.get(f, Observation("insufficient_data")))
+                 for f in sorted(known | set(observed))]
+    else:
+        items = [("", rule_observation(result))]
+    transitions = []
+    with transaction.atomic():
+        for feature, obs in items:
+            transition = apply_observation(rule, version_id, feature, obs, result, now)
+            if transition is not None:
+                transitions.append(transition)
+    return transitions
+
+
+def apply_observation(rule, version_id, feature, obs, result, now) -> AlertTransition | None:
+    """Run the state machine for one fingerprint and persist it with a guarded write."""
+    key = fingerprint(rule.id, version_id, feature)
+    for _ in range(MAX_WRITE_TRIES):
+        alert = Alert.objects.filter(fingerprint=key).first()
+        if alert is None:
+            if obs.status != "breached":
+                return None  # nothing to remember: a fresh alert would stay ok
+            alert = create_alert(rule, version_id, feature, key)
+        previous = alert.state
+        decision = next_state(snapshot(alert), obs, policy_of(rule), now)
+        if guarded_write(alert, decision, obs, message_for(rule, feature, obs, result), now):
+            return record_transition(alert, previous, decision.event, now)
+    logger.warning("alert %s changed under us %d times; skipped this evaluation", key,
+                   MAX_WRITE_TRIES)
+    return None
+
+
+def create_alert(rule: AlertRule, version_id, feature: str, key: str) -> Alert:
+    try:
+        with transaction.atomic():
+            return Alert.objects.create(rule=rule, version_id=version_id, feature=feature,
+                                        fingerprint=key)
+    except IntegrityError:  # created by a concurrent writer: use theirs
+        return Alert.objects.get(fingerprint=key)
+
+
+def snapshot(alert: Alert) -> AlertSnapshot:
+    return AlertSnapshot(**{name: getattr(alert, name) for name in SNAPSHOT_FIELDS})
+
+
+def guarded_write(alert: Alert, decision: Decision, obs: Observation, message: str,
+                  now: datetime) -> bool:
+    """Persist the decision only if nobody wrote this alert since we read it."""
+    fields = {name: getattr(decision.alert, name) for name in SNAPSHOT_FIELDS}
+    if decision.alert.acknowledged_at is None:
+        fields["acknowledged_by"] = None
+    if obs.status in ("ok", "breached"):
+        fields |= {"value": obs.value, "threshold": obs.threshold, "message": message}
+    updated = Alert.objects.filter(id=alert.id, revision=alert.revision).update(
+        **fields, last_evaluated=now, revision=F("revision") + 1)
+    if updated != 1:
+        return False
+    for name, value in fields.items():
+        setattr(alert, name, value)
+    alert.revision, alert.last_evaluated = alert.revision + 1, now
+    return True
+
+
+def record_transition(alert: Alert, previous: str, event: str | None,
+                      now: datetime) -> AlertTransition | None:
+    """The history row (and notification outbox) for this decision's event, if any."""
+    if event is None:
+        return None
+    transition = AlertTransition.objects.create(
+        alert=alert, old=previous, new=alert.state, event=event, value=alert.value,
+        threshold=alert.threshold, message=alert.message, created_at=now,
+    )
+    notify.record_deliveries(transition, now)
+    return transition
+
+
+def message_for(rule: AlertRule, feature: str, obs: Observation, result: CheckResult) -> str:
+    what = f"feature {feature}" if feature else rule.kind.replace("_", " ")
+    verdict = "breaks the rule" if obs.status == "breached" else "is within the rule"
+    numbers = (f": value {_fmt(obs.value)} vs threshold {_fmt(obs.threshold)}"
+               if obs.value is not None else "")
+    return f"{rule.name} on {rule.model.name}: {what} {verdict}{numbers}."
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def acknowledge(alert_id: int, user, now: datetime) -> Alert | None:
+    """Stop reminders for a pending or firing alert; None if it is not acknowledgeable.
+
+    Acknowledging twice is harmless (the first time and user are kept).
+    """
+    Alert.objects.filter(
+        id=alert_id, state__in=[AlertState.PENDING, AlertState.FIRING], acknowledged_at=None,
+    ).update(acknowledged_at=now, acknowledged_by=user, revision=F("revision") + 1)
+    alert = Alert.objects.filter(id=alert_id).first()
+    if alert is None or alert.acknowledged_at is None:
+        return None
+    return alert
