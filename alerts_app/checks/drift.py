@@ -1,0 +1,340 @@
+"""Drift statistics, the `auto` choice of test, corrections and dataset-level drift.
+
+Definitions (DESIGN.md, "Statistics, defined"), each equal to scipy on the same data:
+- numeric bins: the reference deciles `numpy.quantile(ref, [0.1 ... 0.9])` with
+  duplicates dropped, outer bins open, a value equal to an edge counted in the bin above
+  (`numpy.searchsorted(edges, x, side="right")`); categorical bins: one per reference
+  category plus one for everything unseen.
+- PSI = sum((c - r) * ln(c / r)) on proportions floored at 1e-4;
+  JS = `scipy.spatial.distance.jensenshannon(r, c)` (natural log) on the proportions.
+- KS = `scipy.stats.ks_2samp(ref, cur)`; Wasserstein = `wasserstein_distance(ref, cur) /
+  std(ref)` (std floored at 0.001, as Evidently does); chi-square =
+  `scipy.stats.chi2_contingency` on the 2 x k table of counts over the union of
+  categories; Z = pooled two-proportion z-test, p = 2 * norm.sf(|z|).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+from scipy.spatial import distance
+
+from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+
+PSI_FLOOR = 1e-4
+UNSEEN = "__unseen__"
+STD_FLOOR = 0.001
+SMALL_REFERENCE = 1000
+FEW_VALUES = 5
+P_VALUE_METHODS = frozenset({"ks", "chi2", "z"})
+NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
+DEFAULT_THRESHOLDS = {"ks": 0.05, "chi2": 0.05, "z": 0.05, "psi": 0.2, "js": 0.1,
+                      "wasserstein": 0.1}
+
+
+# -- bins and proportions -----------------------------------------------------------------
+
+def decile_edges(reference: np.ndarray) -> np.ndarray:
+    """The reference's decile edges, duplicates dropped (outer bins stay open)."""
+    return np.unique(np.quantile(np.asarray(reference, dtype=float), np.linspace(0.1, 0.9, 9)))
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of `values` in the len(edges) + 1 bins that `edges` delimit."""
+    index = np.searchsorted(edges, np.asarray(values, dtype=float), side="right")
+    return np.bincount(index, minlength=len(edges) + 1)
+
+
+def category_bins(reference: dict, current: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Counts over the reference's categories plus one unseen bin: (reference, current)."""
+    keys = [k for k in reference if k != UNSEEN]
+    ref = [reference[k] for k in keys] + [reference.get(UNSEEN, 0)]
+    unseen = sum(v for k, v in current.items() if k not in reference or k == UNSEEN)
+    cur = [current.get(k, 0) for k in keys] + [unseen]
+    return np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
+
+
+def proportions(counts: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    counts = np.asarray(counts, dtype=float)
+    share = counts / counts.sum()
+    return np.maximum(share, floor) if floor else share
+
+
+# -- the statistics ------------------------------------------------------------------------
+
+def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Population Stability Index of two count vectors over the same bins."""
+    r, c = proportions(ref_counts, PSI_FLOOR), proportions(cur_counts, PSI_FLOOR)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def js_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Jensen-Shannon distance (natural log) of two count vectors over the same bins."""
+    return float(distance.jensenshannon(proportions(ref_counts), proportions(cur_counts)))
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """PSI of `current` against `reference` over the reference's decile bins."""
+    edges = decile_edges(reference)
+    return psi_from_counts(bin_counts(reference, edges), bin_counts(current, edges))
+
+
+def ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+    """(statistic, p-value) of the two-sided two-sample Kolmogorov-Smirnov test."""
+    result = stats.ks_2samp(np.asarray(reference, float), np.asarray(current, float))
+    return float(result.statistic), float(result.pvalue)
+
+
+def wasserstein_norm(reference: np.ndarray, current: np.ndarray,
+                     reference_std: float | None = None) -> float:
+    """Wasserstein distance divided by the reference std (floored at 0.001)."""
+    spread = np.std(reference) if reference_std is None else reference_std
+    return float(stats.wasserstein_distance(reference, current) / max(spread, STD_FLOOR))
+
+
+def chi2_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
+    """(statistic, p-value) of chi2_contingency on the 2 x k table (empty columns dropped)."""
+    table = np.vstack([ref_counts, cur_counts]).astype(float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    result = stats.chi2_contingency(table)
+    return float(result.statistic), float(result.pvalue)
+
+
+def z_test(ref_hits: float, ref_n: float, cur_hits: float, cur_n: float) -> tuple[float, float]:
+    """(z, two-sided p) of the pooled two-proportion z-test of hits/n in two samples."""
+    pooled = (ref_hits + cur_hits) / (ref_n + cur_n)
+    spread = np.sqrt(pooled * (1 - pooled) * (1 / ref_n + 1 / cur_n))
+    if spread == 0:
+        return 0.0, 1.0
+    z = (ref_hits / ref_n - cur_hits / cur_n) / spread
+    return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+# -- one feature, from profiles ------------------------------------------------------------
+
+@dataclass
+class FeatureData:
+    """What the drift of one feature is computed from (merged profiles and samples).
+
+    Numeric: `ref_bins`/`cur_bins` are counts in the reference's decile bins and the
+    samples are reservoir samples. Categorical: `ref_categories`/`cur_categories` are
+    counts per category. `ref_n`/`cur_n` count the non-missing values.
+    """
+
+    kind: str  # numeric | categorical
+    ref_n: int
+    cur_n: int
+    ref_sample: np.ndarray = field(default_factory=lambda: np.empty(0))
+    cur_sample: np.ndarray = field(default_factory=lambda: np.empty(0))
+    ref_bins: np.ndarray | None = None
+    cur_bins: np.ndarray | None = None
+    ref_categories: dict | None = None
+    cur_categories: dict | None = None
+    ref_std: float | None = None
+
+
+@dataclass
+class FeatureDrift:
+    method: str
+    statistic: float
+    p_value: float | None
+    threshold: float
+    drifted: bool = False
+    p_value_adjusted: float | None = None
+    kind: str = ""
+
+    def as_dict(self) -> dict:
+        return {"method": self.method, "statistic": self.statistic, "p_value": self.p_value,
+                "p_value_adjusted": self.p_value_adjusted, "threshold": self.threshold,
+                "drifted": self.drifted, "kind": self.kind}
+
+
+def distinct_values(data: FeatureData) -> int:
+    """Distinct values over reference and current (samples for numeric features)."""
+    if data.kind == "categorical":
+        keys = set(data.ref_categories or {}) | set(data.cur_categories or {})
+        return len(keys - {UNSEEN}) + (UNSEEN in keys)
+    return len(np.union1d(data.ref_sample, data.cur_sample))
+
+
+def effective_kind(data: FeatureData) -> str:
+    """A numeric feature with at most 5 distinct values counts as categorical."""
+    if data.kind == "numeric" and distinct_values(data) <= FEW_VALUES:
+        return "categorical"
+    return data.kind
+
+
+def auto_method(data: FeatureData) -> str:
+    """Evidently's default test for this feature, by type and reference size."""
+    kind, values = effective_kind(data), distinct_values(data)
+    if data.ref_n <= SMALL_REFERENCE:
+        if kind == "numeric":
+            return "ks"
+        return "z" if values <= 2 else "chi2"
+    return "wasserstein" if kind == "numeric" else "js"
+
+
+def sample_categories(sample: np.ndarray) -> dict:
+    values, counts = np.unique(np.asarray(sample), return_counts=True)
+    return {v.item(): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def category_counts(data: FeatureData) -> tuple[dict, dict]:
+    """Category counts of both sides; a numeric feature's come from its samples."""
+    if data.kind == "categorical":
+        return data.ref_categories or {}, data.cur_categories or {}
+    return sample_categories(data.ref_sample), sample_categories(data.cur_sample)
+
+
+def binned_counts(data: FeatureData) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, current) counts over the bins PSI and JS use."""
+    if effective_kind(data) == "categorical":
+        return category_bins(*category_counts(data))
+    if data.ref_bins is not None:
+        return np.asarray(data.ref_bins, float), np.asarray(data.cur_bins, float)
+    edges = decile_edges(data.ref_sample)
+    return bin_counts(data.ref_sample, edges), bin_counts(data.cur_sample, edges)
+
+
+def union_counts(data: FeatureData) -> tuple[np.ndarray, np.ndarray]:
+    ref, cur = category_counts(data)
+    keys = list(dict.fromkeys([*ref, *cur]))
+    return (np.asarray([ref.get(k, 0) for k in keys], float),
+            np.asarray([cur.get(k, 0) for k in keys], float))
+
+
+def z_from_counts(data: FeatureData) -> tuple[float, float]:
+    """Z-test on the share of the first reference category (others count as misses)."""
+    ref, cur = category_counts(data)
+    if not ref:
+        return 0.0, 1.0
+    key = next(iter(sorted(ref, key=str)))
+    ref_n, cur_n = sum(ref.values()), sum(cur.values())
+    return z_test(ref[key], ref_n, cur.get(key, 0), cur_n)
+
+
+def statistic(data: FeatureData, method: str) -> tuple[float, float | None]:
+    """(statistic, p-value or None) of `method` on one feature."""
+    if method == "ks":
+        return ks_test(data.ref_sample, data.cur_sample)
+    if method == "wasserstein":
+        return wasserstein_norm(data.ref_sample, data.cur_sample, data.ref_std), None
+    if method == "chi2":
+        return chi2_test(*union_counts(data))
+    if method == "z":
+        return z_from_counts(data)
+    counts = binned_counts(data)
+    return (psi_from_counts(*counts) if method == "psi" else js_from_counts(*counts)), None
+
+
+def feature_drift(data: FeatureData, method: str = "auto",
+                  threshold: float | None = None) -> FeatureDrift:
+    """The drift test of one feature; `drifted` before any multiple-testing correction.
+
+    A numeric-only method (ks, wasserstein) asked of a categorical feature falls back
+    to the `auto` choice for that feature.
+    """
+    chosen = method
+    if method == "auto" or (method in NUMERIC_ONLY and effective_kind(data) == "categorical"):
+        chosen = auto_method(data)
+    limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
+    stat, p_value = statistic(data, chosen)
+    drifted = p_value < limit if chosen in P_VALUE_METHODS else stat >= limit
+    return FeatureDrift(chosen, stat, p_value, limit, bool(drifted), p_value,
+                        effective_kind(data))
+
+
+# -- corrections and the dataset --------------------------------------------------------
+
+def adjust_p_values(p_values: np.ndarray, correction: str) -> np.ndarray:
+    """none, bonferroni (p * m, capped at 1) or fdr (Benjamini-Hochberg, scipy)."""
+    p_values = np.asarray(p_values, dtype=float)
+    if correction == "none" or len(p_values) == 0:
+        return p_values
+    if correction == "bonferroni":
+        return np.minimum(p_values * len(p_values), 1.0)
+    return stats.false_discovery_control(p_values, method="bh")
+
+
+def apply_correction(results: dict[str, FeatureDrift], correction: str) -> None:
+    """Adjust the p-values of the p-value tests across features, and their verdicts."""
+    tested = [name for name, r in results.items() if r.method in P_VALUE_METHODS]
+    adjusted = adjust_p_values([results[n].p_value for n in tested], correction)
+    for name, p_value in zip(tested, adjusted, strict=True):
+        results[name].p_value_adjusted = float(p_value)
+        results[name].drifted = bool(p_value < results[name].threshold)
+
+
+def dataset_drift(features: dict[str, FeatureData], method: str = "auto",
+                  threshold: float | None = None,
+                  correction: str = "fdr") -> dict[str, FeatureDrift]:
+    """Per-feature drift of every feature, p-values corrected across them."""
+    results = {name: feature_drift(data, method, threshold) for name, data in features.items()}
+    apply_correction(results, correction)
+    return results
+
+
+def drift_share(results: dict[str, FeatureDrift]) -> float:
+    """Share of drifted features (0 when there are none)."""
+    return sum(r.drifted for r in results.values()) / len(results) if results else 0.0
+
+
+# -- the rules ---------------------------------------------------------------------------
+
+@dataclass
+class DriftData:
+    """A window's drift inputs: per feature, and the row counts of both sides."""
+
+    features: dict[str, FeatureData]
+    n_reference: int
+    n_current: int
+
+
+def _too_little(data: DriftData, config: dict) -> CheckResult | None:
+    if data.n_reference == 0 or not data.features:
+        return insufficient("No reference to compare with (upload one for this version).")
+    if data.n_current < config["min_samples"]:
+        return insufficient(f"{data.n_current} rows in the window, fewer than min_samples "
+                            f"({config['min_samples']}).", n_current=data.n_current,
+                            n_reference=data.n_reference)
+    return None
+
+
+def drift_details(results: dict[str, FeatureDrift], data: DriftData, **extra) -> dict:
+    return {"features": {name: r.as_dict() for name, r in results.items()},
+            "drift_share": drift_share(results), "n_reference": data.n_reference,
+            "n_current": data.n_current, **extra}
+
+
+def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:
+    return dataset_drift(data.features, config["method"], config["threshold"],
+                         config["correction"])
+
+
+@register_check("data_drift")
+def data_drift(data: DriftData, config: dict) -> CheckResult:
+    """Breaks when the share of drifted features reaches drift_share, or when any feature
+    the rule lists explicitly drifts; value = the share of drifted features."""
+    short = _too_little(data, config)
+    if short:
+        return short
+    results = _run(data, config)
+    share, limit = drift_share(results), config["drift_share"]
+    listed = bool(config.get("features")) and any(r.drifted for r in results.values())
+    breached = share >= limit or listed
+    reason = "listed_feature" if listed and share < limit else "drift_share"
+    return verdict(breached, share, limit, **drift_details(results, data, breached_by=reason))
+
+
+@register_check("prediction_drift")
+def prediction_drift(data: DriftData, config: dict) -> CheckResult:
+    """Output drift: breaks when any checked output (prediction, score) drifts;
+    value = the share of drifted outputs, threshold 0."""
+    short = _too_little(data, config)
+    if short:
+        return short
+    results = _run(data, config)
+    share = drift_share(results)
+    return verdict(share > 0, share, 0.0, **drift_details(results, data))

@@ -1,0 +1,76 @@
+"""Confidence-based performance estimation (CBPE) for binary classifiers without labels.
+
+The reference's (score, label) pairs fit an isotonic calibration of the positive-class
+score; on the window each prediction then counts as an expected fraction of a true or
+false positive (or negative): predicted positive with calibrated probability p adds p
+to TP and 1 - p to FP; predicted negative adds p to FN and 1 - p to TN. Metrics are
+read from that expected confusion matrix. Accurate when the score-to-label relation
+holds (covariate shift without concept drift), as in NannyML's CBPE.
+"""
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+from alerts_app.rule_config import breaks
+
+MIN_REFERENCE = 30
+
+
+def fit_calibrator(scores: np.ndarray, labels: np.ndarray) -> IsotonicRegression:
+    """Isotonic map from score to P(label = 1), clipped to [0, 1] outside the seen scores."""
+    model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    return model.fit(np.asarray(scores, float), np.asarray(labels, float))
+
+
+def expected_confusion(probabilities: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Expected TP, FP, FN, TN given calibrated P(positive) and the predicted classes."""
+    p, hit = np.asarray(probabilities, float), np.asarray(predicted, bool)
+    return {"tp": float(p[hit].sum()), "fp": float((1 - p[hit]).sum()),
+            "fn": float(p[~hit].sum()), "tn": float((1 - p[~hit]).sum())}
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else 0.0
+
+
+def metric_from_confusion(metric: str, m: dict[str, float]) -> float:
+    total = m["tp"] + m["fp"] + m["fn"] + m["tn"]
+    return {
+        "accuracy": _ratio(m["tp"] + m["tn"], total),
+        "precision": _ratio(m["tp"], m["tp"] + m["fp"]),
+        "recall": _ratio(m["tp"], m["tp"] + m["fn"]),
+        "f1": _ratio(2 * m["tp"], 2 * m["tp"] + m["fp"] + m["fn"]),
+    }[metric]
+
+
+def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
+             cutoff: float = 0.5) -> tuple[float, dict]:
+    """(estimated metric, expected confusion) of the window; `predicted` defaults to
+    score >= cutoff."""
+    calibrated = fit_calibrator(ref_scores, ref_labels).predict(np.asarray(scores, float))
+    if predicted is None:
+        predicted = np.asarray(scores, float) >= cutoff
+    matrix = expected_confusion(calibrated, predicted)
+    return metric_from_confusion(metric, matrix), matrix
+
+
+@register_check("estimated_performance")
+def estimated_performance(data: dict, config: dict) -> CheckResult:
+    """`estimated metric <operator> threshold` on the window's scores, without labels.
+
+    `data` = {"ref_scores", "ref_labels" (0/1), "scores", "predicted" (bools or None)}.
+    """
+    threshold, n = config["threshold"], len(data["scores"])
+    ref_labels = np.asarray(data["ref_labels"], float)
+    if len(ref_labels) < MIN_REFERENCE or len(set(ref_labels)) < 2:
+        return insufficient("The reference needs at least 30 (score, label) pairs of both "
+                            "classes to calibrate.", threshold, n_reference=len(ref_labels))
+    if n < config["min_samples"]:
+        return insufficient(f"{n} scored predictions in the window, fewer than min_samples "
+                            f"({config['min_samples']}).", threshold, n=n)
+    value, matrix = estimate(config["metric"], data["ref_scores"], ref_labels,
+                             data["scores"], data.get("predicted"))
+    return verdict(breaks(value, config["operator"], threshold), value, threshold,
+                   metric=config["metric"], operator=config["operator"], n=n,
+                   n_reference=len(ref_labels), expected_confusion=matrix)

@@ -1,0 +1,75 @@
+"""Data quality: missing, type-error, out-of-range and unseen-category rates per feature.
+
+Counts come from the window's merged profiles (counted at ingestion against the
+declared schema, else the reference). Every rate is over the window's rows.
+"""
+
+from dataclasses import dataclass
+
+from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+
+LIMITS = {"missing_rate": "max_missing_rate", "type_error_rate": "max_type_error_rate",
+          "out_of_range_rate": "max_out_of_range_rate",
+          "unseen_category_rate": "max_unseen_category_rate"}
+
+
+@dataclass
+class QualityCounts:
+    rows: int
+    missing: int = 0
+    type_errors: int = 0
+    out_of_range: int = 0
+    unseen: int = 0
+
+    def rates(self) -> dict[str, float]:
+        if self.rows == 0:
+            return dict.fromkeys(LIMITS, 0.0)
+        return {"missing_rate": self.missing / self.rows,
+                "type_error_rate": self.type_errors / self.rows,
+                "out_of_range_rate": self.out_of_range / self.rows,
+                "unseen_category_rate": self.unseen / self.rows}
+
+
+def severity(rate: float, limit: float) -> float:
+    """How far past its limit a rate is (rate / limit; any rate > 0 is infinitely past 0)."""
+    if limit > 0:
+        return rate / limit
+    return float("inf") if rate > 0 else 0.0
+
+
+def feature_quality(counts: QualityCounts, config: dict) -> dict:
+    """{rates..., "violations": [rate names above their limit]} of one feature."""
+    rates = counts.rates()
+    limits = {name: config[key] for name, key in LIMITS.items() if config[key] is not None}
+    broken = [name for name, limit in limits.items() if rates[name] > limit]
+    return {**rates, "rows": counts.rows, "violations": broken}
+
+
+def worst(features: dict[str, QualityCounts], config: dict) -> tuple[str, str, float]:
+    """(feature, rate name, severity) of the rate furthest past (or closest to) its limit."""
+    candidates = [
+        (severity(counts.rates()[name], config[key]), feature, name)
+        for feature, counts in features.items()
+        for name, key in LIMITS.items() if config[key] is not None
+    ]
+    score, feature, name = max(candidates)
+    return feature, name, score
+
+
+@register_check("data_quality")
+def data_quality(data: dict, config: dict) -> CheckResult:
+    """Breaks when any rate of any feature is above its limit.
+
+    `data` = {"rows": rows in the window, "features": {name: QualityCounts}};
+    value/threshold are the worst rate (relative to its limit) and that limit.
+    """
+    rows, features = data["rows"], data["features"]
+    if rows < config["min_samples"] or not features:
+        return insufficient(f"{rows} rows in the window, fewer than min_samples "
+                            f"({config['min_samples']}).", n=rows)
+    per_feature = {name: feature_quality(c, config) for name, c in features.items()}
+    feature, name, _ = worst(features, config)
+    value, limit = per_feature[feature][name], config[LIMITS[name]]
+    broken = sorted(f for f, q in per_feature.items() if q["violations"])
+    return verdict(bool(broken), value, limit, features=per_feature, failing=broken,
+                   worst={"feature": feature, "rate": name}, n=rows)
