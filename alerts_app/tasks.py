@@ -1,10 +1,36 @@
-"""Celery tasks: thin wrappers over plain functions, nothing else."""
+"""Celery tasks: thin wrappers over plain functions, nothing else.
+
+`acks_late` (with the project-wide `task_reject_on_worker_lost`) puts a message back
+when the worker dies mid-task; each function below is safe to run again.
+"""
 
 from celery import shared_task
 
+from alerts_app.dispatch import dispatch_due_rules, evaluate_due_rule
 from alerts_app.heartbeat import record_heartbeat
+from alerts_app.notify import deliver, sweep_deliveries
 
 
 @shared_task(ignore_result=True)
 def heartbeat_task() -> None:
     record_heartbeat()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def dispatch_task() -> None:
+    dispatch_due_rules()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def evaluate_rule_task(rule_id: int) -> None:
+    evaluate_due_rule(rule_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def deliver_task(delivery_id: int) -> None:
+    deliver(delivery_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def sweep_deliveries_task() -> None:
+    sweep_deliveries()

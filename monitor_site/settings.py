@@ -34,6 +34,13 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer") from exc
 
 
+def envfloat(name: str, default: str) -> float:
+    try:
+        return float(env(name, default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number") from exc
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -216,12 +223,33 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Alerting (docs/alerting.md): dispatcher cadence, notification retries, webhook safety.
+MODELWATCH_DISPATCH_INTERVAL = envfloat("MODELWATCH_DISPATCH_INTERVAL", "30")
+MODELWATCH_DISPATCH_BATCH = envint("MODELWATCH_DISPATCH_BATCH", "1000")
+MODELWATCH_NOTIFY_MAX_ATTEMPTS = envint("MODELWATCH_NOTIFY_MAX_ATTEMPTS", "5")
+MODELWATCH_NOTIFY_BACKOFF_SECONDS = envfloat("MODELWATCH_NOTIFY_BACKOFF_SECONDS", "30")
+MODELWATCH_NOTIFY_BACKOFF_MAX = envfloat("MODELWATCH_NOTIFY_BACKOFF_MAX", "3600")
+MODELWATCH_NOTIFY_REQUEUE_AFTER = envint("MODELWATCH_NOTIFY_REQUEUE_AFTER", "60")
+MODELWATCH_NOTIFY_STUCK_AFTER = envint("MODELWATCH_NOTIFY_STUCK_AFTER", "600")
+MODELWATCH_WEBHOOK_TIMEOUT = envfloat("MODELWATCH_WEBHOOK_TIMEOUT", "10")
+MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = envbool("MODELWATCH_ALLOW_PRIVATE_WEBHOOKS", "0")
 CELERY_BEAT_SCHEDULE = {
     # Liveness: /healthz reports the last beat-driven heartbeat a worker executed.
     "worker-heartbeat": {
         "task": "alerts_app.tasks.heartbeat_task",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # Alerting: enqueue every due rule once; retry lost or stuck notification sends.
+    "alert-dispatcher": {
+        "task": "alerts_app.tasks.dispatch_task",
+        "schedule": MODELWATCH_DISPATCH_INTERVAL,
+        "options": {"expires": max(MODELWATCH_DISPATCH_INTERVAL - 1, 1)},
+    },
+    "delivery-sweeper": {
+        "task": "alerts_app.tasks.sweep_deliveries_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 MODELWATCH_HEARTBEAT_STALE_SECONDS = envint("MODELWATCH_HEARTBEAT_STALE_SECONDS", "120")

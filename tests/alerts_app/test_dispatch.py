@@ -1,0 +1,149 @@
+"""The dispatcher: due rules claimed once, rescheduled on their cadence, crashes contained."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from alerts_app import dispatch
+from alerts_app.models import Alert, AlertRule, CheckResult, Delivery
+from models_app.models import MetricPoint
+from tests.factories import make_alert_rule, make_channel, make_model
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def log_loss(model, value: float, when: datetime = T0) -> None:
+    MetricPoint.objects.create(model=model, version=model.latest_version(), name="loss",
+                               value=value, timestamp=when)
+
+
+@pytest.mark.parametrize(("now", "expected"), [(0, 60), (59, 60), (60, 120), (61, 120),
+                                               (3600, 3660)])
+def test_the_next_run_keeps_the_cadence_and_skips_missed_runs(now, expected):
+    assert dispatch.next_slot(T0, 60, at(now)) == at(expected)
+
+
+def test_a_zero_interval_still_moves_forward():
+    assert dispatch.next_slot(T0, 0, T0) == at(1)
+
+
+def test_due_enabled_rules_are_claimed_and_rescheduled(model):
+    due = make_alert_rule(model, name="due", next_run_at=at(-5), interval=60)
+    later = make_alert_rule(model, name="later", next_run_at=at(30))
+    off = make_alert_rule(model, name="off", next_run_at=at(-5), enabled=False)
+    assert dispatch.claim_due_rules(T0, limit=100) == [due.id]
+    due.refresh_from_db(), later.refresh_from_db(), off.refresh_from_db()
+    assert (due.next_run_at, later.next_run_at, off.next_run_at) == (at(55), at(30), at(-5))
+
+
+def test_a_second_dispatch_in_the_same_cycle_finds_nothing(model):
+    make_alert_rule(model, next_run_at=at(-1))
+    assert len(dispatch.claim_due_rules(T0, 100)) == 1
+    assert dispatch.claim_due_rules(at(10), 100) == []
+
+
+def test_dispatch_enqueues_every_due_rule_once_in_batches(model, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.MODELWATCH_DISPATCH_BATCH = 3
+    rules = [make_alert_rule(model, name=f"r{i}", next_run_at=at(-i)) for i in range(7)]
+    enqueued = []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch.dispatch_due_rules(T0, enqueue=enqueued.append) == 7
+    assert sorted(enqueued) == sorted(rule.id for rule in rules)
+
+
+def test_evaluating_a_breaking_rule_fires_and_writes_the_outbox(model):
+    rule = make_alert_rule(model, channels=[make_channel()])
+    log_loss(model, 0.9, at(-30))
+    result = dispatch.evaluate_due_rule(rule.id, T0)
+    assert result.status == "breached" and result.value == 0.9
+    assert Alert.objects.get().state == "firing"
+    assert Delivery.objects.count() == 1
+    rule.refresh_from_db()
+    assert rule.last_run_at == T0
+
+
+def test_a_crashing_rule_records_an_error_and_keeps_its_alert(model, monkeypatch):
+    rule = make_alert_rule(model)
+    log_loss(model, 0.9, at(-30))
+    dispatch.evaluate_due_rule(rule.id, T0)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("profile store unavailable")
+
+    monkeypatch.setattr(dispatch, "evaluate_rule", crash)
+    result = dispatch.evaluate_due_rule(rule.id, at(60))
+    assert (result.status, result.passed) == ("error", False)
+    assert result.details == {"error": "RuntimeError: profile store unavailable",
+                              "type": "RuntimeError"}
+    assert Alert.objects.get().state == "firing"
+
+
+def test_a_crash_after_evaluation_leaves_no_half_written_state(model, monkeypatch):
+    """Evaluation, result and alert move together: a failure rolls all of them back."""
+    rule = make_alert_rule(model, channels=[make_channel()])
+    log_loss(model, 0.9, at(-30))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(dispatch, "apply_result", crash)
+    dispatch.evaluate_due_rule(rule.id, T0)
+    assert list(CheckResult.objects.values_list("status", flat=True)) == ["error"]
+    assert not Alert.objects.exists() and not Delivery.objects.exists()
+
+
+def test_a_crashing_rule_does_not_block_the_others(model, monkeypatch):
+    good, bad = make_alert_rule(model, name="good"), make_alert_rule(model, name="bad")
+    real = dispatch.evaluate_rule
+    log_loss(model, 0.9, at(-30))
+
+    def flaky(rule, now, store=True):
+        if rule.id == bad.id:
+            raise ValueError("bad config")
+        return real(rule, now, store)
+
+    monkeypatch.setattr(dispatch, "evaluate_rule", flaky)
+    statuses = {rule.name: dispatch.evaluate_due_rule(rule.id, T0).status for rule in (bad, good)}
+    assert statuses == {"bad": "error", "good": "breached"}
+
+
+def test_a_disabled_or_deleted_rule_is_not_evaluated(model):
+    rule = make_alert_rule(model, enabled=False)
+    assert dispatch.evaluate_due_rule(rule.id, T0) is None
+    assert dispatch.evaluate_due_rule(987654, T0) is None
+    assert not CheckResult.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_dispatchers_claim_each_due_rule_exactly_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    model = make_model()
+    AlertRule.objects.bulk_create(
+        AlertRule(model=model, name=f"r{i}", kind="metric_threshold", config={},
+                  next_run_at=at(-1), interval=60) for i in range(200))
+    claimed: list[list[int]] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def dispatcher(slot: int) -> None:
+        barrier.wait()
+        for _ in range(10):  # small batches so the two interleave
+            claimed[slot] += dispatch.claim_due_rules(T0, limit=15)
+        connection.close()
+
+    threads = [threading.Thread(target=dispatcher, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = claimed[0] + claimed[1]
+    assert len(everything) == 200 and len(set(everything)) == 200
+    assert claimed[0] and claimed[1]
