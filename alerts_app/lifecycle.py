@@ -97,7 +97,7 @@ def apply_observation(rule, version_id, feature, obs, result, now) -> AlertTrans
         if alert is None:
             if obs.status != "breached":
                 return None  # nothing to remember: a fresh alert would stay ok
-            alert = create_alert(rule, version_id, feature, key)
+            alert = create_alert(rule, version_id, feature, key, now)
         previous = alert.state
         decision = next_state(snapshot(alert), obs, policy_of(rule), now)
         if guarded_write(alert, decision, obs, message_for(rule, feature, obs, result), now):
@@ -107,11 +107,11 @@ def apply_observation(rule, version_id, feature, obs, result, now) -> AlertTrans
     return None
 
 
-def create_alert(rule: AlertRule, version_id, feature: str, key: str) -> Alert:
+def create_alert(rule: AlertRule, version_id, feature: str, key: str, now: datetime) -> Alert:
     try:
         with transaction.atomic():
             return Alert.objects.create(rule=rule, version_id=version_id, feature=feature,
-                                        fingerprint=key)
+                                        fingerprint=key, created_at=now, changed_at=now)
     except IntegrityError:  # created by a concurrent writer: use theirs
         return Alert.objects.get(fingerprint=key)
 
@@ -128,6 +128,8 @@ def guarded_write(alert: Alert, decision: Decision, obs: Observation, message: s
         fields["acknowledged_by"] = None
     if obs.status in ("ok", "breached"):
         fields |= {"value": obs.value, "threshold": obs.threshold, "message": message}
+    if decision.event is not None:
+        fields["changed_at"] = now
     updated = Alert.objects.filter(id=alert.id, revision=alert.revision).update(
         **fields, last_evaluated=now, revision=F("revision") + 1)
     if updated != 1:

@@ -140,9 +140,10 @@ class Alert(models.Model):
     # Bumped by every guarded write: two writers holding the same snapshot cannot both win.
     revision = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)  # last transition
 
     class Meta:
-        ordering = ["-started_at", "-id"]
+        ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["state"], name="alert_state")]
 
     def __str__(self) -> str:
