@@ -12,7 +12,9 @@ from datetime import datetime
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
 from alerts_app import netguard
@@ -115,18 +117,56 @@ def email_bodies(n: Notification) -> tuple[str, str, str]:
 
 
 class Transport:
+    fields: dict[str, str] = {}  # config field -> help text
+
     def __init__(self, config: dict):
         self.config = config
 
     def notify(self, notification: Notification) -> None:
         raise NotImplementedError
 
+    @classmethod
+    def validate_config(cls, config) -> dict:
+        """The config, cleaned; ValidationError({field: [message]}) naming each bad field."""
+        if not isinstance(config, dict):
+            raise ValidationError({"config": ["Expected a JSON object."]})
+        errors = {name: [f"Unknown field. Known: {sorted(cls.fields)}."]
+                  for name in sorted(set(config) - set(cls.fields))}
+        clean = {}
+        for name in cls.fields:
+            try:
+                clean[name] = cls.clean_field(name, config.get(name))
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return clean
+
+    @classmethod
+    def clean_field(cls, name: str, value):
+        raise NotImplementedError
+
+
+def split_addresses(value) -> list[str]:
+    return [a.strip() for a in str(value or "").split(",") if a.strip()]
+
 
 class EmailTransport(Transport):
     """Django's mail backend; `config["address"]` may hold several comma-separated."""
 
+    fields = {"address": "E-mail address(es) to notify, comma-separated."}
+
+    @classmethod
+    def clean_field(cls, name: str, value):
+        addresses = split_addresses(value)
+        if not addresses:
+            raise ValidationError("This field is required.")
+        for address in addresses:
+            validate_email(address)
+        return ", ".join(addresses)
+
     def recipients(self) -> list[str]:
-        return [a.strip() for a in str(self.config.get("address", "")).split(",") if a.strip()]
+        return split_addresses(self.config.get("address"))
 
     def notify(self, notification: Notification) -> None:
         subject, plain, html = email_bodies(notification)
@@ -144,6 +184,17 @@ class EmailTransport(Transport):
 class HttpTransport(Transport):
     """POST JSON to `config["url"]` through the private-network guard, no redirects."""
 
+    fields = {"url": "The http(s) URL that receives a JSON POST per notification."}
+
+    @classmethod
+    def clean_field(cls, name: str, value):
+        if not value:
+            raise ValidationError("This field is required.")
+        error = netguard.webhook_url_error(str(value))
+        if error:
+            raise ValidationError(error)
+        return str(value).strip()
+
     def payload(self, notification: Notification) -> dict:
         raise NotImplementedError
 
@@ -157,6 +208,8 @@ class WebhookTransport(HttpTransport):
 
 
 class SlackTransport(HttpTransport):
+    fields = {"url": "The Slack incoming-webhook URL (https://hooks.slack.com/services/...)."}
+
     def payload(self, notification: Notification) -> dict:
         return slack_payload(notification)
 
@@ -201,3 +254,10 @@ TRANSPORTS: dict[str, type[Transport]] = {
 
 def transport_for(kind: str, config: dict) -> Transport:
     return TRANSPORTS[kind](config)
+
+
+def validate_channel_config(kind: str, config) -> dict:
+    """Shared by the API and the admin: the cleaned config of a `kind` channel."""
+    if kind not in TRANSPORTS:
+        raise ValidationError({"kind": [f"Choose one of {sorted(TRANSPORTS)}."]})
+    return TRANSPORTS[kind].validate_config(config)

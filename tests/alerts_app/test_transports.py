@@ -4,6 +4,7 @@ import smtplib
 from datetime import UTC, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 
 from alerts_app import netguard
@@ -16,6 +17,7 @@ from alerts_app.transports import (
     email_bodies,
     slack_payload,
     transport_for,
+    validate_channel_config,
     webhook_payload,
 )
 from tests.alerts_app.receiver import Receiver
@@ -202,3 +204,33 @@ def test_a_webhook_url_needs_http_and_a_host(url):
 def test_a_name_that_does_not_resolve_here_is_accepted_at_validation(monkeypatch):
     monkeypatch.setattr(netguard, "resolve", raiser(OSError("no DNS")))
     assert netguard.webhook_url_error("https://hooks.slack.com/x", allow_private=False) is None
+
+
+@pytest.mark.parametrize(("kind", "config", "errors"), [
+    ("email", {}, {"address": ["This field is required."]}),
+    ("email", {"address": "ops@example.com, nope"}, {"address": ["Enter a valid email address."]}),
+    ("webhook", {"url": "ftp://x"}, {"url": ["Enter an http:// or https:// URL with a host."]}),
+    ("slack", {"url": "https://hooks.example.com/x", "channel": "#a"},
+     {"channel": ["Unknown field. Known: ['url']."]}),
+    ("sms", {}, {"kind": ["Choose one of ['email', 'slack', 'webhook']."]}),
+    ("webhook", [], {"config": ["Expected a JSON object."]}),
+])
+def test_channel_configs_are_validated_per_field(kind, config, errors):
+    with pytest.raises(ValidationError) as caught:
+        validate_channel_config(kind, config)
+    assert caught.value.message_dict == errors
+
+
+def test_a_private_webhook_is_refused_at_validation_unless_allowed(settings):
+    settings.MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = False
+    with pytest.raises(ValidationError) as caught:
+        validate_channel_config("webhook", {"url": "http://127.0.0.1:8080/hook"})
+    assert caught.value.message_dict["url"][0].startswith("Refused: 127.0.0.1 resolves to")
+    settings.MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = True
+    assert validate_channel_config("webhook", {"url": "http://127.0.0.1:8080/hook"}) == {
+        "url": "http://127.0.0.1:8080/hook"}
+
+
+def test_email_addresses_are_normalised():
+    assert validate_channel_config("email", {"address": " a@x.io ,b@y.io"}) == {
+        "address": "a@x.io, b@y.io"}
