@@ -2,7 +2,7 @@
 
 import pytest
 
-from modelwatch import Client
+from modelwatch import Client, ModelHandle
 from tests.factories import make_model
 from tests.sdk.proxy import FaultyProxy
 
@@ -37,3 +37,20 @@ def faulty(server_url):
     yield start
     for proxy in proxies:
         proxy.stop()
+
+
+class CapturingHandle(ModelHandle):
+    """A ModelHandle that keeps what it would send, by endpoint (records already built)."""
+
+    def __init__(self) -> None:
+        super().__init__(Client("http://127.0.0.1:9", "unused"), "captured")
+        self.sent: dict[str, list[dict]] = {}
+
+    def _deliver(self, endpoint: str, records: list[dict]) -> int:
+        self.sent.setdefault(endpoint, []).extend(records)
+        return len(records)
+
+
+@pytest.fixture
+def captured() -> CapturingHandle:
+    return CapturingHandle()

@@ -1,0 +1,3 @@
+"""Framework helpers, each imported on its own so that only what you use must be installed:
+`modelwatch.integrations.torch`, `modelwatch.integrations.keras`,
+`modelwatch.integrations.opencv`."""
