@@ -62,7 +62,7 @@ def base_layout(title: str = "", height: int = 320, **extra) -> dict:
     }
 
 
-def time_axis(window: tuple | None = None, title: str = "time (UTC)") -> dict:
+def time_axis(window: tuple | None = None, title: str = "") -> dict:
     axis = {"type": "date", "title": {"text": title}, "gridcolor": GRID, "zeroline": False}
     if window is not None:
         axis["range"] = [ms_one(window[0]), ms_one(window[1])]
@@ -196,7 +196,6 @@ def serving_figure(frame: pd.DataFrame, window: tuple, spans=(), latency_thresho
     fig.add_traces(span_legend(spans))
     fig.update_layout(base_layout("Serving", height=520))
     fig.update_xaxes(time_axis(window, title=""))
-    fig.update_xaxes(title_text="time (UTC)", row=3, col=1)
     fig.update_yaxes(gridcolor=GRID, zeroline=False)
     fig.update_yaxes(title_text="count", row=1, col=1)
     fig.update_yaxes(title_text="ms", row=2, col=1)
@@ -236,7 +235,7 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
     drifted = cells[cells["drifted"]]
     fig.add_trace(go.Scatter(
         x=ms(drifted["timestamp"]), y=drifted["feature"], mode="markers", name="drifted",
-        marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#111827"}},
+        marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#2563eb"}},
         hoverinfo="skip"))
     height = max(260, 60 + 22 * len(features))
     fig.update_layout(base_layout(title, height=height, hovermode="closest"),

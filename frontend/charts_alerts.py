@@ -3,9 +3,11 @@
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from frontend.charts import (
     COLORWAY,
+    GRID,
     SPAN_LEGEND,
     THRESHOLD_COLOR,
     band_traces,
@@ -79,22 +81,26 @@ def rule_history_figure(frame: pd.DataFrame, title: str, window: tuple, spans=()
 
 
 def versions_figure(frame: pd.DataFrame, metric: str | None) -> go.Figure:
-    """Grouped comparison of versions: the key metric and the error rate in the range."""
+    """Versions side by side in the range: key metric, predictions, error rate, latency."""
     title = "Versions"
     if frame.empty or (frame["predictions"].sum() == 0 and frame["metric"].isna().all()):
         return empty_figure("No version has data in this range.", title=title, height=220)
-    fig = go.Figure(layout=base_layout(title, hovermode="x", barmode="group", height=280))
+    panels = [("metric", f"{metric} (avg)" if metric else "key metric", None),
+              ("predictions", "predictions", None), ("error_rate", "error rate", ".1%"),
+              ("latency_ms", "mean latency (ms)", None)]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels],
+                        horizontal_spacing=0.06)
     versions = [str(v) for v in frame["version"]]
-    if metric and frame["metric"].notna().any():
-        fig.add_trace(go.Bar(x=versions, y=floats(frame["metric"]), name=f"{metric} (avg)"))
-    fig.add_trace(go.Bar(x=versions, y=floats(frame["error_rate"]), name="error rate",
-                         yaxis="y2", marker={"color": COLORWAY[4]}))
-    fig.update_layout(xaxis={"title": {"text": "version"}, "type": "category"},
-                      yaxis=value_axis(metric or ""),
-                      yaxis2={"title": {"text": "error rate"}, "overlaying": "y",
-                              "side": "right", "tickformat": ".1%", "showgrid": False,
-                              "rangemode": "tozero"},
-                      margin={"l": 56, "r": 56, "t": 40, "b": 40})
+    for col, (column, label, fmt) in enumerate(panels, start=1):
+        fig.add_trace(go.Bar(x=versions, y=floats(frame[column]), name=label, showlegend=False,
+                             marker={"color": COLORWAY[col - 1]},
+                             hovertemplate="version %{x}: %{y:.4g}<extra>" + label + "</extra>"),
+                      row=1, col=col)
+        if fmt:
+            fig.update_yaxes(tickformat=fmt, row=1, col=col)
+    fig.update_layout(base_layout(title, height=280, hovermode="closest"))
+    fig.update_xaxes(type="category", title_text="version")
+    fig.update_yaxes(gridcolor=GRID, zeroline=False, rangemode="tozero")
     return fig
 
 

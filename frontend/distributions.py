@@ -41,10 +41,13 @@ def edges_of(spec: dict) -> list[float]:
 
 
 def categories_of(spec: dict) -> dict[str, float]:
-    raw = spec.get("categories") or spec.get("frequencies") or {}
-    if isinstance(raw, list):
-        return {str(c): 1.0 for c in raw}
-    return {str(k): float(v) for k, v in raw.items()}
+    """Category -> reference count (or frequency); a bare list counts each once."""
+    for key in ("frequencies", "categories", "counts"):
+        raw = spec.get(key)
+        if isinstance(raw, dict):
+            return {str(k): float(v) for k, v in raw.items()}
+    raw = spec.get("categories")
+    return {str(c): 1.0 for c in raw} if isinstance(raw, list) else {}
 
 
 def is_categorical(spec: dict) -> bool:
@@ -94,7 +97,25 @@ def categorical_frame(spec: dict, current_counts: dict) -> pd.DataFrame:
 
 
 def profile_counts(version: ModelVersion, feature: str, window: TimeRange, size: int | None):
-    """Summed bin counts (numeric, when `size`) or category counts from the window's profiles."""
+    """(found, bin counts, category counts) of the window from stored profiles.
+
+    TELEMETRY's `window_profiles` merges hourly, daily and partial rows exactly once;
+    without it, the window's rows of `Profile` are summed.
+    """
+    try:
+        from models_app.profiles import window_profiles
+    except ImportError:
+        return summed_profiles(version, feature, window, size)
+    profile = window_profiles(version, window.start, window.end, [feature]).get(feature)
+    if profile is None:
+        return False, np.zeros(size or 0), Counter()
+    bins = np.asarray(profile.bin_counts or [], dtype=float)
+    if size and bins.size != size:
+        bins = np.zeros(size)
+    return True, bins, Counter({str(k): v for k, v in (profile.categories or {}).items()})
+
+
+def summed_profiles(version: ModelVersion, feature: str, window: TimeRange, size: int | None):
     rows = Profile.objects.filter(
         version=version, feature=feature,
         bucket_start__gte=window.start, bucket_start__lte=window.end,

@@ -18,7 +18,8 @@ HEATMAP_COLUMNS = 120
 RESULT_POINTS = 1500
 DRIFT_COLUMNS = ["timestamp", "feature", "statistic", "threshold", "p_value", "method",
                  "drifted", "rule"]
-RESULT_COLUMNS = ["timestamp", "value", "min", "max", "threshold", "breached", "count"]
+RESULT_COLUMNS = ["timestamp", "value", "min", "max", "threshold", "count", "breached"]
+RESULT_ALIASES = ["first", "avg", "lo", "hi", "limit", "n", "n_breached"]
 
 
 def model_results(model: Model, version: ModelVersion | None, window: TimeRange,
@@ -94,12 +95,13 @@ def result_frame(results: QuerySet, window: TimeRange,
         .annotate(bucket=BucketIndex(F("evaluated_at"), window.start.timestamp(), width))
         .values("bucket")
         .annotate(
-            timestamp=Min("evaluated_at"), value=Avg("value"), min=Min("value"),
-            max=Max("value"), threshold=Avg("threshold"), count=Count("pk"),
-            breached=Count("pk", filter=Q(status="breached")),
+            first=Min("evaluated_at"), avg=Avg("value"), lo=Min("value"), hi=Max("value"),
+            limit=Avg("threshold"), n=Count("pk"), n_breached=Count("pk", filter=Q(
+                status="breached")),
         ).order_by("bucket")
     )
-    frame = pd.DataFrame(list(rows), columns=["bucket", *RESULT_COLUMNS])
+    frame = pd.DataFrame(list(rows), columns=["bucket", *RESULT_ALIASES]).rename(
+        columns=dict(zip(RESULT_ALIASES, RESULT_COLUMNS, strict=True)))
     frame["breached"] = frame["breached"].astype(int) > 0
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame[RESULT_COLUMNS]

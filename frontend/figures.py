@@ -17,6 +17,7 @@ from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat
 
 SERVING_KINDS = {"latency", "error_rate", "no_data"}
 PERFORMANCE_KINDS = {"performance", "estimated_performance"}
+TRAINING_STAGES = ("train", "validation")
 
 
 @dataclass
@@ -59,7 +60,11 @@ class Selection:
         return ModelVersion.objects.filter(pk=version_id).first() if version_id else None
 
     def metric_list(self) -> list[str]:
-        return sorted(self.series["name"].unique()) if not self.series.empty else []
+        """Metrics with a serving stage (training-only ones are drawn by step instead)."""
+        if self.series.empty:
+            return []
+        serving = self.series[~self.series["stage"].isin(TRAINING_STAGES)]
+        return sorted(serving["name"].unique())
 
 
 def threshold(rule: AlertRule, key: str) -> dict | None:
@@ -88,9 +93,16 @@ def metric_spans(spans: list[Span], rules: list[AlertRule], name: str) -> list[S
     return [s for s in spans if s.metric == name or s.rule_id in related]
 
 
+def trend_stages(stages: list[str]) -> list[str]:
+    """Stages drawn over time: serving stages when the metric has them (training stages
+    are drawn by step under Training), else whatever it has."""
+    serving = [s for s in stages if s in ("production", "test")]
+    return serving or stages
+
+
 def metric_figure(sel: Selection) -> go.Figure:
     name = sel.params.get("name") or (sel.metric_list() or [""])[0]
-    stages = sel.series[sel.series["name"] == name]["stage"].tolist() if name else []
+    stages = trend_stages(sel.series[sel.series["name"] == name]["stage"].tolist())
     if not stages:
         return charts.empty_figure(f"No metric named {name!r}." if name else "No metrics yet.")
     spans = metric_spans(sel.spans, sel.rules, name)

@@ -202,12 +202,14 @@ def serving_sql(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame
         rows.annotate(bucket=BucketIndex(F("timestamp"), window.start.timestamp(), width))
         .values("bucket")
         .annotate(
-            timestamp=Min("timestamp"), count=Count("pk"), errors=Count("pk", filter=~Q(error="")),
+            first=Min("timestamp"), n=Count("pk"), errors=Count("pk", filter=~Q(error="")),
             p50=Percentile("latency_ms", 0.5), p95=Percentile("latency_ms", 0.95),
             labelled=Count("label"), accuracy=Avg(correct), mae=Avg(abs_error),
         ).order_by("bucket")
     )
-    return pd.DataFrame(list(grouped), columns=["bucket", *SERVING_COLUMNS])
+    frame = pd.DataFrame(list(grouped))
+    return frame.rename(columns={"first": "timestamp", "n": "count"}).reindex(
+        columns=["bucket", *SERVING_COLUMNS])
 
 
 def serving_pandas(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:

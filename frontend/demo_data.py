@@ -1,0 +1,333 @@
+"""Realistic dashboard data for development, screenshots and browser tests.
+
+`build_demo(now)` fills one binary classifier (scikit-learn's bundled breast-cancer data
+as inputs) with 30 days of production telemetry — drift on day 20, a latency incident,
+late labels, the accuracy dip that follows — plus a training run that over-fits, weight
+statistics with an exploding gradient, a reference, alert rules, their check results
+and the alert history those results imply. Seeded: the same `now` gives the same data.
+Telemetry goes through `models_app.ingest` where it has a writer.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from sklearn.datasets import load_breast_cancer
+
+from alerts_app.models import Alert, AlertRule, AlertTransition, CheckResult
+from models_app import ingest
+from models_app.models import (
+    Model,
+    ModelVersion,
+    ParameterStat,
+    Prediction,
+    Reference,
+)
+
+FEATURES = ["mean radius", "mean texture", "mean smoothness", "worst area", "worst concavity"]
+FEATURE_NAMES = [f.replace(" ", "_") for f in FEATURES]
+DAYS = 30
+DRIFT_DAY = 20
+INCIDENT_DAY = 12
+LABEL_DELAY = timedelta(days=3)
+
+
+@dataclass
+class Demo:
+    model: Model
+    v1: ModelVersion
+    v2: ModelVersion
+
+
+def hours(now: datetime, days: int) -> list[datetime]:
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
+    return [start + timedelta(hours=h) for h in range(days * 24)]
+
+
+def drift_factor(moment: datetime, now: datetime) -> float:
+    """0 before the drift day, then ramps to 1 over two days."""
+    days_in = (moment - (now - timedelta(days=DAYS - DRIFT_DAY))).total_seconds() / 86400
+    return float(np.clip(days_in / 2, 0, 1))
+
+
+def make_model(name: str) -> Demo:
+    model = Model.objects.create(
+        name=name, task="binary_classification", framework="scikit-learn",
+        description="Breast-cancer screening classifier (demo data: scikit-learn's "
+                    "bundled Wisconsin dataset with drift and a latency incident injected).",
+        tags=["demo", "health", "tabular"],
+        features=[{"name": n, "type": "numeric"} for n in FEATURE_NAMES]
+        + [{"name": "clinic", "type": "categorical", "categories": ["north", "south", "east"]}],
+    )
+    v1 = ModelVersion.objects.create(model=model, version="1.0")
+    v2 = ModelVersion.objects.create(model=model, version="1.1")
+    return Demo(model, v1, v2)
+
+
+def reference_summary(data: np.ndarray, clinics: np.ndarray) -> dict:
+    features = {}
+    for index, name in enumerate(FEATURE_NAMES):
+        column = data[:, index]
+        edges = np.unique(np.quantile(column, np.linspace(0.1, 0.9, 9)))
+        counts = np.bincount(np.searchsorted(edges, column, side="right"), minlength=len(edges) + 1)
+        features[name] = {
+            "type": "numeric", "edges": edges.tolist(), "bin_counts": counts.tolist(),
+            "min": float(column.min()), "max": float(column.max()), "mean": float(column.mean()),
+            "std": float(column.std()), "missing_rate": 0.0, "sample": column[:500].tolist(),
+        }
+    values, counts = np.unique(clinics, return_counts=True)
+    features["clinic"] = {"type": "categorical", "categories": dict(
+        zip(values.tolist(), counts.astype(int).tolist(), strict=True)), "missing_rate": 0.0}
+    return {"features": features}
+
+
+def prediction_rows(demo: Demo, now: datetime, rng: np.random.Generator) -> list[Prediction]:
+    data = load_breast_cancer()
+    x, y = data.data[:, [list(data.feature_names).index(f) for f in FEATURES]], data.target
+    rows = []
+    for moment in hours(now, DAYS):
+        drift = drift_factor(moment, now)
+        for _ in range(int(rng.poisson(30 + 12 * np.sin(moment.hour / 24 * 2 * np.pi)))):
+            rows.append(one_prediction(demo, moment, x, y, drift, now, rng))
+    return rows
+
+
+def one_prediction(demo, moment, x, y, drift, now, rng) -> Prediction:
+    i = int(rng.integers(len(y)))
+    values = x[i] * (1 + 0.25 * drift * np.array([1, 0.6, 0, 0.4, 0]))
+    score = float(np.clip((0.82 - 0.3 * drift) * (1 - y[i]) + rng.normal(0.15, 0.1), 0, 1))
+    timestamp = moment + timedelta(seconds=float(rng.uniform(0, 3600)))
+    incident = abs((now - timestamp).total_seconds() / 86400 - (DAYS - INCIDENT_DAY)) < 0.4
+    latency = float(rng.lognormal(np.log(38 if not incident else 140), 0.35))
+    erred = rng.random() < (0.12 if incident else 0.004)
+    labelled = timestamp < now - LABEL_DELAY and rng.random() < 0.8
+    return Prediction(
+        model=demo.model, version=demo.v2 if timestamp > now - timedelta(days=10) else demo.v1,
+        timestamp=timestamp, latency_ms=latency,
+        features={**{n: round(float(v), 4) for n, v in zip(FEATURE_NAMES, values, strict=True)},
+                  "clinic": str(rng.choice(["north", "south", "east", "west"],
+                                           p=[0.5, 0.3, 0.2 - 0.15 * drift, 0.15 * drift]))},
+        prediction=int(score < 0.5), scores={"0": score, "1": 1 - score},
+        label=int(y[i]) if labelled else None, error="TimeoutError: upstream" if erred else "",
+    )
+
+
+def metric_rows(now: datetime, rng: np.random.Generator) -> list[dict]:
+    rows = []
+    for moment in hours(now, DAYS):
+        drift = drift_factor(moment, now)
+        incident = abs((now - moment).total_seconds() / 86400 - (DAYS - INCIDENT_DAY)) < 0.4
+        rows.append({"name": "accuracy", "value": float(0.94 - 0.11 * drift + rng.normal(0, 0.006)),
+                     "timestamp": moment, "step": None, "stage": "production"})
+        latency = (140 if incident else 38) + rng.normal(0, 3)
+        rows.append({"name": "latency_ms", "value": float(latency),
+                     "timestamp": moment, "step": None, "stage": "production"})
+    return rows
+
+
+def training_rows(now: datetime, rng: np.random.Generator) -> list[dict]:
+    """40 epochs: validation loss bottoms out at epoch 12, then rises (over-fitting)."""
+    rows, start = [], now - timedelta(days=11)
+    for epoch in range(1, 41):
+        moment = start + timedelta(minutes=5 * epoch)
+        train = 0.9 * np.exp(-epoch / 9) + 0.05 + rng.normal(0, 0.004)
+        val = 0.9 * np.exp(-epoch / 9) + 0.12 + 0.004 * max(0, epoch - 12) ** 1.3
+        for name, stage, value in (("loss", "train", train), ("loss", "validation", val),
+                                   ("accuracy", "train", 1 - train / 2),
+                                   ("accuracy", "validation", 1 - val / 2)):
+            rows.append({"name": name, "value": float(value), "timestamp": moment,
+                         "step": epoch, "stage": stage})
+    return rows
+
+
+def weight_rows(demo: Demo, now: datetime, rng: np.random.Generator) -> list[ParameterStat]:
+    rows, start = [], now - timedelta(days=11)
+    tensors = ["dense_1.weight", "dense_1.bias", "dense_2.weight", "output.weight"]
+    for epoch in range(1, 41):
+        for index, tensor in enumerate(tensors):
+            grad = 0.5 * np.exp(-epoch / 15) * (1 + index)
+            if tensor == "dense_2.weight" and epoch > 30:
+                grad *= 10 ** ((epoch - 30) / 3)
+            norm = 4 + index + 0.08 * epoch + rng.normal(0, 0.02)
+            rows.append(ParameterStat(
+                model=demo.model, version=demo.v2, tensor=tensor, step=epoch,
+                timestamp=start + timedelta(minutes=5 * epoch), mean=float(rng.normal(0, 0.01)),
+                std=0.1, min=-0.5, max=0.5, l2_norm=float(norm), grad_norm=float(grad),
+                nan_count=3 if tensor == "dense_2.weight" and epoch == 40 else 0))
+    return rows
+
+
+RULES = [
+    ("accuracy below 0.88", "metric_threshold", "critical", 2 * 3600,
+     {"metric": "accuracy", "stage": "production", "aggregation": "avg", "window": "1h",
+      "operator": "<", "threshold": 0.88}),
+    ("p95 latency over 100 ms", "latency", "warning", 3600,
+     {"percentile": 95, "threshold_ms": 100, "window": "1h"}),
+    ("error rate over 5%", "error_rate", "warning", 0, {"max_rate": 0.05, "window": "1h"}),
+    ("input drift", "data_drift", "warning", 0,
+     {"method": "auto", "window": "1d", "drift_share": 0.3, "correction": "fdr"}),
+    ("estimated F1 (CBPE) below 0.85", "estimated_performance", "warning", 0,
+     {"metric": "f1", "window": "1d", "operator": "<", "threshold": 0.85}),
+    ("realised F1 below 0.85", "performance", "critical", 0,
+     {"metric": "f1", "window": "1d", "operator": "<", "threshold": 0.85, "min_labels": 50}),
+]
+
+
+def hourly_serving(predictions: list[Prediction]) -> dict[datetime, tuple[float, float]]:
+    """{hour: (latency p95, error rate)} of the generated predictions."""
+    by_hour: dict[datetime, list[Prediction]] = {}
+    for p in predictions:
+        by_hour.setdefault(p.timestamp.replace(minute=0, second=0, microsecond=0), []).append(p)
+    return {hour: (float(np.percentile([p.latency_ms for p in rows], 95)),
+                   sum(bool(p.error) for p in rows) / len(rows)) for hour, rows in by_hour.items()}
+
+
+def drift_details(drift: float, rng: np.random.Generator) -> dict:
+    weights = {"mean_radius": 1, "mean_texture": 0.6, "mean_smoothness": 0, "worst_area": 0.4,
+               "worst_concavity": 0, "clinic": 0.5}
+    features = {}
+    for name, weight in weights.items():
+        method = "jensenshannon" if name == "clinic" else "wasserstein"
+        statistic = abs(0.02 + 0.3 * weight * drift + rng.normal(0, 0.01))
+        features[name] = {"method": method, "statistic": round(statistic, 4), "p_value": None,
+                          "threshold": 0.1, "drifted": statistic >= 0.1}
+    share = sum(f["drifted"] for f in features.values()) / len(features)
+    return {"features": features, "drift_share": share, "n_reference": 569, "n_current": 720}
+
+
+def rule_value(kind: str, moment: datetime, now: datetime, serving,
+               rng) -> tuple[float | None, dict]:
+    drift = drift_factor(moment, now)
+    if kind == "metric_threshold":
+        return 0.94 - 0.11 * drift + rng.normal(0, 0.006), {}
+    if kind in ("latency", "error_rate"):
+        p95, errors = serving.get(moment, (None, None))
+        return (p95 if kind == "latency" else errors), {}
+    if kind == "data_drift":
+        details = drift_details(drift, rng)
+        return details["drift_share"], details
+    if kind == "estimated_performance":
+        return 0.93 - 0.13 * drift + rng.normal(0, 0.005), {}
+    if moment > now - LABEL_DELAY:
+        return None, {"label_coverage": 0.0}
+    return 0.93 - 0.13 * drift + rng.normal(0, 0.01), {"label_coverage": 0.8}
+
+
+def breached(rule: AlertRule, value: float | None) -> bool | None:
+    if value is None:
+        return None
+    config = rule.config
+    if rule.kind == "data_drift":
+        return value >= config["drift_share"]
+    limit = config.get("threshold", config.get("threshold_ms", config.get("max_rate")))
+    return value < limit if config.get("operator") == "<" else value > limit
+
+
+def threshold_of(rule: AlertRule) -> float:
+    config = rule.config
+    return float(config.get("threshold", config.get("threshold_ms", config.get(
+        "max_rate", config.get("drift_share", 0)))))
+
+
+def evaluate_history(rule: AlertRule, version: ModelVersion, now: datetime, serving, rng) -> None:
+    """Hourly CheckResults of `rule` over the demo's days, and the alert they imply."""
+    results, verdicts = [], []
+    for moment in hours(now, DAYS):
+        value, details = rule_value(rule.kind, moment, now, serving, rng)
+        verdict = breached(rule, value)
+        status = {None: "insufficient_data", True: "breached", False: "ok"}[verdict]
+        results.append(CheckResult(rule=rule, version=version, evaluated_at=moment, status=status,
+                                   value=value, threshold=threshold_of(rule),
+                                   passed=verdict is not True, details=details))
+        verdicts.append((moment, verdict, value))
+    CheckResult.objects.bulk_create(results, batch_size=1000)
+    record_alert(rule, version, verdicts)
+
+
+def alert_history(verdicts, pending_for: int) -> list[tuple[datetime, str, str, float]]:
+    """(time, old, new, value) changes of a pending_for state machine over the verdicts."""
+    state, since, changes = "ok", None, []
+    for moment, verdict, value in verdicts:
+        if verdict is None:
+            continue
+        new = state
+        if verdict and state in ("ok", "resolved"):
+            new, since = "pending", moment
+        if verdict and new == "pending" and (moment - since).total_seconds() >= pending_for:
+            new = "firing"
+        if not verdict and state == "pending":
+            new = "ok"
+        if not verdict and state == "firing":
+            new = "resolved"
+        if new != state:
+            changes.append((moment, state, new, value))
+            state = new
+    return changes
+
+
+def record_alert(rule: AlertRule, version: ModelVersion, verdicts) -> None:
+    changes = alert_history(verdicts, rule.pending_for)
+    if not changes:
+        return
+    last = changes[-1]
+    alert = Alert.objects.create(
+        rule=rule, version=version, fingerprint=f"{rule.pk}:{version.pk}:", state=last[2],
+        value=last[3], threshold=threshold_of(rule), message=f"{rule.name}: {last[3]:.4g}",
+        pending_since=max((c[0] for c in changes if c[2] == "pending"), default=None),
+        started_at=max((c[0] for c in changes if c[2] == "firing"), default=None),
+        resolved_at=last[0] if last[2] == "resolved" else None, last_evaluated=verdicts[-1][0],
+    )
+    AlertTransition.objects.bulk_create([
+        AlertTransition(alert=alert, old=old, new=new, created_at=moment, value=value,
+                        threshold=threshold_of(rule), processed=moment,
+                        event={"ok": "cleared"}.get(new, new),
+                        message=f"{rule.name}: {value:.4g}")
+        for moment, old, new, value in changes
+    ])
+
+
+@transaction.atomic
+def build_demo(now: datetime, name: str = "cancer-screening", seed: int = 11) -> Model:
+    """Create the demo model with all its telemetry, rules, results and alerts."""
+    rng = np.random.default_rng(seed)
+    demo = make_model(name)
+    data = load_breast_cancer()
+    x = data.data[:, [list(data.feature_names).index(f) for f in FEATURES]]
+    clinics = rng.choice(["north", "south", "east"], size=len(x), p=[0.5, 0.3, 0.2])
+    for version in (demo.v1, demo.v2):
+        Reference.objects.create(version=version, n_rows=len(x), created_at=now - timedelta(
+            days=DAYS + 1), summary=reference_summary(x, clinics))
+    predictions = prediction_rows(demo, now, rng)
+    Prediction.objects.bulk_create(predictions, batch_size=2000)
+    ingest.record_metrics(demo.v1, metric_rows(now, rng))
+    ingest.record_metrics(demo.v2, training_rows(now, rng))
+    ParameterStat.objects.bulk_create(weight_rows(demo, now, rng))
+    serving = hourly_serving(predictions)
+    for rule_name, kind, severity, pending_for, config in RULES:
+        rule = AlertRule.objects.create(name=rule_name, model=demo.model, kind=kind,
+                                        severity=severity, pending_for=pending_for,
+                                        config=config, interval=3600, last_run_at=now)
+        evaluate_history(rule, demo.v1, now, serving, rng)
+    Model.objects.filter(pk=demo.model.pk).update(last_seen_at=now)
+    return demo.model
+
+
+def build_fleet(now: datetime, count: int = 4, seed: int = 5) -> list[Model]:
+    """A few more small models so the overview has rows in every health state."""
+    rng = np.random.default_rng(seed)
+    names = ["churn-predictor", "fraud-scoring", "demand-forecast", "image-qc"]
+    models = []
+    for index, name in enumerate(names[:count]):
+        task = "regression" if name == "demand-forecast" else "binary_classification"
+        model = Model.objects.create(name=name, task=task, framework="pytorch",
+                                     tags=["demo", "fleet"], last_seen_at=now)
+        version = ModelVersion.objects.create(model=model, version="1")
+        metric = "rmse" if task == "regression" else "auc"
+        ingest.record_metrics(version, [
+            {"name": metric,
+             "value": float(0.8 + 0.05 * np.sin(h / 9 + index) + rng.normal(0, 0.01)),
+             "timestamp": moment, "step": None, "stage": "production"}
+            for h, moment in enumerate(hours(now, 7))])
+        models.append(model)
+    return models
