@@ -200,6 +200,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AlertStateEnum": "alerts_app.models.AlertState"},
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

@@ -1,0 +1,88 @@
+"""Serializers of the notification side: channels, alerts, model health.
+
+Channel configs go through `transports.validate_channel_config`, the same validation as
+the admin, so a bad field is answered `{"config": {"url": ["Refused: ..."]}}`.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from alerts_app.models import Alert, AlertTransition, Channel, Delivery
+from alerts_app.notify import alert_links
+from alerts_app.transports import validate_channel_config
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    config = serializers.JSONField(
+        help_text='email: {"address": "a@x.com, b@y.com"}; webhook and slack: {"url": "https://…"}.'
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["id", "name", "kind", "config", "enabled", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        config = attrs.get("config", getattr(self.instance, "config", None))
+        try:
+            attrs["config"] = validate_channel_config(kind, config)
+        except DjangoValidationError as exc:
+            errors = exc.message_dict
+            raise serializers.ValidationError(
+                errors if "kind" in errors or "config" in errors else {"config": errors})
+        return attrs
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """One alert (fingerprint): its current state and the values of its last evaluation."""
+
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+    kind = serializers.CharField(source="rule.kind", read_only=True)
+    model = serializers.CharField(source="rule.model.name", read_only=True)
+    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    severity = serializers.CharField(source="rule.severity", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = ["id", "rule", "rule_name", "kind", "model", "version", "feature", "fingerprint",
+                  "severity", "state", "value", "threshold", "message", "pending_since",
+                  "started_at", "resolved_at", "changed_at", "last_evaluated",
+                  "last_notified_at", "acknowledged_at", "acknowledged_by", "url"]
+        read_only_fields = fields
+
+    def get_url(self, alert: Alert) -> str:
+        return alert_links(alert)[0]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.name", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "channel", "status", "attempts", "error", "created_at", "sent_at",
+                  "next_attempt_at", "log"]
+        read_only_fields = fields
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    deliveries = DeliverySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AlertTransition
+        fields = ["id", "old", "new", "event", "value", "threshold", "message", "created_at",
+                  "deliveries"]
+        read_only_fields = fields
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "warning", "critical"])
+    firing = AlertSerializer(many=True)
+
+
+class TestResultSerializer(serializers.Serializer):
+    sent = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    permanent = serializers.BooleanField(allow_null=True)
