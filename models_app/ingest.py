@@ -39,7 +39,7 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> N
     writer.writerows(rows)
     buffer.seek(0)
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.copy_expert(sql, buffer)
 
 
@@ -97,7 +97,8 @@ def copy_text(table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
     buffer = io.StringIO()
     buffer.writelines(f"{line}\n" for line in lines)
     buffer.seek(0)
-    with connection.cursor() as cursor:
+    # copy_expert is not wrapped by Django: translate psycopg2 errors (IntegrityError...).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
 
 

@@ -36,8 +36,6 @@ PREDICTION, SCORE, LATENCY, ERROR, LABEL = (
 OUTPUTS = (PREDICTION, SCORE, LATENCY, ERROR, LABEL)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 SUMMARY_KEYS = {PREDICTION: "prediction", SCORE: "scores", LABEL: "label"}
-DECLARED_KINDS = {"numeric": NUMERIC, "categorical": CATEGORICAL, "boolean": CATEGORICAL,
-                  "text": CATEGORICAL}
 STAT_FIELDS = ("feature", "kind", "count", "missing", "type_errors", "out_of_range", "unseen",
                "min", "max", "sum", "sum_sq", "edges", "bin_counts", "categories", "sketch")
 ROW_FIELDS = ("id", "bucket_start", *STAT_FIELDS, "sample", "sample_values", "sample_keys",
@@ -88,7 +86,7 @@ def spec_from(name: str, ref: dict | None, declared: dict | None, task: str,
     """The spec of one feature: kind and bins from the reference, else the declared
     schema, else the values; allowed range/categories from the schema, else the reference."""
     declared = declared or {}
-    kind = (ref or {}).get("type") or DECLARED_KINDS.get(declared.get("type"))
+    kind = (ref or {}).get("type") or profiling.DECLARED_KINDS.get(declared.get("type"))
     kind = kind or (output_kind(name, task) if name in OUTPUTS else None)
     kind = kind or profiling.infer_kind(values)
     edges = tuple(float(e) for e in (ref or {}).get("edges") or ()) if kind == NUMERIC else ()

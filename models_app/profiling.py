@@ -30,6 +30,8 @@ KEY_LIMIT = 2**63
 SKETCH_ALPHA = 0.01
 SKETCH_GAMMA = (1 + SKETCH_ALPHA) / (1 - SKETCH_ALPHA)
 SKETCH_ZERO = -(2**31)  # the sketch bucket of values <= 0
+DECLARED_KINDS = {"numeric": NUMERIC, "categorical": CATEGORICAL, "boolean": CATEGORICAL,
+                  "text": CATEGORICAL}
 _TYPE_ERROR = object()
 
 

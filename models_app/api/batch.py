@@ -46,10 +46,17 @@ def resolve_version(model: Model, version: str | None) -> ModelVersion:
 
 
 def ingest_batch(request, model: Model, endpoint: str, validate_one: Callable,
-                 record: Callable[[ModelVersion, list[dict]], int]) -> Response:
-    """Validate the whole batch, then store it atomically, once per Idempotency-Key."""
+                 record: Callable[[ModelVersion, list[dict]], int],
+                 check_rows: Callable[[list[dict]], None] | None = None) -> Response:
+    """Validate the whole batch, then store it atomically, once per Idempotency-Key.
+
+    `check_rows(rows)` may raise a ValidationError about the batch as a whole (e.g. an
+    id repeated across records) once every record is valid on its own.
+    """
     version_name, records = parse_envelope(request.data)
     rows = validate_records(records, validate_one, now=timezone.now())
+    if check_rows is not None:
+        check_rows(rows)
     version = resolve_version(model, version_name)
     key = request.headers.get("Idempotency-Key")
     status_code, body = run_once(

@@ -148,3 +148,86 @@ class SeriesSerializer(serializers.Serializer):
     name = serializers.CharField()
     stage = serializers.CharField()
     points = SeriesPointSerializer(many=True)
+
+
+class PredictionRecordSerializer(serializers.Serializer):
+    """One served prediction (schema only: records are validated in bulk)."""
+
+    id = serializers.CharField(max_length=200, required=False,
+                               help_text="Client id, unique per model; labels join on it.")
+    timestamp = serializers.DateTimeField(required=False)
+    features = serializers.DictField(
+        help_text="Feature values. Nulls, wrong types, out-of-range values and unseen "
+                  "categories are stored and counted, never rejected.")
+    prediction = serializers.JSONField(help_text="Required unless `error` is set.")
+    scores = serializers.DictField(child=serializers.FloatField(), required=False,
+                                   help_text="Class -> probability.")
+    label = serializers.JSONField(required=False)
+    latency_ms = serializers.FloatField(required=False, min_value=0)
+    error = serializers.CharField(required=False, allow_blank=True)
+
+
+class PredictionBatchSerializer(BatchSerializer):
+    records = PredictionRecordSerializer(many=True)
+
+
+class LabelRecordSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=200)
+    label = serializers.JSONField()
+
+
+class LabelBatchSerializer(serializers.Serializer):
+    records = LabelRecordSerializer(many=True)
+
+
+class LabelAnswerSerializer(serializers.Serializer):
+    matched = serializers.IntegerField()
+    unmatched = serializers.ListField(child=serializers.CharField(),
+                                      help_text="Ids kept until their prediction arrives.")
+
+
+class ParameterRecordSerializer(serializers.Serializer):
+    tensor = serializers.CharField(max_length=300)
+    step = serializers.IntegerField(required=False, allow_null=True)
+    timestamp = serializers.DateTimeField(required=False)
+    mean = serializers.FloatField()
+    std = serializers.FloatField()
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+    l2_norm = serializers.FloatField()
+    zero_fraction = serializers.FloatField(required=False, min_value=0, max_value=1)
+    nan_count = serializers.IntegerField(required=False, min_value=0)
+    inf_count = serializers.IntegerField(required=False, min_value=0)
+    grad_norm = serializers.FloatField(required=False, min_value=0)
+    update_ratio = serializers.FloatField(required=False, min_value=0,
+                                          help_text="‖update‖ / ‖weights‖ of the step.")
+    histogram = serializers.DictField(required=False,
+                                      help_text='{"edges": [n+1 numbers], "counts": [n]}')
+
+
+class ParameterBatchSerializer(BatchSerializer):
+    records = ParameterRecordSerializer(many=True)
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(required=False, help_text="Default: now.")
+
+
+class ReferenceRequestSerializer(serializers.Serializer):
+    """JSON records (flat: features, `prediction`?, `label`?, `score`?/`scores`?), or a
+    `window` of the version's own predictions; or multipart with a CSV `file`."""
+
+    version = serializers.CharField(max_length=100, required=False)
+    records = serializers.ListField(child=serializers.DictField(), required=False)
+    window = WindowSerializer(required=False)
+    file = serializers.FileField(required=False, help_text="CSV with a header row.")
+
+
+class ReferenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    source = serializers.CharField()
+    n_rows = serializers.IntegerField()
+    summary = serializers.DictField(help_text="Per feature statistics (samples left out).")

@@ -1,4 +1,4 @@
-"""The registry and metrics endpoints (DESIGN.md's REST API)."""
+"""The registry and telemetry endpoints (DESIGN.md's REST API)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -8,13 +8,20 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from models_app import ingest, series, validation
+from models_app.api import telemetry
 from models_app.api.batch import ingest_batch, resolve_version
 from models_app.api.filtersets import ModelFilterSet
 from models_app.api.serializers import (
     AcceptedSerializer,
+    LabelAnswerSerializer,
+    LabelBatchSerializer,
     MetricBatchSerializer,
     ModelSerializer,
     ModelVersionSerializer,
+    ParameterBatchSerializer,
+    PredictionBatchSerializer,
+    ReferenceRequestSerializer,
+    ReferenceSerializer,
     SeriesQuerySerializer,
     SeriesSerializer,
 )
@@ -60,6 +67,52 @@ class ModelViewSet(viewsets.ModelViewSet):
                 request, model, "metrics", validation.metric_record, ingest.record_metrics
             )
         return Response(metric_series(model, request.query_params))
+
+    @extend_schema(
+        request=PredictionBatchSerializer,
+        responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad records")},
+    )
+    @action(detail=True, methods=["post"], serializer_class=PredictionBatchSerializer,
+            filterset_class=None, pagination_class=None)
+    def predictions(self, request, name=None):
+        """Served predictions with their inputs; features problems are counted, not refused."""
+        return telemetry.post_predictions(request, get_object_or_404(Model, name=name))
+
+    @extend_schema(
+        request=LabelBatchSerializer,
+        responses={200: LabelAnswerSerializer, 400: OpenApiResponse(description="Bad records")},
+    )
+    @action(detail=True, methods=["post"], serializer_class=LabelBatchSerializer,
+            filterset_class=None, pagination_class=None)
+    def labels(self, request, name=None):
+        """Late ground truth joined to predictions by their `id`."""
+        return telemetry.post_labels(request, get_object_or_404(Model, name=name))
+
+    @extend_schema(
+        methods=["POST"],
+        request={"application/json": ReferenceRequestSerializer,
+                 "multipart/form-data": ReferenceRequestSerializer},
+        responses={201: ReferenceSerializer, 400: OpenApiResponse(description="Bad upload")},
+    )
+    @extend_schema(methods=["GET"], responses={200: ReferenceSerializer})
+    @action(detail=True, methods=["get", "post"], serializer_class=ReferenceRequestSerializer,
+            filterset_class=None, pagination_class=None)
+    def reference(self, request, name=None):
+        """The baseline of the drift checks: from a CSV, JSON records or a window."""
+        model = get_object_or_404(Model, name=name)
+        if request.method == "GET":
+            return telemetry.get_reference(request, model)
+        return telemetry.post_reference(request, model)
+
+    @extend_schema(
+        request=ParameterBatchSerializer,
+        responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad records")},
+    )
+    @action(detail=True, methods=["post"], serializer_class=ParameterBatchSerializer,
+            filterset_class=None, pagination_class=None)
+    def parameters(self, request, name=None):
+        """Weight statistics per tensor and step."""
+        return telemetry.post_parameters(request, get_object_or_404(Model, name=name))
 
 
 def metric_series(model: Model, params) -> dict:

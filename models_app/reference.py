@@ -1,0 +1,143 @@
+"""Reference summaries (pure): columns of values in, the `Reference.summary` dict out.
+
+Per feature: its type, count, missing rate, type errors, min/max, mean/std (ddof=0),
+decile edges (`numpy.quantile(x, [0.1 … 0.9])`, duplicates dropped), counts in those
+bins, category counts, the number of distinct values and a bounded sample — DESIGN.md's
+"Statistics, defined". A numeric feature with at most `AUTO_CATEGORICAL_MAX` distinct
+values is typed categorical (Evidently's rule) and also keeps its numeric statistics.
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from models_app.profiling import (
+    _TYPE_ERROR,
+    CATEGORICAL,
+    DECLARED_KINDS,
+    NUMERIC,
+    SAMPLE_SIZE,
+    bin_counts_of,
+    category_key,
+    infer_kind,
+    split_numeric,
+)
+
+AUTO_CATEGORICAL_MAX = 5
+DECILES = np.linspace(0.1, 0.9, 9)
+POSITIVE_LABELS = frozenset({"1", "true", "yes", "positive", "pos"})
+
+
+def decile_edges(values: np.ndarray) -> list[float]:
+    """`numpy.quantile(values, [0.1, …, 0.9])` with duplicates dropped."""
+    if not len(values):
+        return []
+    return np.unique(np.quantile(values, DECILES)).tolist()
+
+
+def bounded_sample(values: Sequence, size: int, seed: int) -> list:
+    """Every value when there are at most `size`, else a seeded sample without replacement."""
+    if len(values) <= size:
+        return list(values)
+    chosen = np.random.default_rng(seed).choice(len(values), size=size, replace=False)
+    return [values[i] for i in sorted(chosen)]
+
+
+def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
+    if not len(numbers):
+        return {"min": None, "max": None, "mean": None, "std": None, "edges": [],
+                "bin_counts": [], "n_distinct": 0, "sample": []}
+    edges = decile_edges(numbers)
+    return {
+        "min": float(numbers.min()), "max": float(numbers.max()),
+        "mean": float(numbers.mean()), "std": float(numbers.std()),
+        "edges": edges, "bin_counts": bin_counts_of(numbers, edges),
+        "n_distinct": int(len(np.unique(numbers))),
+        "sample": bounded_sample(numbers.tolist(), size, seed),
+    }
+
+
+def categorical_counts(values: Sequence) -> tuple[Counter, int, int]:
+    counts = Counter(category_key(v) for v in values)
+    return counts, counts.pop(None, 0), counts.pop(_TYPE_ERROR, 0)
+
+
+def summarize_column(values: Sequence, kind: str | None = None, size: int = SAMPLE_SIZE,
+                     seed: int = 0) -> dict:
+    """The summary of one column of raw values (None = missing). `kind` None infers it;
+    a numeric column with ≤ AUTO_CATEGORICAL_MAX distinct values becomes categorical."""
+    kind = kind or infer_kind(values)
+    rows = len(values)
+    if kind == NUMERIC:
+        numbers, missing, type_errors = split_numeric(values)
+        summary = numeric_summary(numbers, size, seed)
+        if 0 < summary["n_distinct"] <= AUTO_CATEGORICAL_MAX:
+            summary |= {"type": CATEGORICAL,
+                        "categories": dict(Counter(category_key(float(v)) for v in numbers))}
+        else:
+            summary |= {"type": NUMERIC, "categories": {}}
+        count = len(numbers)
+    else:
+        counts, missing, type_errors = categorical_counts(values)
+        count = sum(counts.values())
+        keys = [key for key in (category_key(v) for v in values)
+                if key is not None and key is not _TYPE_ERROR]
+        summary = {"type": CATEGORICAL, "min": None, "max": None, "mean": None, "std": None,
+                   "edges": [], "bin_counts": [], "categories": dict(counts),
+                   "n_distinct": len(counts), "sample": bounded_sample(keys, size, seed)}
+    return summary | {"count": count, "missing_rate": missing / rows if rows else 0.0,
+                      "type_errors": type_errors}
+
+
+def positive_label(value) -> int | None:
+    """1 for the positive class (`1`, `true`, `yes`, …), 0 for any other label."""
+    key = category_key(value)
+    if key is None or key is _TYPE_ERROR:
+        return None
+    return int(key.lower() in POSITIVE_LABELS)
+
+
+def calibration_pairs(scores: Sequence, labels: Sequence, size: int, seed: int) -> dict:
+    """The (positive-class score, 0/1 label) pairs CBPE calibrates on, at most `size`."""
+    pairs = [(float(s), positive_label(y)) for s, y in zip(scores, labels, strict=True)
+             if isinstance(s, (int, float)) and not isinstance(s, bool)
+             and positive_label(y) is not None]
+    pairs = bounded_sample(pairs, size, seed)
+    return {"scores": [p[0] for p in pairs], "labels": [p[1] for p in pairs]}
+
+
+def summarize(features: dict[str, Sequence], declared: dict[str, str | None],
+              outputs: dict[str, tuple[Sequence, str | None]], n_rows: int,
+              size: int = SAMPLE_SIZE, seed: int = 0) -> dict:
+    """The whole `Reference.summary`: `features` columns with their declared schema types,
+    and the `outputs` among "prediction", "scores" (positive-class score) and "label" as
+    (values, kind or None)."""
+    summary = {"n_rows": n_rows, "features": {
+        name: summarize_column(values, DECLARED_KINDS.get(declared.get(name)), size, seed)
+        | {"declared_type": declared.get(name)}
+        for name, values in features.items()
+    }}
+    for name, (values, kind) in outputs.items():
+        if any(v is not None for v in values):
+            summary[name] = summarize_column(values, kind, size, seed)
+    scores, labels = outputs.get("scores", ((), None))[0], outputs.get("label", ((), None))[0]
+    if any(v is not None for v in scores) and any(v is not None for v in labels):
+        summary["calibration"] = calibration_pairs(scores, labels, size, seed)
+    return summary
+
+
+def without_samples(summary: dict) -> dict:
+    """The summary with its bounded samples replaced by their sizes (for API answers)."""
+    def strip(part: dict) -> dict:
+        return {k: v for k, v in part.items() if k != "sample"} | {
+            "sample_size": len(part.get("sample") or [])}
+
+    answer = {k: v for k, v in summary.items() if k not in ("features", "calibration")}
+    answer["features"] = {name: strip(part) for name, part in summary["features"].items()}
+    for name in ("prediction", "scores", "label"):
+        if name in summary:
+            answer[name] = strip(summary[name])
+    if "calibration" in summary:
+        answer["calibration"] = {"size": len(summary["calibration"]["scores"])}
+    return answer
