@@ -227,13 +227,25 @@ def test_a_drift_rule_over_all_features_has_one_dataset_alert(model):
     assert Alert.objects.get().feature == ""
 
 
-def test_data_quality_alerts_are_per_feature(model):
-    rule = make_alert_rule(model, "data_quality", config={"max_missing_rate": 0.1})
-    details = {"features": {"age": {"breached": True, "value": 0.3, "threshold": 0.1},
-                            "income": {"breached": False, "value": 0.0, "threshold": 0.1}}}
-    lifecycle.apply_result(rule, result(rule, **details), at(0))
-    alert = Alert.objects.get()
-    assert (alert.feature, alert.value) == ("age", 0.3)
+def quality(missing: float, type_errors: float = 0.0) -> dict:
+    violations = [name for name, rate, limit in [("missing_rate", missing, 0.1),
+                                                 ("type_error_rate", type_errors, 0.01)]
+                  if rate > limit]
+    return {"missing_rate": missing, "type_error_rate": type_errors, "out_of_range_rate": 0.0,
+            "unseen_category_rate": 0.0, "rows": 100, "violations": violations}
+
+
+def test_data_quality_alerts_are_per_feature_with_the_worst_rate(model):
+    rule = make_alert_rule(model, "data_quality", config={"max_missing_rate": 0.1,
+                                                          "max_type_error_rate": 0.01})
+    features = {"age": quality(0.3), "income": quality(0.0), "city": quality(0.05, 0.04)}
+    lifecycle.apply_result(rule, result(rule, features=features), at(0))
+    alerts = {a.feature: (a.state, a.value, a.threshold) for a in Alert.objects.all()}
+    assert alerts == {"age": ("firing", 0.3, 0.1), "city": ("firing", 0.04, 0.01)}
+    features = {"age": quality(0.02), "income": quality(0.0), "city": quality(0.05, 0.04)}
+    lifecycle.apply_result(rule, result(rule, features=features), at(1))
+    assert dict(Alert.objects.values_list("feature", "state")) == {"age": "resolved",
+                                                                   "city": "firing"}
 
 
 def test_a_write_from_a_stale_snapshot_loses(rule):
