@@ -84,7 +84,7 @@ def numeric_frame(spec: dict, current_counts) -> pd.DataFrame:
 
 
 def categorical_frame(spec: dict, current_counts: dict) -> pd.DataFrame:
-    known = categories_of(spec)
+    known = dict(sorted(categories_of(spec).items(), key=lambda kv: (-kv[1], kv[0])))
     current = Counter()
     for name, count in current_counts.items():
         current[name if name in known else OTHER] += count
