@@ -1,0 +1,17 @@
+"""Celery tasks of the telemetry: thin wrappers over plain functions."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from models_app.profiles import rollup_pending
+from models_app.retention import prune_telemetry
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def rollup_profiles_task() -> None:
+    rollup_pending()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def prune_telemetry_task() -> None:
+    prune_telemetry(now=timezone.now())
