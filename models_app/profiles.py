@@ -450,3 +450,14 @@ def merge_into_days(groups: dict[tuple, list[dict]]) -> None:
     for (version_id, bucket, feature), rows in groups.items():
         days[(version_id, day_of(bucket), feature)].extend(rows)
     replace_rows(DailyProfile, days, existing(DailyProfile, days))
+
+
+def rollup_pending(limit: int = 20000, max_rounds: int = 50) -> int:
+    """Roll up partial rows until none are left (at most `max_rounds` x `limit`)."""
+    total = 0
+    for _ in range(max_rounds):
+        merged = rollup_profiles(limit)
+        total += merged
+        if merged < limit:
+            break
+    return total

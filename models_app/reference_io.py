@@ -163,7 +163,7 @@ def reference_from_records(version: ModelVersion, records: list[dict]) -> Refere
 
 
 def window_limit() -> int:
-    return getattr(settings, "MODELWATCH_REFERENCE_MAX_ROWS", 200_000)
+    return settings.MODELWATCH_REFERENCE_MAX_ROWS
 
 
 def reference_from_window(version: ModelVersion, start: datetime, end: datetime) -> Reference:

@@ -252,8 +252,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Telemetry: merge partial profiles each minute; prune past retention once a day.
+    "profile-rollup": {
+        "task": "models_app.tasks.rollup_profiles_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "telemetry-retention": {
+        "task": "models_app.tasks.prune_telemetry_task",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600},
+    },
 }
 MODELWATCH_HEARTBEAT_STALE_SECONDS = envint("MODELWATCH_HEARTBEAT_STALE_SECONDS", "120")
+# Telemetry (docs/telemetry.md): raw predictions vs profiles/metrics retention, in days.
+MODELWATCH_RETENTION_DAYS = envint("MODELWATCH_RETENTION_DAYS", "90")
+MODELWATCH_PROFILE_RETENTION_DAYS = envint("MODELWATCH_PROFILE_RETENTION_DAYS", "730")
+MODELWATCH_REFERENCE_MAX_ROWS = envint("MODELWATCH_REFERENCE_MAX_ROWS", "200000")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
