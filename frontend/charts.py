@@ -42,6 +42,11 @@ def floats(values) -> np.ndarray:
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
 
 
+def compact(values) -> np.ndarray:
+    """float32 for plotted values: 7 significant digits, half the bytes on the wire."""
+    return floats(values).astype("float32")
+
+
 def scatter(n: int, **kwargs):
     """A scatter trace, WebGL when it has many points."""
     return go.Scattergl(**kwargs) if n > GL_THRESHOLD else go.Scatter(**kwargs)
@@ -164,15 +169,13 @@ def stage_traces(part: pd.DataFrame, stage: str) -> list:
     part = part.sort_values("timestamp")
     x, color = ms(part["timestamp"]), STAGE_COLORS.get(stage, COLORWAY[0])
     line = scatter(
-        len(x), x=x, y=floats(part["value"]), mode="lines", name=stage, legendgroup=stage,
+        len(x), x=x, y=compact(part["value"]), mode="lines", name=stage, legendgroup=stage,
         line={"color": color, "width": 1.6},
-        customdata=np.column_stack([floats(part["min"]), floats(part["max"]),
-                                    floats(part["count"])]),
-        hovertemplate="%{y:.4g} (min %{customdata[0]:.4g}, max %{customdata[1]:.4g},"
-                      " n=%{customdata[2]})<extra>" + stage + "</extra>",
+        customdata=part["count"].to_numpy(dtype="int32"),
+        hovertemplate="%{y:.4g} (avg of %{customdata})<extra>" + stage + "</extra>",
     )
     if (part["count"] > 1).any():
-        return [*band_traces(x, floats(part["min"]), floats(part["max"]), color, stage), line]
+        return [*band_traces(x, compact(part["min"]), compact(part["max"]), color, stage), line]
     return [line]
 
 

@@ -20,7 +20,7 @@ from frontend.ranges import TimeRange
 from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat, Prediction
 from models_app.series import BucketIndex, bucket_width, downsample
 
-MAX_POINTS = 1500  # per trace: a page stays at a few thousand points per figure
+MAX_POINTS = 1000  # per trace: about one per pixel column of a wide chart
 SERVING_BUCKETS = 240
 MAX_EDGE_SPANS = 100
 KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2", "rmse", "mae",
@@ -236,7 +236,10 @@ def serving_pandas(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFr
 
 
 def compare(prediction, label) -> float:
-    return np.nan if label is None else float(prediction == label)
+    """1.0 when the label matches, NaN without a label (pandas may hold it as NaN)."""
+    if label is None or (isinstance(label, float) and np.isnan(label)):
+        return np.nan
+    return float(prediction == label)
 
 
 def numeric_gap(prediction, label) -> float:
