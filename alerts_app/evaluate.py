@@ -7,7 +7,7 @@ machine reads the CheckResult it returns.
 
 from datetime import datetime
 
-from alerts_app import window_data
+from alerts_app import profile_inputs, window_data  # noqa: F401  (registers loaders)
 from alerts_app.checks import base as checks
 from alerts_app.models import AlertRule, CheckResult
 from alerts_app.rule_config import THRESHOLD_KINDS, is_cleared, validate_config

@@ -292,6 +292,8 @@ KIND_FIELDS: dict[str, dict[str, Field]] = {
         "operator": _f("choice", "The condition that breaks the rule.", default="<",
                        choices=OPERATORS),
         "threshold": _f("number", "The value compared with the estimate.", required=True),
+        "decision_threshold": _f("number", "Score at or above which the model predicts the "
+                                 "positive class.", default=0.5, min=0, max=1),
         "min_samples": MIN_SAMPLES,
         "clear_threshold": CLEAR, "version": VERSION,
     },

@@ -290,6 +290,7 @@ class DriftData:
     features: dict[str, FeatureData]
     n_reference: int
     n_current: int
+    skipped: dict[str, str] = field(default_factory=dict)  # feature -> why it was not tested
 
 
 def _too_little(data: DriftData, config: dict) -> CheckResult | None:
@@ -305,7 +306,7 @@ def _too_little(data: DriftData, config: dict) -> CheckResult | None:
 def drift_details(results: dict[str, FeatureDrift], data: DriftData, **extra) -> dict:
     return {"features": {name: r.as_dict() for name, r in results.items()},
             "drift_share": drift_share(results), "n_reference": data.n_reference,
-            "n_current": data.n_current, **extra}
+            "n_current": data.n_current, "skipped": data.skipped, **extra}
 
 
 def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:

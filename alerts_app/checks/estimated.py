@@ -59,9 +59,11 @@ def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
 def estimated_performance(data: dict, config: dict) -> CheckResult:
     """`estimated metric <operator> threshold` on the window's scores, without labels.
 
-    `data` = {"ref_scores", "ref_labels" (0/1), "scores", "predicted" (bools or None)}.
+    `data` = {"ref_scores", "ref_labels" (0/1), "scores", "predicted" (bools or None),
+    "n" (scored predictions in the window, default len(scores): `scores` may be a
+    uniform sample of them)}.
     """
-    threshold, n = config["threshold"], len(data["scores"])
+    threshold, n = config["threshold"], data.get("n", len(data["scores"]))
     ref_labels = np.asarray(data["ref_labels"], float)
     if len(ref_labels) < MIN_REFERENCE or len(set(ref_labels)) < 2:
         return insufficient("The reference needs at least 30 (score, label) pairs of both "
@@ -70,7 +72,9 @@ def estimated_performance(data: dict, config: dict) -> CheckResult:
         return insufficient(f"{n} scored predictions in the window, fewer than min_samples "
                             f"({config['min_samples']}).", threshold, n=n)
     value, matrix = estimate(config["metric"], data["ref_scores"], ref_labels,
-                             data["scores"], data.get("predicted"))
+                             data["scores"], data.get("predicted"),
+                             config.get("decision_threshold", 0.5))
     return verdict(breaks(value, config["operator"], threshold), value, threshold,
                    metric=config["metric"], operator=config["operator"], n=n,
+                   n_scores_used=len(data["scores"]),
                    n_reference=len(ref_labels), expected_confusion=matrix)

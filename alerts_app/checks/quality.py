@@ -1,7 +1,9 @@
 """Data quality: missing, type-error, out-of-range and unseen-category rates per feature.
 
 Counts come from the window's merged profiles (counted at ingestion against the
-declared schema, else the reference). Every rate is over the window's rows.
+declared schema, else the reference). Missing and type-error rates are over the rows
+of the window; out-of-range and unseen-category rates over the valid values (a value
+that is missing is not also out of range).
 """
 
 from dataclasses import dataclass
@@ -13,21 +15,30 @@ LIMITS = {"missing_rate": "max_missing_rate", "type_error_rate": "max_type_error
           "unseen_category_rate": "max_unseen_category_rate"}
 
 
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
 @dataclass
 class QualityCounts:
-    rows: int
+    """One feature's counts: `valid` values, and `missing`/`type_errors` besides them;
+    `out_of_range` and `unseen` are among the valid values."""
+
+    valid: int
     missing: int = 0
     type_errors: int = 0
     out_of_range: int = 0
     unseen: int = 0
 
+    @property
+    def rows(self) -> int:
+        return self.valid + self.missing + self.type_errors
+
     def rates(self) -> dict[str, float]:
-        if self.rows == 0:
-            return dict.fromkeys(LIMITS, 0.0)
-        return {"missing_rate": self.missing / self.rows,
-                "type_error_rate": self.type_errors / self.rows,
-                "out_of_range_rate": self.out_of_range / self.rows,
-                "unseen_category_rate": self.unseen / self.rows}
+        return {"missing_rate": _share(self.missing, self.rows),
+                "type_error_rate": _share(self.type_errors, self.rows),
+                "out_of_range_rate": _share(self.out_of_range, self.valid),
+                "unseen_category_rate": _share(self.unseen, self.valid)}
 
 
 def severity(rate: float, limit: float) -> float:

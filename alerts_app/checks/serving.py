@@ -11,14 +11,19 @@ def latency_percentile(latencies_ms: np.ndarray, percentile: float) -> float:
 
 
 @register_check("latency")
-def latency(latencies_ms: np.ndarray, config: dict) -> CheckResult:
-    """The window's latency percentile above threshold_ms breaks the rule."""
-    limit, n = config["threshold_ms"], len(latencies_ms)
-    if n < config["min_samples"]:
+def latency(data: dict, config: dict) -> CheckResult:
+    """The window's latency percentile above threshold_ms breaks the rule.
+
+    `data` = {"n": timed predictions, "value": their percentile, "source": "rows" (exact,
+    linear interpolation) or "profiles" (log-bucket sketch, within 1 %)}.
+    """
+    limit, n = config["threshold_ms"], data["n"]
+    if n < config["min_samples"] or data["value"] is None:
         return insufficient(f"{n} timed predictions in the window, fewer than min_samples "
                             f"({config['min_samples']}).", limit, n=n)
-    value = latency_percentile(latencies_ms, config["percentile"])
-    return verdict(value > limit, value, limit, percentile=config["percentile"], n=n)
+    value = data["value"]
+    return verdict(value > limit, value, limit, percentile=config["percentile"], n=n,
+                   source=data.get("source", "rows"))
 
 
 @register_check("error_rate")
@@ -34,8 +39,13 @@ def error_rate(counts: dict, config: dict) -> CheckResult:
 
 @register_check("no_data")
 def no_data(data: dict, config: dict) -> CheckResult:
-    """Nothing arrived from `source` in the window: breached (this kind is never short of
-    data; silence is what it watches)."""
-    count = data["count"]
-    return verdict(count == 0, float(count), 0.0, source=config["source"],
-                   window=config["window"], last_seen=data.get("last_seen"))
+    """Nothing arrived from `source` in the window: breached. `data` = {"silence": seconds
+    since the last record up to the evaluation time, None if nothing ever arrived}.
+
+    value = that silence in seconds, threshold = the window: the rule breaks when
+    silence >= window. Never insufficient_data: silence is what it watches.
+    """
+    silence, window = data["silence"], config["window"]
+    breached = silence is None or silence >= window
+    return verdict(breached, silence, float(window), source=config["source"],
+                   last_seen=data.get("last_seen"), never=silence is None)

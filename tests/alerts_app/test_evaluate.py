@@ -138,7 +138,7 @@ def test_no_data_breaches_on_silence_and_reports_the_last_arrival(model):
     log_predictions(model, 1, end=NOW - timedelta(hours=1))
     rule = make_rule(model, "no_data", window="10m", source="predictions")
     result = evaluate_rule(rule, NOW)
-    assert (result.status, result.value) == ("breached", 0.0)
+    assert (result.status, result.value, result.threshold) == ("breached", 3600.0, 600.0)
     assert result.details["last_seen"].startswith("2026-03-01T11:00")
 
 

@@ -1,0 +1,122 @@
+"""Merged profiles -> check inputs: drift, data quality and CBPE read profiles only.
+
+Windows are read with `models_app.profiles.window_profiles`, whose edges are rounded
+out to whole UTC hours; the reference is the version's current one (its summary layout
+is in docs/telemetry.md).
+"""
+
+from datetime import datetime
+
+import numpy as np
+
+from alerts_app.checks.drift import DriftData, FeatureData
+from alerts_app.checks.quality import QualityCounts
+from alerts_app.window_data import NoData, loader, window_start
+from models_app import profiles
+from models_app.profiling import NUMERIC, FeatureProfile
+
+OUTPUT_SUMMARY = {profiles.PREDICTION: "prediction", profiles.SCORE: "scores"}
+
+
+def reference_summary(version) -> tuple[dict, int]:
+    reference = profiles.current_reference(version)
+    if reference is None or not reference.summary:
+        raise NoData(f'Version "{version.version}" has no reference: upload one to compare '
+                     "against.")
+    summary = reference.summary
+    return summary, int(summary.get("n_rows") or reference.n_rows or 0)
+
+
+def numbers(values) -> np.ndarray:
+    return np.asarray([v for v in values or [] if isinstance(v, (int, float))], dtype=float)
+
+
+def feature_data(ref: dict, current: FeatureProfile) -> FeatureData:
+    """Drift inputs of one feature from its reference summary and window profile."""
+    if ref["type"] != NUMERIC:
+        return FeatureData("categorical", int(ref.get("count") or 0), current.count,
+                           ref_categories=dict(ref.get("categories") or {}),
+                           cur_categories=dict(current.categories))
+    ref_bins, cur_bins = ref.get("bin_counts"), current.bin_counts
+    if not ref_bins or len(ref_bins) != len(cur_bins or []):
+        ref_bins = cur_bins = None
+    return FeatureData(
+        "numeric", int(ref.get("count") or 0), current.count,
+        ref_sample=numbers(ref.get("sample")), cur_sample=numbers(current.sample),
+        ref_bins=None if ref_bins is None else np.asarray(ref_bins, float),
+        cur_bins=None if cur_bins is None else np.asarray(cur_bins, float),
+        ref_std=ref.get("std"),
+    )
+
+
+def rows_in(window: dict[str, FeatureProfile]) -> int:
+    """Rows in the window: predictions when profiled, else the most rows of any feature."""
+    if profiles.PREDICTION in window:
+        return window[profiles.PREDICTION].rows
+    return max((p.rows for p in window.values()), default=0)
+
+
+def drift_inputs(pairs: dict[str, dict | None], window: dict[str, FeatureProfile],
+                 n_reference: int) -> DriftData:
+    """DriftData of the features in `pairs` (name -> reference summary or None)."""
+    features, skipped = {}, {}
+    for name, ref in pairs.items():
+        current = window.get(name)
+        if ref is None:
+            skipped[name] = "Not in the reference."
+        elif current is None or current.count == 0:
+            skipped[name] = "No values in the window."
+        else:
+            features[name] = feature_data(ref, current)
+    return DriftData(features, n_reference, rows_in(window), skipped)
+
+
+@loader("data_drift")
+def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData:
+    summary, n_reference = reference_summary(version)
+    reference = summary.get("features") or {}
+    names = config["features"] or sorted(reference)
+    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
+                                      [*names, profiles.PREDICTION])
+    return drift_inputs({n: reference.get(n) for n in names}, window, n_reference)
+
+
+@loader("prediction_drift")
+def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
+    summary, n_reference = reference_summary(version)
+    wanted = {"prediction": [profiles.PREDICTION], "score": [profiles.SCORE],
+              "both": [profiles.PREDICTION, profiles.SCORE]}[config["output"]]
+    pairs = {name: summary.get(OUTPUT_SUMMARY[name]) or None for name in wanted}
+    if config["output"] == "both" and pairs[profiles.SCORE] is None:
+        pairs.pop(profiles.SCORE)  # a model without scores: the prediction alone
+    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
+                                      [*pairs, profiles.PREDICTION])
+    return drift_inputs(pairs, window, n_reference)
+
+
+@loader("data_quality")
+def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
+    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
+                                      config["features"])
+    counts = {
+        name: QualityCounts(p.count, p.missing, p.type_errors, p.out_of_range, p.unseen)
+        for name, p in window.items() if name not in profiles.OUTPUTS
+    }
+    return {"rows": rows_in(window), "features": counts}
+
+
+@loader("estimated_performance")
+def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
+    """Reference (score, label) pairs and the window's positive-class scores (its
+    uniform sample of at most 5,000 when the window holds more)."""
+    if model.task != "binary_classification":
+        raise NoData("Estimated performance (CBPE) needs a binary classifier.")
+    summary, _ = reference_summary(version)
+    calibration = summary.get("calibration") or {}
+    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
+                                      [profiles.SCORE])
+    scores = window.get(profiles.SCORE)
+    return {"ref_scores": numbers(calibration.get("scores")),
+            "ref_labels": numbers(calibration.get("labels")),
+            "scores": numbers(scores.sample) if scores else np.empty(0),
+            "n": scores.count if scores else 0, "predicted": None}
