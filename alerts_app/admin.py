@@ -1,0 +1,362 @@
+"""The admin: the main UI for alert rules, channels and silences; alerts read-only.
+
+Rules: pick a kind first, then a form that explains each config field of that kind and
+validates it like the API. "Evaluate now" runs the check and shows the result without
+storing it or touching any alert. Channels: "Send test notification".
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef, Subquery
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from alerts_app import lifecycle
+from alerts_app.admin_forms import (
+    KIND_SUMMARIES,
+    ChannelForm,
+    config_field_names,
+    kind_choices,
+    rule_form_for,
+)
+from alerts_app.evaluate import evaluate_rule
+from alerts_app.models import (
+    Alert,
+    AlertRule,
+    AlertState,
+    AlertTransition,
+    Channel,
+    CheckResult,
+    Delivery,
+    Silence,
+)
+from alerts_app.notify import send_test_notification
+from alerts_app.rule_config import KIND_FIELDS
+from alerts_app.transports import TransportError
+
+STATE_COLOURS = {"firing": "#cf222e", "pending": "#bf8700", "resolved": "#1a7f37",
+                 "ok": "#1a7f37", "breached": "#cf222e", "insufficient_data": "#656d76",
+                 "error": "#8250df"}
+
+
+def badge(text: str | None) -> str:
+    if not text:
+        return "—"
+    colour = STATE_COLOURS.get(text, "#656d76")
+    return format_html('<b style="color:{}">{}</b>', colour, text.replace("_", " "))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written by the system, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RecentResultInline(ReadOnlyInline):
+    """The rule's ten latest results."""
+
+    model = CheckResult
+    verbose_name_plural = "Recent results (latest 10)"
+    fields = ["evaluated_at", "status_badge", "value", "threshold", "version", "summary"]
+    readonly_fields = fields
+    limit = 10
+
+    def get_formset(self, request, obj=None, **kwargs):
+        request._alert_rule = obj  # get_queryset has no obj: keep it for the slice below
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        rule = getattr(request, "_alert_rule", None)
+        if rule is None:
+            return queryset.none()
+        latest = list(queryset.filter(rule=rule).values_list("id", flat=True)[: self.limit])
+        return queryset.filter(id__in=latest).select_related("version")
+
+    @admin.display(description="status")
+    def status_badge(self, result: CheckResult) -> str:
+        return badge(result.status)
+
+    @admin.display(description="details")
+    def summary(self, result: CheckResult) -> str:
+        return json.dumps(result.details)[:160]
+
+
+def worst_state_annotations() -> dict:
+    alerts = Alert.objects.filter(rule=OuterRef("pk"))
+    last = CheckResult.objects.filter(rule=OuterRef("pk")).order_by("-evaluated_at", "-id")
+    return {
+        "_firing": Exists(alerts.filter(state=AlertState.FIRING)),
+        "_pending": Exists(alerts.filter(state=AlertState.PENDING)),
+        "_resolved": Exists(alerts.filter(state=AlertState.RESOLVED)),
+        "_last_status": Subquery(last.values("status")[:1]),
+        "_last_at": Subquery(last.values("evaluated_at")[:1]),
+    }
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "model", "kind", "severity", "enabled", "last_result", "alert_state",
+                    "next_run_at"]
+    list_filter = ["enabled", "kind", "severity", "model"]
+    list_select_related = ["model"]
+    search_fields = ["name", "model__name"]
+    readonly_fields = ["kind_description", "next_run_at", "last_run_at", "created_by",
+                       "created_at", "updated_at"]
+    filter_horizontal = ["channels"]
+    inlines = [RecentResultInline]
+    actions = ["enable_rules", "disable_rules", "evaluate_now"]
+    change_form_template = "admin/alerts_app/alertrule/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(**worst_state_annotations())
+
+    @admin.display(description="last result")
+    def last_result(self, rule: AlertRule) -> str:
+        if not getattr(rule, "_last_status", None):
+            return "never evaluated"
+        return format_html("{} <small>{}</small>", badge(rule._last_status),
+                           timezone.localtime(rule._last_at).strftime("%Y-%m-%d %H:%M"))
+
+    @admin.display(description="alert state")
+    def alert_state(self, rule: AlertRule) -> str:
+        for state in ("firing", "pending", "resolved"):
+            if getattr(rule, f"_{state}", False):
+                return badge(state)
+        return badge("ok")
+
+    @admin.display(description="kind")
+    def kind_description(self, rule: AlertRule) -> str:
+        return format_html("<b>{}</b> — {}", rule.kind, KIND_SUMMARIES.get(rule.kind, ""))
+
+    def chosen_kind(self, request, obj=None) -> str | None:
+        kind = obj.kind if obj else request.POST.get("kind") or request.GET.get("kind")
+        return kind if kind in KIND_FIELDS else None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = rule_form_for(self.chosen_kind(request, obj))
+        kwargs["fields"] = None
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        kind = self.chosen_kind(request, obj)
+        return [
+            (None, {"fields": ["name", "model", "kind", "kind_description", "severity",
+                               "enabled", "channels"]}),
+            (f"Configuration of a {kind} rule", {
+                "fields": config_field_names(kind),
+                "description": KIND_SUMMARIES.get(kind, "") + " Leave a field empty to use "
+                               "its default.",
+            }),
+            ("Timing", {"fields": ["interval", "pending_for", "keep_firing_for",
+                                   "repeat_interval"]}),
+            ("Schedule", {"fields": ["next_run_at", "last_run_at", "created_by", "created_at",
+                                     "updated_at"], "classes": ["collapse"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self.chosen_kind(request) is None:
+            return TemplateResponse(request, "admin/alerts_app/alertrule/choose_kind.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta,
+                "title": "Add alert rule: choose its kind", "kinds": kind_choices(),
+            })
+        return super().add_view(request, form_url, extra_context)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        return initial | {"kind": self.chosen_kind(request)}
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.kind = form.kind_name
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.evaluate_view)
+        return [path("<int:rule_id>/evaluate/", view, name="alerts_app_alertrule_evaluate"),
+                *super().get_urls()]
+
+    def evaluate_view(self, request, rule_id: int):
+        rule = get_object_or_404(AlertRule.objects.select_related("model"), id=rule_id)
+        return self.render_evaluations(request, [rule])
+
+    def render_evaluations(self, request, rules):
+        """Evaluate each rule now and show the results: nothing stored, nothing notified."""
+        now = timezone.now()
+        rows = [evaluation_row(rule, now) for rule in rules]
+        return TemplateResponse(request, "admin/alerts_app/alertrule/evaluate.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta,
+            "title": "Evaluate now", "rows": rows, "now": now,
+        })
+
+    @admin.action(description="Evaluate now (show the result, store and notify nothing)")
+    def evaluate_now(self, request, queryset):
+        return self.render_evaluations(request, list(queryset.select_related("model")[:50]))
+
+    @admin.action(description="Enable the selected rules")
+    def enable_rules(self, request, queryset):
+        count = queryset.update(enabled=True, next_run_at=timezone.now())
+        self.message_user(request, f"Enabled {count} rule(s).", messages.SUCCESS)
+
+    @admin.action(description="Disable the selected rules")
+    def disable_rules(self, request, queryset):
+        count = queryset.update(enabled=False)
+        self.message_user(request, f"Disabled {count} rule(s).", messages.SUCCESS)
+
+
+def evaluation_row(rule: AlertRule, now) -> dict:
+    """One rule's result for the "Evaluate now" page, or the error it raised."""
+    row = {"rule": rule, "url": reverse("admin:alerts_app_alertrule_change", args=[rule.id])}
+    try:
+        result = evaluate_rule(rule, now, store=False)
+    except Exception as exc:  # shown to the user, like the dispatcher's error result
+        return row | {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+    return row | {"status": result.status, "badge": badge(result.status),
+                  "value": result.value, "threshold": result.threshold,
+                  "version": result.version, "details": json.dumps(result.details, indent=2)}
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
+    list_display = ["name", "kind", "target", "enabled", "created_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+    actions = ["send_test", "enable_channels", "disable_channels"]
+
+    @admin.display(description="address or URL")
+    def target(self, channel: Channel) -> str:
+        return channel.config.get("address") or channel.config.get("url") or ""
+
+    @admin.action(description="Send test notification")
+    def send_test(self, request, queryset):
+        for channel in queryset:
+            try:
+                send_test_notification(channel)
+            except TransportError as exc:
+                kind = "permanent" if exc.permanent else "transient"
+                self.message_user(request, f"{channel.name}: failed ({kind}): {exc.message}",
+                                  messages.ERROR)
+            else:
+                self.message_user(request, f"{channel.name}: test notification sent.",
+                                  messages.SUCCESS)
+
+    @admin.action(description="Enable the selected channels")
+    def enable_channels(self, request, queryset):
+        self.message_user(request, f"Enabled {queryset.update(enabled=True)} channel(s).")
+
+    @admin.action(description="Disable the selected channels")
+    def disable_channels(self, request, queryset):
+        self.message_user(request, f"Disabled {queryset.update(enabled=False)} channel(s).")
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "rule", "model", "starts_at", "ends_at", "active", "comment",
+                    "created_by"]
+    list_filter = ["model"]
+    search_fields = ["comment", "rule__name", "model__name"]
+    readonly_fields = ["created_by", "created_at"]
+    fields = ["rule", "model", "starts_at", "ends_at", "comment", "created_by", "created_at"]
+
+    @admin.display(boolean=True)
+    def active(self, silence: Silence) -> bool:
+        return silence.starts_at <= timezone.now() < silence.ends_at
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class TransitionInline(ReadOnlyInline):
+    model = AlertTransition
+    fields = ["created_at", "event", "old", "new", "value", "threshold", "processed"]
+    readonly_fields = fields
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["fingerprint", "rule", "model_name", "feature", "state_badge", "value",
+                    "threshold", "started_at", "changed_at", "acknowledged_at"]
+    list_filter = ["state", "rule__severity", "rule__model"]
+    list_select_related = ["rule__model", "version"]
+    search_fields = ["fingerprint", "rule__name", "rule__model__name", "feature"]
+    inlines = [TransitionInline]
+    actions = ["acknowledge"]
+
+    @admin.display(description="model")
+    def model_name(self, alert: Alert) -> str:
+        return alert.rule.model.name
+
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, alert: Alert) -> str:
+        return badge(alert.state)
+
+    @admin.action(description="Acknowledge (stop reminders until resolved)")
+    def acknowledge(self, request, queryset):
+        now = timezone.now()
+        done = [a for a in queryset if lifecycle.acknowledge(a.id, request.user, now)]
+        self.message_user(request, f"Acknowledged {len(done)} alert(s); only pending or "
+                                   "firing alerts can be.")
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = ["channel", "status", "attempts", "error", "sent_at", "next_attempt_at"]
+    readonly_fields = fields
+
+
+@admin.register(AlertTransition)
+class AlertTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "alert", "event", "old", "new", "value", "threshold",
+                    "processed"]
+    list_filter = ["event", "new"]
+    list_select_related = ["alert"]
+    search_fields = ["alert__fingerprint", "message"]
+    inlines = [DeliveryInline]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "transition", "channel", "status", "attempts", "error",
+                    "sent_at"]
+    list_filter = ["status", "channel"]
+    list_select_related = ["transition", "channel"]
+    search_fields = ["error", "channel__name"]
+
+
+@admin.register(CheckResult)
+class CheckResultAdmin(ReadOnlyAdmin):
+    list_display = ["evaluated_at", "rule", "status", "value", "threshold", "version"]
+    list_filter = ["status", "rule__kind", "rule__model"]
+    list_select_related = ["rule", "version"]
+    search_fields = ["rule__name"]
+    date_hierarchy = "evaluated_at"

@@ -1,0 +1,206 @@
+"""Admin forms: a rule form per kind (one field per config key, with its help) and channels.
+
+Both validate with the API's functions (`rule_config.validate_config`,
+`rule_config.validate_rule_fields`, `transports.validate_channel_config`), so a bad value
+gets the same message in the admin as over the API, shown next to the field at fault.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from alerts_app.models import AlertRule, Channel, RuleKind
+from alerts_app.rule_config import (
+    KIND_FIELDS,
+    RULE_FIELDS,
+    format_duration,
+    validate_config,
+    validate_rule_fields,
+)
+from alerts_app.transports import TRANSPORTS, validate_channel_config
+
+CONFIG_PREFIX = "cfg_"
+KIND_SUMMARIES = {
+    "metric_threshold": "One aggregate of a metric over the window vs a threshold.",
+    "metric_change": "A metric's window vs the preceding baseline window, in percent.",
+    "metric_anomaly": "The last value of a metric vs a rolling baseline (z-score, EWMA, MAD).",
+    "data_drift": "Per-feature drift of the inputs vs the reference.",
+    "prediction_drift": "Drift of the predictions / scores vs the reference (no labels needed).",
+    "data_quality": "Missing, type-error, out-of-range and unseen-category rates per feature.",
+    "performance": "A metric from labelled predictions of the window (accuracy, f1, rmse...).",
+    "estimated_performance": "Binary classifiers without labels yet: CBPE estimate.",
+    "overfitting": "Validation loss rising while training loss falls, or a wide gap.",
+    "underfitting": "Training never reaches the level, or plateaus high.",
+    "latency": "A serving latency percentile vs a limit in milliseconds.",
+    "error_rate": "The share of predictions that carry an error.",
+    "no_data": "Silence: nothing arrived in the window.",
+    "parameter_health": "NaN/Inf in weights, exploding or vanishing norms.",
+}
+
+
+def field_help(spec) -> str:
+    parts = [spec.help]
+    if spec.required:
+        parts.append("Required.")
+    elif spec.default is not None:
+        default = format_duration(spec.default) if spec.type == "duration" else spec.default
+        parts.append(f"Default: {default}.")
+    if spec.type == "duration":
+        parts.append('Written "30s", "5m", "1h", "7d" or seconds.')
+    if spec.type == "strings":
+        parts.append("Comma-separated.")
+    return " ".join(str(p) for p in parts)
+
+
+def form_field(spec) -> forms.Field:
+    """The form field of one config key: empty means "use the default"."""
+    common = {"required": False, "help_text": field_help(spec)}
+    if spec.type == "number":
+        return forms.FloatField(**common)
+    if spec.type == "integer":
+        return forms.IntegerField(**common)
+    if spec.type == "boolean":
+        choices = [("", "Default"), ("true", "Yes"), ("false", "No")]
+        return forms.TypedChoiceField(choices=choices, coerce=lambda v: v == "true",
+                                      empty_value=None, **common)
+    if spec.type == "choice":
+        blank = [("", "Default" if spec.default is not None else "---------")]
+        return forms.ChoiceField(choices=blank + [(c, c) for c in spec.choices], **common)
+    return forms.CharField(**common)
+
+
+def initial_value(spec, value):
+    if value is None:
+        return None
+    if spec.type == "duration" and isinstance(value, int):
+        return format_duration(value)
+    if spec.type == "strings" and isinstance(value, list):
+        return ", ".join(value)
+    if spec.type == "boolean":
+        return "true" if value else "false"
+    return value
+
+
+def raw_value(spec, value):
+    """A cleaned form value as the config JSON wants it (None: leave the key out)."""
+    if value in (None, ""):
+        return None
+    if spec.type == "strings":
+        return [item.strip() for item in str(value).split(",") if item.strip()] or None
+    return value
+
+
+class DurationFormField(forms.CharField):
+    """A rule timing field: "5m" or seconds in, validated like the API."""
+
+    def __init__(self, name: str, **kwargs):
+        self.rule_field = name
+        spec = RULE_FIELDS[name]
+        help_text = f'{spec.help} Written "30s", "5m", "1h", "7d" or seconds.'
+        super().__init__(help_text=help_text, **kwargs)
+
+    def prepare_value(self, value):
+        return format_duration(value) if isinstance(value, int) else value
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return validate_rule_fields({self.rule_field: value})[self.rule_field]
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict[self.rule_field])
+
+
+class RuleFormBase(forms.ModelForm):
+    """The fixed part of a rule; `rule_form_for(kind)` adds one field per config key."""
+
+    kind_name: str = ""
+    interval = DurationFormField("interval", initial="5m")
+    pending_for = DurationFormField("pending_for", initial="0s")
+    keep_firing_for = DurationFormField("keep_firing_for", initial="0s")
+    repeat_interval = DurationFormField("repeat_interval", initial="4h")
+
+    class Meta:
+        model = AlertRule
+        fields = ["name", "model", "kind", "severity", "enabled", "channels", "interval",
+                  "pending_for", "keep_firing_for", "repeat_interval"]
+        widgets = {"kind": forms.HiddenInput}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].initial = self.kind_name
+        self.instance.kind = self.kind_name
+        config = self.instance.config if self.instance.pk else {}
+        for key, spec in KIND_FIELDS[self.kind_name].items():
+            self.fields[CONFIG_PREFIX + key].initial = initial_value(spec, config.get(key))
+
+    def clean_kind(self):
+        return self.kind_name  # the kind is chosen before the form; it does not change here
+
+    def clean(self):
+        cleaned = super().clean()
+        config = {}
+        for key, spec in KIND_FIELDS[self.kind_name].items():
+            value = raw_value(spec, cleaned.get(CONFIG_PREFIX + key))
+            if value is not None:
+                config[key] = value
+        try:
+            self.instance.config = validate_config(self.kind_name, config)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                self.add_error(CONFIG_PREFIX + key if key in KIND_FIELDS[self.kind_name]
+                               else None, messages)
+            return cleaned
+        self.check_version(cleaned.get("model"), self.instance.config.get("version"))
+        return cleaned
+
+    def check_version(self, model, version) -> None:
+        if model and version and not model.versions.filter(version=version).exists():
+            self.add_error(CONFIG_PREFIX + "version",
+                           f'Version "{version}" of model "{model.name}" does not exist.')
+
+
+def rule_form_for(kind: str) -> type[RuleFormBase]:
+    """A ModelForm class for rules of `kind`, with its config keys as labelled fields."""
+    if kind not in KIND_FIELDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    attrs = {CONFIG_PREFIX + key: form_field(spec) for key, spec in KIND_FIELDS[kind].items()}
+    attrs |= {"kind_name": kind, "__module__": __name__}
+    return type(f"{kind.title().replace('_', '')}RuleForm", (RuleFormBase,), attrs)
+
+
+def config_field_names(kind: str) -> list[str]:
+    return [CONFIG_PREFIX + key for key in KIND_FIELDS[kind]]
+
+
+def kind_choices() -> list[tuple[str, str, str]]:
+    return [(kind, label, KIND_SUMMARIES.get(kind, "")) for kind, label in RuleKind.choices]
+
+
+class ChannelForm(forms.ModelForm):
+    """A channel with its one setting: the address (e-mail) or the URL (webhook, Slack)."""
+
+    target = forms.CharField(
+        label="Address or URL", max_length=2000,
+        help_text="E-mail: one or more addresses, comma-separated. Webhook: the URL that "
+                  "receives a JSON POST. Slack: the incoming-webhook URL. Loopback and "
+                  "private-network URLs are refused unless MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1.")
+
+    class Meta:
+        model = Channel
+        fields = ["name", "kind", "target", "enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = self.instance.config or {}
+        self.fields["target"].initial = config.get("address") or config.get("url")
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, target = cleaned.get("kind"), cleaned.get("target")
+        if kind not in TRANSPORTS or target is None:
+            return cleaned
+        key = next(iter(TRANSPORTS[kind].fields))
+        try:
+            self.instance.config = validate_channel_config(kind, {key: target})
+        except ValidationError as exc:
+            self.add_error("target", [m for ms in exc.message_dict.values() for m in ms])
+        return cleaned

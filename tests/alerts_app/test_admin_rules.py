@@ -1,0 +1,183 @@
+"""The rule admin: kind chooser, a form per kind, its messages, Evaluate now, bulk actions."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from alerts_app.models import Alert, AlertRule, CheckResult
+from alerts_app.rule_config import KIND_FIELDS
+from models_app.models import MetricPoint
+from tests.alerts_app.results import result
+from tests.factories import make_alert_rule, make_channel
+
+pytestmark = pytest.mark.django_db
+ADD = "/admin/alerts_app/alertrule/add/"
+LIST = "/admin/alerts_app/alertrule/"
+
+# The least each kind needs; everything else takes its default.
+REQUIRED = {
+    "metric_threshold": {"metric": "loss", "threshold": "0.5"},
+    "metric_change": {"metric": "accuracy", "max_change_pct": "10"},
+    "metric_anomaly": {"metric": "rps"},
+    "data_drift": {"features": "age, income", "method": "psi"},
+    "prediction_drift": {},
+    "data_quality": {"max_missing_rate": "0.2"},
+    "performance": {"metric": "accuracy", "threshold": "0.8"},
+    "estimated_performance": {"metric": "f1", "threshold": "0.7"},
+    "overfitting": {"patience": "3"},
+    "underfitting": {"threshold": "0.4"},
+    "latency": {"threshold_ms": "250"},
+    "error_rate": {"max_rate": "0.05"},
+    "no_data": {"window": "15m"},
+    "parameter_health": {},
+}
+
+
+@pytest.fixture
+def staff(client):
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw-123-xyz")
+    client.force_login(admin)
+    client.user = admin
+    return client
+
+
+def form_data(model, kind: str, **overrides) -> dict:
+    data = {"name": f"{kind} watch", "model": model.id, "kind": kind, "severity": "warning",
+            "enabled": "on", "interval": "5m", "pending_for": "0s", "keep_firing_for": "0s",
+            "repeat_interval": "4h",
+            "results-TOTAL_FORMS": "0", "results-INITIAL_FORMS": "0"}
+    data |= {f"cfg_{key}": value for key, value in REQUIRED[kind].items()}
+    return data | overrides
+
+
+def test_adding_a_rule_starts_by_choosing_its_kind(staff):
+    page = staff.get(ADD).content.decode()
+    for kind in KIND_FIELDS:
+        assert f'href="?kind={kind}"' in page
+    assert "Per-feature drift of the inputs vs the reference." in page
+
+
+def test_the_form_of_a_kind_explains_each_of_its_fields(staff):
+    page = staff.get(ADD + "?kind=metric_threshold").content.decode()
+    for key in KIND_FIELDS["metric_threshold"]:
+        assert f'name="cfg_{key}"' in page
+    assert "Hysteresis: once firing, clear only on the other side of this value" in page
+    assert "Default: 1h." in page  # the window's default, spelled as a duration
+    assert 'name="cfg_features"' not in page
+
+
+@pytest.mark.parametrize("kind", sorted(REQUIRED))
+def test_a_rule_of_each_kind_is_created_through_its_form(staff, model, kind):
+    channel = make_channel()
+    response = staff.post(ADD + f"?kind={kind}", form_data(model, kind, channels=[channel.id]))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    rule = AlertRule.objects.get()
+    assert (rule.kind, rule.interval, rule.repeat_interval) == (kind, 300, 14400)
+    assert rule.created_by == staff.user
+    assert list(rule.channels.all()) == [channel]
+    assert set(rule.config) == set(KIND_FIELDS[kind])  # normalised like the API stores it
+
+
+def test_config_values_are_parsed_like_the_api(staff, model):
+    staff.post(ADD + "?kind=metric_threshold", form_data(
+        model, "metric_threshold", cfg_window="15m", cfg_operator="<=", cfg_clear_threshold="0.7",
+        cfg_threshold="0.6"))
+    config = AlertRule.objects.get().config
+    assert (config["window"], config["operator"], config["threshold"],
+            config["clear_threshold"]) == (900, "<=", 0.6, 0.7)
+
+
+def errors_of(response) -> dict:
+    return response.context["adminform"].form.errors
+
+
+@pytest.mark.parametrize(("kind", "overrides", "field", "message"), [
+    ("metric_threshold", {"cfg_metric": ""}, "cfg_metric", "This field is required."),
+    ("metric_threshold", {"cfg_window": "5 parsecs"}, "cfg_window",
+     '"5 parsecs" is not a duration.'),
+    ("metric_threshold", {"cfg_clear_threshold": "0.9"}, "cfg_clear_threshold",
+     "Must be below or equal to the threshold (0.5): it is where the alert clears."),
+    ("error_rate", {"cfg_max_rate": "3"}, "cfg_max_rate",
+     "Ensure this value is less than or equal to 1."),
+    ("metric_threshold", {"interval": "2s"}, "interval",
+     "Ensure this value is at least 10 seconds."),
+    ("metric_threshold", {"cfg_version": "9"}, "cfg_version",
+     'Version "9" of model "fraud" does not exist.'),
+])
+def test_a_bad_config_shows_the_fields_message(staff, model, kind, overrides, field, message):
+    response = staff.post(ADD + f"?kind={kind}", form_data(model, kind, **overrides))
+    assert response.status_code == 200
+    assert any(m.startswith(message) for m in errors_of(response)[field]), errors_of(response)
+    assert message.split('"')[0] in response.content.decode()
+    assert not AlertRule.objects.exists()
+
+
+def test_editing_shows_the_stored_config_as_written(staff, model):
+    rule = make_alert_rule(model, config={"metric": "loss", "window": 900, "threshold": 0.5,
+                                          "operator": ">"}, interval=120)
+    page = staff.get(f"{LIST}{rule.id}/change/").content.decode()
+    assert 'name="cfg_window" value="15m"' in page
+    assert 'name="interval" value="2m"' in page
+    assert "Evaluate now" in page
+
+
+def log_loss(model, value: float) -> None:
+    MetricPoint.objects.create(model=model, version=model.latest_version(), name="loss",
+                               value=value, timestamp=timezone.now() - timedelta(minutes=1))
+
+
+def test_evaluate_now_shows_the_result_and_stores_or_notifies_nothing(staff, model):
+    rule = make_alert_rule(model, channels=[make_channel()])
+    log_loss(model, 0.9)
+    page = staff.get(f"{LIST}{rule.id}/evaluate/").content.decode()
+    assert "breached" in page and "0.9" in page
+    assert "not stored" in page
+    assert not CheckResult.objects.exists() and not Alert.objects.exists()
+
+
+def test_evaluate_now_as_a_bulk_action(staff, model):
+    rules = [make_alert_rule(model, name=f"r{i}") for i in range(2)]
+    response = staff.post(LIST, {"action": "evaluate_now",
+                                 "_selected_action": [r.id for r in rules]})
+    page = response.content.decode()
+    assert page.count('class="module aligned evaluation"') == 2
+    assert "insufficient data" in page
+    assert not CheckResult.objects.exists()
+
+
+def test_evaluate_now_shows_an_error_instead_of_crashing(staff, model):
+    rule = make_alert_rule(model, config={"metric": "loss"})  # threshold missing
+    page = staff.get(f"{LIST}{rule.id}/evaluate/").content.decode()
+    assert "ValidationError" in page
+
+
+def test_bulk_disable_and_enable(staff, model):
+    rules = [make_alert_rule(model, name=f"r{i}") for i in range(3)]
+    ids = [r.id for r in rules]
+    staff.post(LIST, {"action": "disable_rules", "_selected_action": ids})
+    assert not AlertRule.objects.filter(enabled=True).exists()
+    staff.post(LIST, {"action": "enable_rules", "_selected_action": ids[:2]})
+    assert AlertRule.objects.filter(enabled=True).count() == 2
+
+
+def test_the_list_shows_last_result_and_alert_state(staff, model):
+    firing = make_alert_rule(model, name="firing-rule")
+    from alerts_app import lifecycle
+
+    lifecycle.apply_result(firing, result(firing), timezone.now())
+    make_alert_rule(model, name="quiet-rule")
+    page = staff.get(LIST).content.decode()
+    assert "firing-rule" in page and "never evaluated" in page
+    assert '<b style="color:#cf222e">firing</b>' in page
+    assert '<b style="color:#cf222e">breached</b>' in page
+
+
+def test_the_change_page_shows_recent_results_inline(staff, model):
+    rule = make_alert_rule(model)
+    for i in range(12):
+        result(rule, "ok", value=i / 100)
+    page = staff.get(f"{LIST}{rule.id}/change/").content.decode()
+    assert "Recent results (latest 10)" in page
+    assert page.count('<td class="field-status_badge">') == 10
