@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import uuid
 import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from modelwatch import records as rec
-from modelwatch.encoding import Record, is_path, to_jsonable
+from modelwatch.encoding import Record, is_path, timestamp_value, to_jsonable
 from modelwatch.errors import ModelWatchError
 from modelwatch.sender import BackgroundSender, BatchKey, pack, post_batch, rejected_indexes
 from modelwatch.transport import RetryPolicy, Transport
@@ -290,24 +291,38 @@ class ModelHandle:
         """Upload the baseline the drift checks compare against; answers its summary.
 
         `data` is a DataFrame, a list of flat dicts (features, and optionally
-        `prediction` and `label`) or the path of a CSV file. Larger samples than one
-        batch go up as CSV.
+        `prediction`, `scores`/`score_<class>` and `label`) or the path of a CSV file.
+        Samples larger than one batch go up as CSV. The newest reference wins.
         """
         self.client.flush()
-        path = model_path(self.name, "reference")
         if is_path(data):
             return self._upload_csv(Path(data).read_bytes(), Path(data).name)
         records = rec.reference_records(data)
         if len(records) > self.client.batch_size:
             return self._upload_csv(rec.csv_bytes(records), "reference.csv")
-        body = {"records": records} | ({"version": self.version} if self.version else {})
-        return self.client._json("POST", path, json=body)
+        return self._post_reference({"records": records})
+
+    def set_reference_window(self, start: Any, end: Any = None) -> dict:
+        """Make the predictions logged between `start` and `end` (default now) the baseline."""
+        self.client.flush()
+        window = to_jsonable({"start": timestamp_value(start), "end": timestamp_value(end)})
+        return self._post_reference({"window": {k: v for k, v in window.items() if v}})
+
+    def reference(self) -> dict:
+        """The current reference's summary (404 as a ModelWatchError when there is none)."""
+        params = {"version": self.version} if self.version else None
+        return self.client._json("GET", model_path(self.name, "reference"), params=params)
+
+    def _post_reference(self, body: dict) -> dict:
+        body = body | ({"version": self.version} if self.version else {})
+        return self.client._json("POST", model_path(self.name, "reference"), json=body,
+                                 headers=idempotency_header())
 
     def _upload_csv(self, content: bytes, filename: str) -> dict:
         form = {"version": self.version} if self.version else {}
         files = {"file": (filename, content, "text/csv")}
         return self.client._json("POST", model_path(self.name, "reference"),
-                                 files=files, data=form)
+                                 files=files, data=form, headers=idempotency_header())
 
     def health(self) -> dict:
         """`{"status": "ok|warning|critical", "firing": [...]}` of this model."""
@@ -315,6 +330,11 @@ class ModelHandle:
 
     def flush(self, timeout: float | None = None) -> None:
         self.client.flush(timeout)
+
+
+def idempotency_header() -> dict[str, str]:
+    """A fresh key for one logical request; the transport reuses it on every retry."""
+    return {"Idempotency-Key": uuid.uuid4().hex}
 
 
 def model_path(name: str, endpoint: str | None = None) -> str:
