@@ -45,7 +45,7 @@
       })
       .then(function (fig) {
         if (!fig) return;
-        el.textContent = "";
+        if (el.dataset.state !== "ready") el.textContent = "";  // a message, never a plot
         el.dataset.state = "ready";
         el._figure = fig;
         showStatus(el, "updated " + new Date().toLocaleTimeString());
@@ -104,6 +104,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     bindFeatureSelect();
     window.modelwatchReady = loadAll();
+    window.modelwatchRefresh = function () { return Promise.all([loadAll(), refreshRegions()]); };
     if (body.dataset.live === "1") {
       window.setInterval(function () {
         if (!document.hidden) { loadAll(); refreshRegions(); }
