@@ -162,9 +162,13 @@ def insert_predictions(version: ModelVersion, rows: Sequence[dict]) -> None:
 
 
 def join_pending_labels(model: Model, rows: Sequence[dict]) -> None:
-    """Give rows the labels that arrived before them (and forget those pending labels)."""
+    """Give rows the labels that arrived before them (and forget those pending labels).
+
+    A label committed while this batch is in flight is not visible here, nor is this
+    batch to that label's request: `join_stale_labels` (run with the rollup) joins those.
+    """
     ids = [r["id"] for r in rows if r["id"] is not None]
-    if not ids:
+    if not ids or not PendingLabel.objects.filter(model=model).exists():
         return
     pending = dict(PendingLabel.objects.filter(model=model, client_id__in=ids)
                    .values_list("client_id", "label"))
@@ -260,6 +264,26 @@ def record_labels(model: Model, rows: list[dict]) -> dict:
         keep_pending(model, unmatched, now)
     touch_model(model, now)
     return {"matched": len(matches), "unmatched": list(unmatched)}
+
+
+def join_stale_labels(limit: int = 10000) -> int:
+    """Join pending labels whose prediction has arrived meanwhile (the race above)."""
+    pending = list(PendingLabel.objects.order_by("id")
+                   .values_list("id", "model_id", "client_id", "label")[:limit])
+    by_model: dict[int, dict[str, object]] = defaultdict(dict)
+    for _, model_id, key, label in pending:
+        by_model[model_id][key] = label
+    joined = 0
+    for model_id, labels in by_model.items():
+        with transaction.atomic():
+            model = Model.objects.get(pk=model_id)
+            matches = matched_predictions(model, list(labels))
+            if not matches:
+                continue
+            answer = record_labels(model, [{"id": m[1], "label": labels[m[1]]} for m in matches])
+            PendingLabel.objects.filter(model=model, client_id__in=[m[1] for m in matches]).delete()
+            joined += answer["matched"]
+    return joined
 
 
 def record_parameters(version: ModelVersion, rows: list[dict]) -> int:

@@ -141,7 +141,14 @@ def output_columns(rows: Sequence[dict], binary: bool) -> dict[str, list]:
 
 
 def feature_columns(rows: Sequence[dict], names: Iterable[str]) -> dict[str, list]:
+    """{feature: values per row (None when absent)} for the seen and the known features."""
     features = [r["features"] for r in rows]
+    first = tuple(features[0]) if features else ()
+    if all(tuple(f) == first for f in features):  # one shape: transpose in C
+        transposed = zip(*(f.values() for f in features), strict=True)
+        columns = dict(zip(first, map(list, transposed), strict=True)) if first else {}
+        columns.update({name: [None] * len(rows) for name in names if name not in columns})
+        return columns
     seen = set(names).union(*(f.keys() for f in features))
     return {name: [f.get(name) for f in features] for name in sorted(seen)}
 
@@ -205,7 +212,7 @@ def encode_sample(profile: FeatureProfile) -> tuple[bytes | None, bytes | None, 
     values = np.asarray(profile.sample, dtype="<f8").tobytes()
     if profile.sample_seed is not None:
         return values, None, profile.sample_seed
-    return values, np.asarray(profile.sample_keys, dtype="<u8").tobytes(), None
+    return values, profiling.keys_of(profile).astype("<u8").tobytes(), None
 
 
 def stat_values(profile: FeatureProfile) -> dict:

@@ -48,7 +48,8 @@ class FeatureProfile:
     value (`category_key`) to its count, the rarest folded into `"__other__"` past
     `MAX_CATEGORIES`; `sample` stays [] (the counts are exact). `sample` is a uniform
     sample of the valid values (all of them when `count <= SAMPLE_SIZE`) and
-    `sample_keys` its reservoir keys. `sketch` (latency only) maps log-bucket index to
+    `sample_keys` its reservoir keys (empty while `sample_seed` implies them, see
+    `keys_of`). `sketch` (latency only) maps log-bucket index to
     count: quantiles within `SKETCH_ALPHA` relative error (`sketch_quantile`).
     """
 
@@ -142,12 +143,21 @@ def bottom_k(keys: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, 
     return keys[order], values[order]
 
 
+NUMBER_TYPES = frozenset({int, float})
+NUMBER_OR_NONE = frozenset({int, float, type(None)})
+
+
 def split_numeric(values: Sequence) -> tuple[np.ndarray, int, int]:
     """(valid numbers, missing, type errors) of raw JSON values; NaN counts as missing."""
-    numbers = [v for v in values if type(v) is float or type(v) is int]
-    missing = sum(1 for v in values if v is None)
-    type_errors = len(values) - len(numbers) - missing
-    array = np.array(numbers, dtype=float)
+    kinds = set(map(type, values))
+    if kinds <= NUMBER_OR_NONE:  # the common case, converted in C (None becomes NaN)
+        array, type_errors = np.array(values, dtype=float), 0
+        missing = 0
+    else:
+        numbers = [v for v in values if type(v) is float or type(v) is int]
+        missing = sum(1 for v in values if v is None)
+        type_errors = len(values) - len(numbers) - missing
+        array = np.array(numbers, dtype=float)
     finite = np.isfinite(array)
     if not finite.all():
         missing += int((~finite).sum())
@@ -203,13 +213,20 @@ def profile_numeric(feature: str, values: Sequence, spec: FeatureSpec, seed: int
         profile.out_of_range = out_of_range(array, spec.low, spec.high)
     if spec.sketch:
         profile.sketch = sketch_of(array)
-    keys = reservoir_keys(seed, len(array))
     if len(array) > sample_size:
-        keys, array = bottom_k(keys, array, sample_size)
-    else:
+        keys, array = bottom_k(reservoir_keys(seed, len(array)), array, sample_size)
+        profile.sample_keys = keys.tolist()
+    else:  # keys stay implied by the seed (`keys_of`) until a merge needs them
         profile.sample_seed = seed
-    profile.sample, profile.sample_keys = array.tolist(), keys.tolist()
+    profile.sample = array.tolist()
     return profile
+
+
+def keys_of(profile: FeatureProfile) -> np.ndarray:
+    """The reservoir keys of `profile.sample`, explicit or implied by `sample_seed`."""
+    if len(profile.sample_keys) or profile.sample_seed is None:
+        return np.asarray(profile.sample_keys, dtype=np.uint64)
+    return reservoir_keys(profile.sample_seed, len(profile.sample))
 
 
 def out_of_range(array: np.ndarray, low: float | None, high: float | None) -> int:
@@ -221,9 +238,15 @@ def out_of_range(array: np.ndarray, low: float | None, high: float | None) -> in
     return int(outside.sum())
 
 
+STRING_OR_NONE = frozenset({str, type(None)})
+
+
 def profile_categorical(feature: str, values: Sequence, spec: FeatureSpec) -> FeatureProfile:
     """The profile of raw JSON `values` of a categorical feature."""
-    counts = Counter(category_key(v) for v in values)
+    if set(map(type, values)) <= STRING_OR_NONE:  # already canonical: count in C
+        counts = Counter(values)
+    else:
+        counts = Counter(map(category_key, values))
     missing, type_errors = counts.pop(None, 0), counts.pop(_TYPE_ERROR, 0)
     profile = FeatureProfile(feature, CATEGORICAL, count=sum(counts.values()),
                              missing=missing, type_errors=type_errors)
@@ -243,6 +266,9 @@ def profile_values(feature: str, values: Sequence, spec: FeatureSpec, seed: int 
 
 def infer_kind(values: Iterable) -> str:
     """Numeric when numbers are at least half of the non-missing values, else categorical."""
+    kinds = set(map(type, values))
+    if kinds <= NUMBER_OR_NONE or kinds <= STRING_OR_NONE:
+        return NUMERIC if kinds & NUMBER_TYPES or not kinds - {type(None)} else CATEGORICAL
     numbers = others = 0
     for value in values:
         if type(value) is float or type(value) is int:
@@ -275,7 +301,7 @@ def _merged_sample(profiles: Sequence[FeatureProfile], k: int) -> tuple[list, li
     parts = [p for p in profiles if len(p.sample)]
     if not parts:
         return [], []
-    keys = np.concatenate([np.asarray(p.sample_keys, dtype=np.uint64) for p in parts])
+    keys = np.concatenate([keys_of(p) for p in parts])
     values = np.concatenate([np.asarray(p.sample, dtype=float) for p in parts])
     keys, values = bottom_k(keys, values, k)
     return values.tolist(), keys.tolist()
@@ -407,5 +433,4 @@ def _categorical_to_numeric(profile: FeatureProfile, edges: list[float]) -> Feat
     rebuilt = profile_numeric(profile.feature, values.tolist(), FeatureSpec(NUMERIC, tuple(edges)),
                               seed=0)
     rebuilt.missing, rebuilt.type_errors = profile.missing, profile.type_errors + not_numbers
-    rebuilt.sample_seed = None
     return rebuilt

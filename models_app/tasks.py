@@ -3,12 +3,14 @@
 from celery import shared_task
 from django.utils import timezone
 
+from models_app.ingest import join_stale_labels
 from models_app.profiles import rollup_pending
 from models_app.retention import prune_telemetry
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def rollup_profiles_task() -> None:
+    join_stale_labels()
     rollup_pending()
 
 

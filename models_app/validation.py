@@ -194,20 +194,35 @@ def scalar(value, required: bool = False):
     return value
 
 
+SCALAR_TYPES = frozenset({str, int, float, bool})
+LARGEST_FLOAT = 1.7976931348623157e308
+
+
 def prediction_record(record: dict, errors: dict, now: datetime) -> dict:
-    error = check(errors, "error", text, record.get("error"), 10000, False) or ""
-    prediction = record.get("prediction")
+    """One prediction record. Common well-formed values pass a cheap type test; anything
+    else goes through the field validators, which name the problem."""
+    get = record.get
+    ident, stamp, features = get("id"), get("timestamp"), get("features")
+    scores, label, latency, error = get("scores"), get("label"), get("latency_ms"), get("error")
+    error = "" if error is None else check(errors, "error", text, error, 10000, False) or ""
+    prediction = get("prediction")
     if prediction is None and not error and "error" not in errors:
         errors["prediction"] = "This field is required (unless `error` is set)."
+    if ident is not None and not (type(ident) is str and 0 < len(ident) <= 200):
+        ident = check(errors, "id", client_id, ident)
+    if type(features) is not dict:
+        features = check(errors, "features", features_object, features)
+    if scores is not None:
+        scores = check(errors, "scores", scores_object, scores)
+    if label is not None and type(label) not in SCALAR_TYPES:
+        label = check(errors, "label", scalar, label)
+    if latency is not None and not (type(latency) is float and 0 <= latency <= LARGEST_FLOAT):
+        latency = check(errors, "latency_ms", nonnegative_float, latency)
     return {
-        "id": check(errors, "id", client_id, record.get("id")),
-        "timestamp": check(errors, "timestamp", utc_timestamp, record.get("timestamp"), now),
-        "features": check(errors, "features", features_object, record.get("features")),
-        "prediction": prediction,
-        "scores": check(errors, "scores", scores_object, record.get("scores")),
-        "label": check(errors, "label", scalar, record.get("label")),
-        "latency_ms": check(errors, "latency_ms", nonnegative_float, record.get("latency_ms")),
-        "error": error,
+        "id": ident,
+        "timestamp": check(errors, "timestamp", utc_timestamp, stamp, now),
+        "features": features, "prediction": prediction, "scores": scores, "label": label,
+        "latency_ms": latency, "error": error,
     }
 
 

@@ -161,8 +161,12 @@ def assert_same_profile(left, right):
         assert getattr(left, name) == getattr(right, name), name
     assert left.sum == pytest.approx(right.sum, rel=1e-9, abs=1e-6)
     assert left.sum_sq == pytest.approx(right.sum_sq, rel=1e-9, abs=1e-6)
-    assert list(left.sample) == list(right.sample)
-    assert list(left.sample_keys) == list(right.sample_keys)
+    assert reservoir(left) == reservoir(right)
+
+
+def reservoir(profile) -> list[tuple]:
+    """(key, value) pairs of the sample, whether its keys are explicit or seed-implied."""
+    return sorted(zip(profiling.keys_of(profile).tolist(), profile.sample, strict=True))
 
 
 def profile_parts(values, cuts, kind, sample_size):
