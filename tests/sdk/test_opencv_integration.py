@@ -96,3 +96,21 @@ def test_reference_rows_and_schema_cover_every_feature():
     rows = image_reference([checkerboard(), colour(checkerboard())], labels=[0, 1])
     names = {f["name"] for f in feature_schema()}
     assert set(rows[0]) == names | {"label"} and rows[1]["label"] == 1
+
+
+def test_the_numpy_ports_equal_opencv_exactly(monkeypatch):
+    from modelwatch.integrations import opencv
+
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (37, 53, 3), dtype=np.uint8), colour(checkerboard()),
+              cv2.GaussianBlur(colour(checkerboard()), (5, 5), 2)]
+    with_cv2 = [opencv.image_features(image) for image in images]
+    parts = [(opencv.grey_level(i), opencv.hsv_saturation(i)) for i in images]
+    monkeypatch.setattr(opencv, "cv2", None)
+    assert [opencv.image_features(image) for image in images] == with_cv2
+    for image, (grey, saturation) in zip(images, parts, strict=True):
+        assert np.array_equal(opencv.grey_level(image), grey)
+        assert np.array_equal(opencv.hsv_saturation(image), saturation)
+        assert np.array_equal(opencv.laplacian(grey), cv2.Laplacian(grey, cv2.CV_64F))
+    with pytest.raises(ImportError, match="needs OpenCV"):
+        opencv.image_features(b"\x89PNG")

@@ -9,6 +9,10 @@ Each image becomes `width`, `height`, `aspect_ratio` (width / height), `brightne
 Laplacian of the grey image: low means blurry), `overexposed` / `underexposed` (share of
 grey pixels ≥ 250 / ≤ 5) and `undecodable` (True when the bytes are not an image; the
 other features are then null, which the data-quality checks count as missing).
+
+Without OpenCV installed, image arrays still work: `grey_level`, `hsv_saturation` and
+`laplacian` are exact numpy ports of the OpenCV operations used (checked against cv2 by
+the tests); only decoding bytes or files needs OpenCV.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import cv2
 import numpy as np
+
+try:
+    import cv2
+except ImportError:  # arrays still work through the numpy ports below
+    cv2 = None
 
 from modelwatch.client import ModelHandle
 
@@ -50,6 +58,9 @@ def decode(image: Any) -> np.ndarray | None:
         except OSError:
             return None
     if isinstance(image, (bytes, bytearray, memoryview)):
+        if cv2 is None:
+            raise ImportError("Decoding image bytes needs OpenCV: pip install "
+                              "opencv-python-headless")
         buffer = np.frombuffer(bytes(image), dtype=np.uint8)
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
     if image is None:
@@ -70,12 +81,40 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(values), 0, 255).round().astype(np.uint8)
 
 
+def grey_level(bgr: np.ndarray) -> np.ndarray:
+    """cv2.cvtColor(bgr, COLOR_BGR2GRAY) for uint8: OpenCV 5's 15-bit fixed-point weights."""
+    if cv2 is not None:
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    b, g, r = (bgr[:, :, i].astype(np.int64) for i in range(3))
+    return ((b * 3735 + g * 19235 + r * 9798 + (1 << 14)) >> 15).astype(np.uint8)
+
+
+def hsv_saturation(bgr: np.ndarray) -> np.ndarray:
+    """The S channel of cv2.cvtColor(bgr, COLOR_BGR2HSV) for uint8 (0-255)."""
+    if cv2 is not None:
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)[:, :, 1]
+    high = bgr.max(axis=2).astype(np.int64)
+    low = bgr.min(axis=2).astype(np.int64)
+    table = np.zeros(256, dtype=np.int64)
+    table[1:] = np.round((255 << 12) / np.arange(1, 256))
+    return ((high - low) * table[high] + (1 << 11)) >> 12
+
+
+def laplacian(grey: np.ndarray) -> np.ndarray:
+    """cv2.Laplacian(grey, CV_64F): the 3x3 kernel of ksize=1, borders reflected (101)."""
+    if cv2 is not None:
+        return cv2.Laplacian(grey, cv2.CV_64F)
+    padded = np.pad(grey.astype(np.float64), 1, mode="reflect")
+    return (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+            - 4 * padded[1:-1, 1:-1])
+
+
 def grey_and_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The grey image and the BGR colour image (None for greyscale input)."""
     if image.ndim == 2 or image.shape[2] == 1:
         return image.reshape(image.shape[:2]), None
-    colour = image[:, :, :3]
-    return cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), colour
+    colour = np.ascontiguousarray(image[:, :, :3])
+    return grey_level(colour), colour
 
 
 def image_features(image: Any) -> dict[str, Any]:
@@ -85,13 +124,11 @@ def image_features(image: Any) -> dict[str, Any]:
         return dict.fromkeys(NUMERIC_FEATURES) | {"undecodable": True}
     grey, colour = grey_and_colour(to_uint8(decoded))
     height, width = grey.shape
-    saturation = 0.0
-    if colour is not None:
-        saturation = float(cv2.cvtColor(colour, cv2.COLOR_BGR2HSV)[:, :, 1].mean())
+    saturation = float(hsv_saturation(colour).mean()) if colour is not None else 0.0
     return {
         "width": int(width), "height": int(height), "aspect_ratio": width / height,
         "brightness": float(grey.mean()), "contrast": float(grey.std()),
-        "saturation": saturation, "blur": float(cv2.Laplacian(grey, cv2.CV_64F).var()),
+        "saturation": saturation, "blur": float(laplacian(grey).var()),
         "overexposed": float(np.mean(grey >= OVEREXPOSED_LEVEL)),
         "underexposed": float(np.mean(grey <= UNDEREXPOSED_LEVEL)),
         "undecodable": False,
