@@ -63,7 +63,8 @@ def training_figure(frame: pd.DataFrame, title: str = "Training curves") -> go.F
     for row, curve in enumerate(curves, start=1):
         add_curve(fig, frame[frame["curve"] == curve], curve, row)
     fig.update_layout(base_layout(title, height=140 + 230 * len(curves), hovermode="x"))
-    fig.update_xaxes(title_text="step", gridcolor=GRID, zeroline=False)
+    fig.update_xaxes(gridcolor=GRID, zeroline=False)
+    fig.update_xaxes(title_text="step", row=len(curves), col=1)
     fig.update_yaxes(gridcolor=GRID, zeroline=False)
     return fig
 

@@ -16,14 +16,8 @@ from django.db import transaction
 from sklearn.datasets import load_breast_cancer
 
 from alerts_app.models import Alert, AlertRule, AlertTransition, CheckResult
-from models_app import ingest
-from models_app.models import (
-    Model,
-    ModelVersion,
-    ParameterStat,
-    Prediction,
-    Reference,
-)
+from models_app import ingest, reference, validation
+from models_app.models import Model, ModelVersion, Reference
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "worst area", "worst concavity"]
 FEATURE_NAMES = [f.replace(" ", "_") for f in FEATURES]
@@ -65,52 +59,60 @@ def make_model(name: str) -> Demo:
     return Demo(model, v1, v2)
 
 
-def reference_summary(data: np.ndarray, clinics: np.ndarray) -> dict:
-    features = {}
-    for index, name in enumerate(FEATURE_NAMES):
-        column = data[:, index]
-        edges = np.unique(np.quantile(column, np.linspace(0.1, 0.9, 9)))
-        counts = np.bincount(np.searchsorted(edges, column, side="right"), minlength=len(edges) + 1)
-        features[name] = {
-            "type": "numeric", "edges": edges.tolist(), "bin_counts": counts.tolist(),
-            "min": float(column.min()), "max": float(column.max()), "mean": float(column.mean()),
-            "std": float(column.std()), "missing_rate": 0.0, "sample": column[:500].tolist(),
-        }
-    values, counts = np.unique(clinics, return_counts=True)
-    features["clinic"] = {"type": "categorical", "categories": dict(
-        zip(values.tolist(), counts.astype(int).tolist(), strict=True)), "missing_rate": 0.0}
-    return {"features": features}
+def reference_summary(data: np.ndarray, clinics: np.ndarray, labels: np.ndarray) -> dict:
+    """The reference as the reference upload builds it (`models_app.reference`)."""
+    columns = {name: data[:, i].tolist() for i, name in enumerate(FEATURE_NAMES)}
+    columns["clinic"] = clinics.tolist()
+    declared = {name: "numeric" for name in FEATURE_NAMES} | {"clinic": "categorical"}
+    predictions = [int(v) for v in labels]
+    return reference.summarize(columns, declared, {
+        "prediction": (predictions, None), "label": (predictions, None)}, n_rows=len(labels))
 
 
-def prediction_rows(demo: Demo, now: datetime, rng: np.random.Generator) -> list[Prediction]:
+def prediction_records(now: datetime, rng: np.random.Generator) -> list[dict]:
+    """API-shaped prediction records, hourly traffic with a daily cycle."""
     data = load_breast_cancer()
     x, y = data.data[:, [list(data.feature_names).index(f) for f in FEATURES]], data.target
-    rows = []
+    records = []
     for moment in hours(now, DAYS):
         drift = drift_factor(moment, now)
         for _ in range(int(rng.poisson(30 + 12 * np.sin(moment.hour / 24 * 2 * np.pi)))):
-            rows.append(one_prediction(demo, moment, x, y, drift, now, rng))
-    return rows
+            records.append(one_prediction(moment, x, y, drift, now, rng))
+    return records
 
 
-def one_prediction(demo, moment, x, y, drift, now, rng) -> Prediction:
+def one_prediction(moment, x, y, drift, now, rng) -> dict:
     i = int(rng.integers(len(y)))
     values = x[i] * (1 + 0.25 * drift * np.array([1, 0.6, 0, 0.4, 0]))
-    score = float(np.clip((0.82 - 0.3 * drift) * (1 - y[i]) + rng.normal(0.15, 0.1), 0, 1))
+    score = float(np.clip((0.82 - 0.3 * drift) * (1 - y[i]) + rng.normal(0.15, 0.2), 0, 1))
     timestamp = moment + timedelta(seconds=float(rng.uniform(0, 3600)))
     incident = abs((now - timestamp).total_seconds() / 86400 - (DAYS - INCIDENT_DAY)) < 0.4
-    latency = float(rng.lognormal(np.log(38 if not incident else 140), 0.35))
     erred = rng.random() < (0.12 if incident else 0.004)
     labelled = timestamp < now - LABEL_DELAY and rng.random() < 0.8
-    return Prediction(
-        model=demo.model, version=demo.v2 if timestamp > now - timedelta(days=10) else demo.v1,
-        timestamp=timestamp, latency_ms=latency,
-        features={**{n: round(float(v), 4) for n, v in zip(FEATURE_NAMES, values, strict=True)},
-                  "clinic": str(rng.choice(["north", "south", "east", "west"],
-                                           p=[0.5, 0.3, 0.2 - 0.15 * drift, 0.15 * drift]))},
-        prediction=int(score < 0.5), scores={"0": score, "1": 1 - score},
-        label=int(y[i]) if labelled else None, error="TimeoutError: upstream" if erred else "",
-    )
+    return {
+        "timestamp": timestamp.isoformat(),
+        "latency_ms": float(rng.lognormal(np.log(38 if not incident else 140), 0.35)),
+        "features": {**{n: round(float(v), 4) for n, v in zip(FEATURE_NAMES, values, strict=True)},
+                     "clinic": str(rng.choice(["north", "south", "east", "west"],
+                                              p=[0.5, 0.3, 0.2 - 0.15 * drift, 0.15 * drift]))},
+        "prediction": int(score < 0.5), "scores": {"0": score, "1": 1 - score},
+        "label": int(y[i]) if labelled else None,
+        "error": "TimeoutError: upstream" if erred else None,
+    }
+
+
+def store_predictions(demo: Demo, records: list[dict], now: datetime) -> None:
+    """Through validation and `ingest.record_predictions` (rows and profiles), per version."""
+    switch = now - timedelta(days=10)
+    newer = [datetime.fromisoformat(r["timestamp"]) > switch for r in records]
+    for version, chosen in (
+        (demo.v1, [r for r, new in zip(records, newer, strict=True) if not new]),
+        (demo.v2, [r for r, new in zip(records, newer, strict=True) if new]),
+    ):
+        for start in range(0, len(chosen), 5000):
+            rows = validation.validate_records(chosen[start:start + 5000],
+                                               validation.prediction_record, now=now)
+            ingest.record_predictions(version, rows)
 
 
 def metric_rows(now: datetime, rng: np.random.Generator) -> list[dict]:
@@ -141,21 +143,23 @@ def training_rows(now: datetime, rng: np.random.Generator) -> list[dict]:
     return rows
 
 
-def weight_rows(demo: Demo, now: datetime, rng: np.random.Generator) -> list[ParameterStat]:
-    rows, start = [], now - timedelta(days=11)
+def weight_records(now: datetime, rng: np.random.Generator) -> list[dict]:
+    """40 epochs of 4 tensors; dense_2's gradient explodes after epoch 30, NaNs at 40."""
+    records, start = [], now - timedelta(days=11)
     tensors = ["dense_1.weight", "dense_1.bias", "dense_2.weight", "output.weight"]
     for epoch in range(1, 41):
         for index, tensor in enumerate(tensors):
             grad = 0.5 * np.exp(-epoch / 15) * (1 + index)
             if tensor == "dense_2.weight" and epoch > 30:
                 grad *= 10 ** ((epoch - 30) / 3)
-            norm = 4 + index + 0.08 * epoch + rng.normal(0, 0.02)
-            rows.append(ParameterStat(
-                model=demo.model, version=demo.v2, tensor=tensor, step=epoch,
-                timestamp=start + timedelta(minutes=5 * epoch), mean=float(rng.normal(0, 0.01)),
-                std=0.1, min=-0.5, max=0.5, l2_norm=float(norm), grad_norm=float(grad),
-                nan_count=3 if tensor == "dense_2.weight" and epoch == 40 else 0))
-    return rows
+            records.append({
+                "tensor": tensor, "step": epoch,
+                "timestamp": (start + timedelta(minutes=5 * epoch)).isoformat(),
+                "mean": float(rng.normal(0, 0.01)), "std": 0.1, "min": -0.5, "max": 0.5,
+                "l2_norm": float(4 + index + 0.08 * epoch + rng.normal(0, 0.02)),
+                "grad_norm": float(grad),
+                "nan_count": 3 if tensor == "dense_2.weight" and epoch == 40 else 0})
+    return records
 
 
 RULES = [
@@ -174,13 +178,15 @@ RULES = [
 ]
 
 
-def hourly_serving(predictions: list[Prediction]) -> dict[datetime, tuple[float, float]]:
-    """{hour: (latency p95, error rate)} of the generated predictions."""
-    by_hour: dict[datetime, list[Prediction]] = {}
-    for p in predictions:
-        by_hour.setdefault(p.timestamp.replace(minute=0, second=0, microsecond=0), []).append(p)
-    return {hour: (float(np.percentile([p.latency_ms for p in rows], 95)),
-                   sum(bool(p.error) for p in rows) / len(rows)) for hour, rows in by_hour.items()}
+def hourly_serving(records: list[dict]) -> dict[datetime, tuple[float, float]]:
+    """{hour: (latency p95, error rate)} of the generated prediction records."""
+    by_hour: dict[datetime, list[dict]] = {}
+    for r in records:
+        hour = datetime.fromisoformat(r["timestamp"]).replace(minute=0, second=0, microsecond=0)
+        by_hour.setdefault(hour, []).append(r)
+    return {hour: (float(np.percentile([r["latency_ms"] for r in rows], 95)),
+                   sum(bool(r["error"]) for r in rows) / len(rows))
+            for hour, rows in by_hour.items()}
 
 
 def drift_details(drift: float, rng: np.random.Generator) -> dict:
@@ -295,15 +301,17 @@ def build_demo(now: datetime, name: str = "cancer-screening", seed: int = 11) ->
     data = load_breast_cancer()
     x = data.data[:, [list(data.feature_names).index(f) for f in FEATURES]]
     clinics = rng.choice(["north", "south", "east"], size=len(x), p=[0.5, 0.3, 0.2])
+    summary = reference_summary(x, clinics, data.target)
     for version in (demo.v1, demo.v2):
-        Reference.objects.create(version=version, n_rows=len(x), created_at=now - timedelta(
-            days=DAYS + 1), summary=reference_summary(x, clinics))
-    predictions = prediction_rows(demo, now, rng)
-    Prediction.objects.bulk_create(predictions, batch_size=2000)
+        Reference.objects.create(version=version, n_rows=len(x), summary=summary,
+                                 created_at=now - timedelta(days=DAYS + 1))
+    records = prediction_records(now, rng)
+    store_predictions(demo, records, now)
     ingest.record_metrics(demo.v1, metric_rows(now, rng))
     ingest.record_metrics(demo.v2, training_rows(now, rng))
-    ParameterStat.objects.bulk_create(weight_rows(demo, now, rng))
-    serving = hourly_serving(predictions)
+    ingest.record_parameters(demo.v2, validation.validate_records(
+        weight_records(now, rng), validation.parameter_record, now=now))
+    serving = hourly_serving(records)
     for rule_name, kind, severity, pending_for, config in RULES:
         rule = AlertRule.objects.create(name=rule_name, model=demo.model, kind=kind,
                                         severity=severity, pending_for=pending_for,

@@ -4,9 +4,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from alerts_app import lifecycle
+from alerts_app.health import health_status
 from alerts_app.models import Alert, AlertState, Severity
 from frontend import charts_alerts, queries
 from frontend.ranges import around
@@ -19,10 +21,9 @@ RECENT_DAYS = 7
 
 
 def health(severities: list[str]) -> str:
-    """ok / warning / critical from the severities of a model's firing alerts."""
-    if Severity.CRITICAL in severities:
-        return "critical"
-    return "warning" if severities else "ok"
+    """ok / warning / critical from the severities of a model's firing alerts (info alerts
+    do not degrade health), exactly as `GET /api/v1/models/{name}/health/` answers."""
+    return health_status(severities)
 
 
 @dataclass
@@ -131,12 +132,8 @@ def alert_link(alert: Alert, now: datetime | None = None) -> str:
 
 
 def acknowledge(alert_id: int, user, now: datetime) -> bool:
-    """Acknowledge an active alert once (a guarded write); False when nothing changed.
-
-    Bumps `revision` like every guarded write of the alert, so an evaluator holding an
-    older snapshot cannot overwrite the acknowledgement.
-    """
-    updated = Alert.objects.filter(
-        pk=alert_id, acknowledged_at=None, state__in=[AlertState.FIRING, AlertState.PENDING]
-    ).update(acknowledged_at=now, acknowledged_by=user, revision=F("revision") + 1)
-    return updated == 1
+    """Acknowledge an active alert through the alert lifecycle (the same guarded write as
+    `POST /api/v1/alerts/{id}/acknowledge/`); False when it was not pending or firing or
+    was already acknowledged."""
+    already = Alert.objects.filter(pk=alert_id).exclude(acknowledged_at=None).exists()
+    return not already and lifecycle.acknowledge(alert_id, user, now) is not None

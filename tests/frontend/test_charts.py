@@ -150,7 +150,7 @@ def test_the_training_figure_pairs_val_loss_with_loss_and_stars_the_turn():
     assert [t.name for t in fig.data] == ["loss · train", "loss · validation",
                                           "over-fitting starts"]
     assert fig.data[2].x == (8,)
-    assert fig.layout.xaxis.title.text == "step"
+    assert fig.layout.xaxis.title.text == "step"  # one panel: its axis is the last one
 
 
 def test_the_weights_figure_plots_norms_per_tensor_and_marks_nan():
