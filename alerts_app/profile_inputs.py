@@ -28,7 +28,11 @@ def reference_summary(version) -> tuple[dict, int]:
 
 
 def numbers(values) -> np.ndarray:
-    return np.asarray([v for v in values or [] if isinstance(v, (int, float))], dtype=float)
+    """The numbers of a stored list (a sample, scores or labels) as a float array."""
+    try:
+        return np.asarray(values if values is not None else [], dtype=float)
+    except (TypeError, ValueError):
+        return np.asarray([v for v in values if isinstance(v, (int, float))], dtype=float)
 
 
 def feature_data(ref: dict, current: FeatureProfile) -> FeatureData:
