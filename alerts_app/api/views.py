@@ -1,10 +1,12 @@
 """The rules endpoints: CRUD, evaluate now, and the history of results."""
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from alerts_app.api.serializers import (
@@ -46,7 +48,10 @@ class RuleViewSet(viewsets.ModelViewSet):
         params = EvaluateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         now = params.validated_data.get("at") or timezone.now()
-        result = evaluate_rule(rule, now, store=params.validated_data["store"])
+        try:
+            result = evaluate_rule(rule, now, store=params.validated_data["store"])
+        except DjangoValidationError as exc:  # a config stored around the validation
+            raise ValidationError({"config": exc.message_dict})
         return Response(CheckResultSerializer(result).data, status=status.HTTP_200_OK)
 
     @extend_schema(responses={200: CheckResultSerializer(many=True)})

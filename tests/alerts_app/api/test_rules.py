@@ -106,3 +106,11 @@ def test_evaluate_with_store_false_keeps_no_history(api, model):
 def test_writes_need_a_token_and_reads_a_user(anon, model):
     assert anon.get(URL).status_code in (401, 403)
     assert anon.post(URL, rule_body(), format="json").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_evaluating_a_rule_whose_stored_config_is_invalid_answers_400(api, model):
+    rule = AlertRule.objects.create(name="raw", model=model, kind="latency", config={})
+    response = api.post(f"{URL}{rule.pk}/evaluate/", {}, format="json")
+    assert response.status_code == 400
+    assert "threshold_ms" in response.json()["config"]
