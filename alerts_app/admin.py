@@ -180,6 +180,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def add_view(self, request, form_url="", extra_context=None):
         if self.chosen_kind(request) is None:
             return TemplateResponse(request, "admin/alerts_app/alertrule/choose_kind.html", {

@@ -7,6 +7,7 @@ gets the same message in the admin as over the API, shown next to the field at f
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 
 from alerts_app.models import AlertRule, Channel, RuleKind
 from alerts_app.rule_config import (
@@ -48,12 +49,13 @@ def field_help(spec) -> str:
         parts.append('Written "30s", "5m", "1h", "7d" or seconds.')
     if spec.type == "strings":
         parts.append("Comma-separated.")
-    return " ".join(str(p) for p in parts)
+    return escape(" ".join(str(p) for p in parts))  # admin renders help as HTML
 
 
-def form_field(spec) -> forms.Field:
+def form_field(key: str, spec) -> forms.Field:
     """The form field of one config key: empty means "use the default"."""
-    common = {"required": False, "help_text": field_help(spec)}
+    label = key.replace("_", " ").capitalize() + (" (required)" if spec.required else "")
+    common = {"required": False, "help_text": field_help(spec), "label": label}
     if spec.type == "number":
         return forms.FloatField(**common)
     if spec.type == "integer":
@@ -162,7 +164,8 @@ def rule_form_for(kind: str) -> type[RuleFormBase]:
     """A ModelForm class for rules of `kind`, with its config keys as labelled fields."""
     if kind not in KIND_FIELDS:
         raise ValueError(f"unknown kind {kind!r}")
-    attrs = {CONFIG_PREFIX + key: form_field(spec) for key, spec in KIND_FIELDS[kind].items()}
+    attrs = {CONFIG_PREFIX + key: form_field(key, spec)
+             for key, spec in KIND_FIELDS[kind].items()}
     attrs |= {"kind_name": kind, "__module__": __name__}
     return type(f"{kind.title().replace('_', '')}RuleForm", (RuleFormBase,), attrs)
 

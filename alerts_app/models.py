@@ -207,6 +207,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(fields=["transition", "channel"], name="uniq_delivery")
         ]

@@ -65,6 +65,8 @@ def test_the_form_of_a_kind_explains_each_of_its_fields(staff):
         assert f'name="cfg_{key}"' in page
     assert "Hysteresis: once firing, clear only on the other side of this value" in page
     assert "Default: 1h." in page  # the window's default, spelled as a duration
+    assert "value &lt;operator&gt; threshold" in page  # help is text, not markup
+    assert "Metric (required)" in page
     assert 'name="cfg_features"' not in page
 
 
@@ -142,7 +144,7 @@ def test_evaluate_now_as_a_bulk_action(staff, model):
     response = staff.post(LIST, {"action": "evaluate_now",
                                  "_selected_action": [r.id for r in rules]})
     page = response.content.decode()
-    assert page.count('class="module aligned evaluation"') == 2
+    assert page.count('class="module evaluation"') == 2
     assert "insufficient data" in page
     assert not CheckResult.objects.exists()
 
