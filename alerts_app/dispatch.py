@@ -37,8 +37,8 @@ def next_slot(scheduled: datetime, interval: int, now: datetime) -> datetime:
     return scheduled + timedelta(seconds=step * (missed + 1))
 
 
-def claim_due_rules(now: datetime, limit: int) -> list[int]:
-    """Lock up to `limit` due rules nobody else holds, reschedule them, return their ids."""
+def claim_due_rules(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """Lock up to `limit` due rules nobody else holds, reschedule them; (id, interval) each."""
     with transaction.atomic():
         due = list(
             AlertRule.objects.select_for_update(skip_locked=True)
@@ -49,7 +49,7 @@ def claim_due_rules(now: datetime, limit: int) -> list[int]:
         for rule in due:
             rule.next_run_at = next_slot(rule.next_run_at, rule.interval, now)
         AlertRule.objects.bulk_update(due, ["next_run_at"], batch_size=500)
-    return [rule.id for rule in due]
+    return [(rule.id, rule.interval) for rule in due]
 
 
 def dispatch_due_rules(now: datetime | None = None, enqueue=None) -> int:
@@ -58,22 +58,24 @@ def dispatch_due_rules(now: datetime | None = None, enqueue=None) -> int:
     enqueue = enqueue or enqueue_evaluation
     limit, total = int(settings.MODELWATCH_DISPATCH_BATCH), 0
     while True:
-        ids = claim_due_rules(now, limit)
-        transaction.on_commit(partial(_enqueue_all, ids, enqueue))
-        total += len(ids)
-        if len(ids) < limit:
+        claimed = claim_due_rules(now, limit)
+        transaction.on_commit(partial(_enqueue_all, claimed, enqueue))
+        total += len(claimed)
+        if len(claimed) < limit:
             return total
 
 
-def _enqueue_all(ids: list[int], enqueue) -> None:
-    for rule_id in ids:
-        enqueue(rule_id)
+def _enqueue_all(claimed: list[tuple[int, int]], enqueue) -> None:
+    for rule_id, interval in claimed:
+        enqueue(rule_id, interval)
 
 
-def enqueue_evaluation(rule_id: int) -> None:
+def enqueue_evaluation(rule_id: int, interval: int) -> None:
+    """Publish one evaluation; it expires when the next cycle's would supersede it, so a
+    backlog (workers down for a while) does not replay every missed cycle."""
     from alerts_app.tasks import evaluate_rule_task
 
-    evaluate_rule_task.apply_async((rule_id,))
+    evaluate_rule_task.apply_async((rule_id,), expires=max(int(interval), 30))
 
 
 def evaluate_due_rule(rule_id: int, now: datetime | None = None) -> CheckResult | None:

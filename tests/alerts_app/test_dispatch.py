@@ -38,7 +38,7 @@ def test_due_enabled_rules_are_claimed_and_rescheduled(model):
     due = make_alert_rule(model, name="due", next_run_at=at(-5), interval=60)
     later = make_alert_rule(model, name="later", next_run_at=at(30))
     off = make_alert_rule(model, name="off", next_run_at=at(-5), enabled=False)
-    assert dispatch.claim_due_rules(T0, limit=100) == [due.id]
+    assert dispatch.claim_due_rules(T0, limit=100) == [(due.id, 60)]
     due.refresh_from_db(), later.refresh_from_db(), off.refresh_from_db()
     assert (due.next_run_at, later.next_run_at, off.next_run_at) == (at(55), at(30), at(-5))
 
@@ -55,8 +55,8 @@ def test_dispatch_enqueues_every_due_rule_once_in_batches(model, settings,
     rules = [make_alert_rule(model, name=f"r{i}", next_run_at=at(-i)) for i in range(7)]
     enqueued = []
     with django_capture_on_commit_callbacks(execute=True):
-        assert dispatch.dispatch_due_rules(T0, enqueue=enqueued.append) == 7
-    assert sorted(enqueued) == sorted(rule.id for rule in rules)
+        assert dispatch.dispatch_due_rules(T0, enqueue=lambda *a: enqueued.append(a)) == 7
+    assert sorted(enqueued) == sorted((rule.id, 60) for rule in rules)
 
 
 def test_evaluating_a_breaking_rule_fires_and_writes_the_outbox(model):
@@ -115,6 +115,16 @@ def test_a_crashing_rule_does_not_block_the_others(model, monkeypatch):
     assert statuses == {"bad": "error", "good": "breached"}
 
 
+def test_an_evaluation_message_expires_after_one_interval(monkeypatch):
+    from alerts_app.tasks import evaluate_rule_task
+
+    sent = []
+    monkeypatch.setattr(evaluate_rule_task, "apply_async", lambda *a, **kw: sent.append((a, kw)))
+    dispatch.enqueue_evaluation(7, 300)
+    dispatch.enqueue_evaluation(8, 10)
+    assert sent == [(((7,),), {"expires": 300}), (((8,),), {"expires": 30})]
+
+
 def test_a_disabled_or_deleted_rule_is_not_evaluated(model):
     rule = make_alert_rule(model, enabled=False)
     assert dispatch.evaluate_due_rule(rule.id, T0) is None
@@ -136,7 +146,7 @@ def test_two_concurrent_dispatchers_claim_each_due_rule_exactly_once():
     def dispatcher(slot: int) -> None:
         barrier.wait()
         for _ in range(10):  # small batches so the two interleave
-            claimed[slot] += dispatch.claim_due_rules(T0, limit=15)
+            claimed[slot] += [i for i, _ in dispatch.claim_due_rules(T0, limit=15)]
         connection.close()
 
     threads = [threading.Thread(target=dispatcher, args=(i,)) for i in range(2)]
