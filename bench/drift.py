@@ -76,6 +76,53 @@ def make_data(reference_rows: int, rows: int, seed: int = 20260601) -> dict[str,
     return data
 
 
+# The cases DESIGN.md lists for `auto`: (name, kind, reference values, current values).
+def auto_cases(seed: int = 7) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [
+        ("numeric, 1,000 ref rows", "num", rng.normal(size=1000), rng.normal(size=500)),
+        ("numeric, 1,001 ref rows", "num", rng.normal(size=1001), rng.normal(size=500)),
+        ("numeric 4 values, small", "num", rng.integers(0, 4, 500) * 1.0,
+         rng.integers(0, 4, 500) * 1.0),
+        ("numeric 0/1, small", "num", rng.integers(0, 2, 500) * 1.0,
+         rng.integers(0, 2, 500) * 1.0),
+        ("numeric 4 values, large", "num", rng.integers(0, 4, 5000) * 1.0,
+         rng.integers(0, 4, 500) * 1.0),
+        ("categorical 3 values, small", "cat", rng.choice(["a", "b", "c"], 600),
+         rng.choice(["a", "b", "c"], 300)),
+        ("categorical yes/no, small", "cat", rng.choice(["yes", "no"], 600),
+         rng.choice(["yes", "no"], 300)),
+        ("categorical, large", "cat", rng.choice(["a", "b", "c"], 5000),
+         rng.choice(["a", "b", "c"], 300)),
+    ]
+
+
+def evidently_auto_choices() -> dict[str, str]:
+    """(In the Evidently venv.) The test Evidently picks by default for each case."""
+    import pandas as pd
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    kinds = {"num": ColumnType.Numerical, "cat": ColumnType.Categorical}
+    return {name: get_stattest(pd.Series(ref), pd.Series(cur), kinds[kind], None).name
+            for name, kind, ref, cur in auto_cases()}
+
+
+def our_auto_choices() -> dict[str, str]:
+    from alerts_app.checks.drift import FeatureData, auto_method, sample_categories
+
+    choices = {}
+    for name, kind, ref, cur in auto_cases():
+        if kind == "num":
+            data = FeatureData("numeric", len(ref), len(cur), ref, cur)
+        else:
+            data = FeatureData("categorical", len(ref), len(cur),
+                               ref_categories=sample_categories(ref),
+                               cur_categories=sample_categories(cur))
+        choices[name] = auto_method(data)
+    return choices
+
+
 # -- Evidently, in its own venv ------------------------------------------------------------
 
 def ensure_evidently_venv() -> Path:
@@ -117,7 +164,8 @@ def run_evidently(data_file: Path, out_file: Path) -> None:
             features[config["column"]] = {"method": method, "statistic": float(value),
                                           "threshold": limit,
                                           "drifted": evidently_verdict(method, value, limit)}
-    out_file.write_text(json.dumps({"seconds": seconds, "features": features}))
+    out_file.write_text(json.dumps({"seconds": seconds, "features": features,
+                                    "auto": evidently_auto_choices()}))
 
 
 # -- ModelWatch: profiles in PostgreSQL, one evaluation --------------------------------------
@@ -205,6 +253,16 @@ def modelwatch_side(data: dict, reference_rows: int, rows: int, repeats: int) ->
 SAME_TEST = {"wasserstein": "Wasserstein distance (normed)", "js": "Jensen-Shannon distance",
              "ks": "K-S p_value", "chi2": "chi-square p_value", "z": "Z-test p_value",
              "psi": "PSI"}
+EVIDENTLY_NAMES = {"wasserstein": "wasserstein", "js": "jensenshannon", "ks": "ks",
+                   "chi2": "chisquare", "z": "z", "psi": "psi"}
+
+
+def print_auto(theirs: dict[str, str]) -> None:
+    ours = our_auto_choices()
+    print(f"\n`auto` choice per case {'ModelWatch':>22} {'Evidently':>14}  same")
+    for name, mine in ours.items():
+        same = EVIDENTLY_NAMES[mine] == theirs[name]
+        print(f"{name:30} {mine:>14} {theirs[name]:>14}  {'yes' if same else 'NO'}")
 
 
 def print_report(ours: dict, theirs: dict, args) -> None:
@@ -233,6 +291,7 @@ def print_report(ours: dict, theirs: dict, args) -> None:
           f"{len(ours['times'])} (first {ours['times'][0] * 1000:.0f} ms)")
     print(f"Evidently DataDriftPreset on raw rows: {theirs['seconds'] * 1000:.0f} ms")
     print(f"ratio: {theirs['seconds'] / check:.0f}x faster (goal >= 50x)")
+    print_auto(theirs["auto"])
 
 
 def main() -> None:
