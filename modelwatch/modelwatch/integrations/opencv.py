@@ -117,11 +117,16 @@ def grey_and_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return grey_level(colour), colour
 
 
+def undecodable_features() -> dict[str, Any]:
+    """The features of an input that is not an image: null measures, `undecodable` True."""
+    return dict.fromkeys(NUMERIC_FEATURES) | {"undecodable": True}
+
+
 def image_features(image: Any) -> dict[str, Any]:
     """The features of one image (BGR or greyscale array, encoded bytes or a path)."""
     decoded = decode(image)
     if decoded is None:
-        return dict.fromkeys(NUMERIC_FEATURES) | {"undecodable": True}
+        return undecodable_features()
     grey, colour = grey_and_colour(to_uint8(decoded))
     height, width = grey.shape
     saturation = float(hsv_saturation(colour).mean()) if colour is not None else 0.0
