@@ -5,8 +5,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from alerts_app.models import Alert
 from models_app.models import IdempotencyKey, ParameterStat, Prediction, Reference
-from modelwatch import ModelWatchError
+from modelwatch import Client, ModelWatchError
+from tests.factories import make_alert_rule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,8 +46,6 @@ def test_log_labels_joins_by_id_and_reports_unmatched_ids(mw, fraud):
 
 
 def test_labels_larger_than_a_batch_are_split_and_their_answers_summed(server_url, token, fraud):
-    from modelwatch import Client
-
     with Client(server_url, token, batch_size=2) as client:
         handle = client.model("fraud")
         handle.log_predictions([{"id": i, "x": i, "prediction": 0} for i in range(5)])
@@ -80,8 +80,6 @@ def test_set_reference_from_a_csv_path_uploads_the_file(mw, fraud, tmp_path):
 
 
 def test_a_reference_larger_than_a_batch_goes_up_as_csv(server_url, token, fraud):
-    from modelwatch import Client
-
     rows = [{"amount": float(i), "country": "fr"} for i in range(25)]
     with Client(server_url, token, batch_size=10) as client:
         answer = client.model("fraud").set_reference(rows)
@@ -114,3 +112,11 @@ def test_every_batch_carries_an_idempotency_key_the_server_keeps(mw, fraud):
     handle.set_reference([{"x": 1.0}, {"x": 2.0}])
     endpoints = sorted(IdempotencyKey.objects.values_list("endpoint", flat=True))
     assert endpoints == ["labels", "metrics", "predictions", "reference"]
+
+
+def test_health_reports_the_models_firing_alerts(mw, fraud):
+    assert mw.model("fraud").health()["status"] == "ok"
+    rule = make_alert_rule(fraud, severity="critical")
+    Alert.objects.create(rule=rule, fingerprint="f", state="firing")
+    health = mw.model("fraud").health()
+    assert health["status"] == "critical" and len(health["firing"]) == 1
