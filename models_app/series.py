@@ -19,7 +19,9 @@ class BucketIndex(Func):
         super().__init__(expression, Value(origin), Value(width))
 
     def as_postgresql(self, compiler, connection, **extra):
-        return self._sql(compiler, connection, "extract(epoch from {ts})")
+        # date_part gives float8; extract() gives numeric since PostgreSQL 14, whose
+        # arithmetic and grouping cost ~1.5x more per row on long ranges.
+        return self._sql(compiler, connection, "date_part('epoch', {ts})")
 
     def as_sqlite(self, compiler, connection, **extra):
         return self._sql(compiler, connection, "((julianday({ts}) - 2440587.5) * 86400.0)")
