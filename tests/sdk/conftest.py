@@ -1,10 +1,18 @@
 """SDK tests talk HTTP to a real server: pytest-django's live server on the test database."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from modelwatch import Client, ModelHandle
-from tests.factories import make_model
-from tests.sdk.proxy import FaultyProxy
+# Test the SDK's source tree, whatever copy of it (if any) the venv has installed.
+SDK_SOURCE = str(Path(__file__).resolve().parents[2] / "modelwatch")
+if SDK_SOURCE not in sys.path:
+    sys.path.insert(0, SDK_SOURCE)
+
+from modelwatch import Client, ModelHandle  # noqa: E402
+from tests.factories import make_model  # noqa: E402
+from tests.sdk.proxy import FaultyProxy  # noqa: E402
 
 
 @pytest.fixture
