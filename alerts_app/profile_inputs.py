@@ -5,6 +5,7 @@ out to whole UTC hours; the reference is the version's current one (its summary 
 is in docs/telemetry.md).
 """
 
+from collections import OrderedDict
 from datetime import datetime
 
 import numpy as np
@@ -13,18 +14,40 @@ from alerts_app.checks.drift import DriftData, FeatureData
 from alerts_app.checks.quality import QualityCounts
 from alerts_app.window_data import NoData, loader, window_start
 from models_app import profiles
+from models_app.models import Reference
 from models_app.profiling import NUMERIC, FeatureProfile
 
 OUTPUT_SUMMARY = {profiles.PREDICTION: "prediction", profiles.SCORE: "scores"}
 
 
+SUMMARY_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+SUMMARY_CACHE_SIZE = 16
+
+
+def cached_summary(reference_id: int, created_at) -> dict:
+    """A reference's summary, parsed once per process (references are never edited: a new
+    upload is a new row), the least recently used dropped past SUMMARY_CACHE_SIZE."""
+    key = (reference_id, created_at)
+    if key in SUMMARY_CACHE:
+        SUMMARY_CACHE.move_to_end(key)
+        return SUMMARY_CACHE[key]
+    summary = Reference.objects.values_list("summary", flat=True).get(pk=reference_id) or {}
+    SUMMARY_CACHE[key] = summary
+    while len(SUMMARY_CACHE) > SUMMARY_CACHE_SIZE:
+        SUMMARY_CACHE.popitem(last=False)
+    return summary
+
+
 def reference_summary(version) -> tuple[dict, int]:
-    reference = profiles.current_reference(version)
-    if reference is None or not reference.summary:
+    """(summary, rows) of the version's current reference (the newest, as
+    `profiles.current_reference` picks it)."""
+    head = (Reference.objects.filter(version=version).order_by("-created_at", "-id")
+            .values_list("id", "created_at", "n_rows").first())
+    summary = cached_summary(head[0], head[1]) if head else None
+    if not summary:
         raise NoData(f'Version "{version.version}" has no reference: upload one to compare '
                      "against.")
-    summary = reference.summary
-    return summary, int(summary.get("n_rows") or reference.n_rows or 0)
+    return summary, int(summary.get("n_rows") or head[2] or 0)
 
 
 def numbers(values) -> np.ndarray:

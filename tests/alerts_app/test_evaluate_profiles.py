@@ -186,3 +186,14 @@ def test_estimated_performance_calibrates_on_the_reference_pairs(api, model):
                                 threshold=0.9, window="1h"), NOW)
     assert result.value == pytest.approx(0.75, abs=0.03)
     assert result.status == "breached" and result.details["n"] == 3000
+
+
+@pytest.mark.django_db
+def test_a_new_reference_is_used_as_soon_as_it_is_uploaded(api, model):
+    shifted = rng.normal(3, 1, 500)
+    reference(api, rng.normal(0, 1, 500), ["a"] * 500)
+    predictions(api, shifted, ["a"] * 500)
+    drift_rule = rule(model, "data_drift", window="1h", features=["x"])
+    assert evaluate_rule(drift_rule, NOW).status == "breached"
+    reference(api, rng.normal(3, 1, 500), ["a"] * 500)
+    assert evaluate_rule(drift_rule, NOW).status == "ok"
