@@ -6,19 +6,30 @@ latency percentiles are `percentile_cont` in SQL; elsewhere (the embedded SQLite
 the same frame is computed with pandas from the window's rows.
 """
 
-from datetime import datetime
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 
 from frontend.ranges import TimeRange
-from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat, Prediction
-from models_app.series import BucketIndex, bucket_width, downsample
+from models_app.models import (
+    DailyProfile,
+    MetricPoint,
+    Model,
+    ModelVersion,
+    ParameterStat,
+    Prediction,
+    Profile,
+)
+from models_app.profiling import sketch_quantile
+from models_app.series import BucketIndex, bucket_width, downsample, floor_time
 
 MAX_POINTS = 1000  # per trace: about one per pixel column of a wide chart
 SERVING_BUCKETS = 240
@@ -26,6 +37,9 @@ MAX_EDGE_SPANS = 100
 KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2", "rmse", "mae",
                "loss")
 METRIC_COLUMNS = ["name", "stage", "timestamp", "value", "min", "max", "count"]
+PROFILE_MIN_SPAN = timedelta(days=7)  # longer windows read serving stats from profiles
+DAILY_MIN_SPAN = timedelta(days=45)  # ...by day beyond this, by hour below
+LATENCY, ERROR, LABEL = "__latency_ms__", "__error__", "__label__"
 SERVING_COLUMNS = ["timestamp", "count", "errors", "error_rate", "p50", "p95", "labelled",
                    "label_coverage", "accuracy", "mae"]
 
@@ -39,6 +53,19 @@ class Percentile(Aggregate):
 
     def __init__(self, expression, fraction: float, **extra):
         super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@contextmanager
+def roomy_sorts():
+    """On PostgreSQL, let this transaction's grouping sort in memory (a year of points
+    spills the default 4 MB work_mem to disk and runs ~1.6x slower)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        yield
 
 
 def scoped(queryset: QuerySet, model: Model, version: ModelVersion | None) -> QuerySet:
@@ -94,11 +121,12 @@ def metric_frame(model: Model, version: ModelVersion | None, window: TimeRange,
                  series: list[tuple[str, str]], edges: list[tuple[datetime, datetime]] = (),
                  max_points: int = MAX_POINTS) -> pd.DataFrame:
     """Downsampled metric series, plus the exact points at each alert span's edges."""
-    frames = [
-        one_metric(scoped(MetricPoint.objects, model, version).filter(name=name, stage=stage),
-                   window, edges, max_points).assign(name=name, stage=stage)
-        for name, stage in series
-    ]
+    frames = []
+    with roomy_sorts():
+        for name, stage in series:
+            points = scoped(MetricPoint.objects, model, version).filter(name=name, stage=stage)
+            frames.append(one_metric(points, window, edges, max_points).assign(
+                name=name, stage=stage))
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=METRIC_COLUMNS)
@@ -117,18 +145,35 @@ def one_metric(points: QuerySet, window: TimeRange, edges, max_points: int) -> p
 
 def edge_points(points: QuerySet, edges) -> list[dict]:
     """The first and last raw point inside each span, so downsampling never hides them."""
-    parts = []
-    for start, end in list(edges)[:MAX_EDGE_SPANS]:
-        inside = points.filter(timestamp__gte=start, timestamp__lte=end)
-        parts.append(inside.order_by("timestamp", "pk").values_list("timestamp", "value")[:1])
-        parts.append(inside.order_by("-timestamp", "-pk").values_list("timestamp", "value")[:1])
-    if not parts:
+    edges = list(edges)[:MAX_EDGE_SPANS]
+    if not edges:
         return []
-    if connection.features.supports_slicing_ordering_in_compound:
-        rows = list(parts[0].union(*parts[1:], all=True))
+    if connection.vendor == "postgresql":
+        rows = lateral_edges(points, edges)
     else:
-        rows = [row for part in parts for row in part]
+        rows = []
+        for start, end in edges:
+            inside = points.filter(timestamp__gte=start, timestamp__lte=end)
+            rows += inside.order_by("timestamp", "pk").values_list("timestamp", "value")[:1]
+            rows += inside.order_by("-timestamp", "-pk").values_list("timestamp", "value")[:1]
     return [{"timestamp": t, "value": v, "min": v, "max": v, "count": 1} for t, v in rows]
+
+
+def lateral_edges(points: QuerySet, edges) -> list[tuple]:
+    """Both edge points of every span in one statement: two index probes per span."""
+    inner_sql, inner_params = points.values("timestamp").query.sql_with_params()
+    where = inner_sql.split(" WHERE ", 1)[1] if " WHERE " in inner_sql else "TRUE"
+    table = MetricPoint._meta.db_table
+    probe = (f'SELECT "timestamp", "value" FROM "{table}" WHERE {where} AND "timestamp" >= e.lo'
+             f' AND "timestamp" <= e.hi ORDER BY "timestamp" {{order}} LIMIT 1')
+    values = ", ".join(["(%s::timestamptz, %s::timestamptz)"] * len(edges))
+    sql = (f"SELECT p.ts, p.value FROM (VALUES {values}) AS e(lo, hi) CROSS JOIN LATERAL "
+           f"(({probe.format(order='ASC')}) UNION ALL ({probe.format(order='DESC')})) "
+           "AS p(ts, value)")
+    params = [moment for edge in edges for moment in edge] + list(inner_params) * 2
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 # --- training curves and weights, by step -------------------------------------------------
@@ -182,14 +227,66 @@ def weights_frame(version: ModelVersion, max_tensors: int = 30,
 def serving_frame(model: Model, version: ModelVersion | None, window: TimeRange,
                   buckets: int = SERVING_BUCKETS) -> pd.DataFrame:
     """Per time bucket: predictions, errors, latency p50/p95, labels and realised quality."""
+    if window.end - window.start > PROFILE_MIN_SPAN:
+        frame = profile_serving(model, version, window)
+        if frame is not None:
+            return finish_serving(frame)
     rows = scoped(Prediction.objects, model, version).filter(
         timestamp__gte=window.start, timestamp__lte=window.end)
     width = bucket_width(window.start, window.end, buckets)
     if connection.vendor == "postgresql":
-        frame = serving_sql(rows, window, width)
+        with roomy_sorts():
+            frame = serving_sql(rows, window, width)
     else:
         frame = serving_pandas(rows, window, width)
     return finish_serving(frame)
+
+
+def profile_serving(model: Model, version: ModelVersion | None,
+                    window: TimeRange) -> pd.DataFrame | None:
+    """Serving per hour (per day past DAILY_MIN_SPAN) from the stored profiles, reading
+    O(buckets) rows instead of every prediction; None when the window has no profiles.
+
+    Predictions and errors come from the `__error__` profile, labels from `__label__`,
+    latency percentiles from the merged `__latency_ms__` sketches (1% relative error).
+    Realised accuracy needs the rows themselves, so it is left empty here.
+    """
+    daily = window.end - window.start > DAILY_MIN_SPAN
+    step = 86400 if daily else 3600
+    buckets: dict = defaultdict(lambda: {"count": 0, "errors": 0, "labelled": 0,
+                                         "sketch": Counter()})
+    for start, feature, count, missing, type_errors, sketch in serving_profile_rows(
+            model, version, floor_time(window.start, step), window.end, daily):
+        bucket = buckets[floor_time(start, step)]
+        if feature == ERROR:
+            bucket["count"] += count + missing + type_errors
+            bucket["errors"] += count
+        elif feature == LABEL:
+            bucket["labelled"] += count
+        else:
+            bucket["sketch"].update({int(k): v for k, v in (sketch or {}).items()})
+    if not buckets:
+        return None
+    return pd.DataFrame([
+        {"timestamp": moment, "count": b["count"], "errors": b["errors"],
+         "p50": sketch_quantile(b["sketch"], 0.5), "p95": sketch_quantile(b["sketch"], 0.95),
+         "labelled": b["labelled"], "accuracy": None, "mae": None}
+        for moment, b in sorted(buckets.items())])
+
+
+def serving_profile_rows(model: Model, version: ModelVersion | None, start: datetime,
+                         end: datetime, daily: bool) -> list[tuple]:
+    """Stored profile rows of the serving outputs, each prediction counted once: hourly
+    rows (rolled up and partial), or daily rows plus the partial rows not yet in them."""
+    owner = {"version": version} if version is not None else {"version__model": model}
+    fields = ("bucket_start", "feature", "count", "missing", "type_errors", "sketch")
+    scope = {"feature__in": (LATENCY, ERROR, LABEL), "bucket_start__gte": start,
+             "bucket_start__lte": end, **owner}
+    hourly = Profile.objects.filter(**scope)
+    if not daily:
+        return list(hourly.values_list(*fields))
+    days = DailyProfile.objects.filter(**scope).values_list(*fields)
+    return list(days) + list(hourly.filter(rolled_up=False).values_list(*fields))
 
 
 def serving_sql(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:
@@ -269,14 +366,7 @@ def prediction_count(model: Model, since: datetime) -> int:
 
 def version_frame(model: Model, window: TimeRange, metric: tuple[str, str] | None) -> pd.DataFrame:
     """One row per version: predictions, error rate, mean latency and key metric in range."""
-    predictions = (
-        Prediction.objects.filter(model=model, timestamp__gte=window.start,
-                                  timestamp__lte=window.end)
-        .values("version_id")
-        .annotate(predictions=Count("pk"), errors=Count("pk", filter=~Q(error="")),
-                  latency=Avg("latency_ms"))
-    )
-    stats = {row["version_id"]: row for row in predictions}
+    stats = version_serving(model, window)
     metric_avgs = version_metric_avgs(model, window, metric)
     rows = []
     for version in model.versions.order_by("created_at", "id"):
@@ -289,6 +379,35 @@ def version_frame(model: Model, window: TimeRange, metric: tuple[str, str] | Non
         })
     return pd.DataFrame(rows, columns=["version", "created_at", "predictions", "error_rate",
                                        "latency_ms", "metric"])
+
+
+def version_serving(model: Model, window: TimeRange) -> dict[int, dict]:
+    """{version id: predictions, errors, mean latency}: from profiles on long windows."""
+    if window.end - window.start > PROFILE_MIN_SPAN:
+        stats = profiled_versions(model, window)
+        if stats:
+            return stats
+    rows = (
+        Prediction.objects.filter(model=model, timestamp__gte=window.start,
+                                  timestamp__lte=window.end)
+        .values("version_id")
+        .annotate(predictions=Count("pk"), errors=Count("pk", filter=~Q(error="")),
+                  latency=Avg("latency_ms"))
+    )
+    return {row["version_id"]: row for row in rows}
+
+
+def profiled_versions(model: Model, window: TimeRange) -> dict[int, dict]:
+    from models_app.profiles import window_serving
+
+    stats = {}
+    for version in model.versions.all():
+        figures = window_serving(version, window.start, window.end)
+        if figures["predictions"]:
+            stats[version.pk] = {"predictions": figures["predictions"],
+                                 "errors": figures["errors"],
+                                 "latency": figures["latency"]["mean"]}
+    return stats
 
 
 def version_metric_avgs(model: Model, window: TimeRange, metric) -> dict[int, float]:

@@ -102,5 +102,15 @@ def make_span(alert: Alert, state: str, start: datetime, end: datetime | None) -
 
 
 def span_edges(spans: list[Span], window: TimeRange) -> list[tuple[datetime, datetime]]:
-    """Each span clipped to the window: the stretches whose edge points must survive."""
-    return [(max(s.start, window.start), min(s.end or window.end, window.end)) for s in spans]
+    """The spans clipped to the window, touching or overlapping ones merged (a pending
+    stretch and the firing one it turned into are one stretch): whose edge points must
+    survive downsampling."""
+    clipped = sorted((max(s.start, window.start), min(s.end or window.end, window.end))
+                     for s in spans)
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in clipped:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
