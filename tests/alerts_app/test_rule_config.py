@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alerts_app.rule_config import (
     KIND_FIELDS,
@@ -152,3 +154,26 @@ def test_describe_kind_gives_help_required_and_default_for_the_admin_form():
     assert fields["aggregation"]["default"] == "avg"
     assert "avg" in fields["aggregation"]["choices"]
     assert all(spec["help"] for kind in KIND_FIELDS for spec in describe_kind(kind).values())
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(sorted(KIND_FIELDS)),
+       config=st.dictionaries(st.sampled_from(sorted({f for k in KIND_FIELDS.values()
+                                                      for f in k}) + ["junk"]), JSON))
+def test_any_json_config_is_either_normalised_or_refused_field_by_field(kind, config):
+    try:
+        clean = validate_config(kind, config)
+    except ValidationError as exc:
+        assert set(exc.message_dict) <= set(config) | set(KIND_FIELDS[kind]) | {"config"}
+        assert all(isinstance(m, str) for ms in exc.message_dict.values() for m in ms)
+    else:
+        assert set(clean) == set(KIND_FIELDS[kind])
+        assert validate_config(kind, clean) == clean
