@@ -66,7 +66,7 @@ def downsample(queryset: QuerySet, start: datetime, end: datetime, max_points: i
     ]
 
 
-def time_bounds(queryset: QuerySet, time_field: str = "timestamp") -> tuple[datetime, datetime] | None:
+def time_bounds(queryset: QuerySet, time_field: str = "timestamp") -> tuple | None:
     """First and last time in `queryset`, or None when it is empty."""
     bounds = queryset.aggregate(lo=Min(time_field), hi=Max(time_field))
     if bounds["lo"] is None:

@@ -123,7 +123,7 @@ def test_malformed_json_is_refused_with_400(api, model):
 
 def test_nan_and_infinity_literals_are_refused_with_400(api, model):
     for literal in ("NaN", "Infinity", "-Infinity"):
-        body = '{"records": [{"name": "a", "value": %s}]}' % literal
+        body = '{"records": [{"name": "a", "value": LITERAL}]}'.replace("LITERAL", literal)
         response = api.generic("POST", f"/api/v1/models/{model.name}/metrics/", body,
                                content_type="application/json")
         assert response.status_code == 400
