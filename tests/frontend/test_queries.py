@@ -140,3 +140,46 @@ def test_training_frames_are_by_step(model):
     frame = queries.training_frame(version, max_points=10)
     assert len(frame) == 10 and frame["step"].tolist()[:2] == [1, 11]
     assert frame["value"].iloc[0] == pytest.approx(sum(1 / s for s in range(1, 11)) / 10)
+
+
+def test_span_edges_merge_a_pending_stretch_with_the_firing_one_it_became():
+    from frontend.spans import Span, span_edges
+
+    def make(state, start, end):
+        return Span(1, 1, "r", "metric_threshold", "m", "warning", "", state, at(start),
+                    at(end) if end is not None else None)
+
+    window = TimeRange(at(0), at(10), "custom")
+    edges = span_edges([make("pending", 1, 2), make("firing", 2, 4), make("pending", 6, None)],
+                       window)
+    assert edges == [(at(1), at(4)), (at(6), at(10))]
+
+
+def send_predictions(version: ModelVersion, start: datetime, hours: int):
+    from models_app import validation
+
+    records = [{"timestamp": (start + timedelta(hours=h, minutes=m)).isoformat(),
+                "features": {"x": m}, "prediction": 1, "label": 1 if m < 20 else None,
+                "latency_ms": 10.0 * (m + 1), "error": "boom" if m == 40 else None}
+               for h in range(hours) for m in (0, 10, 20, 30, 40, 50)]
+    rows = validation.validate_records(records, validation.prediction_record,
+                                       now=start + timedelta(days=400))
+    ingest.record_predictions(version, rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("days", [10, 60])
+def test_long_windows_read_serving_figures_from_profiles(model, days):
+    from models_app.profiles import rollup_pending
+
+    send_predictions(model.versions.get(), T0, hours=48)
+    rollup_pending()
+    window = TimeRange(T0, T0 + timedelta(days=days), "custom")
+    frame = queries.serving_frame(model, None, window)
+    assert frame["count"].sum() == 288 and frame["errors"].sum() == 48
+    assert frame["labelled"].sum() == 96
+    assert len(frame) == (48 if days == 10 else 2)  # hourly, else daily buckets
+    assert frame["p50"].iloc[0] == pytest.approx(210.0, rel=0.01)  # of 10, 110, ... 510
+    assert frame["accuracy"].isna().all()
+    raw = queries.serving_frame(model, None, TimeRange(T0, T0 + timedelta(days=2), "custom"))
+    assert raw["count"].sum() == 288 and raw["accuracy"].dropna().eq(1.0).all()
