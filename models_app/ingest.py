@@ -82,7 +82,11 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
 
 def text_field(value: str | None) -> str:
     """A value in COPY's text format: backslash, tab and newlines escaped, None is NULL."""
-    return NULL if value is None else value.translate(TEXT_ESCAPES)
+    if value is None:
+        return NULL
+    if "\\" not in value and value.isprintable():  # the common case: nothing to escape
+        return value
+    return value.translate(TEXT_ESCAPES)
 
 
 def json_field(value) -> str:
@@ -139,8 +143,9 @@ def prediction_lines(version: ModelVersion, rows: Sequence[dict]) -> Iterable[st
             features = features.replace("\\", "\\\\")
         latency = r["latency_ms"]
         labeled_at = r.get("labeled_at")
+        moment = r.get("timestamp_text") or r["timestamp"].isoformat()
         yield (
-            f"{prefix}{text_field(r['id'])}\t{r['timestamp'].isoformat()}\t{features}\t"
+            f"{prefix}{text_field(r['id'])}\t{moment}\t{features}\t"
             f"{json_field(r['prediction'])}\t{json_field(r['scores'])}\t"
             f"{json_field(r['label'])}\t{labeled_at.isoformat() if labeled_at else NULL}\t"
             f"{NULL if latency is None else repr(latency)}\t{text_field(r['error'])}"

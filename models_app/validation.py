@@ -218,12 +218,22 @@ def prediction_record(record: dict, errors: dict, now: datetime) -> dict:
         label = check(errors, "label", scalar, label)
     if latency is not None and not (type(latency) is float and 0 <= latency <= LARGEST_FLOAT):
         latency = check(errors, "latency_ms", nonnegative_float, latency)
+    moment = check(errors, "timestamp", utc_timestamp, stamp, now)
     return {
-        "id": ident,
-        "timestamp": check(errors, "timestamp", utc_timestamp, stamp, now),
+        "id": ident, "timestamp": moment, "timestamp_text": same_instant_text(stamp, moment),
         "features": features, "prediction": prediction, "scores": scores, "label": label,
         "latency_ms": latency, "error": error,
     }
+
+
+def same_instant_text(stamp, moment: datetime | None) -> str | None:
+    """The client's own ISO-8601 text when it names the instant unambiguously (date, time
+    and zone), so that the COPY writer need not format it again; else None."""
+    if type(stamp) is str and len(stamp) > 19 and stamp[10] == "T" and moment is not None:
+        tail = stamp[19:]
+        if tail.endswith("Z") or "+" in tail or "-" in tail:
+            return stamp
+    return None
 
 
 def label_record(record: dict, errors: dict, now: datetime | None = None) -> dict:

@@ -59,6 +59,12 @@ def test_timestamps_default_to_now_and_naive_means_utc(api, model):
     assert datetime.now(UTC) - stamps[1] < timedelta(minutes=1)
 
 
+def test_timestamps_with_offsets_or_z_name_the_same_instant(api, model):
+    stamps = ["2026-03-01T13:00:00+01:00", "2026-03-01T12:00:00Z", "2026-03-01T07:00:00.000-05:00"]
+    post(api, [record(i, timestamp=stamp) for i, stamp in enumerate(stamps)])
+    assert set(Prediction.objects.values_list("timestamp", flat=True)) == {T0}
+
+
 def test_feature_problems_are_stored_and_counted_never_rejected(api, declared):
     records = [
         record(0, features={"amount": None, "country": "fr"}),
