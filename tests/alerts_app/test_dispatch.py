@@ -119,10 +119,10 @@ def test_an_evaluation_message_expires_after_one_interval(monkeypatch):
     from alerts_app.tasks import evaluate_rule_task
 
     sent = []
-    monkeypatch.setattr(evaluate_rule_task, "apply_async", lambda *a, **kw: sent.append((a, kw)))
-    dispatch.enqueue_evaluation(7, 300)
-    dispatch.enqueue_evaluation(8, 10)
-    assert sent == [(((7,),), {"expires": 300}), (((8,),), {"expires": 30})]
+    monkeypatch.setattr(evaluate_rule_task, "apply_async",
+                        lambda args, **kw: sent.append((args, kw["expires"])))
+    dispatch.publish_evaluations([(7, 300), (8, 10)])
+    assert sent == [((7,), 300), ((8,), 30)]
 
 
 def test_a_disabled_or_deleted_rule_is_not_evaluated(model):
