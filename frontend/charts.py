@@ -225,7 +225,10 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
     times = sorted(cells["timestamp"].unique())
     grid = cells.pivot(index="feature", columns="timestamp", values="statistic").reindex(
         index=features, columns=times)
-    hover = cells.assign(text=cells.apply(cell_text, axis=1)).pivot(
+    texts = [cell_text(*row) for row in zip(cells["method"], cells["statistic"],
+                                            cells["p_value"], cells["threshold"],
+                                            cells["drifted"], strict=True)]
+    hover = cells.assign(text=texts).pivot(
         index="feature", columns="timestamp", values="text").reindex(index=features, columns=times)
     z = grid.to_numpy(dtype="float64")
     finite = z[np.isfinite(z)]
@@ -247,14 +250,13 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
     return fig
 
 
-def cell_text(row) -> str:
-    parts = [f"{row['method']} {row['statistic']:.4g}" if pd.notna(row["statistic"]) else
-             str(row["method"])]
-    if pd.notna(row["p_value"]):
-        parts.append(f"p={row['p_value']:.3g}")
-    if pd.notna(row["threshold"]):
-        parts.append(f"threshold {row['threshold']:.4g}")
-    parts.append("DRIFTED" if row["drifted"] else "ok")
+def cell_text(method, statistic, p_value, threshold, drifted) -> str:
+    parts = [f"{method} {statistic:.4g}" if pd.notna(statistic) else str(method)]
+    if pd.notna(p_value):
+        parts.append(f"p={p_value:.3g}")
+    if pd.notna(threshold):
+        parts.append(f"threshold {threshold:.4g}")
+    parts.append("DRIFTED" if drifted else "ok")
     return " · ".join(parts)
 
 
@@ -286,7 +288,8 @@ def performance_figure(serving: pd.DataFrame, estimates: dict[str, pd.DataFrame]
     """Realised quality from labels, rule estimates (CBPE dashed), label coverage (bars)."""
     column, label = ("mae", "realised MAE (labels)") if regression else (
         "accuracy", "realised accuracy (labels)")
-    labelled = serving[serving["labelled"] > 0] if not serving.empty else serving
+    labelled = serving[(serving["labelled"] > 0) & serving[column].notna()] if not (
+        serving.empty) else serving
     if labelled.empty and not estimates:
         return empty_figure("No labels or performance estimates in this range yet.",
                             title="Performance")

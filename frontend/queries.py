@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet
+from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
@@ -398,16 +398,33 @@ def version_serving(model: Model, window: TimeRange) -> dict[int, dict]:
 
 
 def profiled_versions(model: Model, window: TimeRange) -> dict[int, dict]:
-    from models_app.profiles import window_serving
+    """The same per-version figures summed in SQL over the window's serving profiles."""
+    daily = window.end - window.start > DAILY_MIN_SPAN
+    step = 86400 if daily else 3600
+    scope = {"version__model": model, "feature__in": (LATENCY, ERROR),
+             "bucket_start__gte": floor_time(window.start, step),
+             "bucket_start__lte": window.end}
+    sums = {"n": Sum("count"), "other": Sum("missing") + Sum("type_errors"), "total": Sum("sum")}
+    tiers = [Profile.objects.filter(**scope)]
+    if daily:
+        tiers = [DailyProfile.objects.filter(**scope), tiers[0].filter(rolled_up=False)]
+    stats: dict[int, dict] = defaultdict(lambda: {"predictions": 0, "errors": 0, "n": 0,
+                                                  "total": 0.0})
+    for tier in tiers:
+        for row in tier.values("version_id", "feature").annotate(**sums).order_by():
+            add_version_sums(stats[row["version_id"]], row)
+    return {pk: {"predictions": s["predictions"], "errors": s["errors"],
+                 "latency": s["total"] / s["n"] if s["n"] else None}
+            for pk, s in stats.items() if s["predictions"]}
 
-    stats = {}
-    for version in model.versions.all():
-        figures = window_serving(version, window.start, window.end)
-        if figures["predictions"]:
-            stats[version.pk] = {"predictions": figures["predictions"],
-                                 "errors": figures["errors"],
-                                 "latency": figures["latency"]["mean"]}
-    return stats
+
+def add_version_sums(stat: dict, row: dict) -> None:
+    if row["feature"] == ERROR:
+        stat["predictions"] += (row["n"] or 0) + (row["other"] or 0)
+        stat["errors"] += row["n"] or 0
+    else:
+        stat["n"] += row["n"] or 0
+        stat["total"] += row["total"] or 0.0
 
 
 def version_metric_avgs(model: Model, window: TimeRange, metric) -> dict[int, float]:

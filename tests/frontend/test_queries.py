@@ -183,3 +183,15 @@ def test_long_windows_read_serving_figures_from_profiles(model, days):
     assert frame["accuracy"].isna().all()
     raw = queries.serving_frame(model, None, TimeRange(T0, T0 + timedelta(days=2), "custom"))
     assert raw["count"].sum() == 288 and raw["accuracy"].dropna().eq(1.0).all()
+
+
+@pytest.mark.django_db
+def test_versions_on_long_windows_sum_their_profiles(model):
+    from models_app.profiles import rollup_pending
+
+    send_predictions(model.versions.get(), T0, hours=3)
+    rollup_pending()
+    window = TimeRange(T0, T0 + timedelta(days=60), "custom")
+    (row,) = queries.version_frame(model, window, None).to_dict("records")
+    assert (row["predictions"], row["error_rate"]) == (18, pytest.approx(1 / 6))
+    assert row["latency_ms"] == pytest.approx(260.0)
