@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts_app import lifecycle
-from alerts_app.models import Alert
+from alerts_app.models import Alert, AlertRule
 from tests.alerts_app.results import result
 from tests.factories import make_alert_rule, make_channel, make_model
 
@@ -126,6 +126,11 @@ def test_health_is_warning_for_warning_alerts_and_ignores_info(api):
     assert api.get("/api/v1/models/ranker/health/").json()["status"] == "ok"
     fire(make_alert_rule(model, name="w", severity="warning"))
     assert api.get("/api/v1/models/ranker/health/").json()["status"] == "warning"
+
+
+def test_health_ignores_the_alerts_of_disabled_rules(api, alerts):
+    AlertRule.objects.filter(severity="critical").update(enabled=False)
+    assert api.get("/api/v1/models/fraud/health/").json()["status"] == "warning"
 
 
 def test_health_of_an_unknown_model_is_404(api):
