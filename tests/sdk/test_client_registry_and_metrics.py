@@ -130,3 +130,17 @@ def test_large_logs_are_split_into_batches_of_batch_size(server_url, token, frau
     assert sent == 10 and MetricPoint.objects.count() == 10
     assert len(proxy.seen) == 3
     assert len({seen.idempotency_key for seen in proxy.seen}) == 3
+
+
+def test_exist_ok_still_raises_other_field_errors(mw):
+    with pytest.raises(ModelWatchError) as caught:
+        mw.register_model("churn", "astrology", exist_ok=True)
+    assert caught.value.status == 400 and "task" in caught.value.errors
+
+
+def test_delete_model_removes_it(mw, fraud):
+    mw.delete_model("fraud")
+    assert not Model.objects.exists()
+    with pytest.raises(ModelWatchError) as caught:
+        mw.get_model("fraud")
+    assert caught.value.status == 404
