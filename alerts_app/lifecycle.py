@@ -16,6 +16,7 @@ AlertTransition and its deliveries, in the same transaction.
 """
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -30,7 +31,7 @@ from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_
 logger = logging.getLogger(__name__)
 DRIFT_KINDS = ("data_drift", "prediction_drift")
 SNAPSHOT_FIELDS = ("state", "pending_since", "started_at", "resolved_at", "last_breach_at",
-                   "last_notified_at", "acknowledged_at")
+                   "last_notified_at", "acknowledged_at", "muted")
 MAX_WRITE_TRIES = 3
 QUALITY_LIMIT_DEFAULTS = {key: spec.default for key, spec in KIND_FIELDS["data_quality"].items()}
 
@@ -96,9 +97,11 @@ def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[Al
                  for f in sorted(known | set(observed))]
     else:
         items = [("", rule_observation(result))]
+    silence = notify.active_silence(rule, now)
     transitions = []
     with transaction.atomic():
         for feature, obs in items:
+            obs = replace(obs, silenced=silence is not None)
             transition = apply_observation(rule, version_id, feature, obs, result, now)
             if transition is not None:
                 transitions.append(transition)

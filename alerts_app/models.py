@@ -137,6 +137,8 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # The last firing/repeat announcement was held back by a silence: made up when it ends.
+    muted = models.BooleanField(default=False)
     # Bumped by every guarded write: two writers holding the same snapshot cannot both win.
     revision = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)

@@ -14,6 +14,9 @@ Edge cases, all decided here:
   The evaluation says so in `Observation.cleared` (rule_config.is_cleared, one place).
 - A `repeat` event goes out every `repeat_interval` while firing and unacknowledged
   (0 disables repeats). A new firing episode forgets the previous acknowledgement.
+- A silence mutes notifications, not state. An announcement it held back (the alert
+  fired, or reminded, while silenced) is made up by a `repeat` at the first evaluation
+  after the silence, even when `repeat_interval` is 0.
 """
 
 from dataclasses import dataclass, replace
@@ -34,6 +37,7 @@ class AlertSnapshot:
     last_breach_at: datetime | None = None
     last_notified_at: datetime | None = None
     acknowledged_at: datetime | None = None
+    muted: bool = False  # the last firing/repeat announcement was held back by a silence
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,15 @@ class Observation:
     """One evaluation as seen by one alert.
 
     `cleared` (threshold kinds) says whether the value is past the clear threshold;
-    None means the kind has no hysteresis and `status` alone decides.
+    None means the kind has no hysteresis and `status` alone decides. `silenced`: a
+    silence covers the alert at this evaluation.
     """
 
     status: str
     value: float | None = None
     threshold: float | None = None
     cleared: bool | None = None
+    silenced: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,8 @@ def next_state(alert: AlertSnapshot, obs: Observation, policy: Policy, now: date
     if obs.status not in (OK, BREACHED):
         return Decision(alert)
     if is_breaching(alert, obs):
-        return _on_breach(alert, policy, now)
-    return _on_clear(alert, policy, now)
+        return _on_breach(alert, policy, now, obs.silenced)
+    return _on_clear(alert, policy, now, obs.silenced)
 
 
 def is_breaching(alert: AlertSnapshot, obs: Observation) -> bool:
@@ -87,44 +93,46 @@ def is_breaching(alert: AlertSnapshot, obs: Observation) -> bool:
     return obs.status == BREACHED
 
 
-def _on_breach(alert: AlertSnapshot, policy: Policy, now: datetime) -> Decision:
+def _on_breach(alert: AlertSnapshot, policy: Policy, now: datetime, silenced: bool) -> Decision:
     alert = replace(alert, last_breach_at=now)
     if alert.state in (OK, RESOLVED):
         alert = replace(alert, pending_since=now)
         if policy.pending_for > 0:
             return Decision(replace(alert, state=PENDING), "pending")
-        return _fire(alert, now)
+        return _fire(alert, now, silenced)
     if alert.state == PENDING:
         if now - alert.pending_since >= timedelta(seconds=policy.pending_for):
-            return _fire(alert, now)
+            return _fire(alert, now, silenced)
         return Decision(alert)
-    return _maybe_repeat(alert, policy, now)
+    return _maybe_repeat(alert, policy, now, silenced)
 
 
-def _on_clear(alert: AlertSnapshot, policy: Policy, now: datetime) -> Decision:
+def _on_clear(alert: AlertSnapshot, policy: Policy, now: datetime, silenced: bool) -> Decision:
     if alert.state == PENDING:
         return Decision(replace(alert, state=OK, pending_since=None), "cleared")
     if alert.state != FIRING:
         return Decision(alert)
     held_since = alert.last_breach_at or alert.started_at or now
     if now - held_since < timedelta(seconds=policy.keep_firing_for):
-        return _maybe_repeat(alert, policy, now)
-    resolved = replace(alert, state=RESOLVED, resolved_at=now, pending_since=None)
+        return _maybe_repeat(alert, policy, now, silenced)
+    resolved = replace(alert, state=RESOLVED, resolved_at=now, pending_since=None, muted=False)
     return Decision(resolved, "resolved")
 
 
-def _fire(alert: AlertSnapshot, now: datetime) -> Decision:
+def _fire(alert: AlertSnapshot, now: datetime, silenced: bool) -> Decision:
     fired = replace(
         alert, state=FIRING, started_at=now, resolved_at=None, acknowledged_at=None,
-        last_notified_at=now,
+        last_notified_at=now, muted=silenced,
     )
     return Decision(fired, "firing")
 
 
-def _maybe_repeat(alert: AlertSnapshot, policy: Policy, now: datetime) -> Decision:
-    if not repeat_due(alert, policy, now):
+def _maybe_repeat(alert: AlertSnapshot, policy: Policy, now: datetime,
+                  silenced: bool) -> Decision:
+    held_back = alert.muted and not silenced and not alert.acknowledged_at
+    if not (held_back or repeat_due(alert, policy, now)):
         return Decision(alert)
-    return Decision(replace(alert, last_notified_at=now), "repeat")
+    return Decision(replace(alert, last_notified_at=now, muted=silenced), "repeat")
 
 
 def repeat_due(alert: AlertSnapshot, policy: Policy, now: datetime) -> bool:

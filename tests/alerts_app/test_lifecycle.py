@@ -164,6 +164,19 @@ def test_a_silence_mutes_deliveries_but_the_state_goes_on(rule):
     assert statuses == {("muted", f"muted by silence #{silence.id}")}
 
 
+def test_what_a_silence_held_back_goes_out_when_it_ends(rule):
+    Silence.objects.create(rule=rule, starts_at=at(-1), ends_at=at(1.5))
+    apply(rule, 0)
+    apply(rule, 1)
+    assert Alert.objects.get().muted is True
+    apply(rule, 2)
+    apply(rule, 3)
+    alert = Alert.objects.get()
+    assert events(alert) == ["firing", "repeat"] and alert.muted is False
+    assert list(Delivery.objects.order_by("id").values_list("transition__event", "status")) == [
+        ("firing", "muted"), ("firing", "muted"), ("repeat", "pending"), ("repeat", "pending")]
+
+
 def test_a_silence_of_another_rule_or_an_expired_one_does_not_mute(rule, model):
     other = make_alert_rule(model, name="other")
     Silence.objects.create(rule=other, starts_at=at(-1), ends_at=at(10))

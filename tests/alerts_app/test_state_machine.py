@@ -202,3 +202,33 @@ def test_repeat_due_counts_from_the_firing_time_when_never_notified():
 )
 def test_should_notify_decides_when_to_stay_quiet(event, acknowledged, silenced, expected):
     assert should_notify(event, acknowledged=acknowledged, silenced=silenced) is expected
+
+
+SILENT_BAD = replace(BAD, silenced=True)
+
+
+def test_firing_under_a_silence_is_remembered_as_muted():
+    alert, events = run([SILENT_BAD])
+    assert (alert.state, alert.muted, events) == ("firing", True, ["firing"])
+
+
+def test_a_firing_held_back_by_a_silence_is_made_up_when_it_ends():
+    alert, events = run([SILENT_BAD, SILENT_BAD, BAD, BAD], Policy(repeat_interval=0))
+    assert events == ["firing", None, "repeat", None]
+    assert alert.muted is False
+
+
+def test_a_reminder_held_back_by_a_silence_is_made_up_when_it_ends():
+    _, events = run([BAD, SILENT_BAD, SILENT_BAD, BAD, BAD], Policy(repeat_interval=60))
+    assert events == ["firing", "repeat", "repeat", "repeat", "repeat"]
+
+
+def test_an_acknowledged_muted_alert_is_not_made_up():
+    alert, _ = run([SILENT_BAD])
+    decision = next_state(replace(alert, acknowledged_at=at(1)), BAD, Policy(), at(60))
+    assert decision.event is None
+
+
+def test_a_resolution_forgets_the_muted_announcement():
+    alert, events = run([SILENT_BAD, GOOD])
+    assert (events, alert.muted) == (["firing", "resolved"], False)
