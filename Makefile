@@ -48,5 +48,10 @@ lint: dev-venv
 bench-ingest: dev-venv services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/ingest_metrics.py
 
+.PHONY: bench-dashboard
+## bench-dashboard: dashboard server time and bytes at 30 d / 365 d vs shipping every point
+bench-dashboard: dev-venv services
+	$(PY) bench/dashboard.py
+
 clean:
 	rm -rf $(VENV) var
