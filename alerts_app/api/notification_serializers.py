@@ -50,7 +50,7 @@ class AlertSerializer(serializers.ModelSerializer):
         fields = ["id", "rule", "rule_name", "kind", "model", "version", "feature", "fingerprint",
                   "severity", "state", "value", "threshold", "message", "pending_since",
                   "started_at", "resolved_at", "changed_at", "last_evaluated",
-                  "last_notified_at", "acknowledged_at", "acknowledged_by", "url"]
+                  "last_notified_at", "acknowledged_at", "acknowledged_by", "muted", "url"]
         read_only_fields = fields
 
     def get_url(self, alert: Alert) -> str:
