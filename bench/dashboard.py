@@ -47,6 +47,10 @@ def setup_django(reuse: bool) -> None:
     import django
 
     django.setup()
+    if reuse:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)  # the schema may have moved on since the load
 
 
 def load_metrics(version, rng) -> None:
