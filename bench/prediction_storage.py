@@ -2,7 +2,8 @@
 
 Builds three copies of a prediction-like table with N rows (default 5,000,000) arriving in
 time order over 90 days, 5% of them late (up to a day), generated inside PostgreSQL:
-  - `brin`:  plain table + BRIN(timestamp)              (what ModelWatch does)
+  - `brin`:  plain table + BRIN(timestamp), plain minmax
+  - `multi`: plain table + BRIN(timestamp minmax_multi)  (what ModelWatch does)
   - `btree`: plain table + B-tree(timestamp)
   - `part`:  partitioned by day on timestamp (no global unique (model_id, client_id))
 and prints index sizes, the time to load, a one-hour and a one-day range read, and the time
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import ADMIN_DSN  # noqa: E402
 
 DB = "mw_tel_bench_storage"
+TABLES = ("brin", "multi", "btree", "part")
 COLUMNS = """id bigserial, model_id bigint NOT NULL, client_id varchar(200),
     timestamp timestamptz NOT NULL, features jsonb NOT NULL, latency_ms double precision"""
 ROWS_SQL = """
@@ -41,10 +43,13 @@ def connect(dbname: str = DB):
     return conn
 
 
-def fresh_database() -> None:
-    with connect("postgres") as admin, admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB}")
+def admin(*statements: str) -> None:
+    """Run statements on the maintenance database, outside any transaction."""
+    conn = connect("postgres")
+    with conn.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+    conn.close()
 
 
 def run(cursor, sql: str) -> float:
@@ -55,7 +60,11 @@ def run(cursor, sql: str) -> float:
 
 def create_tables(cursor) -> None:
     cursor.execute(f"CREATE TABLE brin ({COLUMNS}, PRIMARY KEY (id))")
-    cursor.execute("CREATE INDEX brin_ts ON brin USING brin (timestamp)")
+    cursor.execute("CREATE INDEX brin_ts ON brin USING brin (timestamp) "
+                   "WITH (pages_per_range = 32)")
+    cursor.execute(f"CREATE TABLE multi ({COLUMNS}, PRIMARY KEY (id))")
+    cursor.execute("CREATE INDEX multi_ts ON multi USING brin "
+                   "(timestamp timestamptz_minmax_multi_ops) WITH (pages_per_range = 32)")
     cursor.execute(f"CREATE TABLE btree ({COLUMNS}, PRIMARY KEY (id))")
     cursor.execute("CREATE INDEX btree_ts ON btree (timestamp)")
     cursor.execute(f"CREATE TABLE part ({COLUMNS}, PRIMARY KEY (id, timestamp)) "
@@ -69,7 +78,9 @@ def create_tables(cursor) -> None:
 
 def sizes(cursor) -> dict[str, str]:
     cursor.execute("SELECT 'brin', pg_size_pretty(pg_relation_size('brin_ts')) UNION ALL "
-                   "SELECT 'btree', pg_size_pretty(pg_relation_size('btree_ts'))")
+                   "SELECT 'multi', pg_size_pretty(pg_relation_size('multi_ts')) UNION ALL "
+                   "SELECT 'btree', pg_size_pretty(pg_relation_size('btree_ts')) UNION ALL "
+                   "SELECT 'table', pg_size_pretty(pg_relation_size('btree'))")
     return dict(cursor.fetchall())
 
 
@@ -101,22 +112,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     args = parser.parse_args()
-    fresh_database()
-    with connect() as conn, conn.cursor() as cursor:
+    admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB}")
+    conn = connect()
+    with conn.cursor() as cursor:
         create_tables(cursor)
         loads = {t: run(cursor, ROWS_SQL.format(table=t, rows=args.rows))
-                 for t in ("brin", "btree", "part")}
+                 for t in TABLES}
         cursor.execute("VACUUM ANALYZE")
         print(f"{args.rows:,} rows over 90 days, 5% late; timestamp index sizes: {sizes(cursor)}")
-        for table in ("brin", "btree", "part"):
+        for table in TABLES:
             hour, day = range_read(cursor, table, "1 hour"), range_read(cursor, table, "1 day")
             print(f"{table:5s}: load {loads[table]:6.1f} s   1-hour read {hour * 1000:7.1f} ms   "
                   f"1-day read {day * 1000:7.1f} ms")
-        print(f"prune oldest 10 days: brin {prune_plain(cursor, 'brin'):.1f} s (batched DELETE), "
-              f"btree {prune_plain(cursor, 'btree'):.1f} s, partitions "
+        deletes = ", ".join(f"{t} {prune_plain(cursor, t):.1f} s" for t in TABLES[:-1])
+        print(f"prune oldest 10 days: batched DELETE {deletes}; partitions "
               f"{prune_partitions(cursor) * 1000:.0f} ms (DROP)")
-    with connect("postgres") as admin, admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    conn.close()
+    admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -14,46 +14,44 @@ Reading side (what the checks and the dashboards call):
   latency percentiles from the mergeable sketch.
 
 Writing side: `record_profiles(version, rows)` appends one partial row per (hour bucket,
-feature) inside the caller's transaction; `rollup_profiles()` merges partial rows into
+feature) inside the caller's transaction; `models_app.rollup` merges partial rows into
 one rolled-up row per (version, hour, feature) and one `DailyProfile` per day.
 """
 
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 
 from models_app import profiling
-from models_app.models import DailyProfile, Model, ModelVersion, Profile, Reference, Task
-from models_app.profiling import CATEGORICAL, NUMERIC, FeatureProfile, FeatureSpec
+from models_app.models import Model, ModelVersion, Profile, Reference, Task
+from models_app.profile_store import (
+    day_of,
+    fetch_samples,
+    hour_of,
+    profile_from_row,
+    short_rows,
+    stat_values,
+    window_scalars,
+)
+from models_app.profiling import CATEGORICAL, NUMERIC, SAMPLE_SIZE, FeatureProfile, FeatureSpec
+from models_app.rollup import rollup_pending, rollup_profiles
+
+__all__ = ["current_reference", "window_profiles", "window_serving", "record_profiles",
+           "rollup_profiles", "rollup_pending", "PREDICTION", "SCORE", "LATENCY", "ERROR",
+           "LABEL", "day_of", "hour_of"]
 
 PREDICTION, SCORE, LATENCY, ERROR, LABEL = (
     "__prediction__", "__score__", "__latency_ms__", "__error__", "__label__")
 OUTPUTS = (PREDICTION, SCORE, LATENCY, ERROR, LABEL)
-HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 SUMMARY_KEYS = {PREDICTION: "prediction", SCORE: "scores", LABEL: "label"}
-STAT_FIELDS = ("feature", "kind", "count", "missing", "type_errors", "out_of_range", "unseen",
-               "min", "max", "sum", "sum_sq", "edges", "bin_counts", "categories", "sketch")
-ROW_FIELDS = ("id", "bucket_start", *STAT_FIELDS, "sample", "sample_values", "sample_keys",
-              "sample_seed")
-
 
 def current_reference(version: ModelVersion) -> Reference | None:
     """The reference the drift checks of `version` compare against (the newest), or None."""
     return Reference.objects.filter(version=version).order_by("-created_at", "-id").first()
-
-
-def hour_of(moment: datetime) -> datetime:
-    """The start of the UTC hour bucket holding `moment`."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def day_of(moment: datetime) -> datetime:
-    return hour_of(moment).replace(hour=0)
 
 
 # --- specs: how each feature is profiled ------------------------------------------------
@@ -205,23 +203,6 @@ def record_label_profiles(version_labels: dict[int, list[tuple[datetime, object]
         write_partials(version, reference, written)
 
 
-def encode_sample(profile: FeatureProfile) -> tuple[bytes | None, bytes | None, int | None]:
-    """(values, keys, seed) as stored: keys are implied by the seed while it is set."""
-    if not len(profile.sample):
-        return None, None, None
-    values = np.asarray(profile.sample, dtype="<f8").tobytes()
-    if profile.sample_seed is not None:
-        return values, None, profile.sample_seed
-    return values, profiling.keys_of(profile).astype("<u8").tobytes(), None
-
-
-def stat_values(profile: FeatureProfile) -> dict:
-    values = {name: getattr(profile, name) for name in STAT_FIELDS}
-    values["sketch"] = {str(k): v for k, v in profile.sketch.items()}
-    values["sample_values"], values["sample_keys"], values["sample_seed"] = encode_sample(profile)
-    return values
-
-
 def write_partials(version: ModelVersion, reference: Reference | None,
                    written: list[tuple[datetime, FeatureProfile]]) -> None:
     rows = [Profile(version_id=version.pk, bucket_start=bucket, rolled_up=False,
@@ -238,58 +219,17 @@ def write_partials(version: ModelVersion, reference: Reference | None,
 # --- reading ----------------------------------------------------------------------------
 
 
-def decode_sample(row: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(values, keys) of a stored row; JSON `sample` rows get keys from their id."""
-    blob = row.get("sample_values")
-    if blob is not None:
-        values = np.frombuffer(bytes(blob), dtype="<f8").astype(float)
-        if row.get("sample_seed") is not None:
-            return values, profiling.reservoir_keys(row["sample_seed"], len(values))
-        return values, np.frombuffer(bytes(row["sample_keys"]), dtype="<u8").astype(np.uint64)
-    values = np.asarray([v for v in row.get("sample") or [] if isinstance(v, (int, float))],
-                        dtype=float)
-    return values, profiling.reservoir_keys(row.get("id") or 0, len(values))
-
-
-def profile_from_row(row: dict) -> FeatureProfile:
-    """A FeatureProfile from a Profile/DailyProfile row's values."""
-    fields = {name: row.get(name) for name in STAT_FIELDS}
-    fields["sketch"] = {int(k): v for k, v in (row.get("sketch") or {}).items()}
-    fields["edges"] = [float(e) for e in fields["edges"] or []]
-    fields["bin_counts"] = list(fields["bin_counts"] or [])
-    fields["categories"] = dict(fields["categories"] or {})
-    values, keys = decode_sample(row) if fields["kind"] == NUMERIC else ([], [])
-    return FeatureProfile(**fields, sample=values, sample_keys=keys)
-
-
-def window_buckets(start: datetime, end: datetime) -> tuple[datetime, datetime, list]:
-    """(first hour, last hour, whole days) of the hour buckets overlapping [start, end]."""
-    first, last = hour_of(start), hour_of(end)
-    day = day_of(first) if first == day_of(first) else day_of(first) + DAY
-    days = []
-    while day + DAY - HOUR <= last:
-        days.append(day)
-        day += DAY
-    return first, last, days
-
-
-def window_rows(versions: Q, start: datetime, end: datetime,
-                features: Iterable[str] | None) -> list[dict]:
-    """Stored rows covering [start, end] once: daily rows for whole days, hourly rows for
-    the rest, and every partial row (they are in no rolled-up row yet)."""
-    first, last, days = window_buckets(start, end)
-    hourly = Q(bucket_start__gte=first, bucket_start__lte=last)
-    if days:
-        inside = Q(bucket_start__gte=days[0], bucket_start__lt=days[-1] + DAY)
-        hourly &= Q(rolled_up=False) | ~inside
-    named = Q(feature__in=list(features)) if features is not None else Q()
-    hours = Profile.objects.filter(versions, hourly, named).values(*ROW_FIELDS)
-    if not days:
-        return list(hours)
-    daily = DailyProfile.objects.filter(
-        versions, named, bucket_start__gte=days[0], bucket_start__lte=days[-1]
-    ).values(*ROW_FIELDS)
-    return list(hours.union(daily, all=True))
+def read_window(versions: Q, start: datetime, end: datetime, features: Iterable[str] | None,
+                samples: bool = True) -> dict[str, list[dict]]:
+    """The stored rows covering the window, by feature (with sample prefixes if asked)."""
+    for _ in range(3):  # a rollup replacing a row between the two reads: read again
+        rows = window_scalars(versions, start, end, features)
+        if not samples or fetch_samples(rows):
+            break
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row["feature"]].append(row)
+    return grouped
 
 
 def merge_rows(rows: Iterable[dict], spec: FeatureSpec | None) -> FeatureProfile:
@@ -323,11 +263,20 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
     without rows is absent. Bins follow the current reference (`edges` on each profile).
     """
     reference = current_reference(version)
-    grouped: dict[str, list[dict]] = defaultdict(list)
-    for row in window_rows(Q(version=version), start, end, features):
-        grouped[row["feature"]].append(row)
-    return {name: merge_rows(rows, reference_spec(reference, name))
+    grouped = read_window(Q(version=version), start, end, features)
+    return {name: merged_feature(rows, reference_spec(reference, name))
             for name, rows in sorted(grouped.items())}
+
+
+def merged_feature(rows: list[dict], spec: FeatureSpec | None) -> FeatureProfile:
+    """Merge one feature's rows; fetch whole the rows whose sample prefix was too short."""
+    merged = merge_rows(rows, spec)
+    short = short_rows(rows, merged, SAMPLE_SIZE)
+    if short:
+        fetch_samples([r for r in rows if (r["is_daily"], r["id"]) in short],
+                      whole=frozenset(short))
+        merged = merge_rows(rows, spec)
+    return merged
 
 
 def window_serving(version_or_model: ModelVersion | Model, start: datetime,
@@ -342,9 +291,7 @@ def window_serving(version_or_model: ModelVersion | Model, start: datetime,
         versions = Q(version__model=version_or_model)
     else:
         versions = Q(version=version_or_model)
-    grouped: dict[str, list[dict]] = defaultdict(list)
-    for row in window_rows(versions, start, end, [LATENCY, ERROR, LABEL]):
-        grouped[row["feature"]].append(row)
+    grouped = read_window(versions, start, end, [LATENCY, ERROR, LABEL], samples=False)
     error = serving_merge(grouped[ERROR], CATEGORICAL)
     latency = serving_merge(grouped[LATENCY], NUMERIC)
     labels = sum(row["count"] for row in grouped[LABEL])
@@ -352,14 +299,9 @@ def window_serving(version_or_model: ModelVersion | Model, start: datetime,
 
 
 def serving_merge(rows: list[dict], kind: str) -> FeatureProfile:
+    """Merge across versions and references: counts and sketch only (bins dropped)."""
     profiles = [profiling.conform(profile_from_row(r), kind, []) for r in rows]
-    profiles = [replace_bins(p) for p in profiles]
     return profiling.merge_all(profiles) if profiles else FeatureProfile("", kind)
-
-
-def replace_bins(profile: FeatureProfile) -> FeatureProfile:
-    profile.edges, profile.bin_counts = [], []
-    return profile
 
 
 def serving_figures(predictions: int, errors: int, labels: int,
@@ -377,94 +319,4 @@ def serving_figures(predictions: int, errors: int, labels: int,
     }
 
 
-# --- rollup -----------------------------------------------------------------------------
 
-
-def _rollup_lock() -> bool:
-    """One rollup at a time across workers (PostgreSQL advisory lock; SQLite serialises)."""
-    if connection.vendor != "postgresql":
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [0x4D57524F4C4C])
-        return bool(cursor.fetchone()[0])
-
-
-def rollup_profiles(limit: int = 20000) -> int:
-    """Merge up to `limit` partial rows into rolled-up hourly and daily rows; returns how
-    many partial rows were merged (0 when another rollup holds the lock)."""
-    with transaction.atomic():
-        if not _rollup_lock():
-            return 0
-        partials = list(Profile.objects.filter(rolled_up=False).order_by("id")
-                        .values(*ROW_FIELDS, "version_id", "reference_id")[:limit])
-        if not partials:
-            return 0
-        groups: dict[tuple, list[dict]] = defaultdict(list)
-        for row in partials:
-            groups[(row["version_id"], row["bucket_start"], row["feature"])].append(row)
-        merge_into_hours(groups)
-        merge_into_days(groups)
-        Profile.objects.filter(id__in=[row["id"] for row in partials]).delete()
-    return len(partials)
-
-
-def target_spec(rows: Sequence[dict]) -> tuple[str, list[float], int | None]:
-    """Kind, edges and reference of the newest partial row: the others conform to it."""
-    newest = max(rows, key=lambda row: row["id"])
-    return newest["kind"], [float(e) for e in newest["edges"] or []], newest["reference_id"]
-
-
-def merged_group(stored: dict | None, partials: list[dict]) -> tuple[FeatureProfile, int | None]:
-    kind, edges, reference_id = target_spec(partials)
-    rows = ([stored] if stored else []) + partials
-    profiles = [profiling.conform(profile_from_row(row), kind, edges) for row in rows]
-    return profiling.merge_all(profiles), reference_id
-
-
-def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
-    keys = list(keys)
-    rows = model.objects.filter(
-        version_id__in={k[0] for k in keys}, bucket_start__in={k[1] for k in keys},
-        feature__in={k[2] for k in keys}, **filters,
-    ).values(*ROW_FIELDS, "version_id", "reference_id")
-    wanted = set(keys)
-    found = {}
-    for row in rows:
-        key = (row["version_id"], row["bucket_start"], row["feature"])
-        if key in wanted:
-            found[key] = row
-    return found
-
-
-def replace_rows(model, groups: dict[tuple, list[dict]], stored: dict[tuple, dict],
-                 **extra) -> None:
-    new_rows = []
-    for key, partials in groups.items():
-        profile, reference_id = merged_group(stored.get(key), partials)
-        new_rows.append(model(version_id=key[0], bucket_start=key[1], reference_id=reference_id,
-                              **stat_values(profile), **extra))
-    model.objects.filter(id__in=[row["id"] for row in stored.values()]).delete()
-    model.objects.bulk_create(new_rows, batch_size=500)
-
-
-def merge_into_hours(groups: dict[tuple, list[dict]]) -> None:
-    stored = existing(Profile, groups, rolled_up=True)
-    replace_rows(Profile, groups, stored, rolled_up=True)
-
-
-def merge_into_days(groups: dict[tuple, list[dict]]) -> None:
-    days: dict[tuple, list[dict]] = defaultdict(list)
-    for (version_id, bucket, feature), rows in groups.items():
-        days[(version_id, day_of(bucket), feature)].extend(rows)
-    replace_rows(DailyProfile, days, existing(DailyProfile, days))
-
-
-def rollup_pending(limit: int = 20000, max_rounds: int = 50) -> int:
-    """Roll up partial rows until none are left (at most `max_rounds` x `limit`)."""
-    total = 0
-    for _ in range(max_rounds):
-        merged = rollup_profiles(limit)
-        total += merged
-        if merged < limit:
-            break
-    return total

@@ -1,0 +1,206 @@
+"""Profile rows in the database: encoding, and reading a window's rows cheaply.
+
+A window reads its rows in two steps. First every statistic but the samples, in one
+statement (so a concurrent rollup cannot make a row count twice or not at all). Then the
+samples: a rolled-up row stores its sample sorted by reservoir key, and the window's
+merged sample (the `k` smallest keys of all its rows) can only hold the first ~k·nᵢ/N
+values of row i (nᵢ its valid values, N the window's), so only that prefix is fetched,
+with a margin. If a fetched prefix turns out too short to be sure (its last key is below
+the merged k-th key), that row is fetched whole: the result is exact either way.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from django.db.models import (
+    BinaryField,
+    BooleanField,
+    Case,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Length
+
+from models_app import profiling
+from models_app.models import DailyProfile, Profile
+from models_app.profiling import NUMERIC, SAMPLE_SIZE, FeatureProfile
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+STAT_FIELDS = ("feature", "kind", "count", "missing", "type_errors", "out_of_range", "unseen",
+               "min", "max", "sum", "sum_sq", "edges", "bin_counts", "categories", "sketch")
+SCALAR_FIELDS = ("id", "bucket_start", *STAT_FIELDS, "sample", "sample_seed", "sample_length",
+                 "is_sorted", "is_daily")
+ROW_FIELDS = ("id", "bucket_start", *STAT_FIELDS, "sample", "sample_values", "sample_keys",
+              "sample_seed")
+PREFIX_MARGIN, PREFIX_SLACK = 1.3, 24
+WHOLE = 2**31 - 1
+
+
+def encode_sample(profile: FeatureProfile) -> tuple[bytes | None, bytes | None, int | None]:
+    """(values, keys, seed) as stored: keys are implied by the seed while it is set;
+    explicit keys are stored ascending, with the values in the same order."""
+    if not len(profile.sample):
+        return None, None, None
+    values = np.asarray(profile.sample, dtype="<f8")
+    if profile.sample_seed is not None:
+        return values.tobytes(), None, profile.sample_seed
+    keys = profiling.keys_of(profile)
+    order = np.lexsort((values, keys))
+    return values[order].tobytes(), keys[order].astype("<u8").tobytes(), None
+
+
+def stat_values(profile: FeatureProfile) -> dict:
+    """The column values of a Profile/DailyProfile row holding `profile`."""
+    values = {name: getattr(profile, name) for name in STAT_FIELDS}
+    values["sketch"] = {str(k): v for k, v in profile.sketch.items()}
+    values["sample_values"], values["sample_keys"], values["sample_seed"] = encode_sample(profile)
+    return values
+
+
+def decode_sample(row: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(values, keys) of a stored row; JSON `sample` rows get keys from their id."""
+    blob = row.get("sample_values")
+    if blob is not None:
+        values = np.frombuffer(bytes(blob), dtype="<f8").astype(float)
+        if row.get("sample_seed") is not None:
+            return values, profiling.reservoir_keys(row["sample_seed"], len(values))
+        keys = np.frombuffer(bytes(row["sample_keys"]), dtype="<u8").astype(np.uint64)
+        return values, keys[: len(values)]
+    values = np.asarray([v for v in row.get("sample") or [] if isinstance(v, (int, float))],
+                        dtype=float)
+    return values, profiling.reservoir_keys(row.get("id") or 0, len(values))
+
+
+def profile_from_row(row: dict) -> FeatureProfile:
+    """A FeatureProfile from a Profile/DailyProfile row's values."""
+    fields = {name: row.get(name) for name in STAT_FIELDS}
+    fields["sketch"] = {int(k): v for k, v in (row.get("sketch") or {}).items()}
+    fields["edges"] = [float(e) for e in fields["edges"] or []]
+    fields["bin_counts"] = list(fields["bin_counts"] or [])
+    fields["categories"] = dict(fields["categories"] or {})
+    values, keys = decode_sample(row) if fields["kind"] == NUMERIC else ([], [])
+    return FeatureProfile(**fields, sample=values, sample_keys=keys)
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC hour bucket holding `moment`."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(moment: datetime) -> datetime:
+    return hour_of(moment).replace(hour=0)
+
+
+def window_buckets(start: datetime, end: datetime) -> tuple[datetime, datetime, list]:
+    """(first hour, last hour, whole days) of the hour buckets overlapping [start, end]."""
+    first, last = hour_of(start), hour_of(end)
+    day = day_of(first) if first == day_of(first) else day_of(first) + DAY
+    days = []
+    while day + DAY - HOUR <= last:
+        days.append(day)
+        day += DAY
+    return first, last, days
+
+
+def _scalars(queryset, daily: bool):
+    return queryset.annotate(
+        sample_length=Length("sample_values"),
+        is_sorted=Value(True, BooleanField()) if daily else F("rolled_up"),
+        is_daily=Value(daily, BooleanField()),
+    ).values(*SCALAR_FIELDS)
+
+
+def window_scalars(versions: Q, start: datetime, end: datetime,
+                   features: Iterable[str] | None) -> list[dict]:
+    """Every statistic but the samples of the rows covering [start, end] once: daily rows
+    for whole days, hourly rows for the rest, and every partial row (one statement)."""
+    first, last, days = window_buckets(start, end)
+    hourly = Q(bucket_start__gte=first, bucket_start__lte=last)
+    if days:
+        inside = Q(bucket_start__gte=days[0], bucket_start__lt=days[-1] + DAY)
+        hourly &= Q(rolled_up=False) | ~inside
+    named = Q(feature__in=list(features)) if features is not None else Q()
+    hours = _scalars(Profile.objects.filter(versions, hourly, named), daily=False)
+    if not days:
+        return list(hours)
+    daily = _scalars(DailyProfile.objects.filter(
+        versions, named, bucket_start__gte=days[0], bucket_start__lte=days[-1]), daily=True)
+    return list(hours.union(daily, all=True))
+
+
+def prefix_factors(rows: Sequence[dict], k: int) -> dict[str, float]:
+    """Per feature, the expected share of a row's sample in the window's merged sample."""
+    totals: dict[str, int] = defaultdict(int)
+    for row in rows:
+        totals[row["feature"]] += row["count"]
+    return {name: PREFIX_MARGIN * k / total for name, total in totals.items() if total}
+
+
+def _prefix_length(factors: dict[str, float]):
+    """SQL: values to fetch from a sorted row, `count * factor + slack` (all if unsorted)."""
+    per_feature = Case(*[When(feature=name, then=Value(f)) for name, f in factors.items()],
+                       default=Value(0.0), output_field=FloatField())
+    wanted = Cast(F("count") * per_feature + PREFIX_SLACK, IntegerField())
+    return Case(When(is_sorted=True, then=wanted), default=Value(WHOLE // 8),
+                output_field=IntegerField())
+
+
+def _fetch(model, ids: list[int], length) -> dict[int, tuple]:
+    if not ids:
+        return {}
+    queryset = model.objects.filter(id__in=ids).annotate(
+        is_sorted=Value(True, BooleanField()) if model is DailyProfile else F("rolled_up"))
+    queryset = queryset.annotate(take=length).annotate(
+        head=Func(F("sample_values"), Value(1), F("take") * 8, function="substr",
+                  output_field=BinaryField()),
+        key_head=Func(F("sample_keys"), Value(1), F("take") * 8, function="substr",
+                      output_field=BinaryField()),
+    )
+    return {row[0]: row[1:] for row in queryset.values_list("id", "head", "key_head")}
+
+
+def fetch_samples(rows: list[dict], k: int = SAMPLE_SIZE, whole: frozenset = frozenset()):
+    """Attach `sample_values`/`sample_keys` to numeric rows: prefixes of sorted rows (the
+    ids in `whole` in full). Returns False when a row vanished meanwhile (a rollup)."""
+    wanted = [r for r in rows if r["kind"] == NUMERIC and r["sample_length"]]
+    factors = prefix_factors(wanted, k)
+    ok = True
+    for daily, model in ((False, Profile), (True, DailyProfile)):
+        mine = [r for r in wanted if r["is_daily"] == daily]
+        short = _prefix_length(factors)
+        fetched = _fetch(model, [r["id"] for r in mine if (daily, r["id"]) not in whole], short)
+        fetched |= _fetch(model, [r["id"] for r in mine if (daily, r["id"]) in whole],
+                          Value(WHOLE // 8))
+        for row in mine:
+            if row["id"] not in fetched:
+                ok = False
+                continue
+            row["sample_values"], row["sample_keys"] = fetched[row["id"]]
+    return ok
+
+
+def truncated(row: dict) -> bool:
+    blob = row.get("sample_values")
+    return blob is not None and len(blob) < row["sample_length"]
+
+
+def short_rows(rows: Sequence[dict], merged: FeatureProfile, k: int) -> set:
+    """Rows whose fetched prefix may miss a value of the merged sample (to fetch whole)."""
+    if not merged.sample_keys:
+        return set()
+    threshold = merged.sample_keys[-1] if len(merged.sample_keys) >= k else math.inf
+    found = set()
+    for row in rows:
+        if truncated(row):
+            last = int(np.frombuffer(bytes(row["sample_keys"])[-8:], dtype="<u8")[0])
+            if last <= threshold:
+                found.add((row["is_daily"], row["id"]))
+    return found

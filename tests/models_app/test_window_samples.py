@@ -1,0 +1,51 @@
+"""A window's merged sample read from key-sorted prefixes equals the merge of whole rows."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from models_app import profile_store, profiles, profiling
+from models_app.models import DailyProfile, Profile
+from models_app.profiling import FeatureSpec
+from tests.factories import make_model
+
+T0 = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def stored(db):
+    """Three full hours (6,000 values each, so every stored sample is truncated to 5,000)."""
+    version = make_model().versions.get()
+    rng = np.random.default_rng(0)
+    for hour in range(3):
+        values = rng.normal(hour, 1, 6000).tolist()
+        profile = profiling.profile_values("x", values, FeatureSpec(), seed=hour + 1)
+        profiles.write_partials(version, None, [(T0 + timedelta(hours=hour), profile)])
+    profiles.rollup_pending()
+    return version
+
+
+def whole_merge(version) -> profiling.FeatureProfile:
+    rows = Profile.objects.filter(version=version).values(*profile_store.ROW_FIELDS)
+    return profiling.merge_all([profile_store.profile_from_row(row) for row in rows])
+
+
+def test_the_window_sample_from_prefixes_equals_the_merge_of_whole_rows(stored):
+    window = profiles.window_profiles(stored, T0, T0 + timedelta(hours=2))["x"]
+    expected = whole_merge(stored)
+    assert window.count == 18000
+    assert window.sample_keys == expected.sample_keys and window.sample == expected.sample
+
+
+def test_prefixes_that_are_too_short_are_fetched_whole(stored, monkeypatch):
+    monkeypatch.setattr(profile_store, "PREFIX_MARGIN", 0.2)
+    monkeypatch.setattr(profile_store, "PREFIX_SLACK", 0)
+    window = profiles.window_profiles(stored, T0, T0 + timedelta(hours=2))["x"]
+    assert window.sample == whole_merge(stored).sample
+
+
+def test_a_whole_day_is_read_from_its_daily_row(stored):
+    assert DailyProfile.objects.filter(version=stored).count() == 2
+    day = T0.replace(hour=0) + timedelta(days=1)
+    assert profiles.window_profiles(stored, day, day + timedelta(hours=23))["x"].count == 6000
