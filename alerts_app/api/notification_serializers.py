@@ -40,9 +40,10 @@ class AlertSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
     kind = serializers.CharField(source="rule.kind", read_only=True)
     model = serializers.CharField(source="rule.model.name", read_only=True)
-    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
     severity = serializers.CharField(source="rule.severity", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                   allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:

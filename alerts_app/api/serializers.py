@@ -88,7 +88,7 @@ class EvaluateSerializer(serializers.Serializer):
 class CheckResultSerializer(serializers.ModelSerializer):
     """`{"status", "value", "threshold", "details"}` plus when, which rule and version."""
 
-    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = CheckResult
