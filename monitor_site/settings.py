@@ -204,6 +204,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"AlertStateEnum": "alerts_app.models.AlertState"},
+    # Every operation's error answers (401/403/503, 400, 404, 413/415) are in the schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "monitor_site.schema_errors.add_error_responses",
+    ],
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
