@@ -35,7 +35,8 @@ def ms(times) -> np.ndarray:
 
 
 def ms_one(moment) -> float:
-    return float(ms([moment])[0])
+    """Epoch milliseconds of one time (naive means UTC); cheap enough per shape."""
+    return float(pd.Timestamp(moment).timestamp() * 1000.0)
 
 
 def floats(values) -> np.ndarray:
@@ -290,7 +291,7 @@ def performance_figure(serving: pd.DataFrame, estimates: dict[str, pd.DataFrame]
         "accuracy", "realised accuracy (labels)")
     labelled = serving[(serving["labelled"] > 0) & serving[column].notna()] if not (
         serving.empty) else serving
-    if labelled.empty and not estimates:
+    if (serving.empty or serving["labelled"].sum() == 0) and not estimates:
         return empty_figure("No labels or performance estimates in this range yet.",
                             title="Performance")
     fig = go.Figure(layout=base_layout("Performance"))
