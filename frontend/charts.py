@@ -90,6 +90,14 @@ def empty_figure(message: str, title: str = "", height: int = 260) -> go.Figure:
     return fig
 
 
+def with_layout(fig: go.Figure, **layout) -> go.Figure:
+    """`fig` with `layout` keys set, skipping Plotly's per-property validation: a year of
+    alert spans is a few hundred shapes, which validation alone takes ~1 ms each to check.
+    The shapes come from `span_shapes`/`threshold_lines`, whose dicts are known valid."""
+    return go.Figure(data=fig.data, layout={**fig.layout.to_plotly_json(), **layout},
+                     _validate=False)
+
+
 def span_shapes(spans: Iterable, window_end, yref: str = "paper") -> list[dict]:
     """Shaded vertical bands for pending/firing spans (open spans run to the window's end)."""
     return [
@@ -158,12 +166,9 @@ def metric_figure(frame: pd.DataFrame, name: str, window: tuple, spans=(),
     for stage, part in rows.groupby("stage", sort=True):
         fig.add_traces(stage_traces(part, str(stage)))
     fig.add_traces(span_legend(spans))
-    fig.update_layout(
-        xaxis=time_axis(window), yaxis=value_axis(name),
-        shapes=span_shapes(spans, window[1]) + threshold_lines(thresholds),
-        annotations=threshold_annotations(thresholds),
-    )
-    return fig
+    fig.update_layout(xaxis=time_axis(window), yaxis=value_axis(name),
+                      annotations=threshold_annotations(thresholds))
+    return with_layout(fig, shapes=span_shapes(spans, window[1]) + threshold_lines(thresholds))
 
 
 def stage_traces(part: pd.DataFrame, stage: str) -> list:
@@ -206,10 +211,10 @@ def serving_figure(frame: pd.DataFrame, window: tuple, spans=(), latency_thresho
     fig.update_yaxes(title_text="share", tickformat=".1%", rangemode="tozero", row=3, col=1)
     shapes = [*span_shapes(spans, window[1]), *threshold_lines(latency_thresholds, row=2),
               *threshold_lines(error_thresholds, row=3)]
-    fig.update_layout(shapes=shapes, annotations=[
+    fig.update_layout(annotations=[
         *fig.layout.annotations, *threshold_annotations(latency_thresholds, row=2),
         *threshold_annotations(error_thresholds, row=3)])
-    return fig
+    return with_layout(fig, shapes=shapes)
 
 
 # --- drift heatmap -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from frontend.charts import (
     span_shapes,
     time_axis,
     value_axis,
+    with_layout,
 )
 
 
@@ -75,9 +76,8 @@ def rule_history_figure(frame: pd.DataFrame, title: str, window: tuple, spans=()
                               y=floats(breached["max"]), mode="markers", name="breached",
                               marker={"color": THRESHOLD_COLOR, "size": 6}))
     fig.add_traces(span_legend(spans))
-    fig.update_layout(xaxis=time_axis(window), yaxis=value_axis("value"),
-                      shapes=span_shapes(spans, window[1]))
-    return fig
+    fig.update_layout(xaxis=time_axis(window), yaxis=value_axis("value"))
+    return with_layout(fig, shapes=span_shapes(spans, window[1]))
 
 
 def versions_figure(frame: pd.DataFrame, metric: str | None) -> go.Figure:
