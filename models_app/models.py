@@ -183,6 +183,9 @@ class Reference(models.Model):
     source = models.CharField(max_length=16, default="upload")  # upload | window
     n_rows = models.BigIntegerField(default=0)
     summary = models.JSONField(default=dict)
+    # What profiling needs, without the samples: per feature/output type, edges,
+    # categories, min, max (same nesting as `summary`); read at every ingest.
+    specs = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

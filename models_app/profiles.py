@@ -38,6 +38,7 @@ from models_app.profile_store import (
     window_scalars,
 )
 from models_app.profiling import CATEGORICAL, NUMERIC, SAMPLE_SIZE, FeatureProfile, FeatureSpec
+from models_app.reference import compact_specs
 from models_app.rollup import rollup_pending, rollup_profiles
 
 __all__ = ["current_reference", "window_profiles", "window_serving", "record_profiles",
@@ -52,6 +53,21 @@ SUMMARY_KEYS = {PREDICTION: "prediction", SCORE: "scores", LABEL: "label"}
 def current_reference(version: ModelVersion) -> Reference | None:
     """The reference the drift checks of `version` compare against (the newest), or None."""
     return Reference.objects.filter(version=version).order_by("-created_at", "-id").first()
+
+
+def reference_for_profiles(version: ModelVersion) -> Reference | None:
+    """The newest reference with its big `summary` deferred: profiling reads `specs_of`."""
+    return (Reference.objects.filter(version=version).defer("summary")
+            .order_by("-created_at", "-id").first())
+
+
+def specs_of(reference: Reference | None) -> dict:
+    """The compact specs of a reference (derived from its summary for older rows)."""
+    if reference is None:
+        return {}
+    if not hasattr(reference, "_profile_specs"):
+        reference._profile_specs = reference.specs or compact_specs(reference.summary)
+    return reference._profile_specs
 
 
 # --- specs: how each feature is profiled ------------------------------------------------
@@ -101,7 +117,7 @@ def feature_spec(version: ModelVersion, name: str, reference: Reference | None =
                  values: Sequence = ()) -> FeatureSpec:
     """The spec `name` gets at ingestion for `version` under `reference`."""
     model = version.model
-    ref = reference_feature(reference.summary, name) if reference else None
+    ref = reference_feature(specs_of(reference), name) if reference else None
     declared = model.feature_schema().get(name) if name not in OUTPUTS else None
     if name == LATENCY:
         ref = None
@@ -155,7 +171,7 @@ def profile_rows(version: ModelVersion, rows: Sequence[dict],
                  reference: Reference | None) -> list[FeatureProfile]:
     """Partial profiles of one bucket's rows: every feature and every output."""
     declared = version.model.feature_schema()
-    ref_names = (reference.summary.get("features") or {}) if reference else {}
+    ref_names = specs_of(reference).get("features") or {}
     columns = feature_columns(rows, [*declared, *ref_names])
     columns.update(output_columns(rows, version.model.task == Task.BINARY))
     profiles = []
@@ -177,7 +193,7 @@ def group_by_hour(rows: Sequence[dict], field: str = "timestamp") -> dict[dateti
 def record_profiles(version: ModelVersion, rows: Sequence[dict],
                     reference: Reference | None = None) -> int:
     """Append partial profiles of validated prediction rows (caller holds the transaction)."""
-    reference = reference if reference is not None else current_reference(version)
+    reference = reference if reference is not None else reference_for_profiles(version)
     written = []
     for bucket, group in group_by_hour(rows).items():
         for profile in profile_rows(version, group, reference):
@@ -191,7 +207,7 @@ def record_label_profiles(version_labels: dict[int, list[tuple[datetime, object]
     versions = ModelVersion.objects.select_related("model").in_bulk(list(version_labels))
     for version_id, pairs in version_labels.items():
         version = versions[version_id]
-        reference = current_reference(version)
+        reference = reference_for_profiles(version)
         written = []
         by_hour: dict[datetime, list] = defaultdict(list)
         for moment, label in pairs:
@@ -248,7 +264,7 @@ def merge_rows(rows: Iterable[dict], spec: FeatureSpec | None) -> FeatureProfile
 
 
 def reference_spec(reference: Reference | None, name: str) -> FeatureSpec | None:
-    ref = reference_feature(reference.summary, name) if reference else None
+    ref = reference_feature(specs_of(reference), name) if reference else None
     if not ref or name == LATENCY:
         return None
     return FeatureSpec(ref["type"], tuple(ref.get("edges") or ()) if ref["type"] == NUMERIC
@@ -262,7 +278,7 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
     Reads O(buckets x features) stored rows, never the raw predictions; a feature
     without rows is absent. Bins follow the current reference (`edges` on each profile).
     """
-    reference = current_reference(version)
+    reference = reference_for_profiles(version)
     grouped = read_window(Q(version=version), start, end, features)
     return {name: merged_feature(rows, reference_spec(reference, name))
             for name, rows in sorted(grouped.items())}

@@ -139,6 +139,12 @@ def reservoir_keys(seed: int, size: int) -> np.ndarray:
 
 def bottom_k(keys: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The `k` (key, value) pairs with the smallest keys (ties by value), ascending."""
+    if len(keys) > k:
+        chosen = np.argpartition(keys, k - 1)[:k]
+        kth = keys[chosen].max()
+        if np.count_nonzero(keys == kth) == 1:  # no tie at the cut: the k are determined
+            order = chosen[np.lexsort((values[chosen], keys[chosen]))]
+            return keys[order], values[order]
     order = np.lexsort((values, keys))[:k]
     return keys[order], values[order]
 

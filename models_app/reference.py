@@ -141,3 +141,19 @@ def without_samples(summary: dict) -> dict:
     if "calibration" in summary:
         answer["calibration"] = {"size": len(summary["calibration"]["scores"])}
     return answer
+
+
+SPEC_KEYS = ("type", "edges", "categories", "min", "max")
+
+
+def compact_specs(summary: dict) -> dict:
+    """The part of a summary that profiling reads (no samples): `Reference.specs`."""
+    def spec(part: dict) -> dict:
+        return {key: part.get(key) for key in SPEC_KEYS}
+
+    specs = {"features": {name: spec(part) for name, part in summary.get("features", {}).items()
+                          if isinstance(part, dict)}}
+    for name in ("prediction", "scores", "label"):
+        if isinstance(summary.get(name), dict):
+            specs[name] = spec(summary[name])
+    return specs

@@ -40,8 +40,11 @@ class ModelViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)
 
-    @extend_schema(request=ModelVersionSerializer, responses={201: ModelVersionSerializer})
-    @action(detail=True, methods=["get", "post"], serializer_class=ModelVersionSerializer)
+    @extend_schema(methods=["POST"], request=ModelVersionSerializer,
+                   responses={201: ModelVersionSerializer})
+    @extend_schema(methods=["GET"], responses={200: ModelVersionSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"], serializer_class=ModelVersionSerializer,
+            filterset_class=None)
     def versions(self, request, name=None):
         model = self.get_object()
         if request.method == "GET":
