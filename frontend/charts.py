@@ -239,8 +239,9 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
     z = grid.to_numpy(dtype="float64")
     finite = z[np.isfinite(z)]
     fig = go.Figure(go.Heatmap(
-        x=ms(pd.Series(times)), y=features, z=z, text=hover.fillna("").to_numpy(),
-        hovertemplate="%{y}<br>%{x}<br>%{text}<extra></extra>", colorscale="YlOrRd",
+        x=ms(pd.Series(times)), y=features, z=z.astype("float32"),
+        text=hover.fillna("").to_numpy(),
+        hovertemplate="%{y}<br>%{x}<br>%{z:.4g} %{text}<extra></extra>", colorscale="YlOrRd",
         zmin=0, zmax=float(np.quantile(finite, 0.98)) if finite.size else 1,
         colorbar={"title": {"text": "statistic"}, "thickness": 12}, xgap=1, ygap=1,
     ))
@@ -257,13 +258,14 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
 
 
 def cell_text(method, statistic, p_value, threshold, drifted) -> str:
-    parts = [f"{method} {statistic:.4g}" if pd.notna(statistic) else str(method)]
+    """The hover line of one cell (the statistic itself comes from z)."""
+    parts = [str(method)]
     if pd.notna(p_value):
         parts.append(f"p={p_value:.3g}")
     if pd.notna(threshold):
-        parts.append(f"threshold {threshold:.4g}")
+        parts.append(f"thr {threshold:.3g}")
     parts.append("DRIFTED" if drifted else "ok")
-    return " · ".join(parts)
+    return " ".join(parts)
 
 
 # --- reference vs current ----------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_the_drift_heatmap_is_feature_by_time_and_marks_drifted_cells():
     fig = charts.drift_heatmap(frame, WINDOW)
     heatmap, marks = fig.data
     assert heatmap.type == "heatmap" and list(heatmap.y) == ["city", "age"]
-    assert np.asarray(heatmap.z).tolist() == [[0.3, 0.02], [0.05, 0.1]]
+    np.testing.assert_allclose(heatmap.z, [[0.3, 0.02], [0.05, 0.1]], rtol=1e-6)
     assert list(marks.y) == ["city"] and marks.x.tolist() == [charts.ms_one(T0)]
     assert "DRIFTED" in heatmap.text[0][0]
 
