@@ -81,7 +81,7 @@ def seed_model(index: int, now) -> None:
                                     for j in range(2)])
     version = ModelVersion.objects.create(model=model, version="1")
     reference = feature_rows(rng, 500, 0.0, 0.0)
-    scores = rng.uniform(size=500)
+    scores = rng.uniform(size=500).tolist()  # plain floats, as JSON would bring them
     reference_from_records(version, [f | {"prediction": int(s > 0.5), "label": int(s > 0.4),
                                           "scores": {"0": 1 - s, "1": s}}
                                      for f, s in zip(reference, scores, strict=True)])
