@@ -88,6 +88,8 @@ class EvaluateSerializer(serializers.Serializer):
 class CheckResultSerializer(serializers.ModelSerializer):
     """`{"status", "value", "threshold", "details"}` plus when, which rule and version."""
 
+    id = serializers.IntegerField(read_only=True, allow_null=True,
+                                  help_text="null when the result was not stored.")
     version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
