@@ -18,6 +18,7 @@ import sys
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
@@ -44,7 +45,7 @@ def is_database_outage(exc: BaseException | None) -> bool:
 
 def wants_json(request) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
-    return request.path.startswith("/api/") or "json" in accept or "text/html" not in accept
+    return is_api(request) or "json" in accept or "text/html" not in accept
 
 
 def unavailable(request) -> HttpResponse:
@@ -92,3 +93,21 @@ class DatabaseOutageMiddleware:
         if is_database_outage(exception):
             return unavailable(request)
         return None
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    """handler404: JSON under /api/ (an id that matches no route, e.g. `/rules/0.5/`)."""
+    if is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: JSON under /api/, Django's page elsewhere; no details either way."""
+    if is_api(request):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return defaults.server_error(request)

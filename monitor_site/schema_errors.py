@@ -5,9 +5,14 @@ drf-spectacular lists only the success answer of an operation; the fuzz tests
 codes below are added where they can happen:
 
 - 401, 403 and 503 (with Retry-After, monitor_site/errors.py) on every operation;
-- 400 with the field errors on operations that take a body or query parameters;
+- 400 with the field errors on operations that take a body or query parameters
+  (`page_size` included: models_app/api/pagination.py refuses a bad one);
 - 404 on operations with path parameters (no such object) or pages (no such page);
 - 413 and 415 on operations that take a body (over the size limit, not JSON/multipart).
+
+It also keeps the form encodings (which DRF's FormParser and MultiPartParser accept
+everywhere) only where a file is uploaded: batches and configs are nested JSON that a
+form cannot carry, so advertising them there would be a lie.
 """
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -52,7 +57,7 @@ def error_codes(path: str, operation: dict) -> list[str]:
     """The error codes `operation` (at `path`) can answer."""
     query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
     codes = ["401", "403", "503"]
-    if "requestBody" in operation or any(p["name"] not in ("page", "page_size") for p in query):
+    if "requestBody" in operation or query:
         codes.append("400")
     if "{" in path or any(p["name"] == "page" for p in query):
         codes.append("404")
@@ -61,12 +66,45 @@ def error_codes(path: str, operation: dict) -> list[str]:
     return codes
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def resolve(schema: dict, components: dict) -> dict:
+    ref = schema.get("$ref", "")
+    return components.get(ref.rsplit("/", 1)[-1], {}) if ref else schema
+
+
+def uploads_a_file(schema: dict, components: dict) -> bool:
+    properties = resolve(schema, components).get("properties", {})
+    return any(p.get("format") == "binary" for p in properties.values())
+
+
+def json_only_unless_upload(operation: dict, components: dict) -> None:
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return
+    for media_type in FORM_TYPES:
+        if media_type in content and not uploads_a_file(content[media_type]["schema"],
+                                                        components):
+            del content[media_type]
+
+
+def positive_pages(operation: dict) -> None:
+    """`page` and `page_size` start at 1 (0 answers 404 and 400)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query" and parameter["name"] in ("page", "page_size"):
+            parameter["schema"]["minimum"] = 1
+
+
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """POSTPROCESSING_HOOKS entry: add the error answers, keep any an operation declares
     (giving a body schema to those declared without one)."""
-    result.setdefault("components", {}).setdefault("schemas", {}).update(COMPONENTS)
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components.update(COMPONENTS)
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
+            json_only_unless_upload(operation, components)
+            positive_pages(operation)
             responses = operation.setdefault("responses", {})
             for code in error_codes(path, operation):
                 declared = responses.get(code)

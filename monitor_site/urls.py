@@ -15,3 +15,7 @@ urlpatterns = [
     path("api/v1/", include("alerts_app.api.urls")),
     path("", include("frontend.urls")),
 ]
+
+# JSON error answers under /api/ (monitor_site/errors.py); Django's pages elsewhere.
+handler404 = "monitor_site.errors.not_found"
+handler500 = "monitor_site.errors.server_error"
