@@ -97,7 +97,7 @@ def timestamp(value, now: datetime) -> datetime:
 def stage(value) -> str:
     if value is None:
         return Stage.PRODUCTION.value
-    if value not in STAGES:
+    if not isinstance(value, str) or value not in STAGES:  # a list or object is unhashable
         raise FieldError(f'"{value}" is not a valid choice. Choose one of {sorted(STAGES)}.')
     return value
 
