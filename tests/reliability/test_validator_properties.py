@@ -19,12 +19,19 @@ from models_app.api.batch import parse_envelope
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 BIGINT = 2**63 - 1
-SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-           | st.floats() | st.text(max_size=30))
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-TIMESTAMPS = (st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
-              | st.datetimes().map(datetime.isoformat) | st.floats() | st.integers() | JSON)
+
+
+def json_values(floats):
+    """Any JSON value (NaN and infinities too, as in-process callers could pass them)."""
+    scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+               | floats | st.text(max_size=30))
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                        | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                        max_leaves=12)
+
+
+JSON = json_values(st.floats())
+WIRE_JSON = json_values(st.floats(allow_nan=False, allow_infinity=False))  # what HTTP carries
 FIELDS = {
     "metric": ["name", "value", "timestamp", "step", "stage"],
     "prediction": ["id", "timestamp", "features", "prediction", "scores", "label",
@@ -39,19 +46,20 @@ VALIDATORS = {"metric": validation.metric_record, "prediction": validation.predi
 KINDS = sorted(VALIDATORS)
 
 
-def field_values(name: str):
+def field_values(name: str, values=JSON):
     """Values for one field: arbitrary JSON, plus the near misses that matter for it."""
-    special = {"timestamp": TIMESTAMPS, "stage": st.sampled_from(["train", "production", "x"]),
-               "features": st.dictionaries(st.text(max_size=5), JSON, max_size=3)}
-    return special.get(name, JSON) | JSON
+    timestamps = (st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
+                  | st.datetimes().map(datetime.isoformat) | st.integers() | values)
+    special = {"timestamp": timestamps, "stage": st.sampled_from(["train", "production", "x"]),
+               "features": st.dictionaries(st.text(max_size=5), values, max_size=3)}
+    return special.get(name, values) | values
 
 
-def records(kind: str):
+def records(kind: str, values=JSON):
     """Objects made of the kind's own fields (so each field validator runs), or any JSON."""
-    fields = st.sampled_from(FIELDS[kind]).flatmap(lambda f: st.tuples(st.just(f),
-                                                                        field_values(f)))
-    objects = st.lists(fields, max_size=len(FIELDS[kind])).map(dict)
-    return objects | JSON
+    fields = st.sampled_from(FIELDS[kind]).flatmap(
+        lambda f: st.tuples(st.just(f), field_values(f, values)))
+    return st.lists(fields, max_size=len(FIELDS[kind])).map(dict) | values
 
 
 def verdict(kind: str, batch: list):
