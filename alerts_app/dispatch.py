@@ -2,15 +2,18 @@
 
 `dispatch_due_rules()` runs every 30 s from beat (any number of dispatchers may run).
 Claiming is one transaction: `SELECT ... FOR UPDATE SKIP LOCKED` over the due rules,
-then their `next_run_at` moves to the next slot of their cadence. A concurrent
-dispatcher skips the locked rows and, once we commit, no longer sees them as due, so
-each rule is enqueued exactly once per cycle. The evaluation messages are published
-after the commit (`on_commit`) and carry only the rule id.
+then each `next_run_at` moves to the next slot of its cadence. A concurrent dispatcher
+skips the locked rows and, once we commit, no longer sees them as due, so each rule is
+enqueued exactly once per cycle. After the commit the claims are published in chunks
+(`MODELWATCH_DISPATCH_CHUNK` rules per message: a message costs a worker more than a
+small rule does), each rule with its slot (the `next_run_at` it was claimed for).
 
-`evaluate_due_rule(rule_id)` (the worker side) evaluates, stores the CheckResult, moves
-the alerts and writes the notification outbox in one transaction: a worker killed
-halfway leaves nothing behind, and the redelivered message (`acks_late`) starts over.
-A rule whose evaluation raises records an `error` CheckResult and keeps its alert state.
+`evaluate_due_rule(rule_id, slot=...)` (the worker side) locks the rule, skips it when
+that slot was already evaluated (a redelivered message), then evaluates, stores the
+result, moves the alerts and writes the notification outbox in one transaction: a worker
+killed halfway leaves nothing behind, and the redelivered message (`acks_late`) starts
+over with the rules it had not finished. A rule whose evaluation raises records an
+`error` result and keeps its alert state; the next rule of the chunk goes on.
 """
 
 import logging
@@ -22,12 +25,14 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from alerts_app.evaluate import evaluate_rule
 from alerts_app.lifecycle import apply_result
 from alerts_app.models import AlertRule, CheckResult
 
 logger = logging.getLogger(__name__)
+Claim = tuple[int, int, datetime]  # (rule id, interval, slot)
 
 
 def next_slot(scheduled: datetime, interval: int, now: datetime) -> datetime:
@@ -37,8 +42,8 @@ def next_slot(scheduled: datetime, interval: int, now: datetime) -> datetime:
     return scheduled + timedelta(seconds=step * (missed + 1))
 
 
-def claim_due_rules(now: datetime, limit: int) -> list[tuple[int, int]]:
-    """Lock up to `limit` due rules nobody else holds, reschedule them; (id, interval) each."""
+def claim_due_rules(now: datetime, limit: int) -> list[Claim]:
+    """Lock up to `limit` due rules nobody else holds and reschedule them."""
     with transaction.atomic():
         due = list(
             AlertRule.objects.select_for_update(skip_locked=True)
@@ -46,19 +51,21 @@ def claim_due_rules(now: datetime, limit: int) -> list[tuple[int, int]]:
             .order_by("next_run_at", "id")
             .only("id", "interval", "next_run_at")[:limit]
         )
+        claimed = []
         for rule in due:
+            claimed.append((rule.id, rule.interval, rule.next_run_at))
             rule.next_run_at = next_slot(rule.next_run_at, rule.interval, now)
         AlertRule.objects.bulk_update(due, ["next_run_at"], batch_size=500)
-    return [(rule.id, rule.interval) for rule in due]
+    return claimed
 
 
-def dispatch_due_rules(now: datetime | None = None, enqueue=None) -> int:
+def dispatch_due_rules(now: datetime | None = None, publish=None) -> int:
     """Enqueue an evaluation for every due rule; return how many were enqueued.
 
-    `enqueue(rule_id, interval)` replaces the publishing (tests).
+    `publish(claims)` replaces the publishing (tests).
     """
     now = now or timezone.now()
-    publish = partial(_enqueue_each, enqueue=enqueue) if enqueue else publish_evaluations
+    publish = publish or publish_evaluations
     limit, total = int(settings.MODELWATCH_DISPATCH_BATCH), 0
     while True:
         claimed = claim_due_rules(now, limit)
@@ -68,52 +75,83 @@ def dispatch_due_rules(now: datetime | None = None, enqueue=None) -> int:
             return total
 
 
-def _enqueue_each(claimed: list[tuple[int, int]], enqueue) -> None:
-    for rule_id, interval in claimed:
-        enqueue(rule_id, interval)
+def chunks(claimed: list[Claim], size: int) -> list[list[Claim]]:
+    size = max(int(size), 1)
+    return [claimed[start:start + size] for start in range(0, len(claimed), size)]
 
 
-def publish_evaluations(claimed: list[tuple[int, int]]) -> None:
-    """Publish a batch over one producer (a connection per message costs 2-3x more)."""
+def publish_evaluations(claimed: list[Claim]) -> None:
+    """Publish the claims in chunks, over one producer (a connection per message costs
+    2-3x more)."""
     from monitor_site.celery import app
 
     with app.producer_or_acquire() as producer:
-        for rule_id, interval in claimed:
-            enqueue_evaluation(rule_id, interval, producer)
+        for chunk in chunks(claimed, settings.MODELWATCH_DISPATCH_CHUNK):
+            enqueue_evaluations(chunk, producer)
 
 
-def enqueue_evaluation(rule_id: int, interval: int, producer=None) -> None:
-    """Publish one evaluation; it expires when the next cycle's would supersede it, so a
-    backlog (workers down for a while) does not replay every missed cycle."""
-    from alerts_app.tasks import evaluate_rule_task
+def enqueue_evaluations(chunk: list[Claim], producer=None) -> None:
+    """One message for these rules; it expires when the next cycle's would supersede it,
+    so a backlog (workers down for a while) does not replay every missed cycle."""
+    from alerts_app.tasks import evaluate_rules_task
 
-    evaluate_rule_task.apply_async((rule_id,), expires=max(int(interval), 30),
-                                   producer=producer)
+    items = [[rule_id, slot.isoformat()] for rule_id, _, slot in chunk]
+    expires = max(min(interval for _, interval, _ in chunk), 30)
+    evaluate_rules_task.apply_async((items,), expires=expires, producer=producer)
 
 
-def evaluate_due_rule(rule_id: int, now: datetime | None = None) -> CheckResult | None:
-    """Evaluate one rule and apply the result to its alerts (None: rule gone or disabled)."""
+def evaluate_rules(items: list) -> list[CheckResult | None]:
+    """Evaluate each `[rule_id, slot]` of a message, one transaction each."""
+    return [evaluate_due_rule(rule_id, slot=parse_datetime(slot) if slot else None)
+            for rule_id, slot in items]
+
+
+def evaluate_due_rule(rule_id: int, now: datetime | None = None,
+                      slot: datetime | None = None) -> CheckResult | None:
+    """Evaluate one rule and apply the result to its alerts.
+
+    None: the rule is gone or disabled, or `slot` was already evaluated.
+    """
     now = now or timezone.now()
-    rule = AlertRule.objects.select_related("model").filter(id=rule_id, enabled=True).first()
-    if rule is None:
-        return None
     try:
         with transaction.atomic():
-            result = evaluate_rule(rule, now, store=True)
-            apply_result(rule, result, now)
-            AlertRule.objects.filter(id=rule.id).update(last_run_at=now)
-        return result
+            rule = lock_rule(rule_id, slot)
+            return run_rule(rule, now, slot) if rule is not None else None
     except Exception as exc:  # one broken rule must not stop the others
         logger.exception("rule %s failed to evaluate", rule_id)
-        return record_error(rule, exc, now)
+        rule = AlertRule.objects.select_related("model").filter(id=rule_id).first()
+        return record_error(rule, exc, now, slot) if rule is not None else None
 
 
-def record_error(rule: AlertRule, exc: Exception, now: datetime) -> CheckResult:
+def lock_rule(rule_id: int, slot: datetime | None) -> AlertRule | None:
+    """The enabled rule, locked until commit (a duplicate message waits here, then sees
+    its slot done); None if there is nothing to do."""
+    rule = (AlertRule.objects.select_for_update(of=("self",)).select_related("model")
+            .filter(id=rule_id, enabled=True).first())
+    if rule is None or (slot and rule.last_slot and rule.last_slot >= slot):
+        return None
+    return rule
+
+
+def run_rule(rule: AlertRule, now: datetime, slot: datetime | None) -> CheckResult:
+    result = evaluate_rule(rule, now, store=True)
+    apply_result(rule, result, now)
+    mark_run(rule, now, slot)
+    return result
+
+
+def mark_run(rule: AlertRule, now: datetime, slot: datetime | None) -> None:
+    fields = {"last_run_at": now} | ({"last_slot": slot} if slot else {})
+    AlertRule.objects.filter(id=rule.id).update(**fields)
+
+
+def record_error(rule: AlertRule, exc: Exception, now: datetime,
+                 slot: datetime | None = None) -> CheckResult:
     """Store an `error` result (alert state is left alone) and mark the run."""
     tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
     result = CheckResult.objects.create(
         rule=rule, evaluated_at=now, status=CheckResult.Status.ERROR, passed=False,
         details={"error": tail[:2000], "type": type(exc).__name__},
     )
-    AlertRule.objects.filter(id=rule.id).update(last_run_at=now)
+    mark_run(rule, now, slot)
     return result

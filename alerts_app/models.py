@@ -70,6 +70,9 @@ class AlertRule(models.Model):
     enabled = models.BooleanField(default=True)
     next_run_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+    # The schedule slot (a past next_run_at) the dispatcher last had evaluated: a
+    # redelivered evaluation message for that slot is skipped.
+    last_slot = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -6,7 +6,7 @@ when the worker dies mid-task; each function below is safe to run again.
 
 from celery import shared_task
 
-from alerts_app.dispatch import dispatch_due_rules, evaluate_due_rule
+from alerts_app.dispatch import dispatch_due_rules, evaluate_rules
 from alerts_app.heartbeat import record_heartbeat
 from alerts_app.notify import deliver, sweep_deliveries
 
@@ -22,8 +22,8 @@ def dispatch_task() -> None:
 
 
 @shared_task(ignore_result=True, acks_late=True)
-def evaluate_rule_task(rule_id: int) -> None:
-    evaluate_due_rule(rule_id)
+def evaluate_rules_task(items: list) -> None:
+    evaluate_rules(items)
 
 
 @shared_task(ignore_result=True, acks_late=True)

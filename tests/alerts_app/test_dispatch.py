@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from alerts_app import dispatch
 from alerts_app.models import Alert, AlertRule, CheckResult, Delivery
@@ -38,7 +39,7 @@ def test_due_enabled_rules_are_claimed_and_rescheduled(model):
     due = make_alert_rule(model, name="due", next_run_at=at(-5), interval=60)
     later = make_alert_rule(model, name="later", next_run_at=at(30))
     off = make_alert_rule(model, name="off", next_run_at=at(-5), enabled=False)
-    assert dispatch.claim_due_rules(T0, limit=100) == [(due.id, 60)]
+    assert dispatch.claim_due_rules(T0, limit=100) == [(due.id, 60, at(-5))]
     due.refresh_from_db(), later.refresh_from_db(), off.refresh_from_db()
     assert (due.next_run_at, later.next_run_at, off.next_run_at) == (at(55), at(30), at(-5))
 
@@ -53,10 +54,12 @@ def test_dispatch_enqueues_every_due_rule_once_in_batches(model, settings,
                                                           django_capture_on_commit_callbacks):
     settings.MODELWATCH_DISPATCH_BATCH = 3
     rules = [make_alert_rule(model, name=f"r{i}", next_run_at=at(-i)) for i in range(7)]
-    enqueued = []
+    published = []
     with django_capture_on_commit_callbacks(execute=True):
-        assert dispatch.dispatch_due_rules(T0, enqueue=lambda *a: enqueued.append(a)) == 7
-    assert sorted(enqueued) == sorted((rule.id, 60) for rule in rules)
+        assert dispatch.dispatch_due_rules(T0, publish=published.append) == 7
+    assert [len(batch) for batch in published] == [3, 3, 1]
+    claims = sorted(claim for batch in published for claim in batch)
+    assert claims == sorted((rule.id, 60, rule.next_run_at) for rule in rules)
 
 
 def test_evaluating_a_breaking_rule_fires_and_writes_the_outbox(model):
@@ -115,14 +118,29 @@ def test_a_crashing_rule_does_not_block_the_others(model, monkeypatch):
     assert statuses == {"bad": "error", "good": "breached"}
 
 
-def test_an_evaluation_message_expires_after_one_interval(monkeypatch):
-    from alerts_app.tasks import evaluate_rule_task
+def test_claims_are_published_in_chunks_that_expire_after_one_interval(monkeypatch,
+                                                                        settings):
+    from alerts_app.tasks import evaluate_rules_task
 
+    settings.MODELWATCH_DISPATCH_CHUNK = 2
     sent = []
-    monkeypatch.setattr(evaluate_rule_task, "apply_async",
-                        lambda args, **kw: sent.append((args, kw["expires"])))
-    dispatch.publish_evaluations([(7, 300), (8, 10)])
-    assert sent == [((7,), 300), ((8,), 30)]
+    monkeypatch.setattr(evaluate_rules_task, "apply_async",
+                        lambda args, **kw: sent.append((args[0], kw["expires"])))
+    dispatch.publish_evaluations([(7, 300, T0), (8, 600, at(1)), (9, 10, T0)])
+    assert sent == [([[7, T0.isoformat()], [8, at(1).isoformat()]], 300),
+                    ([[9, T0.isoformat()]], 30)]
+
+
+def test_a_redelivered_message_skips_the_rules_it_already_evaluated(model):
+    rules = [make_alert_rule(model, name=f"r{i}") for i in range(3)]
+    log_loss(model, 0.9, timezone.now() - timedelta(seconds=30))  # workers use the clock
+    items = [[rule.id, T0.isoformat()] for rule in rules]
+    dispatch.evaluate_rules(items[:2])  # the worker died before the third
+    assert dispatch.evaluate_rules(items) == [None, None, CheckResult.objects.get(
+        rule=rules[2])]
+    assert CheckResult.objects.count() == 3
+    later = dispatch.evaluate_rules([[rules[0].id, at(60).isoformat()]])
+    assert later[0].status == "breached"  # the next slot is evaluated again
 
 
 def test_a_disabled_or_deleted_rule_is_not_evaluated(model):
@@ -130,6 +148,28 @@ def test_a_disabled_or_deleted_rule_is_not_evaluated(model):
     assert dispatch.evaluate_due_rule(rule.id, T0) is None
     assert dispatch.evaluate_due_rule(987654, T0) is None
     assert not CheckResult.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_given_the_same_slot_evaluate_it_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    model = make_model()
+    rule = make_alert_rule(model)
+    barrier, results = threading.Barrier(2), []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(dispatch.evaluate_due_rule(rule.id, slot=T0))
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r is None for r in results) == [False, True]
+    assert CheckResult.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -146,7 +186,7 @@ def test_two_concurrent_dispatchers_claim_each_due_rule_exactly_once():
     def dispatcher(slot: int) -> None:
         barrier.wait()
         for _ in range(10):  # small batches so the two interleave
-            claimed[slot] += [i for i, _ in dispatch.claim_due_rules(T0, limit=15)]
+            claimed[slot] += [c[0] for c in dispatch.claim_due_rules(T0, limit=15)]
         connection.close()
 
     threads = [threading.Thread(target=dispatcher, args=(i,)) for i in range(2)]

@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_evaluation_is_redelivered_without_duplicate_notific
         lock = lock_alert_row(alert.id)
         try:
             running = wait_until(lambda: alerting.active_tasks(
-                "alerts_app.tasks.evaluate_rule_task"), timeout=60, step=0.2)
+                "alerts_app.tasks.evaluate_rules_task"), timeout=60, step=0.2)
             assert running, "the evaluation never started"
             time.sleep(0.5)  # it is now blocked on the row lock, mid-transaction
             os.kill(running[0]["worker_pid"], signal.SIGKILL)
