@@ -35,6 +35,9 @@ def read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ReferenceInputError("The file must be UTF-8 encoded CSV text.") from None
+    if "\x00" in text:  # csv reads it, but PostgreSQL cannot store it
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ReferenceInputError(f"Line {line} contains a NUL character.")
     try:
         lines = [row for row in csv.reader(io.StringIO(text)) if row]
     except csv.Error as exc:
