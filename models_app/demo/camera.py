@@ -41,9 +41,7 @@ AFTER = Camera(darken=0.45, blur=1.6, tint=(0.8, 0.95, 1.0), corrupt_rate=0.03)
 @dataclass(frozen=True)
 class CameraWorld:
     classifier: LogisticRegression
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    pool_images: np.ndarray
+    pool_images: np.ndarray  # frames production (and the reference sample) are drawn from
     pool_labels: np.ndarray
 
 
@@ -51,8 +49,7 @@ class CameraWorld:
 def world() -> CameraWorld:
     digits = load_digits()
     classifier = LogisticRegression(max_iter=3000).fit(digits.data[:900] / 16, digits.target[:900])
-    return CameraWorld(classifier, digits.images[:900], digits.target[:900],
-                       digits.images[900:], digits.target[900:])
+    return CameraWorld(classifier, digits.images[900:], digits.target[900:])
 
 
 def model_fields() -> dict:
@@ -97,11 +94,12 @@ def classify(frames: list[np.ndarray]) -> list[str]:
 
 
 def reference_records(count: int = 500) -> list[dict]:
+    """A validation sample from the old camera: the same kind of frames production sees."""
     w, rng = world(), np.random.default_rng(STORY)
-    frames = [render(image, BEFORE, rng) for image in w.train_images[:count]]
-    return [image_features(frame) | {"prediction": prediction, "label": str(label)}
-            for frame, prediction, label in zip(frames, classify(frames),
-                                                w.train_labels[:count], strict=True)]
+    picks = rng.integers(0, len(w.pool_images), count)
+    frames = [render(w.pool_images[pick], BEFORE, rng) for pick in picks]
+    return [image_features(frame) | {"prediction": prediction, "label": str(w.pool_labels[pick])}
+            for frame, prediction, pick in zip(frames, classify(frames), picks, strict=True)]
 
 
 def camera_at(hour: Hour) -> Camera:

@@ -77,15 +77,17 @@ def outputs(positive: np.ndarray) -> tuple[list[int], list[dict]]:
 
 
 def reference_records() -> list[dict]:
-    """The training rows with the model's outputs and the true labels."""
+    """The held-out rows (which production traffic is drawn from) with the model's outputs
+    and the true labels: the validation sample, not the training data, so that CBPE is
+    calibrated on scores the model did not learn from."""
     w, rng = world(), np.random.default_rng(STORY)
-    predictions, scores = outputs(probabilities(w.x_train))
-    channels = rng.choice(CHANNELS, size=len(w.x_train), p=CHANNEL_MIX[False])
+    predictions, scores = outputs(probabilities(w.x_pool))
+    channels = rng.choice(CHANNELS, size=len(w.x_pool), p=CHANNEL_MIX[False])
     return [
         dict(zip(w.features, row.tolist(), strict=True))
         | {"channel": str(channel), "prediction": prediction, "scores": score, "label": int(y)}
         for row, channel, prediction, score, y in zip(
-            w.x_train, channels, predictions, scores, w.y_train, strict=True)
+            w.x_pool, channels, predictions, scores, w.y_pool, strict=True)
     ]
 
 

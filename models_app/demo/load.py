@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db.models import Max, Min
 
 from models_app.demo import camera, credit, training, writer
+from models_app.demo.history import backfill_history
 from models_app.demo.rules import ensure_rules
 from models_app.demo.timeline import HOUR, Hour, hours, story_start
 from models_app.models import MetricPoint, Model, ModelVersion, Prediction, Reference
@@ -118,4 +119,7 @@ def seed(now: datetime) -> dict[str, int]:
     written = {"credit-risk": load_credit(now), "digits-camera": load_camera(now),
                "digits-cnn-training": load_training(now)}
     models = {m.name: m for m in Model.objects.filter(name__in=written)}
-    return written | {"rules created": ensure_rules(models)}
+    created = ensure_rules(models)
+    start, _, _ = traffic_span(models[credit.NAME], now)
+    history = backfill_history([credit.NAME, camera.NAME], start, now)
+    return written | {"rules created": created, "past evaluations": history}
