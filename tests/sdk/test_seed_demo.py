@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from alerts_app.dispatch import dispatch_due_rules, evaluate_due_rule
-from alerts_app.models import Alert, AlertRule, Delivery, RuleKind
+from alerts_app.models import Alert, AlertRule, CheckResult, Delivery, RuleKind
 from models_app.demo import camera
 from models_app.demo.load import seed
-from models_app.demo.timeline import hours
+from models_app.demo.timeline import CHANGE_DAY, DAYS, hours
 from models_app.models import MetricPoint, ParameterStat, Prediction, Reference
 from models_app.series import floor_time
 
@@ -41,10 +41,20 @@ def counts() -> dict[str, int]:
             "references": Reference.objects.count(), "rules": AlertRule.objects.count()}
 
 
+def first_breach(rule_name: str) -> datetime | None:
+    results = CheckResult.objects.filter(rule__name=rule_name, status="breached")
+    return results.order_by("evaluated_at").values_list("evaluated_at", flat=True).first()
+
+
 @pytest.mark.django_db
-def test_the_checks_fire_the_story_alerts_and_a_rerun_adds_only_what_time_added():
+def test_seed_demo_tells_the_stories_and_a_rerun_adds_only_what_time_added():
     now = timezone.now()
     seed(now)
+    change = now - timedelta(days=DAYS - CHANGE_DAY)
+    # the history: no drift before the change; CBPE warns days before the late labels do
+    assert change <= first_breach("Input drift") <= change + timedelta(days=1)
+    assert first_breach("Estimated F1 (CBPE, no labels yet)") < first_breach(
+        "F1 from late labels") - timedelta(days=2)
     assert {rule.kind for rule in AlertRule.objects.all()} == set(RuleKind.values)
     for rule in AlertRule.objects.all():
         result = evaluate_due_rule(rule.id, now)
