@@ -38,10 +38,12 @@ def read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
     if "\x00" in text:  # csv reads it, but PostgreSQL cannot store it
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ReferenceInputError(f"Line {line} contains a NUL character.")
+    reader = csv.reader(io.StringIO(text), strict=True)  # strict: an unclosed quote is an error
     try:
-        lines = [row for row in csv.reader(io.StringIO(text)) if row]
+        lines = [row for row in reader if row]
     except csv.Error as exc:
-        raise ReferenceInputError(f"The file is not valid CSV: {exc}.") from None
+        raise ReferenceInputError(
+            f"The file is not valid CSV (line {reader.line_num}): {exc}.") from None
     if not lines:
         raise ReferenceInputError("The file is empty: expected a header row and data rows.")
     header = [name.strip() for name in lines[0]]
