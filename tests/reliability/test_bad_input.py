@@ -1,0 +1,275 @@
+"""The bad input table of docs/reliability.md, one test per row.
+
+Each bad request gets a 4xx whose body names the field at fault (records by index),
+and a count of every row of every ModelWatch table proves that nothing was stored.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from tests.factories import make_alert_rule
+
+pytestmark = pytest.mark.django_db
+METRICS = "/api/v1/models/fraud/metrics/"
+PREDICTIONS = "/api/v1/models/fraud/predictions/"
+PARAMETERS = "/api/v1/models/fraud/parameters/"
+LABELS = "/api/v1/models/fraud/labels/"
+REFERENCE = "/api/v1/models/fraud/reference/"
+LONG = "x" * 5000
+STATS = {"tensor": "fc.weight", "mean": 0.0, "std": 1.0, "min": -1.0, "max": 1.0, "l2_norm": 3}
+
+
+def rows_stored() -> dict[str, int]:
+    """Row counts of every table of the ModelWatch apps (and users/tokens)."""
+    labels = ("models_app", "alerts_app", "auth", "authtoken")
+    return {m._meta.label: m.objects.count() for m in apps.get_models()
+            if m._meta.app_label in labels}
+
+
+def metric(**fields) -> dict:
+    return {"name": "loss", "value": 0.5} | fields
+
+
+def prediction(**fields) -> dict:
+    return {"features": {"amount": 12.5}, "prediction": 1} | fields
+
+
+def at(path: str) -> tuple:
+    """"records.3.value" -> ("records", "3", "value")."""
+    return tuple(path.split("."))
+
+
+def messages_at(body, path: tuple) -> list[str]:
+    for key in path:
+        assert isinstance(body, dict) and key in body, f"no {key!r} in {body}"
+        body = body[key]
+    if isinstance(body, str):  # {"detail": "..."}
+        return [body]
+    assert isinstance(body, list) and body and all(isinstance(m, str) for m in body), body
+    return body
+
+
+@dataclass
+class Row:
+    """One row of the table: what is sent and where the answer must point."""
+
+    path: str
+    body: object
+    field: str  # the error's location in the answer, e.g. "records.3.value"
+    says: str = ""  # a piece of the message
+    status: int = 400
+    raw: bool = False  # body is the exact bytes to send
+    query: dict = field(default_factory=dict)
+
+
+TABLE = {
+    # wrong types
+    "metric value as text": Row(METRICS, {"records": [metric(), metric(value="0.5")]},
+                                "records.1.value", "finite number"),
+    "metric step as text": Row(METRICS, {"records": [metric(step="3")]}, "records.0.step",
+                               "integer"),
+    "a record that is not an object": Row(METRICS, {"records": [metric(), 5]},
+                                          "records.1.non_field_errors", "object"),
+    "records that is not a list": Row(METRICS, {"records": {"0": metric()}}, "records", "list"),
+    "features that is not an object": Row(PREDICTIONS, {"records": [prediction(features=[1])]},
+                                          "records.0.features", "object"),
+    "a score that is not a number": Row(PREDICTIONS, {"records": [prediction(
+        scores={"0": 0.2, "1": "high"})]}, "records.0.scores", "finite number"),
+    "a label that is an object": Row(LABELS, {"records": [{"id": "a", "label": {"y": 1}}]},
+                                     "records.0.label", "string, a number or a boolean"),
+    "a model task that does not exist": Row("/api/v1/models/", {"name": "m2", "task": "magic"},
+                                            "task", "valid choice"),
+    "a stage that is a list": Row(METRICS, {"records": [metric(stage=["train"])]},
+                                  "records.0.stage", "valid choice"),
+    # NaN and infinities: not JSON, the parser names the position
+    "a NaN literal": Row(METRICS, b'{"records": [{"name": "loss", "value": NaN}]}', "detail",
+                         "line 1 column 40", raw=True),
+    "an Infinity literal": Row(METRICS, b'{"records": [{"name": "loss", "value": -Infinity}]}',
+                               "detail", "JSON parse error", raw=True),
+    "a number too large for a double": Row(PARAMETERS, b'{"records": [{"mean": 1e400}]}',
+                                           "detail", "infinity", raw=True),
+    '"NaN" as a string': Row(METRICS, {"records": [metric(value="NaN")]}, "records.0.value",
+                             "finite number"),
+    # strings over their maximum length
+    "a metric name of 5,000 characters": Row(METRICS, {"records": [metric(name=LONG)]},
+                                             "records.0.name", "no more than 200"),
+    "a prediction id of 5,000 characters": Row(PREDICTIONS, {"records": [prediction(id=LONG)]},
+                                               "records.0.id", "no more than 200"),
+    "a tensor name of 5,000 characters": Row(PARAMETERS, {"records": [STATS | {"tensor": LONG}]},
+                                             "records.0.tensor", "no more than 300"),
+    "a batch version of 5,000 characters": Row(METRICS, {"version": LONG, "records": [metric()]},
+                                               "version", "at most 100"),
+    "a model name of 5,000 characters": Row("/api/v1/models/", {"name": LONG, "task": "other"},
+                                            "name", "no more than 100"),
+    "a version of 5,000 characters": Row("/api/v1/models/fraud/versions/", {"version": LONG},
+                                         "version", "no more than 100"),
+    "an error text of 20,000 characters": Row(PREDICTIONS, {"records": [prediction(
+        error="e" * 20000)]}, "records.0.error", "no more than 10000"),
+    "a NUL character in a name": Row(METRICS, {"records": [metric(name="lo\x00ss")]},
+                                     "records.0.name", "NUL"),
+    "a NUL character inside features": Row(PREDICTIONS, {"records": [prediction(
+        features={"city": "Pa\x00ris"})]}, "records.0.features.city", "NUL"),
+    # timestamps
+    "a timestamp in the year 9999": Row(METRICS, {"records": [metric(
+        timestamp="9999-12-31T00:00:00Z")]}, "records.0.timestamp", "out of range"),
+    "a timestamp before 1970": Row(PREDICTIONS, {"records": [prediction(
+        timestamp="1900-01-01T00:00:00Z")]}, "records.0.timestamp", "out of range"),
+    "a timestamp two days ahead": Row(PARAMETERS, {"records": [STATS | {"timestamp": (
+        datetime.now(UTC) + timedelta(days=2)).isoformat()}]}, "records.0.timestamp",
+        "out of range"),
+    "a timestamp that is no date": Row(METRICS, {"records": [metric(timestamp="2026-13-45")]},
+                                       "records.0.timestamp", "ISO-8601"),
+    "epoch seconds beyond any date": Row(METRICS, {"records": [metric(timestamp=1e20)]},
+                                         "records.0.timestamp", "ISO-8601"),
+    # unknown names
+    "an unknown version": Row(PREDICTIONS, {"version": "9", "records": [prediction()]},
+                              "version", 'Version "9" does not exist'),
+    "an unknown stage": Row(METRICS, {"records": [metric(stage="staging")]}, "records.0.stage",
+                            "valid choice"),
+    "an unknown model": Row("/api/v1/models/nope/metrics/", {"records": [metric()]}, "detail",
+                            "No Model matches", status=404),
+    # the request as a whole
+    "a body that is not JSON": Row(METRICS, b"loss=0.5", "detail", "Unsupported media type",
+                                   status=415, raw=True),
+    "an empty batch": Row(METRICS, {"records": []}, "records", "may not be empty"),
+    "a bad page size": Row("/api/v1/models/", None, "page_size", "positive integer",
+                           query={"page_size": "all"}),
+    "a boolean filter that is no boolean": Row("/api/v1/rules/", None, "enabled",
+                                               '"true" or "false"', query={"enabled": "flase"}),
+    "a series window that ends before it starts": Row(METRICS, None, "start", "before end",
+                                                      query={"name": "loss",
+                                                             "start": "2026-02-01T00:00:00Z",
+                                                             "end": "2026-01-01T00:00:00Z"}),
+}
+
+
+def send(api, row: Row):
+    if row.body is None:
+        return api.get(row.path, row.query)
+    if row.raw:
+        content_type = "text/plain" if row.status == 415 else "application/json"
+        return api.generic("POST", row.path, row.body, content_type=content_type)
+    return api.post(row.path, row.body, format="json")
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+def test_each_bad_input_is_refused_naming_the_field_and_nothing_is_stored(api, model, name):
+    row = TABLE[name]
+    before = rows_stored()
+    response = send(api, row)
+    assert response.status_code == row.status, response.content
+    assert row.says in " ".join(messages_at(response.json(), at(row.field)))
+    assert rows_stored() == before
+
+
+def test_a_100000_record_batch_is_refused_whole(api, model):
+    before = rows_stored()
+    response = api.post(METRICS, {"records": [metric(step=i) for i in range(100_000)]},
+                        format="json")
+    assert response.status_code == 400
+    assert "no more than 10000" in messages_at(response.json(), ("records",))[0]
+    assert rows_stored() == before
+
+
+def test_a_body_over_the_size_limit_answers_413(api, model):
+    before = rows_stored()
+    with override_settings(MODELWATCH_MAX_BODY_BYTES=10_000):
+        response = api.post(METRICS, {"records": [metric(step=i) for i in range(1000)]},
+                            format="json")
+    assert response.status_code == 413 and "10000 bytes" in response.json()["detail"]
+    assert rows_stored() == before
+
+
+def nested(depth: int) -> bytes:
+    """A prediction whose feature `x` holds `depth` nested arrays (plus 4 envelope levels)."""
+    return (b'{"records": [{"prediction": 1, "features": {"x": ' + b"[" * depth + b"]" * depth
+            + b"}}]}")
+
+
+def test_json_nested_past_what_can_be_stored_is_refused_at_the_feature(api, model):
+    before = rows_stored()
+    response = api.generic("POST", PREDICTIONS, nested(251), content_type="application/json")
+    assert response.status_code == 400
+    assert "Nested too deeply" in messages_at(response.json(), at("records.0.features.x"))[0]
+    assert rows_stored() == before
+    assert api.generic("POST", PREDICTIONS, nested(250),
+                       content_type="application/json").status_code == 201
+
+
+def test_json_nested_past_the_parsers_limit_is_refused_with_its_position(api, model):
+    before = rows_stored()
+    response = api.generic("POST", PREDICTIONS, nested(5000), content_type="application/json")
+    assert response.status_code == 400
+    assert "depth limit exceeded" in messages_at(response.json(), ("detail",))[0]
+    assert rows_stored() == before
+
+
+def test_a_prediction_id_repeated_inside_a_batch_is_refused_at_the_repeat(api, model):
+    before = rows_stored()
+    response = api.post(PREDICTIONS, {"records": [prediction(id="a"), prediction(id="b"),
+                                                  prediction(id="a")]}, format="json")
+    assert response.status_code == 400
+    assert messages_at(response.json(), at("records.2.id")) == [
+        "Duplicate id (also at index 0)."]
+    assert rows_stored() == before
+
+
+def test_a_prediction_id_already_stored_refuses_the_whole_second_batch(api, model):
+    assert api.post(PREDICTIONS, {"records": [prediction(id="a")]},
+                    format="json").status_code == 201
+    before = rows_stored()
+    response = api.post(PREDICTIONS, {"records": [prediction(id="new"), prediction(id="a")]},
+                        format="json")
+    assert response.status_code == 400
+    assert "already exists" in messages_at(response.json(), at("records.1.id"))[0]
+    assert rows_stored() == before
+
+
+def upload(api, content: bytes):
+    return api.post(REFERENCE, {"file": SimpleUploadedFile("ref.csv", content)},
+                    format="multipart")
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"amount,country\n1.5,fr\n2.5\n3.5,de\n", "Row 3 has 1 fields; the header has 2."),
+    (b'amount,country\n1.5,"fr\n2.5,de\n', "(line 3): unexpected end of data"),
+    (b'amount,country\n1.5,"f"r"\n', "(line 2): ',' expected after '\"'"),
+    (b"amount,country\n1.5,f\x00r\n", "Line 2 contains a NUL character."),
+    (b"amount,country\n1.5,\xff\xfe\n", "UTF-8"),
+])
+def test_a_csv_with_a_broken_row_is_refused_naming_it(api, model, content, says):
+    before = rows_stored()
+    response = upload(api, content)
+    assert response.status_code == 400
+    assert says in messages_at(response.json(), ("file",))[0]
+    assert rows_stored() == before
+
+
+@pytest.mark.parametrize(("config", "fields"), [
+    ({"metric": "loss", "aggregation": "avg", "window": "forever", "operator": "~",
+      "threshold": "high"}, {"window", "operator", "threshold"}),
+    ({"aggregation": "avg", "window": "10m", "operator": ">", "threshold": 1}, {"metric"}),
+])
+def test_a_malformed_rule_config_is_refused_naming_each_bad_field(api, model, config, fields):
+    before = rows_stored()
+    response = api.post("/api/v1/rules/", {"name": "r", "model": "fraud",
+                                           "kind": "metric_threshold", "config": config},
+                        format="json")
+    assert response.status_code == 400
+    assert set(response.json()["config"]) == fields
+    assert rows_stored() == before
+
+
+def test_a_malformed_config_in_an_update_leaves_the_rule_as_it_was(api, model):
+    rule = make_alert_rule(model)
+    before = rows_stored()
+    response = api.patch(f"/api/v1/rules/{rule.id}/", {"config": {"threshold": []}},
+                         format="json")
+    assert response.status_code == 400 and "config" in response.json()
+    rule.refresh_from_db()
+    assert rule.config["threshold"] == 0.5 and rows_stored() == before
