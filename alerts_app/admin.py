@@ -6,6 +6,7 @@ storing it or touching any alert. Channels: "Send test notification".
 """
 
 import json
+from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Subquery
@@ -128,7 +129,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
                        "created_at", "updated_at"]
     filter_horizontal = ["channels"]
     inlines = [RecentResultInline]
-    actions = ["enable_rules", "disable_rules", "evaluate_now"]
+    actions = ["enable_rules", "disable_rules", "evaluate_now", "silence_for_an_hour",
+               "silence_for_a_day"]
     change_form_template = "admin/alerts_app/alertrule/change_form.html"
 
     def get_queryset(self, request):
@@ -232,6 +234,23 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def disable_rules(self, request, queryset):
         count = queryset.update(enabled=False)
         self.message_user(request, f"Disabled {count} rule(s).", messages.SUCCESS)
+
+    @admin.action(description="Silence the selected rules for 1 hour")
+    def silence_for_an_hour(self, request, queryset):
+        self.silence(request, queryset, timedelta(hours=1))
+
+    @admin.action(description="Silence the selected rules for 24 hours")
+    def silence_for_a_day(self, request, queryset):
+        self.silence(request, queryset, timedelta(days=1))
+
+    def silence(self, request, queryset, length: timedelta) -> None:
+        now = timezone.now()
+        Silence.objects.bulk_create(
+            Silence(rule=rule, starts_at=now, ends_at=now + length, created_by=request.user,
+                    comment=f"Silenced from the rule list by {request.user}.")
+            for rule in queryset)
+        self.message_user(request, f"Silenced {queryset.count()} rule(s) until "
+                                   f"{timezone.localtime(now + length):%Y-%m-%d %H:%M}.")
 
 
 def evaluation_row(rule: AlertRule, now) -> dict:

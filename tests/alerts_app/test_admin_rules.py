@@ -164,6 +164,17 @@ def test_bulk_disable_and_enable(staff, model):
     assert AlertRule.objects.filter(enabled=True).count() == 2
 
 
+def test_rules_can_be_silenced_from_the_list(staff, model):
+    from alerts_app.models import Silence
+
+    rules = [make_alert_rule(model, name=f"r{i}") for i in range(2)]
+    staff.post(LIST, {"action": "silence_for_an_hour", "_selected_action": [r.id for r in rules]})
+    silences = Silence.objects.order_by("rule_id")
+    assert [s.rule for s in silences] == rules
+    length = silences[0].ends_at - silences[0].starts_at
+    assert length == timedelta(hours=1) and silences[0].created_by == staff.user
+
+
 def test_the_list_shows_last_result_and_alert_state(staff, model):
     firing = make_alert_rule(model, name="firing-rule")
     from alerts_app import lifecycle
