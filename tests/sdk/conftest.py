@@ -11,13 +11,20 @@ if SDK_SOURCE not in sys.path:
     sys.path.insert(0, SDK_SOURCE)
 
 from modelwatch import Client, ModelHandle  # noqa: E402
-from tests.factories import make_model  # noqa: E402
+from tests.factories import make_model, make_token, make_user  # noqa: E402
 from tests.sdk.proxy import FaultyProxy  # noqa: E402
 
 
 @pytest.fixture
 def server_url(live_server, transactional_db) -> str:
     return live_server.url
+
+
+@pytest.fixture
+def token(db) -> str:
+    """SDK tests act as a staff user: who may see which model is the access layer's
+    business (and its tests'), not the client's."""
+    return make_token(make_user("sdk", staff=True))
 
 
 @pytest.fixture
