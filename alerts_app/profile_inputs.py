@@ -76,6 +76,11 @@ def feature_data(ref: dict, current: FeatureProfile) -> FeatureData:
     )
 
 
+def comparable(data: FeatureData) -> bool:
+    """A numeric feature needs a sample on both sides (KS and Wasserstein read them)."""
+    return data.kind != "numeric" or (data.ref_sample.size > 0 and data.cur_sample.size > 0)
+
+
 def rows_in(window: dict[str, FeatureProfile]) -> int:
     """Rows in the window: predictions when profiled, else the most rows of any feature."""
     if profiles.PREDICTION in window:
@@ -91,10 +96,14 @@ def drift_inputs(pairs: dict[str, dict | None], window: dict[str, FeatureProfile
         current = window.get(name)
         if ref is None:
             skipped[name] = "Not in the reference."
+        elif not ref.get("count"):
+            skipped[name] = "No values in the reference."
         elif current is None or current.count == 0:
             skipped[name] = "No values in the window."
+        elif not comparable(data := feature_data(ref, current)):
+            skipped[name] = "No sample to compare in the reference or the window."
         else:
-            features[name] = feature_data(ref, current)
+            features[name] = data
     return DriftData(features, n_reference, rows_in(window), skipped)
 
 
