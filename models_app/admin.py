@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from models_app.models import MetricPoint, Model, ModelVersion, Reference
+from monitor_site.access.admin import ModelRoleInline
 
 
 class ModelVersionInline(admin.TabularInline):
@@ -15,7 +16,7 @@ class ModelAdmin(admin.ModelAdmin):
     list_filter = ["task", "framework", "created_at"]
     search_fields = ["name", "description", "framework"]
     readonly_fields = ["created_at", "updated_at", "last_seen_at"]
-    inlines = [ModelVersionInline]
+    inlines = [ModelVersionInline, ModelRoleInline]
 
 
 @admin.register(ModelVersion)

@@ -246,6 +246,8 @@ class Profile(ProfileStats):
         indexes = [
             models.Index(fields=["version", "feature", "bucket_start"], name="profile_window"),
             models.Index(fields=["rolled_up", "bucket_start"], name="profile_rollup"),
+            # Windows over every feature of a version (features=None).
+            models.Index(fields=["version", "bucket_start"], name="profile_version_time"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -271,6 +273,7 @@ class DailyProfile(ProfileStats):
             models.Index(
                 fields=["version", "feature", "bucket_start"], name="daily_profile_window"
             ),
+            models.Index(fields=["version", "bucket_start"], name="daily_profile_time"),
         ]
         constraints = [
             models.UniqueConstraint(

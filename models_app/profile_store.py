@@ -9,6 +9,7 @@ with a margin. If a fetched prefix turns out too short to be sure (its last key 
 the merged k-th key), that row is fetched whole: the result is exact either way.
 """
 
+import binascii
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -72,12 +73,11 @@ def stat_values(profile: FeatureProfile) -> dict:
 def decode_sample(row: dict) -> tuple[np.ndarray, np.ndarray]:
     """(values, keys) of a stored row; JSON `sample` rows get keys from their id."""
     blob = row.get("sample_values")
-    if blob is not None:
-        values = np.frombuffer(bytes(blob), dtype="<f8").astype(float)
+    if blob is not None:  # stored little-endian, the native order of every supported host
+        values = np.frombuffer(blob, dtype=np.float64)
         if row.get("sample_seed") is not None:
             return values, profiling.reservoir_keys(row["sample_seed"], len(values))
-        keys = np.frombuffer(bytes(row["sample_keys"]), dtype="<u8").astype(np.uint64)
-        return values, keys[: len(values)]
+        return values, np.frombuffer(row["sample_keys"], dtype=np.uint64)[: len(values)]
     values = np.asarray([v for v in row.get("sample") or [] if isinstance(v, (int, float))],
                         dtype=float)
     return values, profiling.reservoir_keys(row.get("id") or 0, len(values))
@@ -137,19 +137,22 @@ def parse_json(rows: list[dict]) -> list[dict]:
 def window_scalars(versions: Q, start: datetime, end: datetime,
                    features: Iterable[str] | None) -> list[dict]:
     """Every statistic but the samples of the rows covering [start, end] once: daily rows
-    for whole days, hourly rows for the rest, and every partial row (one statement)."""
+    for whole days, rolled-up hourly rows for the hours around them, and every partial row
+    (one UNION ALL statement of index range scans)."""
     first, last, days = window_buckets(start, end)
-    hourly = Q(bucket_start__gte=first, bucket_start__lte=last)
-    if days:
-        inside = Q(bucket_start__gte=days[0], bucket_start__lt=days[-1] + DAY)
-        hourly &= Q(rolled_up=False) | ~inside
     named = Q(feature__in=list(features)) if features is not None else Q()
-    hours = _scalars(Profile.objects.filter(versions, hourly, named), daily=False)
-    if not days:
-        return parse_json(list(hours))
-    daily = _scalars(DailyProfile.objects.filter(
-        versions, named, bucket_start__gte=days[0], bucket_start__lte=days[-1]), daily=True)
-    return parse_json(list(hours.union(daily, all=True)))
+    hourly = Profile.objects.filter(versions, named)
+    parts = [_scalars(hourly.filter(rolled_up=False, bucket_start__gte=first,
+                                    bucket_start__lte=last), daily=False)]
+    hour_ranges = [(first, last)] if not days else [(first, days[0] - HOUR),
+                                                   (days[-1] + DAY, last)]
+    parts += [_scalars(hourly.filter(rolled_up=True, bucket_start__gte=low,
+                                     bucket_start__lte=high), daily=False)
+              for low, high in hour_ranges if low <= high]
+    if days:
+        parts.append(_scalars(DailyProfile.objects.filter(
+            versions, named, bucket_start__gte=days[0], bucket_start__lte=days[-1]), daily=True))
+    return parse_json(list(parts[0].union(*parts[1:], all=True)))
 
 
 def prefix_factors(rows: Sequence[dict], k: int) -> dict[str, float]:
@@ -169,18 +172,34 @@ def _prefix_length(factors: dict[str, float]):
                 output_field=IntegerField())
 
 
+class Prefix(Func):
+    """The first `take` 8-byte items of a binary column. PostgreSQL sends it base64
+    (psycopg2 decodes bytea's hex text several times slower than binascii does base64)."""
+
+    function = "substr"
+    output_field = BinaryField()
+
+    def __init__(self, column: str):
+        super().__init__(F(column), Value(1), F("take") * 8)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = self.as_sql(compiler, connection, **extra)
+        return f"encode({sql}, 'base64')", params
+
+
+def as_bytes(value) -> bytes | memoryview | None:
+    return binascii.a2b_base64(value) if isinstance(value, str) else value
+
+
 def _fetch(model, ids: list[int], length) -> dict[int, tuple]:
     if not ids:
         return {}
     queryset = model.objects.filter(id__in=ids).annotate(
         is_sorted=Value(True, BooleanField()) if model is DailyProfile else F("rolled_up"))
     queryset = queryset.annotate(take=length).annotate(
-        head=Func(F("sample_values"), Value(1), F("take") * 8, function="substr",
-                  output_field=BinaryField()),
-        key_head=Func(F("sample_keys"), Value(1), F("take") * 8, function="substr",
-                      output_field=BinaryField()),
-    )
-    return {row[0]: row[1:] for row in queryset.values_list("id", "head", "key_head")}
+        head=Prefix("sample_values"), key_head=Prefix("sample_keys"))
+    return {row[0]: (as_bytes(row[1]), as_bytes(row[2]))
+            for row in queryset.values_list("id", "head", "key_head")}
 
 
 def fetch_samples(rows: list[dict], k: int = SAMPLE_SIZE, whole: frozenset = frozenset()):
@@ -210,13 +229,13 @@ def truncated(row: dict) -> bool:
 
 def short_rows(rows: Sequence[dict], merged: FeatureProfile, k: int) -> set:
     """Rows whose fetched prefix may miss a value of the merged sample (to fetch whole)."""
-    if not merged.sample_keys:
+    if not len(merged.sample_keys):
         return set()
-    threshold = merged.sample_keys[-1] if len(merged.sample_keys) >= k else math.inf
+    threshold = int(merged.sample_keys[-1]) if len(merged.sample_keys) >= k else math.inf
     found = set()
     for row in rows:
         if truncated(row):
-            last = int(np.frombuffer(bytes(row["sample_keys"])[-8:], dtype="<u8")[0])
+            last = int(np.frombuffer(row["sample_keys"][-8:], dtype=np.uint64)[0])
             if last <= threshold:
                 found.add((row["is_daily"], row["id"]))
     return found

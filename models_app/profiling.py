@@ -68,7 +68,7 @@ class FeatureProfile:
     bin_counts: list[int] = field(default_factory=list)
     categories: dict[str, int] = field(default_factory=dict)
     sample: list = field(default_factory=list)
-    sample_keys: list[int] = field(default_factory=list)
+    sample_keys: Sequence[int] = field(default_factory=list)  # a uint64 array after merges
     sketch: dict[int, int] = field(default_factory=dict)
     sample_seed: int | None = None
 
@@ -137,15 +137,24 @@ def reservoir_keys(seed: int, size: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, KEY_LIMIT, size=size, dtype=np.uint64)
 
 
+def ascending(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The order of (key, value) pairs ascending by key, then value (ties are rare)."""
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    if len(ranked) > 1 and np.any(ranked[1:] == ranked[:-1]):
+        order = np.lexsort((values, keys))
+    return order
+
+
 def bottom_k(keys: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The `k` (key, value) pairs with the smallest keys (ties by value), ascending."""
     if len(keys) > k:
         chosen = np.argpartition(keys, k - 1)[:k]
         kth = keys[chosen].max()
         if np.count_nonzero(keys == kth) == 1:  # no tie at the cut: the k are determined
-            order = chosen[np.lexsort((values[chosen], keys[chosen]))]
+            order = chosen[ascending(keys[chosen], values[chosen])]
             return keys[order], values[order]
-    order = np.lexsort((values, keys))[:k]
+    order = ascending(keys, values)[:k]
     return keys[order], values[order]
 
 
@@ -303,14 +312,15 @@ def _merged_edges(profiles: Sequence[FeatureProfile]) -> list[float]:
     return list(profiles[0].edges)
 
 
-def _merged_sample(profiles: Sequence[FeatureProfile], k: int) -> tuple[list, list[int]]:
+def _merged_sample(profiles: Sequence[FeatureProfile], k: int) -> tuple[list, np.ndarray]:
+    """(values as a list, keys as a uint64 array), ascending by key."""
     parts = [p for p in profiles if len(p.sample)]
     if not parts:
-        return [], []
+        return [], np.empty(0, dtype=np.uint64)
     keys = np.concatenate([keys_of(p) for p in parts])
     values = np.concatenate([np.asarray(p.sample, dtype=float) for p in parts])
     keys, values = bottom_k(keys, values, k)
-    return values.tolist(), keys.tolist()
+    return values.tolist(), keys
 
 
 def _merged_bins(profiles: Sequence[FeatureProfile], edges: list[float]) -> list[int]:
@@ -399,6 +409,8 @@ def conform(profile: FeatureProfile, kind: str, edges: Sequence[float]) -> Featu
     beyond, bin or category counts come from the sample scaled to `count`.
     """
     edges = [float(e) for e in edges]
+    if profile.kind == kind and (kind == CATEGORICAL or profile.edges == edges):
+        return profile
     if profile.kind == kind == NUMERIC:
         return replace(profile, edges=edges, bin_counts=_rebinned(profile, edges))
     if profile.kind == kind:

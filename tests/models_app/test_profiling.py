@@ -211,3 +211,11 @@ def test_merged_partials_equal_the_profile_of_all_rows_at_once(data, kind):
     assert sorted(merged.sample) == sorted(whole.sample)
     if merged.count:
         assert math.isclose(merged.mean, whole.mean, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_bottom_k_breaks_key_ties_by_value_whatever_the_input_order():
+    keys = np.array([5, 5, 1, 5, 9], dtype=np.uint64)
+    values = np.array([3.0, 1.0, 2.0, 2.0, 0.0])
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [1, 3, 0, 4, 2]):
+        chosen_keys, chosen = profiling.bottom_k(keys[order], values[order], 3)
+        assert chosen_keys.tolist() == [1, 5, 5] and chosen.tolist() == [2.0, 1.0, 2.0]

@@ -35,7 +35,8 @@ def test_the_window_sample_from_prefixes_equals_the_merge_of_whole_rows(stored):
     window = profiles.window_profiles(stored, T0, T0 + timedelta(hours=2))["x"]
     expected = whole_merge(stored)
     assert window.count == 18000
-    assert window.sample_keys == expected.sample_keys and window.sample == expected.sample
+    assert list(window.sample_keys) == list(expected.sample_keys)
+    assert window.sample == expected.sample
 
 
 def test_prefixes_that_are_too_short_are_fetched_whole(stored, monkeypatch):
