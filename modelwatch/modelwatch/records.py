@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from modelwatch.encoding import Record, as_records, is_dataframe, timestamp_value, to_jsonable
+from modelwatch.encoding import Record, as_records, is_dataframe, to_jsonable
 
 log = logging.getLogger("modelwatch")
 
@@ -75,10 +75,10 @@ def _with_defaults(row: Mapping, defaults: Mapping) -> dict:
 
 
 def finish(record: dict) -> Record:
-    """JSON-safe, with a timestamp taken now when the caller gave none."""
-    record = {k: v for k, v in record.items() if v is not None}
-    record["timestamp"] = timestamp_value(record.get("timestamp", now()))
-    return to_jsonable(record)
+    """JSON-safe, without empty fields, stamped now when the caller gave no timestamp."""
+    clean = {k: v for k, v in to_jsonable(record).items() if v is not None}
+    clean.setdefault("timestamp", now())
+    return clean
 
 
 def prediction_record(row: Mapping, feature_names: Iterable[str] | None = None,
@@ -112,7 +112,45 @@ def prediction_record(row: Mapping, feature_names: Iterable[str] | None = None,
 def prediction_records(data: Any, feature_names: Iterable[str] | None = None,
                        score_prefix: str = "score_") -> list[Record]:
     names = list(feature_names) if feature_names is not None else None
+    if is_dataframe(data) and "features" not in data.columns:
+        return frame_prediction_records(data, names, score_prefix)
     return [prediction_record(row, names, score_prefix) for row in as_records(data)]
+
+
+def column_values(series: Any) -> list:
+    """A DataFrame column as JSON-safe Python values, converted a column at a time."""
+    values = series.tolist()
+    kind = getattr(series.dtype, "kind", "O") if type(series.dtype).__module__ == "numpy" else "O"
+    if kind == "f":
+        return [v if math.isfinite(v) else None for v in values]
+    if kind in "iub":
+        return values
+    return [to_jsonable(v) for v in values]
+
+
+def frame_prediction_records(frame: Any, feature_names: list[str] | None,
+                             score_prefix: str) -> list[Record]:
+    """`prediction_record` for every row of a DataFrame, column-wise (several times faster
+    than converting row by row; the records are the same)."""
+    columns = {str(name): column_values(frame.iloc[:, i])
+               for i, name in enumerate(frame.columns)}
+    is_score = {k: bool(score_prefix) and k.startswith(score_prefix) for k in columns}
+    reserved = [k for k in PREDICTION_FIELDS if k in columns]
+    scores = [(k[len(score_prefix):], columns[k]) for k in columns if is_score[k]]
+    names = feature_names if feature_names is not None else [
+        k for k in columns if k not in PREDICTION_FIELDS and not is_score[k]]
+    features = [(name, columns.get(name)) for name in names]
+    stamp, records = now(), []
+    for i in range(len(frame)):
+        record = {k: columns[k][i] for k in reserved if columns[k][i] is not None}
+        if scores and "scores" not in record:
+            record["scores"] = {label: values[i] for label, values in scores}
+        record["features"] = {name: values[i] if values else None for name, values in features}
+        record.setdefault("timestamp", stamp)
+        if "id" in record:
+            record["id"] = str(record["id"])
+        records.append(record)
+    return records
 
 
 def label_records(labels: Any) -> list[Record]:

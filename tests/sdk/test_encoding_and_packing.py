@@ -123,3 +123,25 @@ def test_records_encode_the_same_with_and_without_orjson(monkeypatch):
     fast = sender.encode_record(record)
     monkeypatch.setattr(sender, "orjson", None)
     assert json.loads(sender.encode_record(record)) == json.loads(fast) == record
+
+
+def test_a_dataframe_converted_column_wise_gives_the_records_of_the_row_by_row_path():
+    from modelwatch.encoding import as_records
+    from modelwatch.records import prediction_record
+
+    frame = pd.DataFrame({
+        "id": [1, 2, 3], "amount": [1.5, np.nan, np.inf], "count": pd.array([1, None, 3],
+                                                                          dtype="Int64"),
+        "country": ["fr", None, "de"], "flag": [True, False, True],
+        "kind": pd.Categorical(["a", "b", "a"]), "label": pd.array([1, pd.NA, 0], dtype="Int64"),
+        "seen": pd.to_datetime(["2024-01-01", None, "2024-01-03"]),
+        "timestamp": [1_700_000_000, None, 1_700_000_100], "prediction": ["x", "y", "z"],
+        "score_x": [0.5, 0.25, 0.125], "latency_ms": [1.0, np.nan, 3.0],
+    })
+    for names in (None, ["amount", "absent"]):
+        fast = prediction_records(frame, feature_names=names)
+        slow = [prediction_record(row, names) for row in as_records(frame)]
+        assert [r.pop("timestamp") for r in fast][0] == 1_700_000_000
+        assert [r.pop("timestamp") for r in slow][0] == 1_700_000_000
+        assert fast == slow
+    assert "label" not in fast[1] and fast[2]["features"] == {"amount": None, "absent": None}
