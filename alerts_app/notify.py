@@ -115,7 +115,7 @@ def record_success(delivery: Delivery, now: datetime) -> str:
 
 def record_failure(delivery: Delivery, error: str, permanent: bool, now: datetime) -> str:
     """Log the attempt; schedule a retry unless it is permanent or attempts are used up."""
-    max_attempts = int(setting("MODELWATCH_NOTIFY_MAX_ATTEMPTS", 5))
+    max_attempts = int(setting("MODELWATCH_NOTIFY_MAX_ATTEMPTS", 8))
     retry = not permanent and delivery.attempts < max_attempts
     delay = backoff_seconds(delivery.attempts) if retry else 0
     delivery.status = Status.PENDING if retry else Status.FAILED
