@@ -16,7 +16,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg2
@@ -226,3 +228,36 @@ def create_cast(env: dict, more: str = "") -> dict:
     """A superuser's token and a model "drill" (version "1"); `more` may add to `cast`."""
     output = setup_script(env, CAST + more + "\nprint(json.dumps(cast))")
     return json.loads(output.splitlines()[-1])  # after the shell's "objects imported" note
+
+
+class Hook:
+    """A webhook target on a port chosen in advance, so that it can "come back" there.
+
+    `with Hook(port) as hook:` then read `hook.bodies` (every POSTed JSON body).
+    """
+
+    def __init__(self, port: int) -> None:
+        self.bodies: list = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                hook.bodies.append(json.loads(raw or b"null"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+
+    def __enter__(self) -> "Hook":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
