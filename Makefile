@@ -9,7 +9,9 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test venv dev-venv services lint bench-ingest clean
 
-$(VENV)/.runtime: requirements.txt
+SDK_SOURCES := $(shell find modelwatch -name '*.py' -o -name pyproject.toml 2>/dev/null)
+
+$(VENV)/.runtime: requirements.txt $(SDK_SOURCES)
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
