@@ -5,6 +5,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +16,8 @@ from alerts_app.models import Alert, AlertRule, Severity
 from frontend import distributions, evaluations, listings
 from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
 from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
-from models_app.models import Model, ModelVersion
+from models_app.models import ModelVersion
+from monitor_site.access.roles import EDIT, has_model_perm, visible_models
 
 REFRESH_SECONDS = 30
 
@@ -44,7 +46,7 @@ def bad_range(error: RangeError) -> HttpResponseBadRequest:
 
 
 def selection(request, name: str, anchor_to_data: bool = True) -> Selection:
-    model = get_object_or_404(Model, name=name)
+    model = get_object_or_404(visible_models(request.user), name=name)
     version = None
     if request.GET.get("version"):
         version = get_object_or_404(ModelVersion, model=model, version=request.GET["version"])
@@ -68,7 +70,7 @@ def range_context(window: TimeRange) -> dict:
 @login_required
 @require_GET
 def overview(request):
-    models = list(Model.objects.all())
+    models = list(visible_models(request.user))
     search, tag = request.GET.get("q", ""), request.GET.get("tag", "")
     rows = listings.model_rows(listings.filter_models(models, search, tag), timezone.now())
     return render(request, "frontend/overview.html", {
@@ -120,14 +122,15 @@ def alerts_page(request):
     state = request.GET.get("state", "")
     severity, model = request.GET.get("severity", ""), request.GET.get("model", "")
     now = timezone.now()
-    sections = listings.alert_sections(listings.filtered_alerts(state, severity, model),
-                                       state, now)
+    visible = visible_models(request.user)
+    alerts = listings.filtered_alerts(state, severity, model).filter(rule__model__in=visible)
+    sections = listings.alert_sections(alerts, state, now)
     return render(request, "frontend/alerts.html", {
         "sections": [(title, [(a, listings.alert_link(a, now)) for a in rows])
                      for title, rows in sections],
         "state": state, "severity": severity, "model_name": model,
         "states": listings.ALERT_STATES, "severities": Severity.values,
-        "model_names": Model.objects.values_list("name", flat=True),
+        "model_names": visible.values_list("name", flat=True),
         "refresh_seconds": REFRESH_SECONDS,
     })
 
@@ -135,7 +138,10 @@ def alerts_page(request):
 @login_required
 @require_POST
 def acknowledge(request, pk: int):
-    alert = get_object_or_404(Alert.objects.select_related("rule"), pk=pk)
+    alert = get_object_or_404(Alert.objects.select_related("rule__model").filter(
+        rule__model__in=visible_models(request.user)), pk=pk)
+    if not has_model_perm(request.user, EDIT, alert.rule.model):
+        raise PermissionDenied("Acknowledging needs the editor role on the model.")
     if listings.acknowledge(alert.pk, request.user, timezone.now()):
         messages.success(request, f"Acknowledged “{alert.rule.name}”.")
     else:
@@ -150,7 +156,8 @@ def acknowledge(request, pk: int):
 @login_required
 @require_GET
 def rule_page(request, pk: int):
-    rule = get_object_or_404(AlertRule.objects.select_related("model"), pk=pk)
+    rule = get_object_or_404(AlertRule.objects.select_related("model").filter(
+        model__in=visible_models(request.user)), pk=pk)
     try:
         window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     except RangeError as error:
@@ -171,7 +178,8 @@ def rule_figure(request, pk: int, figure: str):
     build = RULE_FIGURES.get(figure)
     if build is None:
         raise Http404(f"No figure {figure!r}.")
-    rule = get_object_or_404(AlertRule.objects.select_related("model"), pk=pk)
+    rule = get_object_or_404(AlertRule.objects.select_related("model").filter(
+        model__in=visible_models(request.user)), pk=pk)
     try:
         window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     except RangeError as error:

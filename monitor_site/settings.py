@@ -45,6 +45,17 @@ def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+def envrate(name: str, default: str) -> str:
+    """A DRF-style rate ("600/minute", "20/second") or "off" (monitor_site/access/throttling)."""
+    value = env(name, default).strip()
+    if value.lower() in {"", "off", "0", "none"}:
+        return "off"
+    number, _, period = value.partition("/")
+    if not number.strip().isdigit() or int(number) < 1 or period.strip()[:1] not in set("smhd"):
+        raise ImproperlyConfigured(f'{name} must look like "600/minute" or "off", got {value!r}')
+    return value
+
+
 DEBUG = envbool("DJANGO_DEBUG", "1")
 DATA_DIR = Path(env("MODELWATCH_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -86,9 +97,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "guardian",
+    "csp",
     "models_app",
     "alerts_app",
     "frontend",
+    # Per-model roles, ingest tokens, audit log (docs/security.md).
+    "monitor_site.access",
 ]
 
 MIDDLEWARE = [
@@ -100,8 +115,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Changes made while serving a request are audited under its user (after DRF auth too).
+    "monitor_site.access.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "monitor_site.urls"
@@ -161,8 +179,48 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Per-model permissions: django-guardian object permissions next to Django's own.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # no guardian "anonymous" user: anonymous visitors get nothing
+GUARDIAN_MONKEY_PATCH_USER = False
+
+# Security headers (docs/security.md). The CSP allows only the app's own scripts and
+# styles; figures travel as JSON (json_script), never as inline script.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # plotly.js writes empty style attributes (style=""): allow exactly that value.
+        "style-src-attr": [
+            "'unsafe-hashes'", "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# API rate limits per anonymous address, per user, and per ingest token/user for telemetry
+# writes ("N/second|minute|hour|day" or "off"); see monitor_site/access/throttling.py.
+MODELWATCH_THROTTLE_ANON = envrate("MODELWATCH_THROTTLE_ANON", "120/minute")
+MODELWATCH_THROTTLE_USER = envrate("MODELWATCH_THROTTLE_USER", "6000/minute")
+MODELWATCH_THROTTLE_INGEST = envrate("MODELWATCH_THROTTLE_INGEST", "60000/minute")
 
 MODELWATCH_MAX_BATCH = envint("MODELWATCH_MAX_BATCH", "10000")
 MODELWATCH_MAX_BODY_BYTES = envint("MODELWATCH_MAX_BODY_BYTES", str(32 * 1024 * 1024))
@@ -173,10 +231,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MODELWATCH_MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "monitor_site.access.authentication.IngestTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["models_app.api.permissions.ReadAuthenticatedWriteToken"],
+    "DEFAULT_PERMISSION_CLASSES": ["models_app.api.permissions.ModelAccess"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "monitor_site.access.throttling.AnonThrottle",
+        "monitor_site.access.throttling.UserThrottle",
+        "monitor_site.access.throttling.IngestThrottle",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "models_app.api.parsers.OrjsonParser",
         "rest_framework.parsers.FormParser",
@@ -189,7 +253,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "models_app.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     # django-filter's backend, with boolean filters that refuse values they cannot read.
-    "DEFAULT_FILTER_BACKENDS": ["monitor_site.filters.StrictFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "monitor_site.filters.StrictFilterBackend",
+        # Lists and lookups hold only the models a user may view (docs/security.md).
+        "models_app.api.permissions.ModelScopeFilter",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "monitor_site.errors.exception_handler",

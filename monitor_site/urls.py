@@ -1,8 +1,9 @@
 """Root URLs: admin, the REST API under /api/v1/, its schema and docs, health, dashboards."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from monitor_site.health import healthz
 
@@ -10,9 +11,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves Swagger UI's init code as a file: no inline script (CSP).
+    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(
+        url_name="schema", template_name="access/swagger_ui.html"), name="docs"),
     path("api/v1/", include("models_app.api.urls")),
     path("api/v1/", include("alerts_app.api.urls")),
+    path("api/v1/", include("monitor_site.access.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(
+        template_name="access/login.html", redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("frontend.urls")),
 ]
 

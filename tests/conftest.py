@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import make_model, make_token, make_user
+from tests.factories import grant_all_models, make_model, make_token, make_user
 
 
 def pytest_configure(config):
@@ -15,7 +15,16 @@ def pytest_configure(config):
 
 @pytest.fixture
 def user(db):
-    return make_user()
+    """Alice: not staff, but admin of every model (roles: docs/security.md)."""
+    return grant_all_models(make_user(), "admin")
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """API rate-limit counters live in Django's cache: every test starts without any."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

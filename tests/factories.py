@@ -12,6 +12,14 @@ def make_user(username: str = "alice", staff: bool = False, **overrides):
     )
 
 
+def grant_all_models(user, role: str = "admin"):
+    """Put `user` in the "all models: ROLE" group: that role on every model (docs/security.md)."""
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name=f"all models: {role}"))
+    return user
+
+
 def make_token(user) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 

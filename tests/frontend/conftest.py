@@ -8,14 +8,14 @@ from django.test import Client
 from alerts_app.models import Alert, AlertRule, AlertTransition, CheckResult
 from models_app import ingest
 from models_app.models import Model, ModelVersion, ParameterStat, Prediction, Reference
-from tests.factories import make_user
+from tests.factories import grant_all_models, make_user
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def viewer(db):
-    return make_user("viewer")
+    return grant_all_models(make_user("viewer"), "editor")  # editors may acknowledge
 
 
 @pytest.fixture

@@ -72,8 +72,10 @@ def log_in(page, base: str) -> None:
 
 def wait_for_figures(page) -> list[dict]:
     """Wait until every figure has drawn; answer each one's id and trace count."""
+    # Arrow functions, not expressions: Playwright evals an expression while polling, which
+    # the pages' Content-Security-Policy (no 'unsafe-eval') refuses.
     page.wait_for_function(
-        "document.querySelectorAll('[data-src]').length > 0 && "
+        "() => document.querySelectorAll('[data-src]').length > 0 && "
         "[...document.querySelectorAll('[data-src]')].every(e => e.dataset.state === 'ready'"
         " && e._fullData)")
     return page.evaluate(
@@ -105,7 +107,7 @@ def test_a_user_logs_in_reads_the_model_changes_the_range_and_acknowledges(page,
 
     page.select_option("#feature-select", "clinic")
     page.wait_for_function(
-        "document.getElementById('figure-distribution')._fullData[0].x.includes('north')")
+        "() => document.getElementById('figure-distribution')._fullData[0].x.includes('north')")
 
     page.goto(f"{base}/alerts/")
     first = page.locator("button[data-ack]").first
@@ -132,7 +134,7 @@ def test_the_model_page_refreshes_in_place_and_fits_a_phone(page, live_server):
     Alert.objects.filter(state="firing").update(acknowledged_at=timezone.now())
     page.evaluate("window.modelwatchRefresh()")
     page.wait_for_function(
-        "!document.querySelector('[data-region=active-alerts] button[data-ack]')")
+        "() => !document.querySelector('[data-region=active-alerts] button[data-ack]')")
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
     figures = wait_for_figures(page)
     assert all(f["traces"] > 0 for f in figures)

@@ -28,7 +28,7 @@ def traces_with_data(fig) -> list[dict]:
 def test_pages_redirect_anonymous_users_to_the_login(path, watched):
     response = Client().get(path)
     assert response.status_code == 302
-    assert response.url.startswith("/admin/login/?next=")
+    assert response.url.startswith("/accounts/login/?next=")
 
 
 def test_figure_endpoints_answer_401_json_to_anonymous_users(watched):

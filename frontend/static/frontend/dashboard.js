@@ -101,8 +101,17 @@
     });
   }
 
+  function bindAutoSubmit() {
+    // No inline handlers (the Content-Security-Policy forbids them): selects marked
+    // data-autosubmit submit their form when changed.
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     bindFeatureSelect();
+    bindAutoSubmit();
     window.modelwatchReady = loadAll();
     window.modelwatchRefresh = function () { return Promise.all([loadAll(), refreshRegions()]); };
     if (body.dataset.live === "1") {

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class AccessConfig(AppConfig):
+    """Least privilege: per-model roles, ingest tokens, the audit log."""
+
+    name = "monitor_site.access"
+    label = "access"
+    verbose_name = "Access and audit"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from monitor_site.access import audit, roles  # noqa: F401  (connect signals)
+
+        roles.connect_post_migrate(self)
+        audit.connect()
