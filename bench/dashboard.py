@@ -263,13 +263,14 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from tests.factories import make_user
+    from tests.factories import grant_all_models, make_user
 
     timezone.now = lambda: END  # presets end at the data's end, as they would live
     client = Client()
-    client.force_login(make_user("bench-viewer") if not args.reuse else
-                       __import__("django.contrib.auth", fromlist=["get_user_model"])
-                       .get_user_model().objects.get(username="bench-viewer"))
+    viewer = (make_user("bench-viewer") if not args.reuse else
+              __import__("django.contrib.auth", fromlist=["get_user_model"])
+              .get_user_model().objects.get(username="bench-viewer"))
+    client.force_login(grant_all_models(viewer, "viewer"))  # scoped as a real viewer is
     for range_key, days in (("30d", 30), ("365d", 365)):
         measure(range_key, days, client)
 

@@ -87,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dsn, env = bench_database("mw_bench_metrics")
-    token = manage(env, "create_token", "bench", "--create").strip()
+    token = manage(env, "create_token", "bench", "--create", "--staff").strip()
     manage(env, "shell", "--no-imports", "-c", "from models_app.models import *; "
            "m, _ = Model.objects.get_or_create(name='bench-api', task='regression'); "
            "ModelVersion.objects.get_or_create(model=m, version='1'); "

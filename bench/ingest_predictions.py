@@ -98,7 +98,7 @@ def ids_of(env: dict) -> dict[str, tuple[int, int]]:
 
 
 def setup(env: dict) -> str:
-    token = manage(env, "create_token", "bench", "--create").strip()
+    token = manage(env, "create_token", "bench", "--create", "--staff").strip()
     manage(env, "shell", "--no-imports", "-c", "from models_app.models import *; "
            "[ModelVersion.objects.get_or_create(model=Model.objects.get_or_create(name=n, "
            "task='binary_classification')[0], version='1') for n in ('bench-api', 'bench-copy')]")

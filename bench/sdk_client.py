@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     rows = parser.parse_args().rows
     _, env = bench_database("mw_bench_sdk")
-    token = manage(env, "create_token", "bench", "--create").strip()
+    token = manage(env, "create_token", "bench", "--create", "--staff").strip()
     port = free_port()
     with Server(env, workers=2, port=port) as server:
         url = f"http://127.0.0.1:{port}"
