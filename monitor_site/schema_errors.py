@@ -4,7 +4,8 @@ drf-spectacular lists only the success answer of an operation; the fuzz tests
 (tests/reliability/test_api_fuzz.py) check that every answer is in the schema, so the
 codes below are added where they can happen:
 
-- 401, 403 and 503 (with Retry-After, monitor_site/errors.py) on every operation;
+- 401, 403, 429 (rate limits, monitor_site/access/throttling.py) and 503 (with
+  Retry-After, monitor_site/errors.py) on every operation;
 - 400 with the field errors on operations that take a body or query parameters
   (`page_size` included: models_app/api/pagination.py refuses a bad one);
 - 404 on operations with path parameters (no such object) or pages (no such page);
@@ -38,6 +39,7 @@ DESCRIPTIONS = {
     "404": "No such object (or page).",
     "413": "The request body is over MODELWATCH_MAX_BODY_BYTES.",
     "415": "The body is not in a supported media type.",
+    "429": "Over the rate limit (MODELWATCH_THROTTLE_*); retry after the Retry-After delay.",
     "503": "The database is unavailable; retry after the Retry-After delay.",
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"},
@@ -48,7 +50,7 @@ def error_answer(code: str) -> dict:
     schema = FIELD_ERRORS if code == "400" else ERROR
     answer = {"description": DESCRIPTIONS[code],
               "content": {"application/json": {"schema": schema}}}
-    if code == "503":
+    if code in ("429", "503"):
         answer["headers"] = RETRY_AFTER
     return answer
 
@@ -56,7 +58,7 @@ def error_answer(code: str) -> dict:
 def error_codes(path: str, operation: dict) -> list[str]:
     """The error codes `operation` (at `path`) can answer."""
     query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
-    codes = ["401", "403", "503"]
+    codes = ["401", "403", "429", "503"]
     if "requestBody" in operation or query:
         codes.append("400")
     if "{" in path or any(p["name"] == "page" for p in query):

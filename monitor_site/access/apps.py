@@ -10,7 +10,7 @@ class AccessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from monitor_site.access import audit, roles  # noqa: F401  (connect signals)
+        from monitor_site.access import audit, roles, schema  # noqa: F401  (signals, OpenAPI)
 
         roles.connect_post_migrate(self)
         audit.connect()
