@@ -59,8 +59,15 @@ def format_number(value: float | None) -> str:
 
 
 def subject_line(n: Notification) -> str:
+    """One line whatever the rule is named (a newline in a mail header is refused)."""
     feature = f" [{n.feature}]" if n.feature else ""
-    return f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} on {n.model}"
+    line = f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} on {n.model}"
+    return " ".join(line.split())
+
+
+def mrkdwn(text: str) -> str:
+    """Slack's escaping of user text in mrkdwn: &, < and > (no links or mentions injected)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def summary_line(n: Notification) -> str:
@@ -93,15 +100,16 @@ def slack_payload(n: Notification) -> dict:
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": subject_line(n)[:150]}},
         {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*{label}*\n{text}"} for label, text in facts]},
+            {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(text)}"} for label, text in facts]},
     ]
     if n.message:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": n.message[:2900]}})
+        blocks.append({"type": "section",
+                       "text": {"type": "mrkdwn", "text": mrkdwn(n.message[:2900])}})
     if n.dashboard_url:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open dashboard"},
             "url": n.dashboard_url}]})
-    return {"text": f"{subject_line(n)}: {summary_line(n)}", "blocks": blocks}
+    return {"text": mrkdwn(f"{subject_line(n)}: {summary_line(n)}"), "blocks": blocks}
 
 
 def email_bodies(n: Notification) -> tuple[str, str, str]:
