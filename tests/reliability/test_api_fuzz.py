@@ -9,8 +9,9 @@ in four, so that the operations get past their 404s.
 Not checked: that every schema-valid request is accepted (existence, uniqueness and
 cross-field rules, such as a rule's `model` naming a registered model, are not what a
 schema says), and DRF's deliberate scalar coercions (`"version": 1` read as "1",
-`"store": 0` as false) and an empty query parameter read as absent (`?severity=`, as
-HTML forms send it) are not counted as accepting bad data.
+`"store": 0` as false), an empty query parameter read as absent (`?severity=`, as
+HTML forms send it) and an unknown query parameter ignored are not counted as accepting
+bad data.
 """
 
 import re
@@ -80,6 +81,12 @@ def coerced(mutation) -> bool:
             and (mutation.original_value, mutation.new_value) in DRF_COERCIONS)
 
 
+def unknown_query_parameter(mutation) -> bool:
+    """An extra query parameter: ignored, as every web framework does."""
+    return (mutation.parameter_location == ParameterLocation.QUERY
+            and "additionalProperties" in mutation.keywords)
+
+
 def empty_query(case, location, name) -> bool:
     """`?severity=` is "no filter", as an HTML form sends it."""
     return location == ParameterLocation.QUERY and (case.query or {}).get(name) in ("", [""])
@@ -103,8 +110,8 @@ def tolerated(case) -> bool:
     found = list(getattr(data, "mutations", None) or ())
     if found:
         sent = [m for m in found if not (aimed and m.parameter_location == ParameterLocation.PATH)]
-        return all(coerced(m) or empty_query(case, m.parameter_location, m.parameter)
-                   for m in sent)
+        return all(coerced(m) or unknown_query_parameter(m)
+                   or empty_query(case, m.parameter_location, m.parameter) for m in sent)
     location = getattr(data, "parameter_location", None)
     if aimed and location == ParameterLocation.PATH:
         return True
