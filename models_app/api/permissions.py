@@ -145,6 +145,8 @@ class IsStaff(BasePermission):
     message = "Only staff users may do this."
 
     def has_permission(self, request, view) -> bool:
+        if (token := ingest_token_of(request)) is not None:
+            return check_ingest_token(request, view, token)
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
