@@ -68,6 +68,8 @@ def _secret_key() -> str:
     set one explicitly so that every web process and worker share it.
     """
     if os.environ.get("SECRET_KEY"):
+        if not DEBUG and os.environ["SECRET_KEY"].startswith("change-me"):
+            raise ImproperlyConfigured("SECRET_KEY is still the .env.example placeholder")
         return os.environ["SECRET_KEY"]
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG=0")
