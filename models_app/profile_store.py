@@ -9,7 +9,6 @@ with a margin. If a fetched prefix turns out too short to be sure (its last key 
 the merged k-th key), that row is fetched whole: the result is exact either way.
 """
 
-import binascii
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,19 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
-from django.db.models import (
-    BinaryField,
-    BooleanField,
-    Case,
-    F,
-    FloatField,
-    Func,
-    IntegerField,
-    Q,
-    TextField,
-    Value,
-    When,
-)
+from django.db import connection
+from django.db.models import BooleanField, F, Q, TextField, Value
 from django.db.models.functions import Cast, Length
 
 from models_app import profiling
@@ -45,7 +33,7 @@ SCALAR_FIELDS = ("id", "bucket_start", *PLAIN_FIELDS, *(f"{f}_text" for f in JSO
                  "sample_seed", "sample_length", "is_sorted", "is_daily")
 ROW_FIELDS = ("id", "bucket_start", *STAT_FIELDS, "sample", "sample_values", "sample_keys",
               "sample_seed")
-PREFIX_MARGIN, PREFIX_SLACK = 1.3, 24
+PREFIX_SIGMAS, PREFIX_SLACK = 3.0, 4
 WHOLE = 2**31 - 1
 
 
@@ -155,65 +143,52 @@ def window_scalars(versions: Q, start: datetime, end: datetime,
     return parse_json(list(parts[0].union(*parts[1:], all=True)))
 
 
-def prefix_factors(rows: Sequence[dict], k: int) -> dict[str, float]:
-    """Per feature, the expected share of a row's sample in the window's merged sample."""
+def prefix_lengths(rows: Sequence[dict], k: int) -> dict[tuple, int]:
+    """How many values to fetch from each sorted row: the expected share e = k·nᵢ/N of the
+    merged sample, plus 3√e + 4 (short rows are detected and fetched whole)."""
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
         totals[row["feature"]] += row["count"]
-    return {name: PREFIX_MARGIN * k / total for name, total in totals.items() if total}
+    lengths = {}
+    for row in rows:
+        total = totals[row["feature"]]
+        share = k * row["count"] / total if total else 0.0
+        wanted = max(1, math.ceil(share + PREFIX_SIGMAS * math.sqrt(share) + PREFIX_SLACK))
+        lengths[(row["is_daily"], row["id"])] = wanted if row["is_sorted"] else WHOLE
+    return lengths
 
 
-def _prefix_length(factors: dict[str, float]):
-    """SQL: values to fetch from a sorted row, `count * factor + slack` (all if unsorted)."""
-    per_feature = Case(*[When(feature=name, then=Value(f)) for name, f in factors.items()],
-                       default=Value(0.0), output_field=FloatField())
-    wanted = Cast(F("count") * per_feature + PREFIX_SLACK, IntegerField())
-    return Case(When(is_sorted=True, then=wanted), default=Value(WHOLE // 8),
-                output_field=IntegerField())
+def _fetch_postgresql(table: str, takes: dict[int, int]) -> dict[int, tuple]:
+    """{id: (values, keys)} prefixes in one statement (lengths in items, joined by id)."""
+    sql = (f"SELECT p.id, substr(p.sample_values, 1, w.take * 8), "
+           f"substr(p.sample_keys, 1, w.take * 8) FROM {table} p "
+           f"JOIN unnest(%s::bigint[], %s::int[]) AS w(id, take) ON p.id = w.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(takes), [min(t, WHOLE // 8) for t in takes.values()]])
+        return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
-class Prefix(Func):
-    """The first `take` 8-byte items of a binary column. PostgreSQL sends it base64
-    (psycopg2 decodes bytea's hex text several times slower than binascii does base64)."""
-
-    function = "substr"
-    output_field = BinaryField()
-
-    def __init__(self, column: str):
-        super().__init__(F(column), Value(1), F("take") * 8)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        sql, params = self.as_sql(compiler, connection, **extra)
-        return f"encode({sql}, 'base64')", params
-
-
-def as_bytes(value) -> bytes | memoryview | None:
-    return binascii.a2b_base64(value) if isinstance(value, str) else value
-
-
-def _fetch(model, ids: list[int], length) -> dict[int, tuple]:
-    if not ids:
+def _fetch(model, takes: dict[int, int]) -> dict[int, tuple]:
+    if not takes:
         return {}
-    queryset = model.objects.filter(id__in=ids).annotate(
-        is_sorted=Value(True, BooleanField()) if model is DailyProfile else F("rolled_up"))
-    queryset = queryset.annotate(take=length).annotate(
-        head=Prefix("sample_values"), key_head=Prefix("sample_keys"))
-    return {row[0]: (as_bytes(row[1]), as_bytes(row[2]))
-            for row in queryset.values_list("id", "head", "key_head")}
+    if connection.vendor == "postgresql":
+        return _fetch_postgresql(model._meta.db_table, takes)
+    rows = model.objects.filter(id__in=list(takes)).values_list(
+        "id", "sample_values", "sample_keys")  # small embedded databases: whole samples
+    return {row[0]: row[1:] for row in rows}
 
 
 def fetch_samples(rows: list[dict], k: int = SAMPLE_SIZE, whole: frozenset = frozenset()):
     """Attach `sample_values`/`sample_keys` to numeric rows: prefixes of sorted rows (the
-    ids in `whole` in full). Returns False when a row vanished meanwhile (a rollup)."""
+    (is_daily, id) pairs in `whole` in full). False when a row vanished (a rollup)."""
     wanted = [r for r in rows if r["kind"] == NUMERIC and r["sample_length"]]
-    factors = prefix_factors(wanted, k)
+    lengths = prefix_lengths(wanted, k)
     ok = True
     for daily, model in ((False, Profile), (True, DailyProfile)):
         mine = [r for r in wanted if r["is_daily"] == daily]
-        short = _prefix_length(factors)
-        fetched = _fetch(model, [r["id"] for r in mine if (daily, r["id"]) not in whole], short)
-        fetched |= _fetch(model, [r["id"] for r in mine if (daily, r["id"]) in whole],
-                          Value(WHOLE // 8))
+        takes = {r["id"]: WHOLE if (daily, r["id"]) in whole else lengths[(daily, r["id"])]
+                 for r in mine}
+        fetched = _fetch(model, takes)
         for row in mine:
             if row["id"] not in fetched:
                 ok = False

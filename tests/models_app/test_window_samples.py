@@ -40,8 +40,8 @@ def test_the_window_sample_from_prefixes_equals_the_merge_of_whole_rows(stored):
 
 
 def test_prefixes_that_are_too_short_are_fetched_whole(stored, monkeypatch):
-    monkeypatch.setattr(profile_store, "PREFIX_MARGIN", 0.2)
-    monkeypatch.setattr(profile_store, "PREFIX_SLACK", 0)
+    monkeypatch.setattr(profile_store, "PREFIX_SIGMAS", 0.0)
+    monkeypatch.setattr(profile_store, "PREFIX_SLACK", -1000)  # one value per row
     window = profiles.window_profiles(stored, T0, T0 + timedelta(hours=2))["x"]
     assert window.sample == whole_merge(stored).sample
 
