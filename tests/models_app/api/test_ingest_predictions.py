@@ -125,7 +125,8 @@ def test_an_id_already_stored_is_refused_and_nothing_else_is_stored(api, model):
     post(api, [record(0)])
     answer = post(api, [record(5), record(0)])
     assert answer.status_code == 400
-    assert answer.json() == {"records": {"1": {"id": ["A prediction with this id already exists."]}}}
+    taken = ["A prediction with this id already exists."]
+    assert answer.json() == {"records": {"1": {"id": taken}}}
     assert list(Prediction.objects.values_list("client_id", flat=True)) == ["p0"]
 
 
