@@ -166,6 +166,15 @@ def insert_predictions(version: ModelVersion, rows: Sequence[dict]) -> None:
     )
 
 
+def stamp_inline_labels(rows: Sequence[dict]) -> None:
+    """A label sent with its prediction arrived now, like a late one."""
+    now = None
+    for row in rows:
+        if row["label"] is not None and row.get("labeled_at") is None:
+            now = now or timezone.now()
+            row["labeled_at"] = now
+
+
 def join_pending_labels(model: Model, rows: Sequence[dict]) -> None:
     """Give rows the labels that arrived before them (and forget those pending labels).
 
@@ -202,6 +211,7 @@ def record_predictions(version: ModelVersion, rows: list[dict]) -> int:
     Raises ValidationError naming the records whose `id` is already stored.
     """
     model = version.model
+    stamp_inline_labels(rows)
     join_pending_labels(model, rows)
     try:
         with transaction.atomic():

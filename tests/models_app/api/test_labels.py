@@ -83,3 +83,12 @@ def test_a_replayed_label_batch_answers_the_same(api, model):
     first = label(api, [("a", 1), ("b", 1)], HTTP_IDEMPOTENCY_KEY="k1")
     again = label(api, [("a", 1), ("b", 1)], HTTP_IDEMPOTENCY_KEY="k1")
     assert first.json() == again.json() == {"matched": 1, "unmatched": ["b"]}
+
+
+def test_a_label_sent_with_its_prediction_is_stamped_and_counted(api, model):
+    record = {"id": "x", "timestamp": T0.isoformat(), "features": {}, "prediction": 1,
+              "label": 1}
+    api.post(URL + "predictions/", {"records": [record]}, format="json")
+    stored = Prediction.objects.get()
+    assert stored.label == 1 and stored.labeled_at is not None
+    assert profiles.window_serving(model.versions.get(), T0, T0)["labels"] == 1
