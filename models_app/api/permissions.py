@@ -23,6 +23,7 @@ from monitor_site.access.roles import (
     VIEW,
     has_model_perm,
     is_unrestricted,
+    model_perms,
     visible_models,
 )
 
@@ -66,9 +67,10 @@ def model_named(request, name: str) -> Model | None:
 
 def check_model_perm(user, perm: str, model: Model | None) -> None:
     """404 when the model is missing or hidden from `user`; 403 when visible but not allowed."""
-    if model is None or not has_model_perm(user, VIEW, model):
+    held = model_perms(user, model) if model is not None else set()
+    if VIEW not in held:
         raise NotFound("Not found.")
-    if perm != VIEW and not has_model_perm(user, perm, model):
+    if perm not in held:
         raise PermissionDenied(
             f'You need the {ROLE_NEEDED[perm]} role on model "{model.name}" to do this.')
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_migrate, post_save, pre_save
 from django.dispatch import receiver
+from guardian.core import ObjectPermissionChecker
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
@@ -37,14 +38,20 @@ def is_unrestricted(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_staff or user.is_superuser))
 
 
+def model_perms(user, model: Model) -> set[str]:
+    """The codenames `user` holds on `model`: global grants (groups included, cached on
+    the user by Django) and guardian object grants (user's and groups', one checker)."""
+    if not (user and user.is_authenticated and user.is_active and user.pk):
+        return set()
+    if is_unrestricted(user):
+        return set(ALL_PERMS)
+    held = {p.split(".", 1)[1] for p in user.get_all_permissions() if p.startswith("models_app.")}
+    return held | set(ObjectPermissionChecker(user).get_perms(model))
+
+
 def has_model_perm(user, codename: str, model: Model) -> bool:
     """Whether `user` holds `codename` on `model`: staff, a global grant or an object grant."""
-    if not (user and user.is_authenticated and user.is_active):
-        return False
-    if is_unrestricted(user):
-        return True
-    perm = f"models_app.{codename}"
-    return user.has_perm(perm) or user.has_perm(perm, model)
+    return codename in model_perms(user, model)
 
 
 def visible_models(user) -> QuerySet:
@@ -58,8 +65,9 @@ def visible_models(user) -> QuerySet:
 
 def role_of(user, model: Model) -> str | None:
     """The strongest role `user` has on `model` (None: not even viewer)."""
+    held = model_perms(user, model)
     for role in (Role.ADMIN, Role.EDITOR, Role.VIEWER):
-        if all(has_model_perm(user, perm, model) for perm in ROLE_PERMS[role]):
+        if held.issuperset(ROLE_PERMS[role]):
             return role
     return None
 
