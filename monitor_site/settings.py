@@ -130,7 +130,8 @@ WSGI_APPLICATION = "monitor_site.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide template overrides (admin/base_site.html adds the admin stylesheet).
+        "DIRS": [BASE_DIR / "monitor_site" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

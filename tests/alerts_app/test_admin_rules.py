@@ -183,8 +183,8 @@ def test_the_list_shows_last_result_and_alert_state(staff, model):
     make_alert_rule(model, name="quiet-rule")
     page = staff.get(LIST).content.decode()
     assert "firing-rule" in page and "never evaluated" in page
-    assert '<b style="color:#cf222e">firing</b>' in page
-    assert '<b style="color:#cf222e">breached</b>' in page
+    assert '<b class="mw-state mw-state-firing">firing</b>' in page
+    assert '<b class="mw-state mw-state-breached">breached</b>' in page
 
 
 def test_the_change_page_shows_recent_results_inline(staff, model):

@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from alerts_app.models import AlertRule
 from frontend import demo_data
 from models_app.models import Model
 from monitor_site.access import roles
@@ -87,7 +88,9 @@ def test_staff_pages_api_docs_and_admin_raise_no_csp_violation(page, live_server
     log_in(page, base, "ops", "/alerts/")
     for path in ["/", "/api/v1/docs/", "/admin/", "/admin/access/ingesttoken/add/",
                  "/admin/access/auditentry/", f"/admin/models_app/model/"
-                 f"{Model.objects.first().pk}/change/"]:
+                 f"{Model.objects.first().pk}/change/", "/admin/alerts_app/alertrule/",
+                 f"/admin/alerts_app/alertrule/{AlertRule.objects.first().pk}/change/",
+                 "/admin/alerts_app/alert/"]:
         page.goto(f"{base}{path}")
         page.wait_for_load_state("networkidle")
         assert violations(page) == [], path
