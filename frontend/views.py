@@ -17,7 +17,7 @@ from frontend import distributions, evaluations, listings
 from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
 from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
 from models_app.models import ModelVersion
-from monitor_site.access.roles import EDIT, has_model_perm, visible_models
+from monitor_site.access.roles import EDIT, editable_model_ids, has_model_perm, visible_models
 
 REFRESH_SECONDS = 30
 
@@ -97,6 +97,7 @@ def model_page(request, name: str):
         "features": distributions.feature_names(sel.model, sel.version
                                                 or sel.model.latest_version()),
         "feature": feature, "active_alerts": list(firing),
+        "editable": {sel.model.pk} if has_model_perm(request.user, EDIT, sel.model) else set(),
         "health": listings.health([a.rule.severity for a in firing if a.state == "firing"]),
         "query": sel.window.querystring(version=sel.version.version if sel.version else ""),
         **range_context(sel.window),
@@ -131,6 +132,7 @@ def alerts_page(request):
         "state": state, "severity": severity, "model_name": model,
         "states": listings.ALERT_STATES, "severities": Severity.values,
         "model_names": visible.values_list("name", flat=True),
+        "editable": editable_model_ids(request.user),
         "refresh_seconds": REFRESH_SECONDS,
     })
 

@@ -63,6 +63,16 @@ def visible_models(user) -> QuerySet:
     return get_objects_for_user(user, f"models_app.{VIEW}", Model)
 
 
+def editable_model_ids(user) -> set[int]:
+    """Ids of the models whose telemetry, rules and alerts `user` may change (editor+)."""
+    if is_unrestricted(user):
+        return set(Model.objects.values_list("pk", flat=True))
+    if not (user and user.is_authenticated and user.is_active and user.pk):
+        return set()
+    editable = get_objects_for_user(user, [f"models_app.{VIEW}", f"models_app.{EDIT}"], Model)
+    return set(editable.values_list("pk", flat=True))
+
+
 def role_of(user, model: Model) -> str | None:
     """The strongest role `user` has on `model` (None: not even viewer)."""
     held = model_perms(user, model)

@@ -110,3 +110,11 @@ def test_a_grant_names_a_user_or_a_group_not_both(cast):
         "/api/v1/models/fraud/roles/", {"role": "viewer"}, format="json")
     assert response.status_code == 400
     assert "user" in response.json()
+
+
+@pytest.mark.parametrize(("principal", "shown"), [("viewer", False), ("editor", True),
+                                                  ("staff", True)])
+def test_only_those_who_may_acknowledge_see_the_button(cast, principal, shown):
+    client = cast.browser(principal)
+    for path in ("/alerts/", "/models/fraud/"):
+        assert (b"data-ack=" in client.get(path).content) is shown, path
