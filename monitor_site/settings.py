@@ -121,7 +121,7 @@ MIDDLEWARE = [
     "monitor_site.access.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "monitor_site.access.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "monitor_site.urls"

@@ -205,3 +205,14 @@ def test_compose_is_production_safe_by_default():
     assert "${POSTGRES_PASSWORD:?" in (ROOT / "docker-compose.yml").read_text()
     example = (ROOT / ".env.example").read_text()
     assert re.search(r"^SECRET_KEY=$", example, re.M)
+
+
+@pytest.mark.django_db
+def test_only_the_browsable_api_may_use_inline_styles_and_never_inline_scripts(api, model):
+    html = api.get("/api/v1/models/", HTTP_ACCEPT="text/html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+    policy = dict(d.strip().split(" ", 1) for d in html["Content-Security-Policy"].split(";"))
+    assert policy["style-src"] == "'self' 'unsafe-inline'"
+    assert policy["script-src"] == "'self'"
+    strict = api.get("/api/v1/models/")["Content-Security-Policy"]
+    assert "unsafe-inline" not in strict
