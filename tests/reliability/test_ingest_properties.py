@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models_app.models import MetricPoint, ParameterStat, PendingLabel, Prediction, Reference
+from tests.reliability.budget import DERANDOMIZE, examples
 from tests.reliability.test_validator_properties import WIRE_JSON, records
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def counted(endpoint: str, answer: dict) -> int:
 
 
 @pytest.mark.parametrize("endpoint", sorted(STORED))
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(60), deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_json_is_stored_whole_or_refused_with_nothing_stored(api, model, endpoint, data):

@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from models_app import validation
 from models_app.api.batch import parse_envelope
+from tests.reliability.budget import DERANDOMIZE, examples
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 BIGINT = 2**63 - 1
@@ -70,7 +71,7 @@ def verdict(kind: str, batch: list):
         return None, exc.detail["records"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
 @given(data=st.data(), kind=st.sampled_from(KINDS))
 def test_a_batch_is_accepted_whole_or_refused_naming_each_bad_record_and_field(data, kind):
     batch = data.draw(st.lists(records(kind), max_size=5))
@@ -84,7 +85,7 @@ def test_a_batch_is_accepted_whole_or_refused_naming_each_bad_record_and_field(d
         assert all(isinstance(m, str) and m for messages in errors.values() for m in messages)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None, derandomize=DERANDOMIZE)
 @given(data=st.data(), kind=st.sampled_from(KINDS))
 def test_a_records_verdict_does_not_depend_on_its_neighbours(data, kind):
     batch = data.draw(st.lists(records(kind), min_size=1, max_size=4))
@@ -102,7 +103,7 @@ def assert_storable_metric(row: dict) -> None:
     assert row["stage"] in {"train", "validation", "test", "production"}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
 @given(record=records("metric"))
 def test_an_accepted_metric_is_storable_and_reads_back_the_same(record):
     rows, failures = verdict("metric", [record])
@@ -114,7 +115,7 @@ def test_an_accepted_metric_is_storable_and_reads_back_the_same(record):
     assert verdict("metric", [again])[0] == [row]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
 @given(record=records("parameter"))
 def test_accepted_weight_statistics_are_finite_and_counts_never_negative(record):
     rows, failures = verdict("parameter", [record])
@@ -127,7 +128,7 @@ def test_accepted_weight_statistics_are_finite_and_counts_never_negative(record)
     assert row["zero_fraction"] is None or 0 <= row["zero_fraction"] <= 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
 @given(features=st.dictionaries(st.text(max_size=8), JSON, max_size=5),
        prediction=JSON.filter(lambda v: v is not None))
 def test_anything_inside_features_is_data_never_an_error(features, prediction):
@@ -135,7 +136,7 @@ def test_anything_inside_features_is_data_never_an_error(features, prediction):
     assert failures is None and rows[0]["features"] == features
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
 @given(record=records("prediction"))
 def test_an_accepted_prediction_has_an_object_of_features_and_finite_scores(record):
     rows, failures = verdict("prediction", [record])
@@ -150,7 +151,7 @@ def test_an_accepted_prediction_has_an_object_of_features_and_finite_scores(reco
         assert not isinstance(score, bool) and math.isfinite(score)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None, derandomize=DERANDOMIZE)
 @given(ids=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"])), max_size=6))
 def test_an_id_repeated_in_a_batch_is_refused_at_each_repetition(ids):
     rows = [{"id": key} for key in ids]
@@ -164,7 +165,7 @@ def test_an_id_repeated_in_a_batch_is_refused_at_each_repetition(ids):
     assert set(caught.value.detail["records"]) == repeated
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
 @given(body=JSON | st.fixed_dictionaries({}, optional={"version": JSON, "records": JSON}))
 def test_any_envelope_is_read_or_refused_naming_its_field(body):
     try:
