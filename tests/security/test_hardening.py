@@ -216,3 +216,21 @@ def test_only_the_browsable_api_may_use_inline_styles_and_never_inline_scripts(a
     assert policy["script-src"] == "'self'"
     strict = api.get("/api/v1/models/")["Content-Security-Policy"]
     assert "unsafe-inline" not in strict
+
+
+@pytest.mark.django_db
+@override_settings(ALLOWED_HOSTS=[".example.com"], SECURE_SSL_REDIRECT=True,
+                   SECURE_REDIRECT_EXEMPT=[r"^healthz$"])
+def test_the_compose_healthcheck_sends_a_host_that_production_accepts(monkeypatch):
+    import urllib.request
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    code = compose["services"]["web"]["healthcheck"]["test"][3]
+    sent = []
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request: sent.append(request))
+    monkeypatch.setenv("ALLOWED_HOSTS", ".example.com,other.org")
+    exec(code, {})  # noqa: S102  (the compose file's own one-liner)
+    host = sent[0].get_header("Host")
+    assert host == "example.com"
+    answer = Client(HTTP_HOST=host).get(sent[0].selector)
+    assert answer.status_code in (200, 503)  # not 400 (bad host) nor 301 (to https)
