@@ -84,9 +84,9 @@ def current_actor() -> tuple[object, str, str]:
         who = getattr(context.request, "user", None)
     if who is None or not who.is_authenticated:
         return None, "anonymous" if context.request is not None else "system", context.source
-    is_user = getattr(who, "pk", None) is not None
-    return (who if is_user else None), str(who.get_username() if is_user else who), \
-        context.source
+    if getattr(who, "pk", None) is None:  # an ingest token's principal: named, not a user
+        return None, str(who), context.source
+    return who, who.get_username(), context.source
 
 
 def label_of(instance) -> str:

@@ -10,8 +10,6 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from django.utils import timezone
-
 from models_app.models import Model
 from monitor_site.access.models import IngestToken
 
@@ -71,6 +69,3 @@ def revoke(token: IngestToken) -> None:
     token.revoked = True
     token.save(update_fields=["revoked"])
 
-
-def usable_now(token: IngestToken) -> bool:
-    return token.is_usable(timezone.now())
