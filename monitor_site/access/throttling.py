@@ -14,11 +14,11 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
+from models_app.api.permissions import TELEMETRY_ACTIONS
 from monitor_site.access.authentication import ingest_token_of
 
 RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-TELEMETRY_ACTIONS = frozenset({"metrics", "predictions", "labels", "reference", "parameters"})
 
 
 def parse_rate(name: str, text: str) -> tuple[int, int] | None:
