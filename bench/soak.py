@@ -176,7 +176,19 @@ def memory(server: Server, workers: list) -> dict[str, int]:
     """RSS (kB) of the web workers and of the celery workers (main processes and pools)."""
     celery = [pid for w in workers for pid in [w.pid, *children(w.pid)]]
     return {"web": sum(rss_kb(p) for p in server.worker_pids()),
-            "worker": sum(rss_kb(p) for p in celery)}
+            "worker": sum(rss_kb(p) for p in celery),
+            "processes": {pid: rss_kb(pid) for pid in [*server.worker_pids(), *celery]}}
+
+
+def sample_memory(server: Server, workers: list, procs: list, every: float = 30.0) -> list:
+    """RSS every `every` seconds while the ingestion clients run."""
+    samples = []
+    while any(p.is_alive() for p in procs):
+        samples.append(memory(server, workers))
+        deadline = time.monotonic() + every
+        while time.monotonic() < deadline and any(p.is_alive() for p in procs):
+            time.sleep(1)
+    return samples
 
 
 def celery(env: dict, name: str, *args: str) -> subprocess.Popen:
@@ -270,9 +282,7 @@ def soak(env: dict, cast: dict, seconds: float, warmup: float) -> None:
             began = timezone.now()
             procs, out = run_clients(server.url, cast, seconds)
             time.sleep(min(warmup, seconds / 2))
-            warm = memory(server, processes[:2])
-            while any(p.is_alive() for p in procs[:CLIENTS]):
-                time.sleep(5)
+            samples = sample_memory(server, processes[:2], procs[:CLIENTS])
             end_memory, ended = memory(server, processes[:2]), timezone.now()
             results = collect(procs, out)
     finally:
@@ -280,8 +290,19 @@ def soak(env: dict, cast: dict, seconds: float, warmup: float) -> None:
             process.terminate()
         for process in processes:
             process.wait(timeout=60)
-    report(results, stored_rows(before), warm, end_memory)
+    report(results, stored_rows(before), samples[0], end_memory)
+    memory_report(samples + [end_memory])
     dispatch_report(began, ended)
+
+
+def memory_report(samples: list[dict]) -> None:
+    """The RSS series (so that growth can be told from a warm-up plateau), per process."""
+    for role in ("web", "worker"):
+        series = " ".join(f"{s[role] / 1024:.0f}" for s in samples)
+        print(f"RSS {role} every 30 s (MB): {series}")
+    first, last = samples[0]["processes"], samples[-1]["processes"]
+    print("RSS per process, warm -> end (MB): " + ", ".join(
+        f"{pid}: {first[pid] / 1024:.0f} -> {last.get(pid, 0) / 1024:.0f}" for pid in first))
 
 
 def report(results: list[dict], stored: dict, warm: dict, end: dict) -> None:
