@@ -134,10 +134,17 @@ class PendingLabel(models.Model):
     client_id = models.CharField(max_length=200)
     label = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
+    # When the sweep last looked for its prediction in vain (null: not yet): the sweep
+    # takes each model's never-checked labels first, then those checked longest ago.
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["model", "client_id"], name="uniq_pending_label")
+        ]
+        indexes = [
+            models.Index(models.F("model"), models.F("checked_at").asc(nulls_first=True),
+                         models.F("id"), name="pending_label_sweep"),
         ]
 
     def __str__(self) -> str:
@@ -295,6 +302,9 @@ class IdempotencyKey(models.Model):
     model = models.ForeignKey(Model, on_delete=models.CASCADE)
     endpoint = models.CharField(max_length=32)
     key = models.CharField(max_length=200)
+    # sha256 of the request body in canonical form (models_app/idempotency.py); empty
+    # on keys stored before it was kept, which replay whatever body comes.
+    body_sha256 = models.CharField(max_length=64, blank=True, default="")
     status_code = models.PositiveSmallIntegerField()
     response = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from models_app.idempotency import run_once
+from models_app.idempotency import request_claim, run_once
 from models_app.models import Model, ModelVersion
 from models_app.validation import validate_records
 
@@ -53,13 +53,13 @@ def ingest_batch(request, model: Model, endpoint: str, validate_one: Callable,
     `check_rows(rows)` may raise a ValidationError about the batch as a whole (e.g. an
     id repeated across records) once every record is valid on its own.
     """
+    claim = request_claim(request)
     version_name, records = parse_envelope(request.data)
     rows = validate_records(records, validate_one, now=timezone.now())
     if check_rows is not None:
         check_rows(rows)
     version = resolve_version(model, version_name)
-    key = request.headers.get("Idempotency-Key")
     status_code, body = run_once(
-        model, endpoint, key, lambda: (201, {"accepted": record(version, rows)})
+        model, endpoint, claim, lambda: (201, {"accepted": record(version, rows)})
     )
     return Response(body, status=status_code)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from models_app import ingest, profiles, validation
 from models_app.api.batch import ingest_batch, parse_envelope, resolve_version
 from models_app.api.parsers import check_body_size
-from models_app.idempotency import run_once
+from models_app.idempotency import request_claim, run_once
 from models_app.models import Model, Reference
 from models_app.reference import without_samples
 from models_app.reference_io import (
@@ -33,12 +33,12 @@ def post_parameters(request, model: Model) -> Response:
 
 def post_labels(request, model: Model) -> Response:
     """Join labels by prediction id: 200 `{"matched": n, "unmatched": [ids]}`."""
+    claim = request_claim(request)
     _, records = parse_envelope(request.data)
     rows = validation.validate_records(records, validation.label_record)
     validation.unique_ids(rows)
-    key = request.headers.get("Idempotency-Key")
     status_code, body = run_once(
-        model, "labels", key, lambda: (200, ingest.record_labels(model, rows))
+        model, "labels", claim, lambda: (200, ingest.record_labels(model, rows))
     )
     return Response(body, status=status_code)
 
@@ -107,6 +107,7 @@ def reference_builder(request, version):
 def post_reference(request, model: Model) -> Response:
     """201 with the new reference's summary (bounded samples left out)."""
     check_body_size(request)
+    claim = request_claim(request)
     version = resolve_version(model, version_field(request.data))
     field, build = reference_builder(request, version)
 
@@ -116,6 +117,5 @@ def post_reference(request, model: Model) -> Response:
         except ReferenceInputError as exc:
             raise ValidationError({field: [str(exc)]}) from None
 
-    key = request.headers.get("Idempotency-Key")
-    status_code, body = run_once(model, "reference", key, write)
+    status_code, body = run_once(model, "reference", claim, write)
     return Response(body, status=status_code)
