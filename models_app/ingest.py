@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import orjson
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -30,6 +31,10 @@ from models_app.models import (
 TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
 TOUCH_EVERY = timedelta(seconds=1)
+# The late-label sweep: pending labels examined per model and sweep, and how long a
+# label stays "new" (a racing prediction batch commits well within a request's timeout).
+LABEL_SWEEP_BUDGET = 1000
+LABEL_SWEEP_GRACE = timedelta(minutes=5)
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
@@ -249,10 +254,10 @@ def update_labels(matches: list[tuple], labels: dict[str, object], now: datetime
 
 def keep_pending(model: Model, labels: dict[str, object], now: datetime) -> None:
     PendingLabel.objects.bulk_create(
-        [PendingLabel(model=model, client_id=key, label=label, received_at=now)
+        [PendingLabel(model=model, client_id=key, label=label, received_at=now, checked_at=None)
          for key, label in labels.items()],
         update_conflicts=True, unique_fields=["model", "client_id"],
-        update_fields=["label", "received_at"], batch_size=1000,
+        update_fields=["label", "received_at", "checked_at"], batch_size=1000,
     )
 
 
@@ -267,6 +272,9 @@ def record_labels(model: Model, rows: list[dict]) -> dict:
     matches = matched_predictions(model, list(labels))
     if matches:
         update_labels(matches, labels, now)
+        # A label still pending for a matched id (it raced its prediction) is older
+        # than this one: the sweep must not join it over this one later.
+        PendingLabel.objects.filter(model=model, client_id__in=[m[1] for m in matches]).delete()
     fresh: dict[int, list] = defaultdict(list)
     for _, key, version_id, moment, old_label in matches:
         if old_label is None:
@@ -281,24 +289,39 @@ def record_labels(model: Model, rows: list[dict]) -> dict:
     return {"matched": len(matches), "unmatched": list(unmatched)}
 
 
-def join_stale_labels(limit: int = 10000) -> int:
-    """Join pending labels whose prediction has arrived meanwhile (the race above)."""
-    pending = list(PendingLabel.objects.order_by("id")
-                   .values_list("id", "model_id", "client_id", "label")[:limit])
-    by_model: dict[int, dict[str, object]] = defaultdict(dict)
-    for _, model_id, key, label in pending:
-        by_model[model_id][key] = label
-    joined = 0
-    for model_id, labels in by_model.items():
-        with transaction.atomic():
-            model = Model.objects.get(pk=model_id)
-            matches = matched_predictions(model, list(labels))
-            if not matches:
-                continue
-            answer = record_labels(model, [{"id": m[1], "label": labels[m[1]]} for m in matches])
-            PendingLabel.objects.filter(model=model, client_id__in=[m[1] for m in matches]).delete()
-            joined += answer["matched"]
-    return joined
+def join_stale_labels(budget: int | None = None, now: datetime | None = None) -> int:
+    """Join pending labels whose prediction has arrived meanwhile (the race above).
+
+    Every model with pending labels gets its own `budget` (default LABEL_SWEEP_BUDGET)
+    of them per sweep, so that one model's thousands of labels for ids that never come
+    cannot starve another's: a sweep costs at most `budget` labels per model, one model
+    (and one transaction) at a time.
+    """
+    budget, now = budget or LABEL_SWEEP_BUDGET, now or timezone.now()
+    waiting = Model.objects.filter(Exists(PendingLabel.objects.filter(model=OuterRef("pk"))))
+    return sum(join_model_labels(model, budget, now) for model in waiting.order_by("pk"))
+
+
+def join_model_labels(model: Model, budget: int, now: datetime) -> int:
+    """Look for the predictions of `budget` of the model's pending labels; join those found.
+
+    Labels never looked at come first (oldest first), then those looked at longest
+    ago, so every label is reached. A label younger than LABEL_SWEEP_GRACE is not
+    marked as looked at: the prediction batch it raced may not have committed yet.
+    """
+    order = (models.F("checked_at").asc(nulls_first=True), "id")
+    with transaction.atomic():
+        pending = list(PendingLabel.objects.filter(model=model).order_by(*order)
+                       .values_list("pk", "client_id", "label", "received_at")[:budget])
+        labels = {key: label for _, key, label, _ in pending}
+        found = {m[1] for m in matched_predictions(model, list(labels))}
+        if found:  # record_labels also deletes their pending rows
+            record_labels(model, [{"id": key, "label": labels[key]} for key in found])
+        settled = now - LABEL_SWEEP_GRACE
+        looked_at = [pk for pk, key, _, received_at in pending
+                     if key not in found and received_at < settled]
+        PendingLabel.objects.filter(pk__in=looked_at).update(checked_at=now)
+    return len(found)
 
 
 def record_parameters(version: ModelVersion, rows: list[dict]) -> int:
