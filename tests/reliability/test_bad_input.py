@@ -65,6 +65,7 @@ class Row:
     status: int = 400
     raw: bool = False  # body is the exact bytes to send
     query: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # e.g. {"HTTP_IDEMPOTENCY_KEY": ...}
 
 
 TABLE = {
@@ -134,6 +135,12 @@ TABLE = {
     "an unknown model": Row("/api/v1/models/nope/metrics/", {"records": [metric()]}, "detail",
                             "No Model matches", status=404),
     # the request as a whole
+    "an Idempotency-Key over 200 characters": Row(
+        LABELS, {"records": [{"id": "a", "label": 1}]}, "Idempotency-Key",
+        "at most 200 characters", headers={"HTTP_IDEMPOTENCY_KEY": "k" * 201}),
+    "an Idempotency-Key with a control character": Row(
+        METRICS, {"records": [metric()]}, "Idempotency-Key", "printable ASCII",
+        headers={"HTTP_IDEMPOTENCY_KEY": "batch\t1"}),
     "a body that is not JSON": Row(METRICS, b"loss=0.5", "detail", "Unsupported media type",
                                    status=415, raw=True),
     "an empty batch": Row(METRICS, {"records": []}, "records", "may not be empty"),
@@ -153,8 +160,9 @@ def send(api, row: Row):
         return api.get(row.path, row.query)
     if row.raw:
         content_type = "text/plain" if row.status == 415 else "application/json"
-        return api.generic("POST", row.path, row.body, content_type=content_type)
-    return api.post(row.path, row.body, format="json")
+        return api.generic("POST", row.path, row.body, content_type=content_type,
+                           **row.headers)
+    return api.post(row.path, row.body, format="json", **row.headers)
 
 
 @pytest.mark.parametrize("name", list(TABLE))
@@ -173,6 +181,26 @@ def test_a_100000_record_batch_is_refused_whole(api, model):
                         format="json")
     assert response.status_code == 400
     assert "no more than 10000" in messages_at(response.json(), ("records",))[0]
+    assert rows_stored() == before
+
+
+TWO_BODIES = {  # two different batches per endpoint that honours Idempotency-Key
+    METRICS: [{"records": [metric(step=step)]} for step in (1, 2)],
+    PREDICTIONS: [{"records": [prediction(id=key)]} for key in "ab"],
+    PARAMETERS: [{"records": [STATS | {"step": step}]} for step in (1, 2)],
+    LABELS: [{"records": [{"id": key, "label": 1}]} for key in "ab"],
+    REFERENCE: [{"records": [{"x": x}]} for x in (1.0, 2.0)],
+}
+
+
+@pytest.mark.parametrize("path", list(TWO_BODIES))
+def test_an_idempotency_key_sent_again_with_another_body_answers_422(api, model, path):
+    bodies = TWO_BODIES[path]
+    assert api.post(path, bodies[0], format="json", HTTP_IDEMPOTENCY_KEY="k").status_code < 300
+    before = rows_stored()
+    response = api.post(path, bodies[1], format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == 422
+    assert "different request body" in messages_at(response.json(), ("Idempotency-Key",))[0]
     assert rows_stored() == before
 
 
