@@ -254,7 +254,7 @@ def update_labels(matches: list[tuple], labels: dict[str, object], now: datetime
 
 def keep_pending(model: Model, labels: dict[str, object], now: datetime) -> None:
     PendingLabel.objects.bulk_create(
-        [PendingLabel(model=model, client_id=key, label=label, received_at=now, checked_at=None)
+        [PendingLabel(model=model, client_id=key, label=label, received_at=now)
          for key, label in labels.items()],
         update_conflicts=True, unique_fields=["model", "client_id"],
         update_fields=["label", "received_at", "checked_at"], batch_size=1000,
@@ -309,9 +309,8 @@ def join_model_labels(model: Model, budget: int, now: datetime) -> int:
     ago, so every label is reached. A label younger than LABEL_SWEEP_GRACE is not
     marked as looked at: the prediction batch it raced may not have committed yet.
     """
-    order = (models.F("checked_at").asc(nulls_first=True), "id")
     with transaction.atomic():
-        pending = list(PendingLabel.objects.filter(model=model).order_by(*order)
+        pending = list(PendingLabel.objects.filter(model=model).order_by("checked_at", "id")
                        .values_list("pk", "client_id", "label", "received_at")[:budget])
         labels = {key: label for _, key, label, _ in pending}
         found = {m[1] for m in matched_predictions(model, list(labels))}

@@ -4,6 +4,8 @@ Telemetry rows carry both `model` and `version`: the model id is denormalised so
 time-range reads across versions use one index and no join.
 """
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -127,6 +129,9 @@ class Prediction(models.Model):
         return f"prediction {self.client_id or self.pk} @ {self.timestamp:%Y-%m-%d %H:%M}"
 
 
+NEVER_CHECKED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class PendingLabel(models.Model):
     """A label that arrived before its prediction; joined when the prediction comes."""
 
@@ -134,17 +139,17 @@ class PendingLabel(models.Model):
     client_id = models.CharField(max_length=200)
     label = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
-    # When the sweep last looked for its prediction in vain (null: not yet): the sweep
-    # takes each model's never-checked labels first, then those checked longest ago.
-    checked_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last looked for its prediction in vain (NEVER_CHECKED: not yet): the
+    # sweep takes each model's labels by (checked_at, id), so never-checked ones first.
+    # A sentinel, not NULL: SQLite cannot build the NULLS FIRST index that would need.
+    checked_at = models.DateTimeField(default=NEVER_CHECKED)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["model", "client_id"], name="uniq_pending_label")
         ]
         indexes = [
-            models.Index(models.F("model"), models.F("checked_at").asc(nulls_first=True),
-                         models.F("id"), name="pending_label_sweep"),
+            models.Index(fields=["model", "checked_at", "id"], name="pending_label_sweep"),
         ]
 
     def __str__(self) -> str:

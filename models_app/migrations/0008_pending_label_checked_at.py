@@ -1,5 +1,8 @@
 """The late-label sweep takes a budget of pending labels per model, least recently
-checked first, so that no model's labels are left behind another's."""
+checked first (never checked: 1970-01-01), so that no model's labels are left behind
+another's."""
+
+import datetime
 
 from django.db import migrations, models
 
@@ -14,15 +17,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="pendinglabel",
             name="checked_at",
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(
+                default=datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.UTC)),
         ),
         migrations.AddIndex(
             model_name="pendinglabel",
-            index=models.Index(
-                models.F("model"),
-                models.OrderBy(models.F("checked_at"), nulls_first=True),
-                models.F("id"),
-                name="pending_label_sweep",
-            ),
+            index=models.Index(fields=["model", "checked_at", "id"], name="pending_label_sweep"),
         ),
     ]

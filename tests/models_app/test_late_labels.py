@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from models_app import ingest, profiles
-from models_app.models import PendingLabel, Prediction
+from models_app.models import NEVER_CHECKED, PendingLabel, Prediction
 from models_app.tasks import rollup_profiles_task
 from tests.factories import make_model
 
@@ -72,9 +72,9 @@ def test_a_label_younger_than_the_grace_is_looked_at_again_next_sweep(db):
     now = T0 + timedelta(days=1)
     strand(version.model, 5, now - timedelta(seconds=30))
     ingest.join_stale_labels(budget=10, now=now)
-    assert not PendingLabel.objects.exclude(checked_at=None).exists()
+    assert not PendingLabel.objects.exclude(checked_at=NEVER_CHECKED).exists()
     ingest.join_stale_labels(budget=10, now=now + ingest.LABEL_SWEEP_GRACE)
-    assert PendingLabel.objects.filter(checked_at=None).count() == 0
+    assert PendingLabel.objects.filter(checked_at=NEVER_CHECKED).count() == 0
 
 
 def test_a_newer_label_replaces_a_raced_pending_one_for_good(db):
