@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from models_app import profiles
+from models_app import profiles, validation
 from models_app.models import (
     MetricPoint,
     Model,
@@ -203,6 +204,25 @@ def duplicate_id_error(model: Model, rows: Sequence[dict]) -> ValidationError:
         str(i): {"id": ["A prediction with this id already exists."]}
         for i, r in enumerate(rows) if r["id"] in taken
     }})
+
+
+def check_prediction_batch(rows: list[dict]) -> None:
+    """400 for a batch of valid records that repeats an id, or that would cost more than
+    the limits (docs/telemetry.md, "Limits"): distinct feature keys over
+    MODELWATCH_MAX_FEATURES, profile rows (hour buckets x features) over
+    MODELWATCH_MAX_PROFILE_ROWS. Checked before anything is written."""
+    validation.unique_ids(rows)
+    written, hours, keys = profiles.profile_rows_needed(rows)
+    most = settings.MODELWATCH_MAX_FEATURES
+    if keys > most:
+        raise ValidationError({"records": [
+            f"Too many distinct feature keys: {keys}; at most {most} per batch."]})
+    most = settings.MODELWATCH_MAX_PROFILE_ROWS
+    if written > most:
+        raise ValidationError({"records": [
+            f"The batch would write {written} profile rows ({hours} hour buckets, each with "
+            f"its feature keys and 5 outputs); at most {most}: send fewer hours or features "
+            "per batch."]})
 
 
 def record_predictions(version: ModelVersion, rows: list[dict]) -> int:

@@ -113,15 +113,29 @@ def spec_from(name: str, ref: dict | None, declared: dict | None, task: str,
     return FeatureSpec(NUMERIC, edges, low=low, high=high, sketch=name == LATENCY)
 
 
+class WriteSpecs:
+    """The specs of one version's features under one reference, the declared schema and
+    the reference's specs read once (a spec per feature must not re-read them)."""
+
+    def __init__(self, version: ModelVersion, reference: Reference | None) -> None:
+        self.task = version.model.task
+        self.declared = version.model.feature_schema()
+        self.summary = specs_of(reference) if reference else None
+
+    def spec(self, name: str, values: Sequence = ()) -> FeatureSpec:
+        ref = reference_feature(self.summary, name) if self.summary else None
+        declared = self.declared.get(name) if name not in OUTPUTS else None
+        return spec_from(name, None if name == LATENCY else ref, declared, self.task, values)
+
+    def profiled(self, name: str) -> bool:
+        """Image features are summarised by the SDK as numeric features of their own."""
+        return self.declared.get(name, {}).get("type") != "image"
+
+
 def feature_spec(version: ModelVersion, name: str, reference: Reference | None = None,
                  values: Sequence = ()) -> FeatureSpec:
     """The spec `name` gets at ingestion for `version` under `reference`."""
-    model = version.model
-    ref = reference_feature(specs_of(reference), name) if reference else None
-    declared = model.feature_schema().get(name) if name not in OUTPUTS else None
-    if name == LATENCY:
-        ref = None
-    return spec_from(name, ref, declared, model.task, values)
+    return WriteSpecs(version, reference).spec(name, values)
 
 
 # --- writing partial profiles -----------------------------------------------------------
@@ -154,8 +168,9 @@ def output_columns(rows: Sequence[dict], binary: bool) -> dict[str, list]:
     return columns
 
 
-def feature_columns(rows: Sequence[dict], names: Iterable[str]) -> dict[str, list]:
-    """{feature: values per row (None when absent)} for the seen and the known features."""
+def feature_columns(rows: Sequence[dict], names: Iterable[str] = ()) -> dict[str, list]:
+    """{feature: values per row (None when absent)} for the features present in `rows`
+    (and `names`, if given)."""
     features = [r["features"] for r in rows]
     first = tuple(features[0]) if features else ()
     if all(tuple(f) == first for f in features):  # one shape: transpose in C
@@ -167,20 +182,25 @@ def feature_columns(rows: Sequence[dict], names: Iterable[str]) -> dict[str, lis
     return {name: [f.get(name) for f in features] for name in sorted(seen)}
 
 
-def profile_rows(version: ModelVersion, rows: Sequence[dict],
-                 reference: Reference | None) -> list[FeatureProfile]:
-    """Partial profiles of one bucket's rows: every feature and every output."""
-    declared = version.model.feature_schema()
-    ref_names = specs_of(reference).get("features") or {}
-    columns = feature_columns(rows, [*declared, *ref_names])
-    columns.update(output_columns(rows, version.model.task == Task.BINARY))
-    profiles = []
-    for name, values in columns.items():
-        if declared.get(name, {}).get("type") == "image":
-            continue
-        spec = feature_spec(version, name, reference, values)
-        profiles.append(profiling.profile_values(name, values, spec, secrets.randbits(62)))
-    return profiles
+def profile_rows(specs: WriteSpecs, rows: Sequence[dict]) -> list[FeatureProfile]:
+    """Partial profiles of one bucket's rows: the features present in them (a declared
+    or reference feature absent from every row is counted missing when read, see
+    `absent_as_missing`) and every output."""
+    columns = feature_columns(rows)
+    columns.update(output_columns(rows, specs.task == Task.BINARY))
+    return [profiling.profile_values(name, values, specs.spec(name, values),
+                                     secrets.randbits(62))
+            for name, values in columns.items() if specs.profiled(name)]
+
+
+def profile_rows_needed(rows: Sequence[dict]) -> tuple[int, int, int]:
+    """(profile rows, hour buckets, distinct feature keys) that `record_profiles(rows)`
+    would write at most: per hour bucket, its distinct feature keys plus the outputs."""
+    keys_by_hour: dict[datetime, set] = defaultdict(set)
+    for row in rows:
+        keys_by_hour[hour_of(row["timestamp"])].update(row["features"])
+    written = sum(len(keys) + len(OUTPUTS) for keys in keys_by_hour.values())
+    return written, len(keys_by_hour), len(set().union(*keys_by_hour.values()))
 
 
 def group_by_hour(rows: Sequence[dict], field: str = "timestamp") -> dict[datetime, list[dict]]:
@@ -194,10 +214,9 @@ def record_profiles(version: ModelVersion, rows: Sequence[dict],
                     reference: Reference | None = None) -> int:
     """Append partial profiles of validated prediction rows (caller holds the transaction)."""
     reference = reference if reference is not None else reference_for_profiles(version)
-    written = []
-    for bucket, group in group_by_hour(rows).items():
-        for profile in profile_rows(version, group, reference):
-            written.append((bucket, profile))
+    specs = WriteSpecs(version, reference)
+    written = [(bucket, profile) for bucket, group in group_by_hour(rows).items()
+               for profile in profile_rows(specs, group)]
     write_partials(version, reference, written)
     return len(written)
 
@@ -279,9 +298,46 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
     without rows is absent. Bins follow the current reference (`edges` on each profile).
     """
     reference = reference_for_profiles(version)
-    grouped = read_window(Q(version=version), start, end, features)
-    return {name: merged_feature(rows, reference_spec(reference, name))
-            for name, rows in sorted(grouped.items())}
+    specs = WriteSpecs(version, reference)
+    expected = expected_features(specs, features)
+    wanted = features
+    if features is not None and expected and PREDICTION not in features:
+        wanted = [*features, PREDICTION]
+    grouped = read_window(Q(version=version), start, end, wanted)
+    window = {name: merged_feature(rows, reference_spec(reference, name))
+              for name, rows in grouped.items()}
+    absent_as_missing(window, expected, specs)
+    if wanted is not features:
+        window.pop(PREDICTION, None)
+    return dict(sorted(window.items()))
+
+
+def expected_features(specs: WriteSpecs, features: Iterable[str] | None) -> list[str]:
+    """The declared (profiled) and reference features, among `features` if given."""
+    names = [name for name in specs.declared if specs.profiled(name)]
+    names += [name for name in (specs.summary or {}).get("features") or {}
+              if name not in specs.declared]
+    if features is not None:
+        asked = set(features)
+        names = [name for name in names if name in asked]
+    return names
+
+
+def absent_as_missing(window: dict[str, FeatureProfile], names: Iterable[str],
+                      specs: WriteSpecs) -> None:
+    """Count the predictions of the window that lacked a declared or reference feature
+    as `missing` of that feature. Ingestion writes rows only for the features a batch
+    holds (its cost follows what was sent, not the schema), so a feature absent from a
+    whole batch has no row for it: its missing values are the window's predictions less
+    the rows of the feature. Older rows, written for every known feature, add 0 here."""
+    total = window[PREDICTION].rows if PREDICTION in window else 0
+    if not total:
+        return
+    for name in names:
+        profile = window.get(name)
+        if profile is None:
+            profile = window[name] = profiling.empty_profile(name, specs.spec(name))
+        profile.missing += max(total - profile.rows, 0)
 
 
 def merged_feature(rows: list[dict], spec: FeatureSpec | None) -> FeatureProfile:
