@@ -39,18 +39,20 @@ def records(n: int, hours: int, features: int, distinct_keys: bool = False) -> l
 
 
 def cases(settings) -> dict:
-    rows = settings.MODELWATCH_MAX_PROFILE_ROWS if hasattr(
-        settings, "MODELWATCH_MAX_PROFILE_ROWS") else 10000
+    rows = getattr(settings, "MODELWATCH_MAX_PROFILE_ROWS", 10000)
     most = getattr(settings, "MODELWATCH_MAX_FEATURES", 1000)
-    outputs = 3  # __prediction__, __latency_ms__, __error__ (regression-less "other" task)
+    outputs = 5  # what the limit counts per hour bucket for the outputs
     return {
         "hours": lambda: ([], records(10000, 10000, 20)),
         "keys": lambda: ([], records(10, 1, 1000, distinct_keys=True)),
         "rollup": lambda: ([], records(3000, 3000, 20)),
         "declared": lambda: ([{"name": f"d{i}", "type": "numeric"} for i in range(10000)],
                              records(1, 1, 20)),
+        # 10,000 records x 20 features over as many hours as the limit allows (400).
         "limit-hours": lambda: ([], records(10000, rows // (20 + outputs), 20)),
-        "limit-features": lambda: ([], records(10000, max(rows // (most + outputs), 1), most)),
+        # the widest records over as many hours as allowed (9), as many records as fit
+        # in the 32 MiB body (2,000 x 1,000 values is about 28 MB).
+        "limit-features": lambda: ([], records(2000, rows // (most + outputs), most)),
     }
 
 

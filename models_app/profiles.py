@@ -25,6 +25,7 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 
 from models_app import profiling
 from models_app.models import Model, ModelVersion, Profile, Reference, Task
@@ -240,15 +241,16 @@ def record_label_profiles(version_labels: dict[int, list[tuple[datetime, object]
 
 def write_partials(version: ModelVersion, reference: Reference | None,
                    written: list[tuple[datetime, FeatureProfile]]) -> None:
-    rows = [Profile(version_id=version.pk, bucket_start=bucket, rolled_up=False,
-                    reference=reference, **stat_values(profile))
+    fixed = {"version_id": version.pk, "rolled_up": False, "sample": [],
+             "reference_id": reference.pk if reference else None, "created_at": timezone.now()}
+    rows = [{"bucket_start": bucket, **fixed, **stat_values(profile)}
             for bucket, profile in written]
     if connection.vendor == "postgresql":
-        from models_app.ingest import copy_models
+        from models_app.ingest import copy_dicts
 
-        copy_models(Profile, rows)
+        copy_dicts(Profile, rows)
     else:
-        Profile.objects.bulk_create(rows, batch_size=500)
+        Profile.objects.bulk_create([Profile(**row) for row in rows], batch_size=500)
 
 
 # --- reading ----------------------------------------------------------------------------
