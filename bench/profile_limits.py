@@ -10,6 +10,8 @@ database and times the request, then the rollup of what it wrote:
 - `limit-hours` / `limit-features`: the largest batches the limits allow (see
   docs/telemetry.md), spread over hours or over features.
 
+Run one case at a time per database (each creates its model by name).
+
     .venv/bin/python bench/profile_limits.py [case ...]
 """
 
@@ -41,6 +43,7 @@ def records(n: int, hours: int, features: int, distinct_keys: bool = False) -> l
 def cases(settings) -> dict:
     rows = getattr(settings, "MODELWATCH_MAX_PROFILE_ROWS", 10000)
     most = getattr(settings, "MODELWATCH_MAX_FEATURES", 1000)
+    values = getattr(settings, "MODELWATCH_MAX_FEATURE_VALUES", 2_000_000)
     outputs = 5  # what the limit counts per hour bucket for the outputs
     return {
         "hours": lambda: ([], records(10000, 10000, 20)),
@@ -50,9 +53,10 @@ def cases(settings) -> dict:
                              records(1, 1, 20)),
         # 10,000 records x 20 features over as many hours as the limit allows (400).
         "limit-hours": lambda: ([], records(10000, rows // (20 + outputs), 20)),
-        # the widest records over as many hours as allowed (9), as many records as fit
-        # in the 32 MiB body (2,000 x 1,000 values is about 28 MB).
-        "limit-features": lambda: ([], records(2000, rows // (most + outputs), most)),
+        # the widest records over as many hours as allowed (9), as many records as the
+        # feature values allow (1,000 x 1,000).
+        "limit-features": lambda: ([], records(values // most, rows // (most + outputs),
+                                               most)),
     }
 
 

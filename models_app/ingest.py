@@ -230,20 +230,24 @@ def duplicate_id_error(model: Model, rows: Sequence[dict]) -> ValidationError:
 def check_prediction_batch(rows: list[dict]) -> None:
     """400 for a batch of valid records that repeats an id, or that would cost more than
     the limits (docs/telemetry.md, "Limits"): distinct feature keys over
-    MODELWATCH_MAX_FEATURES, profile rows (hour buckets x features) over
-    MODELWATCH_MAX_PROFILE_ROWS. Checked before anything is written."""
+    MODELWATCH_MAX_FEATURES, feature values over MODELWATCH_MAX_FEATURE_VALUES, profile
+    rows (hour buckets x features) over MODELWATCH_MAX_PROFILE_ROWS. Checked before
+    anything is written."""
     validation.unique_ids(rows)
-    written, hours, keys = profiles.profile_rows_needed(rows)
-    most = settings.MODELWATCH_MAX_FEATURES
-    if keys > most:
-        raise ValidationError({"records": [
-            f"Too many distinct feature keys: {keys}; at most {most} per batch."]})
-    most = settings.MODELWATCH_MAX_PROFILE_ROWS
-    if written > most:
-        raise ValidationError({"records": [
-            f"The batch would write {written} profile rows ({hours} hour buckets, each with "
-            f"its feature keys and 5 outputs); at most {most}: send fewer hours or features "
-            "per batch."]})
+    size = profiles.batch_size(rows)
+    if size.keys > (most := settings.MODELWATCH_MAX_FEATURES):
+        refuse_batch(f"Too many distinct feature keys: {size.keys}; at most {most} per batch.")
+    if size.values > (most := settings.MODELWATCH_MAX_FEATURE_VALUES):
+        refuse_batch(f"Too many feature values: {size.values} (records x their features); "
+                     f"at most {most} per batch.")
+    if size.profile_rows > (most := settings.MODELWATCH_MAX_PROFILE_ROWS):
+        refuse_batch(f"The batch would write {size.profile_rows} profile rows ({size.hours} "
+                     "hour buckets, each with its feature keys and 5 outputs); at most "
+                     f"{most}: send fewer hours or features per batch.")
+
+
+def refuse_batch(message: str) -> None:
+    raise ValidationError({"records": [message]})
 
 
 def record_predictions(version: ModelVersion, rows: list[dict]) -> int:

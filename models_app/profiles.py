@@ -14,13 +14,15 @@ Reading side (what the checks and the dashboards call):
   latency percentiles from the mergeable sketch.
 
 Writing side: `record_profiles(version, rows)` appends one partial row per (hour bucket,
-feature) inside the caller's transaction; `models_app.rollup` merges partial rows into
-one rolled-up row per (version, hour, feature) and one `DailyProfile` per day.
+feature present in the rows, or output) inside the caller's transaction;
+`models_app.rollup` merges partial rows into one rolled-up row per (version, hour,
+feature) and one `DailyProfile` per day.
 """
 
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
@@ -194,14 +196,25 @@ def profile_rows(specs: WriteSpecs, rows: Sequence[dict]) -> list[FeatureProfile
             for name, values in columns.items() if specs.profiled(name)]
 
 
-def profile_rows_needed(rows: Sequence[dict]) -> tuple[int, int, int]:
-    """(profile rows, hour buckets, distinct feature keys) that `record_profiles(rows)`
-    would write at most: per hour bucket, its distinct feature keys plus the outputs."""
+@dataclass(frozen=True)
+class BatchSize:
+    """What a batch of prediction rows makes `record_profiles` do, at most."""
+
+    profile_rows: int  # per hour bucket: its distinct feature keys plus the outputs
+    hours: int
+    keys: int  # distinct feature keys
+    values: int  # feature values (keys summed over the records)
+
+
+def batch_size(rows: Sequence[dict]) -> BatchSize:
     keys_by_hour: dict[datetime, set] = defaultdict(set)
+    values = 0
     for row in rows:
         keys_by_hour[hour_of(row["timestamp"])].update(row["features"])
+        values += len(row["features"])
     written = sum(len(keys) + len(OUTPUTS) for keys in keys_by_hour.values())
-    return written, len(keys_by_hour), len(set().union(*keys_by_hour.values()))
+    return BatchSize(written, len(keys_by_hour), len(set().union(*keys_by_hour.values())),
+                     values)
 
 
 def group_by_hour(rows: Sequence[dict], field: str = "timestamp") -> dict[datetime, list[dict]]:
@@ -297,7 +310,9 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
     """{feature: FeatureProfile} of `version` over the hour buckets overlapping [start, end].
 
     Reads O(buckets x features) stored rows, never the raw predictions; a feature
-    without rows is absent. Bins follow the current reference (`edges` on each profile).
+    without rows is absent, unless declared or in the reference: predictions without it
+    count as its `missing` (`absent_as_missing`). Bins follow the current reference
+    (`edges` on each profile).
     """
     reference = reference_for_profiles(version)
     specs = WriteSpecs(version, reference)

@@ -292,3 +292,15 @@ def test_a_malformed_config_in_an_update_leaves_the_rule_as_it_was(api, model):
     assert response.status_code == 400 and "config" in response.json()
     rule.refresh_from_db()
     assert rule.config["threshold"] == 0.5 and rows_stored() == before
+
+
+def test_a_batch_over_the_feature_value_limit_is_refused_whole(api, model):
+    before = rows_stored()
+    ten = {f"f{i}": 1.0 for i in range(10)}
+    with override_settings(MODELWATCH_MAX_FEATURE_VALUES=100):
+        response = api.post(PREDICTIONS, {"records": [prediction(features=ten)] * 11},
+                            format="json")
+    assert response.status_code == 400
+    assert messages_at(response.json(), ("records",)) == [
+        "Too many feature values: 110 (records x their features); at most 100 per batch."]
+    assert rows_stored() == before

@@ -66,6 +66,17 @@ def test_the_feature_limits_follow_the_setting(api, model):
         "Too many distinct feature keys: 4; at most 3 per batch."]}
 
 
+@override_settings(MODELWATCH_MAX_FEATURE_VALUES=25)
+def test_a_batch_with_more_feature_values_than_the_limit_is_refused_whole(api, model):
+    five = {f"f{j}": 1.0 for j in range(5)}
+    assert post(api, [record(i, features=five) for i in range(5)]).status_code == 201
+    answer = post(api, [record(10 + i, features=five) for i in range(6)])
+    assert answer.status_code == 400
+    assert answer.json() == {"records": [
+        "Too many feature values: 30 (records x their features); at most 25 per batch."]}
+    assert Prediction.objects.count() == 5
+
+
 def test_a_model_cannot_declare_more_features_than_the_limit(api):
     features = [{"name": f"f{j}", "type": "numeric"} for j in range(1001)]
     answer = api.post("/api/v1/models/", {"name": "wide", "task": "other",
