@@ -9,16 +9,18 @@ same transaction, and joined with the labels that arrived before them.
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 import orjson
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from models_app import profiles
+from models_app import profiles, validation
 from models_app.models import (
     MetricPoint,
     Model,
@@ -127,6 +129,26 @@ def _copy_value(field: models.Field, value) -> str:
     return text_field(value if isinstance(value, str) else repr(value))
 
 
+def copy_writer(field: models.Field) -> Callable[[object], str]:
+    """The COPY text formatter of one column, chosen once (`_copy_value` chooses per value)."""
+    if isinstance(field, models.JSONField):
+        return json_field
+    if isinstance(field, (models.BinaryField, models.BooleanField, models.DateTimeField,
+                          models.ForeignKey)):
+        return partial(_copy_value, field)
+    return lambda value: NULL if value is None else text_field(
+        value if isinstance(value, str) else repr(value))
+
+
+def copy_dicts(model_class: type[models.Model], rows: Iterable[dict]) -> None:
+    """COPY rows given as {attname: value}, which must name every concrete field but the
+    primary key: no model instance is built (it costs more than the row's own work)."""
+    fields = [f for f in model_class._meta.concrete_fields if not f.primary_key]
+    writers = [(f.attname, copy_writer(f)) for f in fields]
+    lines = ("\t".join([write(row[name]) for name, write in writers]) for row in rows)
+    copy_text(model_class._meta.db_table, [f.column for f in fields], lines)
+
+
 def copy_models(model_class: type[models.Model], instances: Sequence[models.Model]) -> None:
     """COPY unsaved model instances (every concrete field but the primary key)."""
     fields = [f for f in model_class._meta.concrete_fields if not f.primary_key]
@@ -208,6 +230,29 @@ def duplicate_id_error(model: Model, rows: Sequence[dict]) -> ValidationError:
         str(i): {"id": ["A prediction with this id already exists."]}
         for i, r in enumerate(rows) if r["id"] in taken
     }})
+
+
+def check_prediction_batch(rows: list[dict]) -> None:
+    """400 for a batch of valid records that repeats an id, or that would cost more than
+    the limits (docs/telemetry.md, "Limits"): distinct feature keys over
+    MODELWATCH_MAX_FEATURES, feature values over MODELWATCH_MAX_FEATURE_VALUES, profile
+    rows (hour buckets x features) over MODELWATCH_MAX_PROFILE_ROWS. Checked before
+    anything is written."""
+    validation.unique_ids(rows)
+    size = profiles.batch_size(rows)
+    if size.keys > (most := settings.MODELWATCH_MAX_FEATURES):
+        refuse_batch(f"Too many distinct feature keys: {size.keys}; at most {most} per batch.")
+    if size.values > (most := settings.MODELWATCH_MAX_FEATURE_VALUES):
+        refuse_batch(f"Too many feature values: {size.values} (records x their features); "
+                     f"at most {most} per batch.")
+    if size.profile_rows > (most := settings.MODELWATCH_MAX_PROFILE_ROWS):
+        refuse_batch(f"The batch would write {size.profile_rows} profile rows ({size.hours} "
+                     "hour buckets, each with its feature keys and 5 outputs); at most "
+                     f"{most}: send fewer hours or features per batch.")
+
+
+def refuse_batch(message: str) -> None:
+    raise ValidationError({"records": [message]})
 
 
 def record_predictions(version: ModelVersion, rows: list[dict]) -> int:

@@ -14,17 +14,20 @@ Reading side (what the checks and the dashboards call):
   latency percentiles from the mergeable sketch.
 
 Writing side: `record_profiles(version, rows)` appends one partial row per (hour bucket,
-feature) inside the caller's transaction; `models_app.rollup` merges partial rows into
-one rolled-up row per (version, hour, feature) and one `DailyProfile` per day.
+feature present in the rows, or output) inside the caller's transaction;
+`models_app.rollup` merges partial rows into one rolled-up row per (version, hour,
+feature) and one `DailyProfile` per day.
 """
 
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 
 from models_app import profiling
 from models_app.models import Model, ModelVersion, Profile, Reference, Task
@@ -113,15 +116,29 @@ def spec_from(name: str, ref: dict | None, declared: dict | None, task: str,
     return FeatureSpec(NUMERIC, edges, low=low, high=high, sketch=name == LATENCY)
 
 
+class WriteSpecs:
+    """The specs of one version's features under one reference, the declared schema and
+    the reference's specs read once (a spec per feature must not re-read them)."""
+
+    def __init__(self, version: ModelVersion, reference: Reference | None) -> None:
+        self.task = version.model.task
+        self.declared = version.model.feature_schema()
+        self.summary = specs_of(reference) if reference else None
+
+    def spec(self, name: str, values: Sequence = ()) -> FeatureSpec:
+        ref = reference_feature(self.summary, name) if self.summary else None
+        declared = self.declared.get(name) if name not in OUTPUTS else None
+        return spec_from(name, None if name == LATENCY else ref, declared, self.task, values)
+
+    def profiled(self, name: str) -> bool:
+        """Image features are summarised by the SDK as numeric features of their own."""
+        return self.declared.get(name, {}).get("type") != "image"
+
+
 def feature_spec(version: ModelVersion, name: str, reference: Reference | None = None,
                  values: Sequence = ()) -> FeatureSpec:
     """The spec `name` gets at ingestion for `version` under `reference`."""
-    model = version.model
-    ref = reference_feature(specs_of(reference), name) if reference else None
-    declared = model.feature_schema().get(name) if name not in OUTPUTS else None
-    if name == LATENCY:
-        ref = None
-    return spec_from(name, ref, declared, model.task, values)
+    return WriteSpecs(version, reference).spec(name, values)
 
 
 # --- writing partial profiles -----------------------------------------------------------
@@ -154,8 +171,9 @@ def output_columns(rows: Sequence[dict], binary: bool) -> dict[str, list]:
     return columns
 
 
-def feature_columns(rows: Sequence[dict], names: Iterable[str]) -> dict[str, list]:
-    """{feature: values per row (None when absent)} for the seen and the known features."""
+def feature_columns(rows: Sequence[dict], names: Iterable[str] = ()) -> dict[str, list]:
+    """{feature: values per row (None when absent)} for the features present in `rows`
+    (and `names`, if given)."""
     features = [r["features"] for r in rows]
     first = tuple(features[0]) if features else ()
     if all(tuple(f) == first for f in features):  # one shape: transpose in C
@@ -167,20 +185,36 @@ def feature_columns(rows: Sequence[dict], names: Iterable[str]) -> dict[str, lis
     return {name: [f.get(name) for f in features] for name in sorted(seen)}
 
 
-def profile_rows(version: ModelVersion, rows: Sequence[dict],
-                 reference: Reference | None) -> list[FeatureProfile]:
-    """Partial profiles of one bucket's rows: every feature and every output."""
-    declared = version.model.feature_schema()
-    ref_names = specs_of(reference).get("features") or {}
-    columns = feature_columns(rows, [*declared, *ref_names])
-    columns.update(output_columns(rows, version.model.task == Task.BINARY))
-    profiles = []
-    for name, values in columns.items():
-        if declared.get(name, {}).get("type") == "image":
-            continue
-        spec = feature_spec(version, name, reference, values)
-        profiles.append(profiling.profile_values(name, values, spec, secrets.randbits(62)))
-    return profiles
+def profile_rows(specs: WriteSpecs, rows: Sequence[dict]) -> list[FeatureProfile]:
+    """Partial profiles of one bucket's rows: the features present in them (a declared
+    or reference feature absent from every row is counted missing when read, see
+    `absent_as_missing`) and every output."""
+    columns = feature_columns(rows)
+    columns.update(output_columns(rows, specs.task == Task.BINARY))
+    return [profiling.profile_values(name, values, specs.spec(name, values),
+                                     secrets.randbits(62))
+            for name, values in columns.items() if specs.profiled(name)]
+
+
+@dataclass(frozen=True)
+class BatchSize:
+    """What a batch of prediction rows makes `record_profiles` do, at most."""
+
+    profile_rows: int  # per hour bucket: its distinct feature keys plus the outputs
+    hours: int
+    keys: int  # distinct feature keys
+    values: int  # feature values (keys summed over the records)
+
+
+def batch_size(rows: Sequence[dict]) -> BatchSize:
+    keys_by_hour: dict[datetime, set] = defaultdict(set)
+    values = 0
+    for row in rows:
+        keys_by_hour[hour_of(row["timestamp"])].update(row["features"])
+        values += len(row["features"])
+    written = sum(len(keys) + len(OUTPUTS) for keys in keys_by_hour.values())
+    return BatchSize(written, len(keys_by_hour), len(set().union(*keys_by_hour.values())),
+                     values)
 
 
 def group_by_hour(rows: Sequence[dict], field: str = "timestamp") -> dict[datetime, list[dict]]:
@@ -194,10 +228,9 @@ def record_profiles(version: ModelVersion, rows: Sequence[dict],
                     reference: Reference | None = None) -> int:
     """Append partial profiles of validated prediction rows (caller holds the transaction)."""
     reference = reference if reference is not None else reference_for_profiles(version)
-    written = []
-    for bucket, group in group_by_hour(rows).items():
-        for profile in profile_rows(version, group, reference):
-            written.append((bucket, profile))
+    specs = WriteSpecs(version, reference)
+    written = [(bucket, profile) for bucket, group in group_by_hour(rows).items()
+               for profile in profile_rows(specs, group)]
     write_partials(version, reference, written)
     return len(written)
 
@@ -221,15 +254,16 @@ def record_label_profiles(version_labels: dict[int, list[tuple[datetime, object]
 
 def write_partials(version: ModelVersion, reference: Reference | None,
                    written: list[tuple[datetime, FeatureProfile]]) -> None:
-    rows = [Profile(version_id=version.pk, bucket_start=bucket, rolled_up=False,
-                    reference=reference, **stat_values(profile))
+    fixed = {"version_id": version.pk, "rolled_up": False, "sample": [],
+             "reference_id": reference.pk if reference else None, "created_at": timezone.now()}
+    rows = [{"bucket_start": bucket, **fixed, **stat_values(profile)}
             for bucket, profile in written]
     if connection.vendor == "postgresql":
-        from models_app.ingest import copy_models
+        from models_app.ingest import copy_dicts
 
-        copy_models(Profile, rows)
+        copy_dicts(Profile, rows)
     else:
-        Profile.objects.bulk_create(rows, batch_size=500)
+        Profile.objects.bulk_create([Profile(**row) for row in rows], batch_size=500)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -276,12 +310,51 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
     """{feature: FeatureProfile} of `version` over the hour buckets overlapping [start, end].
 
     Reads O(buckets x features) stored rows, never the raw predictions; a feature
-    without rows is absent. Bins follow the current reference (`edges` on each profile).
+    without rows is absent, unless declared or in the reference: predictions without it
+    count as its `missing` (`absent_as_missing`). Bins follow the current reference
+    (`edges` on each profile).
     """
     reference = reference_for_profiles(version)
-    grouped = read_window(Q(version=version), start, end, features)
-    return {name: merged_feature(rows, reference_spec(reference, name))
-            for name, rows in sorted(grouped.items())}
+    specs = WriteSpecs(version, reference)
+    expected = expected_features(specs, features)
+    wanted = features
+    if features is not None and expected and PREDICTION not in features:
+        wanted = [*features, PREDICTION]
+    grouped = read_window(Q(version=version), start, end, wanted)
+    window = {name: merged_feature(rows, reference_spec(reference, name))
+              for name, rows in grouped.items()}
+    absent_as_missing(window, expected, specs)
+    if wanted is not features:
+        window.pop(PREDICTION, None)
+    return dict(sorted(window.items()))
+
+
+def expected_features(specs: WriteSpecs, features: Iterable[str] | None) -> list[str]:
+    """The declared (profiled) and reference features, among `features` if given."""
+    names = [name for name in specs.declared if specs.profiled(name)]
+    names += [name for name in (specs.summary or {}).get("features") or {}
+              if name not in specs.declared]
+    if features is not None:
+        asked = set(features)
+        names = [name for name in names if name in asked]
+    return names
+
+
+def absent_as_missing(window: dict[str, FeatureProfile], names: Iterable[str],
+                      specs: WriteSpecs) -> None:
+    """Count the predictions of the window that lacked a declared or reference feature
+    as `missing` of that feature. Ingestion writes rows only for the features a batch
+    holds (its cost follows what was sent, not the schema), so a feature absent from a
+    whole batch has no row for it: its missing values are the window's predictions less
+    the rows of the feature. Older rows, written for every known feature, add 0 here."""
+    total = window[PREDICTION].rows if PREDICTION in window else 0
+    if not total:
+        return
+    for name in names:
+        profile = window.get(name)
+        if profile is None:
+            profile = window[name] = profiling.empty_profile(name, specs.spec(name))
+        profile.missing += max(total - profile.rows, 0)
 
 
 def merged_feature(rows: list[dict], spec: FeatureSpec | None) -> FeatureProfile:

@@ -25,6 +25,7 @@ import numpy as np
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 SAMPLE_SIZE = 5000
 MAX_CATEGORIES = 1000
+MAX_CATEGORY_LENGTH = 200  # a longer category is counted under its first 200 characters
 OTHER = "__other__"
 KEY_LIMIT = 2**63
 SKETCH_ALPHA = 0.01
@@ -114,11 +115,13 @@ class FeatureSpec:
 def category_key(value) -> str | None:
     """The canonical string of a categorical value: 1, 1.0 and "1" all become "1".
 
-    None means missing; lists and objects are type errors (`_TYPE_ERROR`).
+    None means missing; lists and objects are type errors (`_TYPE_ERROR`). Strings are
+    cut to `MAX_CATEGORY_LENGTH` characters, so that a profile, a reference and the
+    figures drawn from them stay small whatever was sent.
     """
     kind = type(value)
     if kind is str:
-        return value
+        return value if len(value) <= MAX_CATEGORY_LENGTH else value[:MAX_CATEGORY_LENGTH]
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
@@ -258,8 +261,10 @@ STRING_OR_NONE = frozenset({str, type(None)})
 
 def profile_categorical(feature: str, values: Sequence, spec: FeatureSpec) -> FeatureProfile:
     """The profile of raw JSON `values` of a categorical feature."""
-    if set(map(type, values)) <= STRING_OR_NONE:  # already canonical: count in C
+    if set(map(type, values)) <= STRING_OR_NONE:  # canonical but maybe long: count in C
         counts = Counter(values)
+        if any(len(key) > MAX_CATEGORY_LENGTH for key in counts if key is not None):
+            counts = Counter(map(category_key, values))
     else:
         counts = Counter(map(category_key, values))
     missing, type_errors = counts.pop(None, 0), counts.pop(_TYPE_ERROR, 0)

@@ -8,6 +8,7 @@ itself at 10,000 records; these validators give the same error shape
 import math
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
 from models_app.models import Stage
@@ -162,13 +163,39 @@ def utc_timestamp(value, now: datetime) -> datetime:
     return timestamp(value, now).astimezone(UTC)
 
 
+FEATURE_KEY_LENGTH = 200  # the length of `Profile.feature`, which holds each key
+
+
 def features_object(value) -> dict:
-    """The `features` object; what is inside is data (profiled), never an error."""
+    """The `features` object; what is inside is data (profiled), never an error, within
+    the bounds that `feature_bounds` checks."""
     if value is None:
         raise FieldError("This field is required.")
     if not isinstance(value, dict):
         raise FieldError("Must be an object of feature values.")
+    feature_bounds(value)
     return value
+
+
+def shown(text: str, size: int = 60) -> str:
+    return text if len(text) <= size else f"{text[:size]}…"
+
+
+def feature_bounds(features: dict) -> None:
+    """At most MODELWATCH_MAX_FEATURES keys, each of at most 200 characters, and string
+    values of at most MODELWATCH_MAX_VALUE_LENGTH characters: what a profile row can hold
+    and what one request may cost (docs/telemetry.md, "Limits")."""
+    most = settings.MODELWATCH_MAX_FEATURES
+    if len(features) > most:
+        raise FieldError(f"Too many features: {len(features)}; at most {most} per record.")
+    longest = settings.MODELWATCH_MAX_VALUE_LENGTH
+    for key, value in features.items():
+        if len(key) > FEATURE_KEY_LENGTH:
+            raise FieldError(f'Feature key "{shown(key)}" has {len(key)} characters; '
+                             f"at most {FEATURE_KEY_LENGTH}.")
+        if type(value) is str and len(value) > longest:
+            raise FieldError(f'Feature "{shown(key)}" has a value of {len(value)} characters;'
+                             f" at most {longest}.")
 
 
 def scores_object(value) -> dict | None:
@@ -212,6 +239,8 @@ def prediction_record(record: dict, errors: dict, now: datetime) -> dict:
         ident = check(errors, "id", client_id, ident)
     if type(features) is not dict:
         features = check(errors, "features", features_object, features)
+    else:
+        check(errors, "features", feature_bounds, features)
     if scores is not None:
         scores = check(errors, "scores", scores_object, scores)
     if label is not None and type(label) not in SCALAR_TYPES:

@@ -227,6 +227,14 @@ MODELWATCH_THROTTLE_INGEST = envrate("MODELWATCH_THROTTLE_INGEST", "60000/minute
 
 MODELWATCH_MAX_BATCH = envint("MODELWATCH_MAX_BATCH", "10000")
 MODELWATCH_MAX_BODY_BYTES = envint("MODELWATCH_MAX_BODY_BYTES", str(32 * 1024 * 1024))
+# What one prediction batch may make the server do (docs/telemetry.md "Limits"): declared
+# features per model and distinct feature keys per record or batch; feature values
+# (records x features); profile rows written (hour buckets x features); characters of a
+# string feature value.
+MODELWATCH_MAX_FEATURES = envint("MODELWATCH_MAX_FEATURES", "1000")
+MODELWATCH_MAX_FEATURE_VALUES = envint("MODELWATCH_MAX_FEATURE_VALUES", "1000000")
+MODELWATCH_MAX_PROFILE_ROWS = envint("MODELWATCH_MAX_PROFILE_ROWS", "10000")
+MODELWATCH_MAX_VALUE_LENGTH = envint("MODELWATCH_MAX_VALUE_LENGTH", "10000")
 MODELWATCH_BASE_URL = env("MODELWATCH_BASE_URL", f"http://127.0.0.1:{PORT}")
 # Django's own form/body limit stays above ours so that our parser answers 413 first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MODELWATCH_MAX_BODY_BYTES + 1024

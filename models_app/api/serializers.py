@@ -22,8 +22,23 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         return value
 
 
+class FeatureListSerializer(serializers.ListSerializer):
+    """The declared features: at most MODELWATCH_MAX_FEATURES, counted before any of them
+    is validated (each costs a serializer pass here and a spec at every ingestion)."""
+
+    def to_internal_value(self, data):
+        most = settings.MODELWATCH_MAX_FEATURES
+        if isinstance(data, list) and len(data) > most:
+            raise serializers.ValidationError(
+                f"Too many features: {len(data)}; at most {most} per model.")
+        return super().to_internal_value(data)
+
+
 class FeatureSerializer(serializers.Serializer):
     """One declared input feature; range and categories feed the data-quality checks."""
+
+    class Meta:
+        list_serializer_class = FeatureListSerializer
 
     name = serializers.CharField(max_length=200)
     type = serializers.ChoiceField(choices=FeatureType.choices)

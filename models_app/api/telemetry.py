@@ -23,7 +23,7 @@ from models_app.reference_io import (
 
 def post_predictions(request, model: Model) -> Response:
     return ingest_batch(request, model, "predictions", validation.prediction_record,
-                        ingest.record_predictions, validation.unique_ids)
+                        ingest.record_predictions, ingest.check_prediction_batch)
 
 
 def post_parameters(request, model: Model) -> Response:

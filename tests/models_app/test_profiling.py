@@ -219,3 +219,14 @@ def test_bottom_k_breaks_key_ties_by_value_whatever_the_input_order():
     for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [1, 3, 0, 4, 2]):
         chosen_keys, chosen = profiling.bottom_k(keys[order], values[order], 3)
         assert chosen_keys.tolist() == [1, 5, 5] and chosen.tolist() == [2.0, 1.0, 2.0]
+
+
+def test_a_long_category_is_counted_under_its_first_200_characters():
+    huge = "v" * 20_000_000  # 20 MB: the profile (and its figure) must not carry it
+    values = [huge, huge[:200] + "w", "fr", None, 5]
+    profile = profile_values("x", values, FeatureSpec(CATEGORICAL))
+    assert profile.categories == {"v" * 200: 2, "fr": 1, "5": 1}
+    assert (profile.count, profile.missing) == (4, 1)
+    only_strings = profile_values("x", [huge, "fr"], FeatureSpec(CATEGORICAL))
+    assert only_strings.categories == {"v" * 200: 1, "fr": 1}
+    assert category_key("é" * 300) == "é" * 200

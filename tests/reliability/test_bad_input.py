@@ -111,6 +111,25 @@ TABLE = {
                                          "version", "no more than 100"),
     "an error text of 20,000 characters": Row(PREDICTIONS, {"records": [prediction(
         error="e" * 20000)]}, "records.0.error", "no more than 10000"),
+    "a feature key of 5,000 characters": Row(PREDICTIONS, {"records": [prediction(), prediction(
+        features={LONG: 1.0})]}, "records.1.features", "has 5000 characters; at most 200"),
+    "a feature value of 20 MB": Row(PREDICTIONS, {"records": [prediction(features={
+        "city": "x" * 20_000_000})]}, "records.0.features",
+        'Feature "city" has a value of 20000000 characters; at most 10000.'),
+    # the work one batch may cause
+    "a record with 1,001 features": Row(PREDICTIONS, {"records": [prediction(features={
+        f"f{i}": 1.0 for i in range(1001)})]}, "records.0.features",
+        "Too many features: 1001; at most 1000 per record."),
+    "a batch with 10,000 distinct feature keys": Row(PREDICTIONS, {"records": [prediction(
+        features={f"r{r}f{i}": 1.0 for i in range(1000)}) for r in range(10)]}, "records",
+        "Too many distinct feature keys: 10000; at most 1000 per batch."),
+    "a batch spread over 2,000 hours": Row(PREDICTIONS, {"records": [prediction(
+        timestamp=(datetime.now(UTC) - timedelta(hours=h)).isoformat()) for h in range(2000)]},
+        "records", "The batch would write 12000 profile rows (2000 hour buckets"),
+    "a model declaring 1,001 features": Row("/api/v1/models/", {"name": "m2", "task": "other",
+                                            "features": [{"name": f"f{i}", "type": "numeric"}
+                                                         for i in range(1001)]},
+                                            "features", "at most 1000 per model"),
     "a NUL character in a name": Row(METRICS, {"records": [metric(name="lo\x00ss")]},
                                      "records.0.name", "NUL"),
     "a NUL character inside features": Row(PREDICTIONS, {"records": [prediction(
@@ -301,3 +320,15 @@ def test_a_malformed_config_in_an_update_leaves_the_rule_as_it_was(api, model):
     assert response.status_code == 400 and "config" in response.json()
     rule.refresh_from_db()
     assert rule.config["threshold"] == 0.5 and rows_stored() == before
+
+
+def test_a_batch_over_the_feature_value_limit_is_refused_whole(api, model):
+    before = rows_stored()
+    ten = {f"f{i}": 1.0 for i in range(10)}
+    with override_settings(MODELWATCH_MAX_FEATURE_VALUES=100):
+        response = api.post(PREDICTIONS, {"records": [prediction(features=ten)] * 11},
+                            format="json")
+    assert response.status_code == 400
+    assert messages_at(response.json(), ("records",)) == [
+        "Too many feature values: 110 (records x their features); at most 100 per batch."]
+    assert rows_stored() == before
