@@ -5,12 +5,25 @@
 machine reads the CheckResult it returns.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
 
 from alerts_app import profile_inputs, window_data  # noqa: F401  (registers loaders)
 from alerts_app.checks import base as checks
 from alerts_app.models import AlertRule, CheckResult
 from alerts_app.rule_config import THRESHOLD_KINDS, is_cleared, validate_config
+
+EARLIEST_EVALUATION = datetime(1970, 1, 1, tzinfo=UTC)
+EVALUATION_TIME_HELP = ("Must be between 1970-01-01 and a day from now (the evaluation's "
+                        "window ends here).")
+
+
+def evaluation_time_allowed(at: datetime) -> bool:
+    """Whether a rule may be evaluated as of `at`: 1970 to a day ahead, as telemetry
+    timestamps (year 1 or 9999 would push a window or its hourly buckets off the calendar)."""
+    return EARLIEST_EVALUATION <= at <= timezone.now() + timedelta(days=1)
 
 
 def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.CheckResult, object]:
@@ -33,7 +46,11 @@ def add_hysteresis(kind: str, config: dict, outcome: checks.CheckResult) -> None
 
 def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckResult:
     """The CheckResult of `rule` at `now` (saved when `store`); status ok, breached or
-    insufficient_data, details per DESIGN.md."""
+    insufficient_data, details per DESIGN.md.
+
+    AlertRule.DoesNotExist when `store` and the rule was deleted during the evaluation:
+    nothing is stored for it.
+    """
     config = validate_config(rule.kind, rule.config)
     outcome, version = run_check(rule, config, now)
     add_hysteresis(rule.kind, config, outcome)
@@ -43,9 +60,21 @@ def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckRe
         value=shown["value"], threshold=shown["threshold"],
         passed=not outcome.breached, details=shown["details"],
     )
-    if store:
-        result.save()
+    if store and not store_result(result):
+        raise AlertRule.DoesNotExist(f"Rule {rule.pk} was deleted while it was evaluated.")
     return result
+
+
+def store_result(result: CheckResult) -> bool:
+    """Save `result` unless its rule is gone (False). The rule row stays locked until the
+    save commits, so a delete that started meanwhile waits, then cascades to the new row,
+    instead of failing on a foreign key it could not see (`lifecycle.delete_rule`)."""
+    with transaction.atomic():
+        if not list(AlertRule.objects.select_for_update().filter(pk=result.rule_id)
+                    .values_list("pk", flat=True)):
+            return False
+        result.save()
+    return True
 
 
 def evaluate_rule_by_id(rule_id: int, now: datetime, store: bool = True) -> CheckResult:

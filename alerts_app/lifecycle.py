@@ -196,3 +196,14 @@ def acknowledge(alert_id: int, user, now: datetime) -> Alert | None:
     if alert is None or alert.acknowledged_at is None:
         return None
     return alert
+
+
+def delete_rule(rule: AlertRule) -> None:
+    """Delete `rule` and everything that hangs from it, after any evaluation of it in
+    flight: the row lock makes the delete wait for a writer that holds it (the dispatcher,
+    `evaluate.store_result`), so the cascade sees the rows that writer added (collecting
+    them first, then waiting, ends in a foreign-key error at commit)."""
+    with transaction.atomic():
+        locked = AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
+        if locked is not None:
+            locked.delete()

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
-DURATION_FULL = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$")
+DURATION_PART = re.compile(r"(\d+)\s*([smhdw])", re.ASCII)
+DURATION_FULL = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$", re.ASCII)
+MAX_DIGITS = 12  # beyond every bound (366 days is 8 digits of seconds), below int()'s limit
 DURATION_HELP = 'Expected a duration such as "30s", "5m", "1h", "7d" or a number of seconds.'
 MAX_DURATION = 366 * 86400
 STAGES = ("train", "validation", "test", "production")
@@ -48,11 +49,20 @@ def parse_duration(value) -> int:
     if not isinstance(value, str):
         raise FieldError(DURATION_HELP)
     text = value.strip().lower()
-    if text.isdigit():
-        return int(text)
+    if text.isascii() and text.isdigit():
+        return _count(text)
     if not DURATION_FULL.match(text):
-        raise FieldError(f'"{value}" is not a duration. {DURATION_HELP}')
-    return sum(int(n) * DURATION_UNITS[unit] for n, unit in DURATION_PART.findall(text))
+        raise FieldError(f'"{value[:50]}" is not a duration. {DURATION_HELP}')
+    return sum(_count(n) * DURATION_UNITS[unit] for n, unit in DURATION_PART.findall(text))
+
+
+def _count(digits: str) -> int:
+    """The number `digits` spell, refused past MAX_DIGITS (thousands of digits would cost
+    int() seconds, or exceed its limit) as longer than any duration may be."""
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > MAX_DIGITS:
+        raise FieldError(f"A duration is at most {MAX_DURATION} seconds (366 days).")
+    return int(digits)
 
 
 def format_duration(seconds: int) -> str:

@@ -6,6 +6,7 @@ itself at 10,000 records; these validators give the same error shape
 """
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +18,12 @@ STAGES = frozenset(Stage.values)
 MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_FUTURE = timedelta(days=1)
 BIGINT_MAX = 2**63 - 1
+# The one spelling of an instant that goes to the database as the client sent it: UTC,
+# seconds, at most microseconds. Every other ISO-8601 form Python reads (week dates,
+# "10:00:00,5", offsets of -23:59 or +05:30:15.5, which PostgreSQL refuses) is formatted
+# again from the parsed UTC instant.
+CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)\Z",
+                           re.ASCII)
 
 
 class FieldError(Exception):
@@ -71,9 +78,11 @@ def text(value, max_length: int, required: bool = True) -> str | None:
 
 
 def timestamp(value, now: datetime) -> datetime:
-    """An ISO-8601 string (naive means UTC) or epoch seconds; `now` when absent.
+    """An ISO-8601 string (naive means UTC) or epoch seconds, as a UTC instant; `now` when
+    absent.
 
-    Refuses times before 1970 or more than a day ahead of `now` (clock skew allowed).
+    Refuses times before 1970 or more than a day ahead of `now` (clock skew allowed), so
+    that every instant kept is one any database can store, whatever offset named it.
     """
     if value is None:
         return now
@@ -92,7 +101,7 @@ def timestamp(value, now: datetime) -> datetime:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed < MIN_TIMESTAMP or parsed > now + MAX_FUTURE:
         raise FieldError("Timestamp out of range: before 1970 or more than a day ahead.")
-    return parsed
+    return parsed.astimezone(UTC)
 
 
 def stage(value) -> str:
@@ -256,12 +265,10 @@ def prediction_record(record: dict, errors: dict, now: datetime) -> dict:
 
 
 def same_instant_text(stamp, moment: datetime | None) -> str | None:
-    """The client's own ISO-8601 text when it names the instant unambiguously (date, time
-    and zone), so that the COPY writer need not format it again; else None."""
-    if type(stamp) is str and len(stamp) > 19 and stamp[10] == "T" and moment is not None:
-        tail = stamp[19:]
-        if tail.endswith("Z") or "+" in tail or "-" in tail:
-            return stamp
+    """The client's own text when it is already the canonical UTC spelling of `moment`,
+    so that the COPY writer need not format it again; else None (formatted from `moment`)."""
+    if type(stamp) is str and moment is not None and CANONICAL_UTC.match(stamp):
+        return stamp
     return None
 
 

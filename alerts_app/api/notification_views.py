@@ -1,9 +1,10 @@
 """The notification endpoints: channels (staff only), alerts, acknowledge, model health."""
 
 import django_filters
+from django import forms
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -43,12 +44,28 @@ class ChannelViewSet(viewsets.ModelViewSet):
         return Response({"sent": True, "error": "", "permanent": None})
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": BIGINT_MAX})
+class IdFilter(django_filters.NumberFilter):
+    """An object id: a whole number from 1 to 2**63 - 1; anything else is a 400, never a
+    number the database cannot hold (-5.3e+76 used to overflow into a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(*args, **kwargs)
+
+
 class AlertFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=AlertState.choices)
     model = django_filters.CharFilter(field_name="rule__model__name", help_text="Model name.")
     severity = django_filters.MultipleChoiceFilter(field_name="rule__severity",
                                                    choices=Severity.choices)
-    rule = django_filters.NumberFilter(field_name="rule_id")
+    rule = IdFilter(field_name="rule_id", help_text="Rule id.")
 
     class Meta:
         model = Alert

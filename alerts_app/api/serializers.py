@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts_app.evaluate import EVALUATION_TIME_HELP, evaluation_time_allowed
 from alerts_app.models import AlertRule, Channel, CheckResult, RuleKind
 from alerts_app.rule_config import RULE_FIELDS, validate_config, validate_rule_fields
 from models_app.models import Model, ModelVersion
@@ -83,6 +84,11 @@ class EvaluateSerializer(serializers.Serializer):
     at = serializers.DateTimeField(
         required=False, help_text="Evaluate as of this time (default now): the window ends here."
     )
+
+    def validate_at(self, value):
+        if not evaluation_time_allowed(value):
+            raise serializers.ValidationError(EVALUATION_TIME_HELP)
+        return value
 
 
 class CheckResultSerializer(serializers.ModelSerializer):

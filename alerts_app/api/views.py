@@ -6,9 +6,10 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from alerts_app import lifecycle
 from alerts_app.api.serializers import (
     CheckResultSerializer,
     EvaluateSerializer,
@@ -38,6 +39,9 @@ class RuleViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
 
+    def perform_destroy(self, instance):
+        lifecycle.delete_rule(instance)  # after any evaluation in flight (row lock)
+
     @extend_schema(request=EvaluateSerializer, responses={200: CheckResultSerializer})
     @action(detail=True, methods=["post"], serializer_class=EvaluateSerializer,
             filterset_class=None)
@@ -52,6 +56,8 @@ class RuleViewSet(viewsets.ModelViewSet):
             result = evaluate_rule(rule, now, store=params.validated_data["store"])
         except DjangoValidationError as exc:  # a config stored around the validation
             raise ValidationError({"config": exc.message_dict})
+        except AlertRule.DoesNotExist:  # deleted while it was evaluated: nothing stored
+            raise NotFound("No AlertRule matches the given query.") from None
         return Response(CheckResultSerializer(result).data, status=status.HTTP_200_OK)
 
     @extend_schema(responses={200: CheckResultSerializer(many=True)})

@@ -15,7 +15,8 @@ from monitor_site.access.models import IngestToken
 
 KEY_PREFIX = "mwi_"
 TOUCH_EVERY = timedelta(minutes=1)
-DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.ASCII)
+MAX_LIFETIME = timedelta(days=3650)  # ten years: far enough, and never past year 9999
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -25,13 +26,20 @@ def hash_key(key: str) -> str:
 
 
 def parse_expiry(text: str | None, now: datetime) -> datetime | None:
-    """"30d", "12h", "2w", "90m", "45s" from now; None or "" or "never": no expiry."""
+    """"30d", "12h", "2w", "90m", "45s" from now; None or "" or "never": no expiry.
+
+    A lifetime over MAX_LIFETIME is refused (ValueError), however many digits it has.
+    """
     if not text or text.strip().lower() == "never":
         return None
     match = DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f'Expected a duration such as "30d", "12h" or "never", got {text!r}.')
-    return now + timedelta(seconds=int(match.group(1)) * UNIT_SECONDS[match.group(2)])
+    digits = match.group(1).lstrip("0") if match else ""
+    if not digits:
+        raise ValueError(f'Expected a duration such as "30d", "12h" or "never", got {text[:50]!r}.')
+    seconds = int(digits[:12]) * UNIT_SECONDS[match.group(2)]
+    if len(digits) > 12 or seconds > MAX_LIFETIME.total_seconds():
+        raise ValueError(f"A token lives at most {MAX_LIFETIME.days} days (ten years).")
+    return now + timedelta(seconds=seconds)
 
 
 def create_token(model: Model, name: str, created_by=None,

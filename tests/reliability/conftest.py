@@ -12,3 +12,11 @@ def api(db) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {make_token(make_user('ops', staff=True))}")
     return client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The random API fuzz's seed again at the end, where a failure is read."""
+    from tests.reliability import budget
+
+    if getattr(budget, "RANDOM_RUN", False):
+        terminalreporter.write_line(budget.replay_hint())

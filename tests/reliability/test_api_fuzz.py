@@ -15,13 +15,14 @@ bad data.
 """
 
 import re
+import time
 import zlib
 
 import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from schemathesis.core.mutations import OperatorKind
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoverageScenario
@@ -30,10 +31,19 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from alerts_app.models import Alert, AlertState
 from monitor_site.wsgi import application
 from tests.factories import make_alert_rule, make_channel, make_model, make_token, make_user
+from tests.reliability import budget
 from tests.reliability.budget import DERANDOMIZE, examples
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 EXAMPLES = examples(15)
+# The same operations again, fuzzing phase only (examples and coverage cases do not
+# depend on the seed), with a fresh seed each run: new cases every time, in a bounded time.
+random_schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+random_schema.config.phases.examples.enabled = False
+random_schema.config.phases.coverage.enabled = False
+OPERATIONS = sum(1 for _ in random_schema.get_all_operations())
+DEADLINES: dict[str, float] = {}  # operation -> when its share of the budget ends
+CASES: dict[str, int] = {}  # operation -> random cases sent
 # (schema type, sent type) pairs that DRF's fields read losslessly on purpose.
 DRF_COERCIONS = {("string", "integer"), ("string", "number"), ("integer", "string"),
                  ("number", "string"), ("number", "integer"), ("boolean", "integer"),
@@ -134,3 +144,43 @@ def test_every_operation_answers_as_its_schema_says(case, cast):
     aim_at_real_objects(case, cast)
     case.call_and_validate(headers={"Authorization": f"Token {cast['token']}"},
                            excluded_checks=[positive_data_acceptance, negative_data_rejection])
+
+
+@pytest.fixture
+def seed_shown(request):
+    """Say the random seed once, before the first random case (and in the summary)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and not DEADLINES:
+        reporter.write_line(budget.replay_hint())
+    budget.RANDOM_RUN = True
+
+
+def stop_when_out_of_time(case) -> None:
+    """End this operation's random run (as a skip naming the cases run) once its share
+    of the budget is spent: the share is what is left divided by the operations left,
+    so that time lost by one operation (generation, a slow machine) is not lost twice."""
+    label, now = case.operation.label, time.monotonic()
+    if label not in DEADLINES:
+        started = min(DEADLINES.values(), default=now)
+        left = budget.RANDOM_SECONDS - (now - started)
+        DEADLINES[label] = now + max(0.0, left) / max(1, OPERATIONS - len(DEADLINES))
+        CASES[label] = 0
+    if now >= DEADLINES[label] and CASES[label]:
+        pytest.skip(f"time share spent after {CASES[label]} random cases (seed {budget.SEED})")
+    CASES[label] += 1
+
+
+@random_schema.parametrize()
+@settings(max_examples=examples(40), deadline=None, derandomize=False,
+          suppress_health_check=list(HealthCheck))
+@seed(budget.SEED)
+def test_every_operation_answers_as_its_schema_says_with_a_random_seed(case, cast, seed_shown):
+    stop_when_out_of_time(case)
+    aim_at_real_objects(case, cast)
+    try:
+        case.call_and_validate(headers={"Authorization": f"Token {cast['token']}"},
+                               excluded_checks=[positive_data_acceptance,
+                                                negative_data_rejection])
+    except Exception as exc:
+        exc.add_note(budget.replay_hint())
+        raise

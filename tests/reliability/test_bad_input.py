@@ -21,6 +21,12 @@ PARAMETERS = "/api/v1/models/fraud/parameters/"
 LABELS = "/api/v1/models/fraud/labels/"
 REFERENCE = "/api/v1/models/fraud/reference/"
 LONG = "x" * 5000
+ALERTS = "/api/v1/alerts/"
+RULES = "/api/v1/rules/"
+CHANNELS = "/api/v1/channels/"
+TOKENS = "/api/v1/models/fraud/tokens/"
+RULE = {"name": "r", "model": "fraud", "kind": "metric_threshold", "interval": "5m",
+        "config": {"metric": "loss", "window": "10m", "operator": ">", "threshold": 1}}
 STATS = {"tensor": "fc.weight", "mean": 0.0, "std": 1.0, "min": -1.0, "max": 1.0, "l2_norm": 3}
 
 
@@ -37,6 +43,10 @@ def metric(**fields) -> dict:
 
 def prediction(**fields) -> dict:
     return {"features": {"amount": 12.5}, "prediction": 1} | fields
+
+
+def hook(url: str) -> dict:
+    return {"name": "hook", "kind": "webhook", "config": {"url": url}}
 
 
 def at(path: str) -> tuple:
@@ -146,6 +156,11 @@ TABLE = {
                                        "records.0.timestamp", "ISO-8601"),
     "epoch seconds beyond any date": Row(METRICS, {"records": [metric(timestamp=1e20)]},
                                          "records.0.timestamp", "ISO-8601"),
+    "a year 1 timestamp whose UTC instant is in year 0": Row(PREDICTIONS, {"records": [
+        prediction(), prediction(timestamp="0001-01-01T00:00:00+05:00")]},
+        "records.1.timestamp", "out of range"),
+    "a year 9999 timestamp whose UTC instant is in year 10000": Row(METRICS, {"records": [
+        metric(timestamp="9999-12-31T23:59:59-23:59")]}, "records.0.timestamp", "out of range"),
     # unknown names
     "an unknown version": Row(PREDICTIONS, {"version": "9", "records": [prediction()]},
                               "version", 'Version "9" does not exist'),
@@ -167,6 +182,31 @@ TABLE = {
                            query={"page_size": "all"}),
     "a boolean filter that is no boolean": Row("/api/v1/rules/", None, "enabled",
                                                '"true" or "false"', query={"enabled": "flase"}),
+    "an id filter past any integer column": Row(ALERTS, None, "rule", "less than or equal",
+                                                query={"rule": "9223372036854775808"}),
+    "an id filter as a float past any integer": Row(ALERTS, None, "rule", "whole number",
+                                                    query={"rule": "-5.3415183259312406e+76"}),
+    "an id filter of zero": Row(ALERTS, None, "rule", "greater than or equal",
+                                query={"rule": "0"}),
+    # numbers with thousands of digits, and lifetimes past the calendar
+    "a rule interval of 5,000 digits": Row(RULES, RULE | {"interval": "9" * 5000 + "s"},
+                                           "interval", "at most 31622400 seconds"),
+    "a rule window of 5,000 digits": Row(RULES, RULE | {"config": RULE["config"] | {
+        "window": "9" * 5000}}, "config.window", "at most 31622400 seconds"),
+    "a duration in non-ASCII digits": Row(RULES, RULE | {"interval": "\u00b2"}, "interval",
+                                          "not a duration"),
+    "an ingest token that expires in 999999999 days": Row(TOKENS, {
+        "name": "sdk", "expires": "999999999d"}, "expires", "at most 3650 days"),
+    "an ingest token that expires in 5,000 digits of days": Row(TOKENS, {
+        "name": "sdk", "expires": "9" * 5000 + "d"}, "expires", "at most 3650 days"),
+    # webhook URLs that cannot be read
+    "a channel URL with a port past 65535": Row(CHANNELS, hook("http://localhost:99999/"),
+                                                "config.url", "host or port cannot be read"),
+    "a channel URL whose port is not a number": Row(CHANNELS, hook("http://x:abc/"),
+                                                    "config.url", "host or port cannot be read"),
+    "a channel URL with an unclosed IPv6 bracket": Row(CHANNELS, hook("http://[::1/"),
+                                                       "config.url",
+                                                       "host or port cannot be read"),
     "a series window that ends before it starts": Row(METRICS, None, "start", "before end",
                                                       query={"name": "loss",
                                                              "start": "2026-02-01T00:00:00Z",
@@ -332,3 +372,41 @@ def test_a_batch_over_the_feature_value_limit_is_refused_whole(api, model):
     assert messages_at(response.json(), ("records",)) == [
         "Too many feature values: 110 (records x their features); at most 100 per batch."]
     assert rows_stored() == before
+
+
+@pytest.mark.parametrize("kind", ["data_drift", "prediction_drift", "data_quality",
+                                  "metric_threshold", "no_data", "parameter_health"])
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                                    "1969-12-31T23:59:59Z"])
+def test_an_evaluation_time_outside_the_calendar_is_refused_naming_at(api, model, kind,
+                                                                      moment):
+    rule = make_alert_rule(model, kind=kind)
+    before = rows_stored()
+    response = api.post(f"/api/v1/rules/{rule.id}/evaluate/", {"at": moment}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"at": [
+        "Must be between 1970-01-01 and a day from now (the evaluation's window ends here)."]}
+    assert rows_stored() == before
+
+
+ODD_TIMESTAMPS = [  # ISO-8601 that Python reads and PostgreSQL refuses, and their instant
+    ("2025-W48-7T10:00:00Z", datetime(2025, 11, 30, 10, tzinfo=UTC)),
+    ("2025-06-01T10:00:00,5Z", datetime(2025, 6, 1, 10, 0, 0, 500000, tzinfo=UTC)),
+    ("2025-06-01T10:00:00-23:59", datetime(2025, 6, 2, 9, 59, tzinfo=UTC)),
+    ("2025-06-01T10:00:00+05:30:15.5", datetime(2025, 6, 1, 4, 29, 44, 500000, tzinfo=UTC)),
+    ("20250601T100000.1234567Z", datetime(2025, 6, 1, 10, 0, 0, 123456, tzinfo=UTC)),
+]
+STORED = {"metrics": "models_app.MetricPoint", "predictions": "models_app.Prediction",
+          "parameters": "models_app.ParameterStat"}
+
+
+@pytest.mark.parametrize(("sent", "instant"), ODD_TIMESTAMPS)
+@pytest.mark.parametrize("kind", list(STORED))
+def test_an_odd_but_valid_timestamp_is_stored_as_its_utc_instant(api, model, kind, sent,
+                                                                  instant):
+    record = {"metrics": metric(), "predictions": prediction(), "parameters": dict(STATS)}[kind]
+    response = api.post(f"/api/v1/models/fraud/{kind}/", {"records": [record | {
+        "timestamp": sent}]}, format="json")
+    assert response.status_code == 201, response.content
+    stored = apps.get_model(STORED[kind]).objects.get()
+    assert stored.timestamp == instant and stored.timestamp.utcoffset() == timedelta(0)
