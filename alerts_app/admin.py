@@ -38,6 +38,7 @@ from alerts_app.models import (
 from alerts_app.notify import send_test_notification
 from alerts_app.rule_config import KIND_FIELDS
 from alerts_app.transports import TransportError
+from monitor_site.access.channels import routable_channels
 
 STATE_COLOURS = {"firing": "#cf222e", "pending": "#bf8700", "resolved": "#1a7f37",
                  "ok": "#1a7f37", "breached": "#cf222e", "insufficient_data": "#656d76",
@@ -162,7 +163,13 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = rule_form_for(self.chosen_kind(request, obj))
         kwargs["fields"] = None
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"routing_user": request.user})
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "channels":
+            kwargs["queryset"] = routable_channels(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         kind = self.chosen_kind(request, obj)
@@ -269,8 +276,9 @@ def evaluation_row(rule: AlertRule, now) -> dict:
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     form = ChannelForm
-    list_display = ["name", "kind", "target", "enabled", "created_at"]
-    list_filter = ["kind", "enabled"]
+    list_display = ["name", "kind", "target", "enabled", "shared_with_all_models", "created_at"]
+    list_filter = ["kind", "enabled", "shared_with_all_models"]
+    filter_horizontal = ["shared_models"]
     search_fields = ["name"]
     actions = ["send_test", "enable_channels", "disable_channels"]
 

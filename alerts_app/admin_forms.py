@@ -18,6 +18,7 @@ from alerts_app.rule_config import (
     validate_rule_fields,
 )
 from alerts_app.transports import TRANSPORTS, validate_channel_config
+from monitor_site.access.channels import unusable_channel_message, unusable_channels
 
 CONFIG_PREFIX = "cfg_"
 KIND_SUMMARIES = {
@@ -152,7 +153,18 @@ class RuleFormBase(forms.ModelForm):
                                else None, messages)
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
+        self.check_channels(cleaned.get("model"), cleaned.get("channels"))
         return cleaned
+
+    def check_channels(self, model, channels) -> None:
+        """The API's channel policy (`access.channels`) for the admin's user (`routing_user`,
+        set by `AlertRuleAdmin.get_form`; a form built outside a request checks nothing)."""
+        user = getattr(self, "routing_user", None)
+        if user is None or model is None or channels is None:
+            return
+        refused = unusable_channels(user, [model], channels)
+        if refused:
+            self.add_error("channels", unusable_channel_message(refused[0]))
 
     def check_version(self, model, version) -> None:
         if model and version and not model.versions.filter(version=version).exists():
@@ -189,7 +201,8 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["name", "kind", "target", "enabled"]
+        fields = ["name", "kind", "target", "enabled", "shared_with_all_models",
+                  "shared_models"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

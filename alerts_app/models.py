@@ -42,6 +42,12 @@ class Channel(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     config = models.JSONField(default=dict)
     enabled = models.BooleanField(default=True)
+    # Who may route to it and read its deliveries besides staff (monitor_site/access/channels).
+    shared_with_all_models = models.BooleanField(
+        default=False, help_text="Editors of any model may send their rules here.")
+    shared_models = models.ManyToManyField(
+        Model, blank=True, related_name="shared_channels",
+        help_text="Editors of these models may send their rules here.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

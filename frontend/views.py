@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alerts_app.models import Alert, AlertRule, Severity
 from frontend import distributions, evaluations, listings
 from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
+from frontend.plotly_text import figure_json
 from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
 from models_app.models import ModelVersion
 from monitor_site.access.roles import EDIT, editable_model_ids, has_model_perm, visible_models
@@ -35,7 +36,7 @@ def login_required_json(view):
 
 
 def figure_response(fig) -> HttpResponse:
-    response = HttpResponse(fig.to_json(), content_type="application/json")
+    response = HttpResponse(figure_json(fig), content_type="application/json")
     response["Cache-Control"] = "private, no-cache"
     return response
 

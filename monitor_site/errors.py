@@ -19,6 +19,7 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
@@ -63,10 +64,15 @@ def unavailable(request) -> HttpResponse:
 
 def exception_handler(exc, context):
     """DRF's handler, except that a database outage answers 503 (as plain JSON, so that
-    rendering never touches the database again, e.g. the browsable API's user menu)."""
+    rendering never touches the database again, e.g. the browsable API's user menu), and
+    that a 401 counts against the address's anonymous rate limit (429 beyond it)."""
     if is_database_outage(exc):
         set_rollback()
         return unavailable(context["request"])
+    if isinstance(exc, NotAuthenticated | AuthenticationFailed):
+        from monitor_site.access.throttling import refuse_failed_auth
+
+        exc = refuse_failed_auth(context["request"], context["view"]) or exc
     return drf_exception_handler(exc, context)
 
 

@@ -4,6 +4,7 @@ Unset `DATABASE_URL` means SQLite under `MODELWATCH_DATA_DIR`; unset `CELERY_BRO
 means Kombu's filesystem transport under the same folder. See `.env.example`.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -43,6 +44,18 @@ def envfloat(name: str, default: str) -> float:
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def envnetworks(name: str, default: str) -> str:
+    """Comma-separated IP addresses or networks ("127.0.0.1, 10.0.0.0/8"), checked at start."""
+    value = env(name, default)
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks, got {item!r}") from None
+    return value
 
 
 def envrate(name: str, default: str) -> str:
@@ -187,7 +200,10 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # Per-model permissions: django-guardian object permissions next to Django's own.
+# First: the sign-in lockout refuses a locked username or address before any password is
+# hashed (monitor_site/access/login_limits.py).
 AUTHENTICATION_BACKENDS = [
+    "monitor_site.access.login_limits.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -224,6 +240,13 @@ CONTENT_SECURITY_POLICY = {
 MODELWATCH_THROTTLE_ANON = envrate("MODELWATCH_THROTTLE_ANON", "120/minute")
 MODELWATCH_THROTTLE_USER = envrate("MODELWATCH_THROTTLE_USER", "6000/minute")
 MODELWATCH_THROTTLE_INGEST = envrate("MODELWATCH_THROTTLE_INGEST", "60000/minute")
+# Failed sign-ins allowed per username and per client address before both are locked out
+# until the window ends (monitor_site/access/login_limits.py).
+MODELWATCH_LOGIN_FAILURES_USER = envrate("MODELWATCH_LOGIN_FAILURES_USER", "10/hour")
+MODELWATCH_LOGIN_FAILURES_ADDRESS = envrate("MODELWATCH_LOGIN_FAILURES_ADDRESS", "30/hour")
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: the
+# TCP peer is the client, whatever the header says (rate limits and lockout count by it).
+MODELWATCH_TRUSTED_PROXIES = envnetworks("MODELWATCH_TRUSTED_PROXIES", "")
 
 MODELWATCH_MAX_BATCH = envint("MODELWATCH_MAX_BATCH", "10000")
 MODELWATCH_MAX_BODY_BYTES = envint("MODELWATCH_MAX_BODY_BYTES", str(32 * 1024 * 1024))

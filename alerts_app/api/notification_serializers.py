@@ -10,6 +10,7 @@ from rest_framework import serializers
 from alerts_app.models import Alert, AlertTransition, Channel, Delivery
 from alerts_app.notify import alert_links
 from alerts_app.transports import validate_channel_config
+from models_app.models import Model
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -17,9 +18,15 @@ class ChannelSerializer(serializers.ModelSerializer):
         help_text='email: {"address": "a@x.com, b@y.com"}; webhook and slack: {"url": "https://…"}.'
     )
 
+    shared_models = serializers.SlugRelatedField(
+        many=True, required=False, slug_field="name", queryset=Model.objects.all(),
+        help_text="Models whose editors may route their rules here (and whose viewers see "
+                  "its deliveries).")
+
     class Meta:
         model = Channel
-        fields = ["id", "name", "kind", "config", "enabled", "created_at"]
+        fields = ["id", "name", "kind", "config", "enabled", "shared_with_all_models",
+                  "shared_models", "created_at"]
         read_only_fields = ["id", "created_at"]
 
     def validate(self, attrs: dict) -> dict:

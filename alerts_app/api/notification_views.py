@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -18,11 +19,13 @@ from alerts_app.api.notification_serializers import (
     TransitionSerializer,
 )
 from alerts_app.health import model_health
-from alerts_app.models import Alert, AlertState, Channel, Severity
+from alerts_app.models import Alert, AlertState, Channel, Delivery, Severity
 from alerts_app.notify import send_test_notification
 from alerts_app.transports import TransportError
 from models_app.api.permissions import IsStaff
 from models_app.models import Model
+from monitor_site.access.channels import visible_channels
+from monitor_site.access.roles import is_unrestricted
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
@@ -97,8 +100,15 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], filterset_class=None,
             serializer_class=TransitionSerializer)
     def transitions(self, request, pk=None):
-        """The alert's history, newest first, with each notification delivery."""
-        transitions = self.get_object().transitions.prefetch_related("deliveries__channel")
+        """The alert's history, newest first, with each notification delivery (to the
+        channels shared with the alert's model, unless you are staff)."""
+        alert = self.get_object()
+        deliveries = Delivery.objects.select_related("channel")
+        if not is_unrestricted(request.user):
+            deliveries = deliveries.filter(
+                channel__in=visible_channels(request.user, alert.rule.model))
+        transitions = alert.transitions.prefetch_related(
+            Prefetch("deliveries", queryset=deliveries))
         page = self.paginate_queryset(transitions)
         return self.get_paginated_response(TransitionSerializer(page, many=True).data)
 

@@ -14,7 +14,9 @@ from rest_framework import serializers
 from alerts_app.evaluate import EVALUATION_TIME_HELP, evaluation_time_allowed
 from alerts_app.models import AlertRule, Channel, CheckResult, RuleKind
 from alerts_app.rule_config import RULE_FIELDS, validate_config, validate_rule_fields
+from models_app.api.permissions import EditableModelField
 from models_app.models import Model, ModelVersion
+from monitor_site.access.channels import unusable_channel_message, unusable_channels
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -31,13 +33,23 @@ class DurationField(serializers.Field):
         return int(value)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer"}})
+class ChannelIdsField(serializers.ListField):
+    """Channel ids in and out; which ones a user may set is decided by the serializer."""
+
+    child = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+    def to_representation(self, value) -> list[int]:
+        return [channel.pk for channel in value.all()]
+
+
 def _duration(name: str) -> DurationField:
     spec = RULE_FIELDS[name]
     return DurationField(required=False, help_text=f"{spec.help} Default {spec.default}s.")
 
 
 class RuleSerializer(serializers.ModelSerializer):
-    model = serializers.SlugRelatedField(slug_field="name", queryset=Model.objects.all())
+    model = EditableModelField(help_text="The model's name; you need the editor role on it.")
     kind = serializers.ChoiceField(choices=RuleKind.choices)
     config = serializers.JSONField(
         required=False, help_text="Per-kind settings (see docs/checks.md); durations in seconds."
@@ -46,9 +58,7 @@ class RuleSerializer(serializers.ModelSerializer):
     pending_for = _duration("pending_for")
     repeat_interval = _duration("repeat_interval")
     keep_firing_for = _duration("keep_firing_for")
-    channels = serializers.PrimaryKeyRelatedField(
-        many=True, required=False, queryset=Channel.objects.all()
-    )
+    channels = ChannelIdsField(required=False)
 
     class Meta:
         model = AlertRule
@@ -68,7 +78,27 @@ class RuleSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError({"config": exc.message_dict})
         check_version(model, attrs["config"].get("version"))
+        attrs["channels"] = self.usable_channels(model, attrs.get("channels"))
+        if attrs["channels"] is None:
+            del attrs["channels"]
         return attrs
+
+    def usable_channels(self, model: Model, ids: list[int] | None) -> list | None:
+        """The channels to set, each one the user may route `model` to (see
+        `access.channels`); the ones already on the rule may stay while its model does."""
+        kept: set[int] = set()
+        if self.instance is not None:
+            kept = set(self.instance.channels.values_list("pk", flat=True))
+            if model != self.instance.model:
+                ids, kept = (sorted(kept) if ids is None else ids), set()
+        if ids is None:
+            return None
+        user = getattr(self.context.get("request"), "user", None)
+        refused = [pk for pk in unusable_channels(user, [model], ids) if pk not in kept]
+        if refused:
+            raise serializers.ValidationError(
+                {"channels": [unusable_channel_message(refused[0])]})
+        return list(Channel.objects.filter(pk__in=ids))
 
 
 def check_version(model: Model, version: str | None) -> None:

@@ -10,7 +10,12 @@ class AccessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from monitor_site.access import audit, roles, schema  # noqa: F401  (signals, OpenAPI)
+        from monitor_site.access import (  # noqa: F401  (signals, OpenAPI)
+            audit,
+            login_limits,
+            roles,
+            schema,
+        )
 
         roles.connect_post_migrate(self)
         audit.connect()

@@ -146,3 +146,27 @@ def test_the_model_page_refreshes_in_place_and_fits_a_phone(page, live_server):
     assert overflow <= 1
     page.screenshot(path=ARTIFACTS / "model-phone.png", full_page=True)
     assert page.errors == []
+
+
+def test_names_shaped_like_links_are_drawn_as_text(page, live_server):
+    """Metric, rule and tensor names with Plotly's `<a href>` markup draw no link."""
+    from alerts_app.models import AlertRule
+    from models_app.models import MetricPoint, ParameterStat
+
+    demo = demo_data.build_demo(timezone.now())
+    evil = '<a href="https://evil.example">{}</a>'
+    for name in set(MetricPoint.objects.filter(model=demo).values_list("name", flat=True)):
+        MetricPoint.objects.filter(model=demo, name=name).update(name=evil.format(name))
+    for rule in AlertRule.objects.filter(model=demo):
+        AlertRule.objects.filter(pk=rule.pk).update(name=evil.format(rule.name))
+    ParameterStat.objects.filter(model=demo).update(tensor=evil.format("w"))
+    base = live_server.url
+    log_in(page, base)
+    page.goto(f"{base}/models/cancer-screening/?range=30d")
+    wait_for_figures(page)
+    links = page.evaluate("document.querySelectorAll('[data-src] svg a').length")
+    drawn = page.evaluate("[...document.querySelectorAll('[data-src] svg text')]"
+                          ".map(t => t.textContent).join('\\n')")
+    page.screenshot(path=ARTIFACTS / "model-hostile-names.png", full_page=True)
+    assert links == 0
+    assert '<a href="https://evil.example">' in drawn

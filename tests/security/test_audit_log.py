@@ -18,7 +18,7 @@ def entries(object_type: str) -> list[AuditEntry]:
 
 
 def test_a_rule_created_over_the_api_is_logged_with_its_channels_and_author(api, user, model):
-    channel = make_channel()
+    channel = make_channel(shared_with_all_models=True)  # alice is no staff member
     response = api.post("/api/v1/rules/", RULE | {"channels": [channel.pk]}, format="json")
     assert response.status_code == 201
     [entry] = entries("alerts_app.AlertRule")

@@ -9,7 +9,8 @@ without the role answers 403; an ingest token writes its own model's telemetry o
 import pytest
 from django.db import transaction
 
-from tests.security.conftest import PRINCIPALS
+from tests.factories import make_channel, make_model
+from tests.security.conftest import PRINCIPALS, Cast, make_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,27 @@ API = [
     ("rule update", "patch", "/api/v1/rules/{rule}/", {"enabled": False},
      401, 404, 403, 200, 200, 200, 403, 403, 401, 401),
     ("rule moved to a hidden model", "patch", "/api/v1/rules/{rule}/", {"model": "other"},
-     401, 404, 400, 400, 400, 200, 403, 403, 401, 401),
+     401, 404, 403, 400, 400, 200, 403, 403, 401, 401),
+    # A JSON number names a model too ("2024": nobody but staff has a role on it).
+    ("rule create on a hidden model named by a number", "post", "/api/v1/rules/",
+     RULE | {"model": 2024},
+     401, 400, 400, 400, 400, 201, 403, 403, 401, 401),
+    ("rule moved to a hidden model named by a number", "patch", "/api/v1/rules/{rule}/",
+     {"model": 2024},
+     401, 404, 403, 400, 400, 200, 403, 403, 401, 401),
+    # Channels: the cast's channel is staff's own; "{shared}" is shared with fraud.
+    ("rule create with a staff channel", "post", "/api/v1/rules/",
+     RULE | {"channels": ["{channel}"]},
+     401, 400, 403, 400, 400, 201, 403, 403, 401, 401),
+    ("rule create with a channel shared with the model", "post", "/api/v1/rules/",
+     RULE | {"channels": ["{shared}"]},
+     401, 400, 403, 201, 201, 201, 403, 403, 401, 401),
+    ("rule update adding a staff channel", "patch", "/api/v1/rules/{rule}/",
+     {"channels": ["{channel}"]},
+     401, 404, 403, 400, 400, 200, 403, 403, 401, 401),
+    ("rule create with a missing channel", "post", "/api/v1/rules/",
+     RULE | {"channels": [999999]},
+     401, 400, 403, 400, 400, 400, 403, 403, 401, 401),
     ("rule delete", "delete", "/api/v1/rules/{rule}/", None,
      401, 404, 403, 204, 204, 204, 403, 403, 401, 401),
     ("evaluate", "post", "/api/v1/rules/{rule}/evaluate/", {"store": False},
@@ -95,6 +116,12 @@ API = [
      401, 404, 403, 403, 200, 200, 403, 403, 401, 401),
     ("grant a role", "post", "/api/v1/models/fraud/roles/", {"user": "outsider", "role": "viewer"},
      401, 404, 403, 403, 201, 201, 403, 403, 401, 401),
+    ("grant a role on a hidden model named by digits", "post", "/api/v1/models/2024/roles/",
+     {"user": "outsider", "role": "viewer"},
+     401, 404, 404, 404, 404, 201, 403, 403, 401, 401),
+    ("create an ingest token on a hidden model named by digits", "post",
+     "/api/v1/models/2024/tokens/", {"name": "batch"},
+     401, 404, 404, 404, 404, 201, 403, 403, 401, 401),
     ("ingest tokens list", "get", "/api/v1/models/fraud/tokens/", None,
      401, 404, 403, 403, 200, 200, 403, 403, 401, 401),
     ("create an ingest token", "post", "/api/v1/models/fraud/tokens/", {"name": "batch"},
@@ -117,8 +144,28 @@ PAGES = [
 ]
 
 
+@pytest.fixture
+def cast(db) -> Cast:
+    """The shared cast, plus a model named "2024" and a channel shared with "fraud"."""
+    cast = make_cast()
+    make_model("2024")
+    cast.shared = make_channel("fraud-team", kind="email")
+    cast.shared.shared_models.add(cast.fraud)
+    return cast
+
+
 def fill(path: str, cast) -> str:
-    return path.format(rule=cast.rule.pk, alert=cast.alert.pk, channel=cast.channel.pk)
+    return path.format(rule=cast.rule.pk, alert=cast.alert.pk, channel=cast.channel.pk,
+                       shared=cast.shared.pk)
+
+
+def fill_body(body, cast):
+    """Channel ids ("{channel}", "{shared}") in a body, as integers."""
+    if isinstance(body, dict):
+        return {key: fill_body(value, cast) for key, value in body.items()}
+    if isinstance(body, list):
+        return [fill_body(item, cast) for item in body]
+    return int(fill(body, cast)) if isinstance(body, str) and body.startswith("{") else body
 
 
 def answers(cast, send) -> dict[str, int]:
@@ -137,7 +184,8 @@ def test_the_api_answers_each_principal_as_the_table_says(row, cast):
 
     def send(principal: str) -> int:
         client = cast.api(principal)
-        return getattr(client, method)(fill(path, cast), body, format="json").status_code
+        return getattr(client, method)(fill(path, cast), fill_body(body, cast),
+                                       format="json").status_code
 
     assert answers(cast, send) == dict(zip(PRINCIPALS, expected, strict=True))
 

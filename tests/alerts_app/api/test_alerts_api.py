@@ -100,7 +100,8 @@ def test_acknowledging_needs_a_token_or_staff(client, alerts, user):
 
 
 def test_an_alerts_transitions_show_their_deliveries(api, model):
-    rule = make_alert_rule(model, channels=[make_channel()])
+    # shared with the model: non-staff read only the deliveries to channels shared with it
+    rule = make_alert_rule(model, channels=[make_channel(shared_with_all_models=True)])
     alert = fire(rule, 0)
     fire(rule, 1, "ok")
     body = api.get(f"/api/v1/alerts/{alert.id}/transitions/").json()["results"]
