@@ -36,7 +36,7 @@ from alerts_app.rule_fields import (
     Field,
 )
 
-# What a figure hint means (the dashboards read them; docs/dashboards.md):
+# What the dashboard hints mean (frontend/figures.py and evaluations.py read them):
 # `figure`: the model-page figure that shows what the kind watches ("serving" and
 #   "drift" draw its results or alert spans, "performance" plots its values);
 # `line`: the series its threshold is drawn on ("metric", "latency_ms", "errors",
