@@ -18,13 +18,14 @@ from django.utils.html import format_html
 
 from alerts_app import lifecycle
 from alerts_app.admin_forms import (
-    KIND_SUMMARIES,
     ChannelForm,
     config_field_names,
     kind_choices,
+    kind_summary,
     rule_form_for,
 )
 from alerts_app.evaluate import evaluate_rule
+from alerts_app.kinds import BY_NAME
 from alerts_app.models import (
     Alert,
     AlertRule,
@@ -36,7 +37,6 @@ from alerts_app.models import (
     Silence,
 )
 from alerts_app.notify import send_test_notification
-from alerts_app.rule_config import KIND_FIELDS
 from alerts_app.transports import TransportError
 from monitor_site.access.channels import routable_channels
 
@@ -154,11 +154,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="kind")
     def kind_description(self, rule: AlertRule) -> str:
-        return format_html("<b>{}</b> — {}", rule.kind, KIND_SUMMARIES.get(rule.kind, ""))
+        return format_html("<b>{}</b> — {}", rule.kind, kind_summary(rule.kind))
 
     def chosen_kind(self, request, obj=None) -> str | None:
         kind = obj.kind if obj else request.POST.get("kind") or request.GET.get("kind")
-        return kind if kind in KIND_FIELDS else None
+        return kind if kind in BY_NAME else None
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = rule_form_for(self.chosen_kind(request, obj))
@@ -178,7 +178,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
                                "enabled", "channels"]}),
             (f"Configuration of a {kind} rule", {
                 "fields": config_field_names(kind),
-                "description": KIND_SUMMARIES.get(kind, "") + " Leave a field empty to use "
+                "description": kind_summary(kind) + " Leave a field empty to use "
                                "its default.",
             }),
             ("Timing", {"fields": ["interval", "pending_for", "keep_firing_for",

@@ -9,9 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
-from alerts_app.models import AlertRule, Channel, RuleKind
+from alerts_app.kinds import BY_NAME, KINDS, kind_of
+from alerts_app.models import AlertRule, Channel
 from alerts_app.rule_config import (
-    KIND_FIELDS,
     RULE_FIELDS,
     format_duration,
     validate_config,
@@ -21,22 +21,11 @@ from alerts_app.transports import TRANSPORTS, validate_channel_config
 from monitor_site.access.channels import unusable_channel_message, unusable_channels
 
 CONFIG_PREFIX = "cfg_"
-KIND_SUMMARIES = {
-    "metric_threshold": "One aggregate of a metric over the window vs a threshold.",
-    "metric_change": "A metric's window vs the preceding baseline window, in percent.",
-    "metric_anomaly": "The last value of a metric vs a rolling baseline (z-score, EWMA, MAD).",
-    "data_drift": "Per-feature drift of the inputs vs the reference.",
-    "prediction_drift": "Drift of the predictions / scores vs the reference (no labels needed).",
-    "data_quality": "Missing, type-error, out-of-range and unseen-category rates per feature.",
-    "performance": "A metric from labelled predictions of the window (accuracy, f1, rmse...).",
-    "estimated_performance": "Binary classifiers without labels yet: CBPE estimate.",
-    "overfitting": "Validation loss rising while training loss falls, or a wide gap.",
-    "underfitting": "Training never reaches the level, or plateaus high.",
-    "latency": "A serving latency percentile vs a limit in milliseconds.",
-    "error_rate": "The share of predictions that carry an error.",
-    "no_data": "Silence: nothing arrived in the window.",
-    "parameter_health": "NaN/Inf in weights, exploding or vanishing norms.",
-}
+
+
+def kind_summary(kind: str | None) -> str:
+    """One line on what rules of `kind` watch ("" for an unknown kind)."""
+    return BY_NAME[kind].summary if kind in BY_NAME else ""
 
 
 def field_help(spec) -> str:
@@ -132,7 +121,7 @@ class RuleFormBase(forms.ModelForm):
         self.fields["kind"].initial = self.kind_name
         self.instance.kind = self.kind_name
         config = self.instance.config if self.instance.pk else {}
-        for key, spec in KIND_FIELDS[self.kind_name].items():
+        for key, spec in kind_of(self.kind_name).fields.items():
             self.fields[CONFIG_PREFIX + key].initial = initial_value(spec, config.get(key))
 
     def clean_kind(self):
@@ -141,7 +130,7 @@ class RuleFormBase(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         config = {}
-        for key, spec in KIND_FIELDS[self.kind_name].items():
+        for key, spec in kind_of(self.kind_name).fields.items():
             value = raw_value(spec, cleaned.get(CONFIG_PREFIX + key))
             if value is not None:
                 config[key] = value
@@ -149,7 +138,7 @@ class RuleFormBase(forms.ModelForm):
             self.instance.config = validate_config(self.kind_name, config)
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
-                self.add_error(CONFIG_PREFIX + key if key in KIND_FIELDS[self.kind_name]
+                self.add_error(CONFIG_PREFIX + key if key in kind_of(self.kind_name).fields
                                else None, messages)
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
@@ -174,20 +163,20 @@ class RuleFormBase(forms.ModelForm):
 
 def rule_form_for(kind: str) -> type[RuleFormBase]:
     """A ModelForm class for rules of `kind`, with its config keys as labelled fields."""
-    if kind not in KIND_FIELDS:
+    if kind not in BY_NAME:
         raise ValueError(f"unknown kind {kind!r}")
     attrs = {CONFIG_PREFIX + key: form_field(key, spec)
-             for key, spec in KIND_FIELDS[kind].items()}
+             for key, spec in kind_of(kind).fields.items()}
     attrs |= {"kind_name": kind, "__module__": __name__}
     return type(f"{kind.title().replace('_', '')}RuleForm", (RuleFormBase,), attrs)
 
 
 def config_field_names(kind: str) -> list[str]:
-    return [CONFIG_PREFIX + key for key in KIND_FIELDS[kind]]
+    return [CONFIG_PREFIX + key for key in kind_of(kind).fields]
 
 
 def kind_choices() -> list[tuple[str, str, str]]:
-    return [(kind, label, KIND_SUMMARIES.get(kind, "")) for kind, label in RuleKind.choices]
+    return [(kind.name, kind.label, kind.summary) for kind in KINDS]
 
 
 class ChannelForm(forms.ModelForm):

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from alerts_app import profile_inputs, window_data  # noqa: F401  (registers loaders)
 from alerts_app.checks import base as checks
+from alerts_app.kinds import kind_of
+from alerts_app.loaders.base import NoData, target_version
 from alerts_app.models import AlertRule, CheckResult
-from alerts_app.rule_config import THRESHOLD_KINDS, is_cleared, validate_config
+from alerts_app.rule_config import is_cleared, validate_config
 
 EARLIEST_EVALUATION = datetime(1970, 1, 1, tzinfo=UTC)
 EVALUATION_TIME_HELP = ("Must be between 1970-01-01 and a day from now (the evaluation's "
@@ -28,18 +29,18 @@ def evaluation_time_allowed(at: datetime) -> bool:
 
 def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.CheckResult, object]:
     """(outcome, version) of `rule` at `now`; missing data answers insufficient_data."""
-    version = None
+    version, kind = None, kind_of(rule.kind)
     try:
-        version = window_data.target_version(rule.model, rule.kind, config)
-        data = window_data.load(rule.kind, rule.model, version, config, now)
-    except window_data.NoData as exc:
+        version = target_version(rule.model, kind.version_bound, config)
+        data = kind.load(rule.model, version, config, now)
+    except NoData as exc:
         return checks.insufficient(str(exc)), version
-    return checks.get_check(rule.kind)(data, config), version
+    return kind.check(data, config), version
 
 
 def add_hysteresis(kind: str, config: dict, outcome: checks.CheckResult) -> None:
     """Threshold kinds say whether the value is past the clear threshold (state machine)."""
-    if kind in THRESHOLD_KINDS and outcome.value is not None:
+    if kind_of(kind).threshold is not None and outcome.value is not None:
         outcome.details["clear_threshold"] = config.get("clear_threshold")
         outcome.details["cleared"] = is_cleared(kind, config, outcome.value)
 

@@ -1,13 +1,11 @@
 """Apply a CheckResult to its rule's alerts: state machine, one guarded write, outbox rows.
 
 Fingerprints (one Alert each): `rule:<id>|version:<id or ->` for most rules, plus
-`|feature:<name>` for per-feature rules:
-- `data_drift` / `prediction_drift` with an explicit `features` list: one alert per listed
-  feature, driven by `details["features"][name]["drifted"]` (without a list the rule has
-  one dataset-level alert, driven by the drift share);
-- `data_quality`: one alert per feature whose rates break a limit
-  (`details["features"][name]["violations"]`), so each bad input is fixed and cleared
-  on its own; its value and threshold are the feature's worst rate and that rate's limit.
+`|feature:<name>` for per-feature rules (the kind's declaration says which:
+`kinds.Kind.per_feature`, e.g. data drift with an explicit `features` list, data
+quality): one alert per feature, driven by the check's per-feature verdict
+`details["verdicts"][name]` (status, value, threshold), so each bad input is fixed and
+cleared on its own.
 An Alert row is created lazily, on its first breach: a rule that never breaks stores none.
 
 Each write is `UPDATE ... WHERE id = %s AND revision = %s` (healthchecks' pattern): two
@@ -23,17 +21,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from alerts_app import notify
-from alerts_app.checks.quality import LIMITS as QUALITY_LIMITS
+from alerts_app.kinds import kind_of
 from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, CheckResult
-from alerts_app.rule_config import KIND_FIELDS
 from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
 
 logger = logging.getLogger(__name__)
-DRIFT_KINDS = ("data_drift", "prediction_drift")
 SNAPSHOT_FIELDS = ("state", "pending_since", "started_at", "resolved_at", "last_breach_at",
                    "last_notified_at", "acknowledged_at", "muted")
 MAX_WRITE_TRIES = 3
-QUALITY_LIMIT_DEFAULTS = {key: spec.default for key, spec in KIND_FIELDS["data_quality"].items()}
 
 
 def fingerprint(rule_id: int, version_id: int | None, feature: str = "") -> str:
@@ -42,38 +37,17 @@ def fingerprint(rule_id: int, version_id: int | None, feature: str = "") -> str:
 
 
 def is_per_feature(rule: AlertRule) -> bool:
-    return rule.kind == "data_quality" or (
-        rule.kind in DRIFT_KINDS and bool((rule.config or {}).get("features")))
+    return kind_of(rule.kind).per_feature(rule.config or {})
 
 
 def feature_observations(rule: AlertRule, result: CheckResult) -> dict[str, Observation]:
     """One observation per feature of a per-feature result (empty when none is judged)."""
     if result.status not in ("ok", "breached"):
         return {}
-    features = (result.details or {}).get("features") or {}
-    judge = _quality_observation if rule.kind == "data_quality" else _drift_observation
-    return {name: judge(info, rule.config or {}) for name, info in features.items()
-            if isinstance(info, dict)}
-
-
-def _drift_observation(info: dict, config: dict) -> Observation:
-    if info.get("drifted") is None:
-        return Observation("insufficient_data")
-    status = "breached" if info["drifted"] else "ok"
-    return Observation(status, info.get("statistic"), info.get("threshold"))
-
-
-def _quality_observation(info: dict, config: dict) -> Observation:
-    """Breached when a rate is past its limit; value/threshold are the worst rate's."""
-    limits = {rate: config.get(key, QUALITY_LIMIT_DEFAULTS[key])
-              for rate, key in QUALITY_LIMITS.items()}
-    limits = {rate: limit for rate, limit in limits.items()
-              if limit is not None and info.get(rate) is not None}
-    if "violations" not in info or not limits:
-        return Observation("insufficient_data")
-    rate = max(limits, key=lambda r: info[r] / limits[r] if limits[r] else float(info[r] > 0))
-    status = "breached" if info["violations"] else "ok"
-    return Observation(status, info[rate], limits[rate])
+    verdicts = (result.details or {}).get("verdicts") or {}
+    return {name: Observation(v.get("status", "insufficient_data"), v.get("value"),
+                              v.get("threshold"))
+            for name, v in verdicts.items() if isinstance(v, dict)}
 
 
 def rule_observation(result: CheckResult) -> Observation:

@@ -4,24 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from alerts_app.kinds import KINDS, kind_choices
 from models_app.models import Model, ModelVersion
 
-
-class RuleKind(models.TextChoices):
-    METRIC_THRESHOLD = "metric_threshold"
-    METRIC_CHANGE = "metric_change"
-    METRIC_ANOMALY = "metric_anomaly"
-    DATA_DRIFT = "data_drift"
-    PREDICTION_DRIFT = "prediction_drift"
-    DATA_QUALITY = "data_quality"
-    PERFORMANCE = "performance"
-    ESTIMATED_PERFORMANCE = "estimated_performance"
-    OVERFITTING = "overfitting"
-    UNDERFITTING = "underfitting"
-    LATENCY = "latency"
-    ERROR_RATE = "error_rate"
-    NO_DATA = "no_data"
-    PARAMETER_HEALTH = "parameter_health"
+# Declared in alerts_app/kinds.py: the field's choices are read from there when used, so a
+# new kind needs no migration.
+RuleKind = models.TextChoices(
+    "RuleKind", [(kind.name.upper(), (kind.name, kind.label)) for kind in KINDS])
 
 
 class Severity(models.TextChoices):
@@ -65,7 +54,7 @@ class AlertRule(models.Model):
 
     name = models.CharField(max_length=200)
     model = models.ForeignKey(Model, related_name="rules", on_delete=models.CASCADE)
-    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    kind = models.CharField(max_length=32, choices=kind_choices)
     config = models.JSONField(default=dict, blank=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
     interval = models.PositiveIntegerField(default=300)

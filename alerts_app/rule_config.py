@@ -1,245 +1,26 @@
-"""Rule configuration: durations, the fields of every kind, and their validation.
+"""Rule configuration: durations, and the validation of every kind's fields.
 
 One place validates what the admin form and the API accept, so both answer the same
 message per bad field. `validate_config(kind, config)` returns the normalised config
 (durations in seconds, defaults filled in) or raises
-`django.core.exceptions.ValidationError({field: [message]})`.
+`django.core.exceptions.ValidationError({field: [message]})`. The fields of each kind,
+its cross-field check and its threshold are declared in `alerts_app/kinds.py`.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
+from alerts_app.checks.base import breaks
+from alerts_app.kinds import BY_NAME, Kind, Threshold, kind_of
 from alerts_app.rule_fields import (  # noqa: F401  (parse_duration & co. are used from here)
-    AGGREGATIONS,
-    CORRECTIONS,
-    DRIFT_METHODS,
-    ESTIMATED_METRICS,
-    LOWER_IS_BETTER,
     MAX_DURATION,
-    OPERATORS,
-    PERFORMANCE_METRICS,
-    STAGES,
-    Field,
     FieldError,
     format_duration,
     format_number,
     parse_duration,
     parse_field,
 )
-
-# -- the fields of every kind -----------------------------------------------------------
-
-def _f(type_: str, help_: str, **kw) -> Field:
-    return Field(type=type_, help=help_, **kw)
-
-
-VERSION = _f("string", "Only this model version (default: the latest version for reference, "
-             "training and weight checks; every version for metric and serving checks).")
-WINDOW = _f("duration", "The window, ending at the evaluation time.", default=3600, min=1,
-            max=MAX_DURATION)
-STAGE = _f("choice", "The stage the metric is logged under.", default="production",
-           choices=STAGES)
-METRIC = _f("string", "Metric name, as logged.", required=True)
-CLEAR = _f("number", "Hysteresis: once firing, clear only on the other side of this value "
-           "(e.g. fire above 0.25, clear below 0.15). Default: the threshold.", nullable=True)
-OPERATOR = _f("choice", "The condition that breaks the rule: value <operator> threshold.",
-              default=">", choices=OPERATORS)
-MIN_SAMPLES = _f("integer", "Fewer rows than this in the window: insufficient_data.",
-                 default=100, min=1)
-
-
-def _drift_fields() -> dict[str, Field]:
-    return {
-        "method": _f("choice", "auto picks by type and reference size (Evidently's defaults); "
-                     "or force one test for every feature.", default="auto",
-                     choices=DRIFT_METHODS),
-        "threshold": _f("number", "Per-feature threshold: a p-value for ks/chi2/z (drift when "
-                        "p < threshold), a distance for psi/js/wasserstein (drift when >=). "
-                        "Default: the method's own (0.05, PSI 0.2, JS/Wasserstein 0.1).",
-                        nullable=True, min=0),
-        "correction": _f("choice", "Multiple-testing correction of p-values across features: "
-                         "fdr (Benjamini-Hochberg), bonferroni or none.", default="fdr",
-                         choices=CORRECTIONS),
-        "window": WINDOW,
-        "min_samples": MIN_SAMPLES,
-        "version": VERSION,
-    }
-
-
-KIND_FIELDS: dict[str, dict[str, Field]] = {
-    "metric_threshold": {
-        "metric": METRIC, "stage": STAGE,
-        "aggregation": _f("choice", "How the window's points are reduced to one value.",
-                          default="avg", choices=AGGREGATIONS),
-        "window": WINDOW, "operator": OPERATOR,
-        "threshold": _f("number", "The value compared with the aggregate.", required=True),
-        "clear_threshold": CLEAR, "version": VERSION,
-    },
-    "metric_change": {
-        "metric": METRIC, "stage": STAGE,
-        "aggregation": _f("choice", "How each window's points are reduced to one value.",
-                          default="avg", choices=AGGREGATIONS),
-        "window": WINDOW,
-        "baseline_window": _f("duration", "The window just before `window`, compared against.",
-                              default=86400, min=1, max=MAX_DURATION),
-        "max_change_pct": _f("number", "Largest allowed change, in percent of the baseline.",
-                             required=True, min=0),
-        "direction": _f("choice", "Which change breaks the rule.", default="any",
-                        choices=("drop", "rise", "any")),
-        "clear_threshold": CLEAR, "version": VERSION,
-    },
-    "metric_anomaly": {
-        "metric": METRIC, "stage": STAGE,
-        "lookback": _f("integer", "How many points before the last one form the baseline.",
-                       default=30, min=3, max=10000),
-        "z": _f("number", "Score above which the last point is anomalous.", default=3.0,
-                min=0),
-        "method": _f("choice", "zscore (mean/std), ewma (exponentially weighted mean/std) or "
-                     "mad (median and scaled median absolute deviation, robust).",
-                     default="zscore", choices=("zscore", "ewma", "mad")),
-        "alpha": _f("number", "EWMA smoothing factor (weight of the newest point).",
-                    default=0.3, min=0.001, max=1),
-        "direction": _f("choice", "Which side counts as an anomaly.", default="any",
-                        choices=("any", "rise", "drop")),
-        "version": VERSION,
-    },
-    "data_drift": {
-        "features": _f("strings", "Features to check (default: every feature of the "
-                       "reference).", nullable=True),
-        **_drift_fields(),
-        "drift_share": _f("number", "The rule breaks when this share of checked features "
-                          "drifts (or any feature listed in `features` drifts).", default=0.5,
-                          min=0, max=1),
-    },
-    "prediction_drift": {
-        "output": _f("choice", "Which output to check: the prediction, the positive-class "
-                     "score, or both.", default="both",
-                     choices=("prediction", "score", "both")),
-        **_drift_fields(),
-    },
-    "data_quality": {
-        "features": _f("strings", "Features to check (default: every profiled feature).",
-                       nullable=True),
-        "window": WINDOW,
-        "max_missing_rate": _f("number", "Largest allowed share of null/absent values (null "
-                               "disables).", default=0.1, min=0, max=1, nullable=True),
-        "max_out_of_range_rate": _f("number", "Largest allowed share outside the declared "
-                                    "range (else the reference min/max).", default=0.05,
-                                    min=0, max=1, nullable=True),
-        "max_unseen_category_rate": _f("number", "Largest allowed share of categories not "
-                                       "declared (else not in the reference).", default=0.05,
-                                       min=0, max=1, nullable=True),
-        "max_type_error_rate": _f("number", "Largest allowed share of values of the wrong "
-                                  "type.", default=0.01, min=0, max=1, nullable=True),
-        "min_samples": _f("integer", "Fewer rows than this in the window: insufficient_data.",
-                          default=30, min=1),
-        "version": VERSION,
-    },
-    "performance": {
-        "metric": _f("choice", "Metric computed by scikit-learn on the labelled predictions.",
-                     required=True, choices=PERFORMANCE_METRICS),
-        "window": _f("duration", "The window, ending at the evaluation time.", default=86400,
-                     min=1, max=MAX_DURATION),
-        "operator": _f("choice", "The condition that breaks the rule (default: < for scores "
-                       "where higher is better, > for losses and errors).",
-                       choices=OPERATORS),
-        "threshold": _f("number", "The value compared with the metric.", required=True),
-        "min_labels": _f("integer", "Fewer labelled predictions than this: insufficient_data.",
-                         default=30, min=1),
-        "positive_class": _f("string", 'Positive class of a binary model (default "1"/true).',
-                             nullable=True),
-        "clear_threshold": CLEAR, "version": VERSION,
-    },
-    "estimated_performance": {
-        "metric": _f("choice", "Metric estimated by CBPE without labels.", required=True,
-                     choices=ESTIMATED_METRICS),
-        "window": _f("duration", "The window, ending at the evaluation time.", default=86400,
-                     min=1, max=MAX_DURATION),
-        "operator": _f("choice", "The condition that breaks the rule.", default="<",
-                       choices=OPERATORS),
-        "threshold": _f("number", "The value compared with the estimate.", required=True),
-        "decision_threshold": _f("number", "Score at or above which the model predicts the "
-                                 "positive class.", default=0.5, min=0, max=1),
-        "min_samples": MIN_SAMPLES,
-        "clear_threshold": CLEAR, "version": VERSION,
-    },
-    "overfitting": {
-        "train_metric": _f("string", "Metric logged at stage train.", default="loss"),
-        "validation_metric": _f("string", "Metric logged at stage validation.", default="loss"),
-        "patience": _f("integer", "Validation steps without improvement (while training "
-                       "improves) that break the rule.", default=5, min=1),
-        "max_gap": _f("number", "Largest allowed validation-minus-train gap (train-minus-"
-                      "validation when higher is better); null disables.", nullable=True,
-                      min=0),
-        "min_delta": _f("number", "Changes smaller than this do not count.", default=0.0,
-                        min=0),
-        "mode": _f("choice", "min: lower is better (losses); max: higher is better.",
-                   default="min", choices=("min", "max")),
-        "version": VERSION,
-    },
-    "underfitting": {
-        "metric": _f("string", "Training metric to watch.", default="loss"),
-        "stage": _f("choice", "Stage of the metric.", default="train", choices=STAGES),
-        "threshold": _f("number", "The level training must reach.", required=True),
-        "after_steps": _f("integer", "By this step the level must be reached.", default=100,
-                          min=1),
-        "mode": _f("choice", "min: must fall below threshold; max: must rise above it.",
-                   default="min", choices=("min", "max")),
-        "plateau": _f("boolean", "Also break early when a Page-Hinkley test finds the curve "
-                      "has plateaued short of the threshold.", default=True),
-        "plateau_delta": _f("number", "Page-Hinkley tolerance, in relative improvement per "
-                            "step.", default=0.005, min=0),
-        "plateau_lambda": _f("number", "Page-Hinkley detection threshold.", default=0.05,
-                             min=0),
-        "version": VERSION,
-    },
-    "latency": {
-        "percentile": _f("number", "Percentile of latency_ms over the window.", default=95.0,
-                         min=0, max=100),
-        "threshold_ms": _f("number", "The rule breaks above this latency.", required=True,
-                           min=0),
-        "window": _f("duration", "The window, ending at the evaluation time.", default=300,
-                     min=1, max=MAX_DURATION),
-        "min_samples": _f("integer", "Fewer timed predictions: insufficient_data.",
-                          default=10, min=1),
-        "clear_threshold": CLEAR, "version": VERSION,
-    },
-    "error_rate": {
-        "max_rate": _f("number", "The rule breaks above this share of predictions with an "
-                       "error.", required=True, min=0, max=1),
-        "window": _f("duration", "The window, ending at the evaluation time.", default=300,
-                     min=1, max=MAX_DURATION),
-        "min_samples": _f("integer", "Fewer predictions: insufficient_data.", default=10,
-                          min=1),
-        "clear_threshold": CLEAR, "version": VERSION,
-    },
-    "no_data": {
-        "window": _f("duration", "Silence longer than this breaks the rule.", default=600,
-                     min=1, max=MAX_DURATION),
-        "source": _f("choice", "What must keep arriving.", default="any",
-                     choices=("predictions", "metrics", "any")),
-        "version": VERSION,
-    },
-    "parameter_health": {
-        "tensors": _f("strings", "Tensor names to watch (default: all); shell patterns "
-                      "such as 'encoder.*' allowed.", nullable=True),
-        "max_norm_change_pct": _f("number", "Largest allowed change of a tensor's L2 norm "
-                                  "between its last two steps, in percent.", default=50.0,
-                                  min=0),
-        "nan_or_inf": _f("boolean", "Break on any NaN or Inf in weights or gradients.",
-                         default=True),
-        "min_grad_norm": _f("number", "Vanishing gradients: a gradient norm below this "
-                            "(null disables).", default=1e-7, min=0, nullable=True),
-        "max_grad_norm": _f("number", "Exploding gradients: a gradient norm above this "
-                            "(null disables).", default=1000.0, min=0, nullable=True),
-        "version": VERSION,
-    },
-}
-
-THRESHOLD_KINDS = frozenset({"metric_threshold", "metric_change", "performance",
-                             "estimated_performance", "latency", "error_rate"})
 
 
 @dataclass(frozen=True)
@@ -257,10 +38,10 @@ RULE_FIELDS = {
 }
 
 
-def _parse_all(kind: str, config: dict) -> tuple[dict, dict]:
-    fields, clean, errors = KIND_FIELDS[kind], {}, {}
+def _parse_all(kind: Kind, config: dict) -> tuple[dict, dict]:
+    fields, clean, errors = kind.fields, {}, {}
     for name in sorted(set(config) - set(fields)):
-        errors[name] = [f'Unknown field for kind "{kind}". Known: {sorted(fields)}.']
+        errors[name] = [f'Unknown field for kind "{kind.name}". Known: {sorted(fields)}.']
     for name, spec in fields.items():
         value = config.get(name)
         if value is None:
@@ -277,16 +58,16 @@ def _parse_all(kind: str, config: dict) -> tuple[dict, dict]:
 
 def validate_config(kind: str, config) -> dict:
     """The normalised config of a rule of `kind`, or ValidationError({field: [message]})."""
-    if kind not in KIND_FIELDS:
+    if kind not in BY_NAME:
         raise ValidationError({"kind": [f'"{kind}" is not a valid choice. '
-                                        f"Choose one of {sorted(KIND_FIELDS)}."]})
+                                        f"Choose one of {sorted(BY_NAME)}."]})
     if config is None:
         config = {}
     if not isinstance(config, dict):
         raise ValidationError({"config": ["Expected a JSON object."]})
-    clean, errors = _parse_all(kind, config)
+    clean, errors = _parse_all(kind_of(kind), config)
     if not errors:
-        errors = CROSS_CHECKS.get(kind, _no_cross_check)(clean)
+        errors = cross_check(kind_of(kind), clean)
     if errors:
         raise ValidationError(errors)
     return clean
@@ -316,15 +97,17 @@ def validate_rule_fields(data: dict) -> dict:
 
 # -- cross-field checks ------------------------------------------------------------------
 
-def _no_cross_check(config: dict) -> dict:
-    return {}
+def cross_check(kind: Kind, config: dict) -> dict:
+    """The kind's own cross-field check (which may fill defaults), then, for a threshold
+    kind, where its clear_threshold lies."""
+    errors = kind.cross_check(config)
+    if not errors and kind.threshold is not None:
+        errors = _clear_side(config, *_operator_and_key(kind.threshold, config))
+    return errors
 
 
-def breaks(value: float, operator: str, threshold: float) -> bool:
-    """Whether `value <operator> threshold` holds."""
-    return {">": value > threshold, ">=": value >= threshold, "<": value < threshold,
-            "<=": value <= threshold, "==": value == threshold,
-            "!=": value != threshold}[operator]
+def _operator_and_key(threshold: Threshold, config: dict) -> tuple[str, str]:
+    return threshold.operator or config["operator"], threshold.key
 
 
 def _clear_side(config: dict, operator: str, threshold_field: str = "threshold") -> dict:
@@ -339,42 +122,17 @@ def _clear_side(config: dict, operator: str, threshold_field: str = "threshold")
     return {}
 
 
-def _check_performance(config: dict) -> dict:
-    if config["operator"] is None:
-        config["operator"] = ">" if config["metric"] in LOWER_IS_BETTER else "<"
-    return _clear_side(config, config["operator"])
-
-
-def _check_quality(config: dict) -> dict:
-    limits = [k for k in config if k.startswith("max_") and config[k] is not None]
-    return {} if limits else {"max_missing_rate": ["Set at least one max_*_rate."]}
-
-
-CROSS_CHECKS: dict[str, Callable[[dict], dict]] = {
-    "metric_threshold": lambda c: _clear_side(c, c["operator"]),
-    "metric_change": lambda c: _clear_side(c, ">", "max_change_pct"),
-    "performance": _check_performance,
-    "estimated_performance": lambda c: _clear_side(c, c["operator"]),
-    "latency": lambda c: _clear_side(c, ">", "threshold_ms"),
-    "error_rate": lambda c: _clear_side(c, ">", "max_rate"),
-    "data_quality": _check_quality,
-}
-
-
 # -- what the admin form and the docs show ----------------------------------------------
 
 def describe_kind(kind: str) -> dict[str, dict]:
     """{field: {type, help, required, default, choices?}} of one kind."""
-    return {name: spec.describe() for name, spec in KIND_FIELDS[kind].items()}
+    return {name: spec.describe() for name, spec in kind_of(kind).fields.items()}
 
 
 def rule_threshold(kind: str, config: dict) -> tuple[str, float] | None:
     """(operator, threshold) of a threshold kind: how its value breaks the rule."""
-    if kind in ("metric_threshold", "performance", "estimated_performance"):
-        return config["operator"], config["threshold"]
-    limits = {"metric_change": "max_change_pct", "latency": "threshold_ms",
-              "error_rate": "max_rate"}
-    return (">", config[limits[kind]]) if kind in limits else None
+    threshold = kind_of(kind).threshold
+    return None if threshold is None else threshold.of(config)
 
 
 def is_cleared(kind: str, config: dict, value: float | None) -> bool:

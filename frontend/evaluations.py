@@ -8,12 +8,12 @@ details are loaded.
 import pandas as pd
 from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet
 
+from alerts_app import kinds
 from alerts_app.models import AlertRule, AlertTransition, CheckResult
 from frontend.ranges import TimeRange
 from models_app.models import Model, ModelVersion
 from models_app.series import BucketIndex, bucket_width
 
-DRIFT_KINDS = ("data_drift", "prediction_drift")
 HEATMAP_COLUMNS = 120
 RESULT_POINTS = 1500
 DRIFT_COLUMNS = ["timestamp", "feature", "statistic", "threshold", "p_value", "method",
@@ -50,7 +50,7 @@ def latest_per_bucket(results: QuerySet, window: TimeRange, buckets: int) -> lis
 def drift_frame(model: Model, version: ModelVersion | None, window: TimeRange,
                 buckets: int = HEATMAP_COLUMNS, rule: AlertRule | None = None) -> pd.DataFrame:
     """Long frame of per-feature drift: one row per (time bucket, feature)."""
-    results = model_results(model, version, window, DRIFT_KINDS)
+    results = model_results(model, version, window, kinds.named(figure="drift"))
     if rule is not None:
         results = results.filter(rule=rule)
     rows = [
@@ -78,7 +78,8 @@ def number(value) -> float | None:
 
 def latest_drift(model: Model, version: ModelVersion | None) -> dict:
     """Per-feature verdicts of the newest data-drift result: {feature: verdict}."""
-    results = CheckResult.objects.filter(rule__model=model, rule__kind="data_drift")
+    results = CheckResult.objects.filter(rule__model=model,
+                                         rule__kind__in=kinds.named(hint="distribution"))
     if version is not None:
         results = results.filter(version=version)
     newest = results.order_by("-evaluated_at", "-id").values_list("details", flat=True).first()
@@ -111,17 +112,19 @@ def estimate_frames(model: Model, version: ModelVersion | None,
                     window: TimeRange) -> dict[str, pd.DataFrame]:
     """Performance as the rules measured it, keyed by a legend label.
 
-    `estimated_performance` (CBPE) and `performance` rules, each bucketed over time.
+    The rules of the kinds plotted on the performance figure (realised, or estimated such
+    as CBPE), each bucketed over time.
     """
     frames = {}
-    kinds = ("estimated_performance", "performance")
-    for rule in AlertRule.objects.filter(model=model, kind__in=kinds).order_by("kind", "name"):
+    plotted = kinds.named(figure="performance")
+    for rule in AlertRule.objects.filter(model=model, kind__in=plotted).order_by("kind", "name"):
         results = rule.results.exclude(value=None)
         if version is not None:
             results = results.filter(version=version)
         frame = result_frame(results, window, max_points=400)
         if not frame.empty:
-            label = "estimated" if rule.kind == "estimated_performance" else "realised"
+            estimated = "estimated" in kinds.kind_of(rule.kind).hints
+            label = "estimated" if estimated else "realised"
             frames[f"{label} {rule.config.get('metric', '')} ({rule.name})"] = frame
     return frames
 

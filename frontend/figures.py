@@ -9,14 +9,13 @@ from functools import cached_property
 
 import plotly.graph_objects as go
 
+from alerts_app import kinds
 from alerts_app.models import AlertRule
 from frontend import charts, charts_alerts, charts_training, distributions, evaluations, queries
 from frontend.ranges import TimeRange
 from frontend.spans import Span, alert_spans, span_edges
 from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat
 
-SERVING_KINDS = {"latency", "error_rate", "no_data"}
-PERFORMANCE_KINDS = {"performance", "estimated_performance"}
 TRAINING_STAGES = ("train", "validation")
 
 
@@ -75,11 +74,13 @@ def threshold(rule: AlertRule, key: str) -> dict | None:
     return None
 
 
-def thresholds_of(rules, kinds: set[str], key: str, metric: str | None = None) -> list[dict]:
+def thresholds_of(rules, series: str, metric: str | None = None) -> list[dict]:
+    """Threshold lines of the rules whose kind draws its threshold on `series`."""
     lines = []
     for rule in rules:
-        if rule.kind in kinds and (metric is None or rule.config.get("metric") == metric):
-            line = threshold(rule, key)
+        kind = kinds.kind_of(rule.kind)
+        if kind.line == series and (metric is None or rule.config.get("metric") == metric):
+            line = threshold(rule, kind.threshold.key)
             if line:
                 lines.append(line)
     return lines
@@ -108,17 +109,17 @@ def metric_figure(sel: Selection) -> go.Figure:
     spans = metric_spans(sel.spans, sel.rules, name)
     frame = queries.metric_frame(sel.model, sel.version, sel.window,
                                  [(name, stage) for stage in stages], span_edges(spans, sel.window))
-    lines = thresholds_of(sel.rules, {"metric_threshold"}, "threshold", metric=name)
+    lines = thresholds_of(sel.rules, "metric", metric=name)
     return charts.metric_figure(frame, name, sel.bounds, spans, lines)
 
 
 def serving_figure(sel: Selection) -> go.Figure:
     frame = queries.serving_frame(sel.model, sel.version, sel.window)
-    spans = [s for s in sel.spans if s.kind in SERVING_KINDS]
+    spans = [s for s in sel.spans if s.kind in kinds.named(figure="serving")]
     return charts.serving_figure(
         frame, sel.bounds, spans,
-        latency_thresholds=thresholds_of(sel.rules, {"latency"}, "threshold_ms"),
-        error_thresholds=thresholds_of(sel.rules, {"error_rate"}, "max_rate"),
+        latency_thresholds=thresholds_of(sel.rules, "latency_ms"),
+        error_thresholds=thresholds_of(sel.rules, "errors"),
     )
 
 
@@ -158,7 +159,7 @@ def performance_figure(sel: Selection) -> go.Figure:
     estimates = evaluations.estimate_frames(sel.model, sel.version, sel.window)
     return charts.performance_figure(
         serving, estimates, sel.bounds, regression=sel.model.task == "regression",
-        thresholds=thresholds_of(sel.rules, PERFORMANCE_KINDS, "threshold"),
+        thresholds=thresholds_of(sel.rules, "quality"),
     )
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from alerts_app import kinds
 from alerts_app.models import Alert, AlertRule, Severity
 from frontend import distributions, evaluations, listings
 from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
@@ -167,7 +168,7 @@ def rule_page(request, pk: int):
         return bad_range(error)
     return render(request, "frontend/rule.html", {
         "rule": rule, "config": json.dumps(rule.config, indent=2, sort_keys=True),
-        "is_drift": rule.kind in evaluations.DRIFT_KINDS,
+        "is_drift": kinds.kind_of(rule.kind).figure == "drift",
         "alerts": listings.alert_queryset().filter(rule=rule).order_by("-last_evaluated")[:50],
         "transitions": records(evaluations.transitions_frame(rule)),
         "latest": rule.results.order_by("-evaluated_at", "-id").first(),

@@ -1,12 +1,16 @@
-"""What every check answers, and the registry from rule kind to check function.
+"""What every check answers.
 
 A check is a pure function `check(data, config) -> CheckResult`: the data loaded for
 the rule's window (arrays, profiles, series) and its normalised config in, a result
-out. No ORM, no settings, no clock.
+out. No ORM, no settings, no clock. Which check serves which rule kind is declared in
+`alerts_app/kinds.py`.
+
+A check that judges features one by one (a per-feature rule gets one alert per
+feature) says so in `details["verdicts"]`: `{feature: {"status", "value", "threshold"}}`
+(`feature_verdict`), so that the alert lifecycle needs no knowledge of the statistics.
 """
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,8 +19,6 @@ OK = "ok"
 BREACHED = "breached"
 INSUFFICIENT = "insufficient_data"
 STATUSES = (OK, BREACHED, INSUFFICIENT)
-
-REGISTRY: dict[str, Callable] = {}
 
 
 @dataclass
@@ -46,20 +48,19 @@ def verdict(breached: bool, value: float | None, threshold: float | None,
     return CheckResult(BREACHED if breached else OK, value, threshold, details)
 
 
-def register_check(kind: str) -> Callable:
-    """Register `func` as the check of rule `kind` (one per kind)."""
-    def decorate(func: Callable) -> Callable:
-        if kind in REGISTRY:
-            raise ValueError(f"A check is already registered for {kind!r}.")
-        REGISTRY[kind] = func
-        return func
-    return decorate
+def feature_verdict(breached: bool | None, value: float | None = None,
+                    threshold: float | None = None) -> dict:
+    """One feature's verdict for `details["verdicts"]`: None means it could not be judged."""
+    if breached is None:
+        return {"status": INSUFFICIENT, "value": None, "threshold": None}
+    return {"status": BREACHED if breached else OK, "value": value, "threshold": threshold}
 
 
-def get_check(kind: str) -> Callable:
-    import alerts_app.checks  # noqa: F401  (importing the package registers every family)
-
-    return REGISTRY[kind]
+def breaks(value: float, operator: str, threshold: float) -> bool:
+    """Whether `value <operator> threshold` holds."""
+    return {">": value > threshold, ">=": value >= threshold, "<": value < threshold,
+            "<=": value <= threshold, "==": value == threshold,
+            "!=": value != threshold}[operator]
 
 
 def clean_number(value) -> float | None:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import distance
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+from alerts_app.checks.base import CheckResult, feature_verdict, insufficient, verdict
 
 PSI_FLOOR = 1e-4
 UNSEEN = "__unseen__"
@@ -305,6 +305,8 @@ def _too_little(data: DriftData, config: dict) -> CheckResult | None:
 
 def drift_details(results: dict[str, FeatureDrift], data: DriftData, **extra) -> dict:
     return {"features": {name: r.as_dict() for name, r in results.items()},
+            "verdicts": {name: feature_verdict(r.drifted, r.statistic, r.threshold)
+                         for name, r in results.items()},
             "drift_share": drift_share(results), "n_reference": data.n_reference,
             "n_current": data.n_current, "skipped": data.skipped, **extra}
 
@@ -314,7 +316,6 @@ def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:
                          config["correction"])
 
 
-@register_check("data_drift")
 def data_drift(data: DriftData, config: dict) -> CheckResult:
     """Breaks when the share of drifted features reaches drift_share, or when any feature
     the rule lists explicitly drifts; value = the share of drifted features."""
@@ -329,7 +330,6 @@ def data_drift(data: DriftData, config: dict) -> CheckResult:
     return verdict(breached, share, limit, **drift_details(results, data, breached_by=reason))
 
 
-@register_check("prediction_drift")
 def prediction_drift(data: DriftData, config: dict) -> CheckResult:
     """Output drift: breaks when any checked output (prediction, score) drifts;
     value = the share of drifted outputs, threshold 0."""

@@ -11,8 +11,7 @@ holds (covariate shift without concept drift), as in NannyML's CBPE.
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
-from alerts_app.rule_config import breaks
+from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
 
 MIN_REFERENCE = 30
 
@@ -55,7 +54,6 @@ def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
     return metric_from_confusion(metric, matrix), matrix
 
 
-@register_check("estimated_performance")
 def estimated_performance(data: dict, config: dict) -> CheckResult:
     """`estimated metric <operator> threshold` on the window's scores, without labels.
 

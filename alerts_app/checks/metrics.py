@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
-from alerts_app.rule_config import breaks
+from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
 
 PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 
@@ -21,7 +20,6 @@ def aggregate(values: np.ndarray, how: str) -> float:
     return float(reducers[how](values))
 
 
-@register_check("metric_threshold")
 def metric_threshold(values: np.ndarray, config: dict) -> CheckResult:
     """`aggregation(values) <operator> threshold` breaks the rule; no points: insufficient."""
     how, threshold = config["aggregation"], config["threshold"]
@@ -38,7 +36,6 @@ def change_pct(current: float, baseline: float) -> float:
     return (current - baseline) / abs(baseline) * 100.0
 
 
-@register_check("metric_change")
 def metric_change(data: dict, config: dict) -> CheckResult:
     """The window's aggregate vs the preceding baseline window's, in percent.
 

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn import metrics as skm
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
-from alerts_app.rule_config import breaks
+from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
 
 REGRESSION_METRICS = {
     "mae": skm.mean_absolute_error, "rmse": skm.root_mean_squared_error,
@@ -135,7 +134,6 @@ def compute_metric(metric: str, window: LabelledWindow, task: str,
     return multiclass_metric(metric, window)
 
 
-@register_check("performance")
 def performance(data: dict, config: dict) -> CheckResult:
     """`metric <operator> threshold` on the labelled predictions of the window.
 

@@ -8,7 +8,7 @@ that is missing is not also out of range).
 
 from dataclasses import dataclass
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+from alerts_app.checks.base import CheckResult, feature_verdict, insufficient, verdict
 
 LIMITS = {"missing_rate": "max_missing_rate", "type_error_rate": "max_type_error_rate",
           "out_of_range_rate": "max_out_of_range_rate",
@@ -56,6 +56,18 @@ def feature_quality(counts: QualityCounts, config: dict) -> dict:
     return {**rates, "rows": counts.rows, "violations": broken}
 
 
+def quality_verdict(quality: dict, config: dict) -> dict:
+    """One feature's verdict: breached when a rate is past its limit; value and threshold
+    are the rate furthest past (or closest to) its limit, and that limit."""
+    limits = {rate: config[key] for rate, key in LIMITS.items()
+              if config[key] is not None and quality.get(rate) is not None}
+    if not limits:
+        return feature_verdict(None)
+    rate = max(limits, key=lambda r: quality[r] / limits[r] if limits[r]
+               else float(quality[r] > 0))
+    return feature_verdict(bool(quality["violations"]), quality[rate], limits[rate])
+
+
 def worst(features: dict[str, QualityCounts], config: dict) -> tuple[str, str, float]:
     """(feature, rate name, severity) of the rate furthest past (or closest to) its limit."""
     candidates = [
@@ -67,7 +79,6 @@ def worst(features: dict[str, QualityCounts], config: dict) -> tuple[str, str, f
     return feature, name, score
 
 
-@register_check("data_quality")
 def data_quality(data: dict, config: dict) -> CheckResult:
     """Breaks when any rate of any feature is above its limit.
 
@@ -82,5 +93,6 @@ def data_quality(data: dict, config: dict) -> CheckResult:
     feature, name, _ = worst(features, config)
     value, limit = per_feature[feature][name], config[LIMITS[name]]
     broken = sorted(f for f, q in per_feature.items() if q["violations"])
-    return verdict(bool(broken), value, limit, features=per_feature, failing=broken,
-                   worst={"feature": feature, "rate": name}, n=rows)
+    verdicts = {name: quality_verdict(q, config) for name, q in per_feature.items()}
+    return verdict(bool(broken), value, limit, features=per_feature, verdicts=verdicts,
+                   failing=broken, worst={"feature": feature, "rate": name}, n=rows)

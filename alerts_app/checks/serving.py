@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+from alerts_app.checks.base import CheckResult, insufficient, verdict
 
 
 def latency_percentile(latencies_ms: np.ndarray, percentile: float) -> float:
@@ -10,7 +10,6 @@ def latency_percentile(latencies_ms: np.ndarray, percentile: float) -> float:
     return float(np.percentile(np.asarray(latencies_ms, dtype=float), percentile))
 
 
-@register_check("latency")
 def latency(data: dict, config: dict) -> CheckResult:
     """The window's latency percentile above threshold_ms breaks the rule.
 
@@ -26,7 +25,6 @@ def latency(data: dict, config: dict) -> CheckResult:
                    source=data.get("source", "rows"))
 
 
-@register_check("error_rate")
 def error_rate(counts: dict, config: dict) -> CheckResult:
     """Share of the window's predictions with an error; above max_rate breaks the rule."""
     total, errors, limit = counts["total"], counts["errors"], config["max_rate"]
@@ -37,7 +35,6 @@ def error_rate(counts: dict, config: dict) -> CheckResult:
     return verdict(value > limit, value, limit, errors=errors, n=total)
 
 
-@register_check("no_data")
 def no_data(data: dict, config: dict) -> CheckResult:
     """Nothing arrived from `source` in the window: breached. `data` = {"silence": seconds
     since the last record up to the evaluation time, None if nothing ever arrived}.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, stats
 
-from alerts_app.checks.base import CheckResult, insufficient, register_check, verdict
+from alerts_app.checks.base import CheckResult, insufficient, verdict
 
 PLATEAU_RECENT = 10
 
@@ -73,7 +73,6 @@ def overfitting_state(train: np.ndarray, val: np.ndarray, patience: int,
             "streak": since if (worse and improving) else 0}
 
 
-@register_check("overfitting")
 def overfitting(data: dict, config: dict) -> CheckResult:
     """`data` = {"train": Curve, "validation": Curve} (raw values, by step)."""
     steps, train, val = align(data["train"], data["validation"])
@@ -133,7 +132,6 @@ def plateau_index(steps: np.ndarray, values: np.ndarray, goal: float, after_step
     return alarm + 1
 
 
-@register_check("underfitting")
 def underfitting(curve: Curve, config: dict) -> CheckResult:
     """`curve` = the training metric by step."""
     threshold = config["threshold"]

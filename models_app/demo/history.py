@@ -9,11 +9,10 @@ Done once per rule (a rule with results is left alone).
 
 from datetime import datetime, timedelta
 
+from alerts_app import kinds
 from alerts_app.evaluate import evaluate_rule
 from alerts_app.models import AlertRule, CheckResult
 
-HISTORY_KINDS = ("data_drift", "prediction_drift", "data_quality", "performance",
-                 "estimated_performance")
 STEP = timedelta(days=1)
 
 
@@ -28,7 +27,8 @@ def history_times(start: datetime, now: datetime) -> list[datetime]:
 
 def backfill_history(model_names: list[str], start: datetime, now: datetime) -> int:
     """Store the past evaluations of the models' windowed rules that have none yet."""
-    rules = AlertRule.objects.filter(model__name__in=model_names, kind__in=HISTORY_KINDS)
+    rules = AlertRule.objects.filter(model__name__in=model_names,
+                                     kind__in=kinds.named(hint="history"))
     fresh = rules.exclude(id__in=CheckResult.objects.values("rule_id")).select_related("model")
     stored = 0
     for rule in fresh:

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from alerts_app.kinds import KINDS, kind_of
 from alerts_app.models import Alert, AlertRule, CheckResult
-from alerts_app.rule_config import KIND_FIELDS
 from models_app.models import MetricPoint
 from tests.alerts_app.results import result
 from tests.factories import make_alert_rule, make_channel
@@ -54,14 +54,14 @@ def form_data(model, kind: str, **overrides) -> dict:
 
 def test_adding_a_rule_starts_by_choosing_its_kind(staff):
     page = staff.get(ADD).content.decode()
-    for kind in KIND_FIELDS:
+    for kind in [k.name for k in KINDS]:
         assert f'href="?kind={kind}"' in page
     assert "Per-feature drift of the inputs vs the reference." in page
 
 
 def test_the_form_of_a_kind_explains_each_of_its_fields(staff):
     page = staff.get(ADD + "?kind=metric_threshold").content.decode()
-    for key in KIND_FIELDS["metric_threshold"]:
+    for key in kind_of("metric_threshold").fields:
         assert f'name="cfg_{key}"' in page
     assert "Hysteresis: once firing, clear only on the other side of this value" in page
     assert "Default: 1h." in page  # the window's default, spelled as a duration
@@ -79,7 +79,7 @@ def test_a_rule_of_each_kind_is_created_through_its_form(staff, model, kind):
     assert (rule.kind, rule.interval, rule.repeat_interval) == (kind, 300, 14400)
     assert rule.created_by == staff.user
     assert list(rule.channels.all()) == [channel]
-    assert set(rule.config) == set(KIND_FIELDS[kind])  # normalised like the API stores it
+    assert set(rule.config) == set(kind_of(kind).fields)  # normalised like the API stores it
 
 
 def test_config_values_are_parsed_like_the_api(staff, model):

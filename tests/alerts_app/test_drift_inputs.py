@@ -1,7 +1,7 @@
 """Drift inputs skip what cannot be compared instead of failing the whole rule."""
 
 from alerts_app.checks.drift import dataset_drift
-from alerts_app.profile_inputs import drift_inputs
+from alerts_app.loaders.profiles import drift_inputs
 from models_app.profiling import FeatureProfile
 
 NUMERIC_REF = {"type": "numeric", "count": 4, "sample": [1.0, 2.0, 3.0, 4.0], "std": 1.1,

@@ -7,7 +7,9 @@ import pytest
 from django.db import connection
 
 from alerts_app import lifecycle
+from alerts_app.checks.quality import quality_verdict
 from alerts_app.models import Alert, AlertTransition, Delivery, Silence
+from alerts_app.rule_config import validate_config
 from tests.alerts_app.results import drift_result, result
 from tests.factories import make_alert_rule, make_channel, make_model, make_user
 
@@ -248,15 +250,22 @@ def quality(missing: float, type_errors: float = 0.0) -> dict:
             "unseen_category_rate": 0.0, "rows": 100, "violations": violations}
 
 
+def quality_result(rule, features: dict):
+    """A data-quality result whose per-feature verdicts the check itself computed."""
+    config = validate_config(rule.kind, rule.config)
+    verdicts = {name: quality_verdict(q, config) for name, q in features.items()}
+    return result(rule, features=features, verdicts=verdicts)
+
+
 def test_data_quality_alerts_are_per_feature_with_the_worst_rate(model):
     rule = make_alert_rule(model, "data_quality", config={"max_missing_rate": 0.1,
                                                           "max_type_error_rate": 0.01})
     features = {"age": quality(0.3), "income": quality(0.0), "city": quality(0.05, 0.04)}
-    lifecycle.apply_result(rule, result(rule, features=features), at(0))
+    lifecycle.apply_result(rule, quality_result(rule, features), at(0))
     alerts = {a.feature: (a.state, a.value, a.threshold) for a in Alert.objects.all()}
     assert alerts == {"age": ("firing", 0.3, 0.1), "city": ("firing", 0.04, 0.01)}
     features = {"age": quality(0.02), "income": quality(0.0), "city": quality(0.05, 0.04)}
-    lifecycle.apply_result(rule, result(rule, features=features), at(1))
+    lifecycle.apply_result(rule, quality_result(rule, features), at(1))
     assert dict(Alert.objects.values_list("feature", "state")) == {"age": "resolved",
                                                                    "city": "firing"}
 

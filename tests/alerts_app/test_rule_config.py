@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alerts_app.kinds import KINDS, kind_of
 from alerts_app.rule_config import (
-    KIND_FIELDS,
     describe_kind,
     format_duration,
     is_cleared,
@@ -59,7 +59,7 @@ def test_format_duration_spells_the_largest_exact_unit():
 
 
 def test_every_kind_has_a_minimal_valid_config():
-    assert set(MINIMAL) == set(KIND_FIELDS)
+    assert set(MINIMAL) == {kind.name for kind in KINDS}
     for kind, config in MINIMAL.items():
         assert validate_config(kind, config)
 
@@ -119,7 +119,7 @@ def test_performance_operator_defaults_by_metric_direction():
 
 
 def test_data_quality_needs_at_least_one_limit():
-    config = {k: None for k in KIND_FIELDS["data_quality"] if k.startswith("max_")}
+    config = {k: None for k in kind_of("data_quality").fields if k.startswith("max_")}
     assert "max_missing_rate" in errors_of("data_quality", config)
 
 
@@ -153,7 +153,7 @@ def test_describe_kind_gives_help_required_and_default_for_the_admin_form():
     assert fields["threshold"]["required"] is True
     assert fields["aggregation"]["default"] == "avg"
     assert "avg" in fields["aggregation"]["choices"]
-    assert all(spec["help"] for kind in KIND_FIELDS for spec in describe_kind(kind).values())
+    assert all(spec["help"] for kind in KINDS for spec in describe_kind(kind.name).values())
 
 
 JSON = st.recursive(
@@ -165,15 +165,15 @@ JSON = st.recursive(
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(sorted(KIND_FIELDS)),
-       config=st.dictionaries(st.sampled_from(sorted({f for k in KIND_FIELDS.values()
-                                                      for f in k}) + ["junk"]), JSON))
+@given(kind=st.sampled_from(sorted(kind.name for kind in KINDS)),
+       config=st.dictionaries(st.sampled_from(sorted({f for k in KINDS
+                                                      for f in k.fields}) + ["junk"]), JSON))
 def test_any_json_config_is_either_normalised_or_refused_field_by_field(kind, config):
     try:
         clean = validate_config(kind, config)
     except ValidationError as exc:
-        assert set(exc.message_dict) <= set(config) | set(KIND_FIELDS[kind]) | {"config"}
+        assert set(exc.message_dict) <= set(config) | set(kind_of(kind).fields) | {"config"}
         assert all(isinstance(m, str) for ms in exc.message_dict.values() for m in ms)
     else:
-        assert set(clean) == set(KIND_FIELDS[kind])
+        assert set(clean) == set(kind_of(kind).fields)
         assert validate_config(kind, clean) == clean

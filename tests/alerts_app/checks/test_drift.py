@@ -220,6 +220,16 @@ def test_data_drift_breaks_when_a_listed_feature_drifts():
     assert result.details["breached_by"] == "listed_feature"
 
 
+def test_data_drift_gives_each_feature_a_verdict_with_its_statistic_and_threshold():
+    config = validate_config("data_drift", {"features": ["f0", "f1"]})
+    result = drift.data_drift(dataset(1, total=2), config)
+    features, verdicts = result.details["features"], result.details["verdicts"]
+    assert verdicts == {
+        name: {"status": "breached" if f["drifted"] else "ok", "value": f["statistic"],
+               "threshold": f["threshold"]} for name, f in features.items()}
+    assert [v["status"] for v in verdicts.values()] == ["breached", "ok"]
+
+
 def test_data_drift_below_min_samples_is_insufficient_data():
     config = validate_config("data_drift", {"min_samples": 1000})
     assert drift.data_drift(dataset(4), config).status == "insufficient_data"

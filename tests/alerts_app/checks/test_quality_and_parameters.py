@@ -5,7 +5,7 @@ import math
 import pytest
 
 from alerts_app.checks.parameters import norm_change_pct, parameter_health
-from alerts_app.checks.quality import QualityCounts, data_quality
+from alerts_app.checks.quality import QualityCounts, data_quality, quality_verdict
 from alerts_app.rule_config import validate_config
 
 
@@ -34,6 +34,24 @@ def test_a_rate_above_its_limit_breaks_and_names_the_feature_and_rate():
     assert result.details["features"]["age"]["violations"] == ["missing_rate"]
     assert (result.value, result.threshold) == (0.3, 0.2)
     assert result.details["worst"] == {"feature": "age", "rate": "missing_rate"}
+
+
+def test_each_feature_gets_a_verdict_with_its_worst_rate_and_that_limit():
+    features = {"age": QualityCounts(70, missing=30), "city": QualityCounts(96, type_errors=4),
+                "zip": QualityCounts(100)}
+    result = quality(features, max_missing_rate=0.1, max_type_error_rate=0.01)
+    assert result.details["verdicts"] == {
+        "age": {"status": "breached", "value": 0.3, "threshold": 0.1},
+        "city": {"status": "breached", "value": 0.04, "threshold": 0.01},
+        "zip": {"status": "ok", "value": 0.0, "threshold": 0.1},
+    }
+
+
+def test_a_feature_with_every_limit_disabled_cannot_be_judged():
+    config = validate_config("data_quality", {"max_missing_rate": 0.1})
+    verdict = quality_verdict({"missing_rate": 0.5, "violations": ["missing_rate"]},
+                              config | {"max_missing_rate": None})
+    assert verdict == {"status": "insufficient_data", "value": None, "threshold": None}
 
 
 def test_a_disabled_limit_is_not_checked():

@@ -12,7 +12,7 @@ import numpy as np
 
 from alerts_app.checks.drift import DriftData, FeatureData
 from alerts_app.checks.quality import QualityCounts
-from alerts_app.window_data import NoData, loader, window_start
+from alerts_app.loaders.base import NoData, window_start
 from models_app import profiles
 from models_app.models import Reference
 from models_app.profiling import NUMERIC, FeatureProfile
@@ -107,7 +107,6 @@ def drift_inputs(pairs: dict[str, dict | None], window: dict[str, FeatureProfile
     return DriftData(features, n_reference, rows_in(window), skipped)
 
 
-@loader("data_drift")
 def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData:
     summary, n_reference = reference_summary(version)
     reference = summary.get("features") or {}
@@ -117,7 +116,6 @@ def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData
     return drift_inputs({n: reference.get(n) for n in names}, window, n_reference)
 
 
-@loader("prediction_drift")
 def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     summary, n_reference = reference_summary(version)
     wanted = {"prediction": [profiles.PREDICTION], "score": [profiles.SCORE],
@@ -130,7 +128,6 @@ def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     return drift_inputs(pairs, window, n_reference)
 
 
-@loader("data_quality")
 def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
     window = profiles.window_profiles(version, window_start(now, config["window"]), now,
                                       config["features"])
@@ -141,7 +138,6 @@ def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
     return {"rows": rows_in(window), "features": counts}
 
 
-@loader("estimated_performance")
 def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
     """Reference (score, label) pairs and the window's positive-class scores (its
     uniform sample of at most 5,000 when the window holds more)."""

@@ -1,0 +1,93 @@
+"""Predictions of a window: latency, error counts and labelled rows.
+
+Short windows read the prediction rows (exact); longer ones the hourly serving profiles.
+"""
+
+from collections import Counter
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Q
+
+from alerts_app.checks.performance import LabelledWindow
+from alerts_app.checks.serving import latency_percentile
+from alerts_app.loaders.base import scoped, values_of, window_start
+from models_app import profiles, profiling
+from models_app.models import Prediction
+
+RAW_WINDOW_MAX = 3600
+
+
+def window_predictions(model, version, config: dict, now: datetime):
+    start = window_start(now, config["window"])
+    rows = Prediction.objects.filter(timestamp__gt=start, timestamp__lte=now)
+    return scoped(rows, model, version)
+
+
+def reads_rows(config: dict) -> bool:
+    """Short windows read the rows (exact); longer ones the hourly profiles."""
+    return config["window"] <= RAW_WINDOW_MAX
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's percentile_cont: linear interpolation, as numpy.percentile."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+def row_latency(rows, percentile: float) -> dict:
+    rows = rows.filter(latency_ms__isnull=False)
+    if connection.vendor == "postgresql":
+        found = rows.aggregate(n=Count("pk"), value=PercentileCont("latency_ms", percentile / 100))
+        return {"n": found["n"], "value": found["value"], "source": "rows"}
+    values = values_of(rows, "latency_ms")
+    value = latency_percentile(values, percentile) if len(values) else None
+    return {"n": len(values), "value": value, "source": "rows"}
+
+
+def model_versions(model, version) -> list:
+    return [version] if version is not None else list(model.versions.all())
+
+
+def sketch_latency(model, version, config: dict, now: datetime) -> dict:
+    """The percentile from the merged log-bucket sketches (within 1 %)."""
+    start, merged = window_start(now, config["window"]), Counter()
+    for each in model_versions(model, version):
+        found = profiles.window_profiles(each, start, now, [profiles.LATENCY])
+        if profiles.LATENCY in found:
+            merged.update(found[profiles.LATENCY].sketch)
+    n = sum(merged.values())
+    value = profiling.sketch_quantile(dict(merged), config["percentile"] / 100) if n else None
+    return {"n": n, "value": value, "source": "profiles"}
+
+
+def load_latency(model, version, config: dict, now: datetime) -> dict:
+    if reads_rows(config):
+        return row_latency(window_predictions(model, version, config, now), config["percentile"])
+    return sketch_latency(model, version, config, now)
+
+
+def load_error_counts(model, version, config: dict, now: datetime) -> dict:
+    if not reads_rows(config):
+        start = window_start(now, config["window"])
+        figures = profiles.window_serving(version or model, start, now)
+        return {"total": figures["predictions"], "errors": figures["errors"]}
+    rows = window_predictions(model, version, config, now)
+    counts = rows.aggregate(total=Count("pk"), errors=Count("pk", filter=~Q(error="")))
+    return {"total": counts["total"], "errors": counts["errors"]}
+
+
+def load_labelled(model, version, config: dict, now: datetime) -> dict:
+    """The window's labelled predictions (label, prediction, scores) and its row count."""
+    rows = window_predictions(model, version, config, now)
+    labelled = list(rows.filter(label__isnull=False).values_list("label", "prediction",
+                                                                 "scores"))
+    labels, predictions, scores = (list(c) for c in zip(*labelled, strict=True)) \
+        if labelled else ([], [], [])
+    window = LabelledWindow(labels, predictions, scores, total=rows.count())
+    return {"window": window, "task": model.task}
