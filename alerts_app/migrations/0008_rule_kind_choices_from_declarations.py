@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts_app', '0006_rule_last_slot'),
+        ('alerts_app', '0007_channel_sharing'),
     ]
 
     operations = [
