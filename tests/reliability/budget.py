@@ -5,9 +5,9 @@ elsewhere never meets a random new failure. To explore, run them with
 `MODELWATCH_FUZZ_RANDOM=1` (fresh random examples) and `MODELWATCH_FUZZ_SCALE=10`
 (ten times as many examples).
 
-Besides, the API fuzz runs once more with a fresh random seed every run, within
-`MODELWATCH_FUZZ_SECONDS` (75 by default, spread over the operations); the seed is
-printed, and `MODELWATCH_FUZZ_SEED=<seed>` replays that run.
+Besides, the API fuzz runs once more with a fresh random seed every run,
+`MODELWATCH_FUZZ_RANDOM_EXAMPLES` cases per operation (6 by default: about a minute in
+all); the seed is printed, and `MODELWATCH_FUZZ_SEED=<seed>` replays that run.
 """
 
 import os
@@ -16,7 +16,8 @@ import secrets
 DERANDOMIZE = os.environ.get("MODELWATCH_FUZZ_RANDOM", "") != "1"
 SCALE = float(os.environ.get("MODELWATCH_FUZZ_SCALE", "1"))
 SEED = int(os.environ.get("MODELWATCH_FUZZ_SEED") or secrets.randbits(32))
-RANDOM_SECONDS = float(os.environ.get("MODELWATCH_FUZZ_SECONDS", "75"))
+RANDOM_EXAMPLES = int(os.environ.get("MODELWATCH_FUZZ_RANDOM_EXAMPLES", "6"))
+RANDOM_RUN = False  # set once the random run has printed its seed
 
 
 def examples(count: int) -> int:
