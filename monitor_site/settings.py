@@ -350,7 +350,9 @@ MODELWATCH_HEARTBEAT_STALE_SECONDS = envint("MODELWATCH_HEARTBEAT_STALE_SECONDS"
 # Telemetry (docs/telemetry.md): raw predictions vs profiles/metrics retention, in days.
 MODELWATCH_RETENTION_DAYS = envint("MODELWATCH_RETENTION_DAYS", "90")
 MODELWATCH_PROFILE_RETENTION_DAYS = envint("MODELWATCH_PROFILE_RETENTION_DAYS", "730")
+# Rows of a reference (CSV upload or window) and columns of an uploaded one.
 MODELWATCH_REFERENCE_MAX_ROWS = envint("MODELWATCH_REFERENCE_MAX_ROWS", "200000")
+MODELWATCH_REFERENCE_MAX_COLUMNS = envint("MODELWATCH_REFERENCE_MAX_COLUMNS", "1000")
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
