@@ -162,7 +162,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = rule_form_for(self.chosen_kind(request, obj))
         kwargs["fields"] = None
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request_user = request.user  # a class made for this request
+        return form
 
     def get_fieldsets(self, request, obj=None):
         kind = self.chosen_kind(request, obj)

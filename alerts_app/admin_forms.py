@@ -13,6 +13,7 @@ from alerts_app.models import AlertRule, Channel, RuleKind
 from alerts_app.rule_config import (
     KIND_FIELDS,
     RULE_FIELDS,
+    check_rule_limits,
     format_duration,
     validate_config,
     validate_rule_fields,
@@ -115,6 +116,7 @@ class RuleFormBase(forms.ModelForm):
     """The fixed part of a rule; `rule_form_for(kind)` adds one field per config key."""
 
     kind_name: str = ""
+    request_user = None  # set by the admin: whose rule count is limited
     interval = DurationFormField("interval", initial="5m")
     pending_for = DurationFormField("pending_for", initial="0s")
     keep_firing_for = DurationFormField("keep_firing_for", initial="0s")
@@ -152,6 +154,12 @@ class RuleFormBase(forms.ModelForm):
                                else None, messages)
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
+        try:
+            check_rule_limits(cleaned.get("model"), self.request_user,
+                              self.instance if self.instance.pk else None)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                self.add_error(key if key in self.fields else None, messages)
         return cleaned
 
     def check_version(self, model, version) -> None:
