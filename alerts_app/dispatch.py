@@ -25,7 +25,8 @@ from functools import partial
 from itertools import zip_longest
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -86,15 +87,40 @@ def fair_order(claims: list[tuple[int, Claim]]) -> list[Claim]:
     return [claim for round_ in rounds for claim in round_ if claim is not None]
 
 
+def in_flight(now: datetime) -> Counter:
+    """Rules per model that an earlier cycle claimed and no worker has evaluated yet.
+
+    A claim moves `next_run_at` past the cycle's time to the next slot of the cadence and
+    an evaluation sets `last_run_at` to a later time, so a rule evaluated since its last
+    claim has `last_run_at >= next_run_at - interval`. Once `next_run_at` has passed, the
+    rule is due again and no longer counts (its message has expired by then): a lost
+    message delays a model's rules by one interval at most.
+    """
+    rows = (AlertRule.objects.filter(enabled=True, next_run_at__gt=now)
+            .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=F("next_run_at") - period()))
+            .values_list("model_id").annotate(n=Count("id")).order_by())
+    return Counter(dict(rows))
+
+
+def period() -> ExpressionWrapper:
+    """A rule's `interval` as a duration in SQL: PostgreSQL multiplies an interval, SQLite
+    stores durations as microseconds."""
+    if connection.vendor == "postgresql":
+        return ExpressionWrapper(F("interval") * timedelta(seconds=1),
+                                 output_field=DurationField())
+    return ExpressionWrapper(F("interval") * 1_000_000, output_field=DurationField())
+
+
 def dispatch_due_rules(now: datetime | None = None, publish=None) -> int:
-    """Enqueue an evaluation for every due rule (at most MODELWATCH_DISPATCH_PER_MODEL
-    per model); return how many were enqueued.
+    """Enqueue an evaluation for every due rule, but at most MODELWATCH_DISPATCH_PER_MODEL
+    rules of a model in flight (enqueued, not yet evaluated); return how many were
+    enqueued.
 
     `publish(claims)` replaces the publishing (tests).
     """
     now = now or timezone.now()
     publish = publish or publish_evaluations
-    limit, total, taken = int(settings.MODELWATCH_DISPATCH_BATCH), 0, Counter()
+    limit, total, taken = int(settings.MODELWATCH_DISPATCH_BATCH), 0, in_flight(now)
     while True:
         claimed, looked_at = claim_fairly(now, limit, taken)
         transaction.on_commit(partial(publish, claimed))

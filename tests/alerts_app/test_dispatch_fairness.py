@@ -63,5 +63,31 @@ def test_a_model_gets_at_most_its_share_per_cycle_and_the_rest_next_cycle(
     assert sorted(set(cycle) - {lone}) == hundred[:20]
     left = AlertRule.objects.filter(id__in=hundred[20:])
     assert set(left.values_list("next_run_at", flat=True)) == {at(-600)}  # still due
+    AlertRule.objects.filter(id__in=cycle).update(last_run_at=at(10))  # evaluated
     following = dispatched(at(30), django_capture_on_commit_callbacks)
     assert sorted(rule_id for rule_id, _, _ in following) == hundred[20:40]
+
+
+def test_rules_still_in_flight_count_against_the_models_share(
+        settings, django_capture_on_commit_callbacks):
+    settings.MODELWATCH_DISPATCH_PER_MODEL = 5
+    busy, quiet = make_model("busy"), make_model("quiet")
+    rules = many_rules(busy, 10, at(-1))
+    first = dispatched(T0, django_capture_on_commit_callbacks)
+    assert [rule_id for rule_id, _, _ in first] == rules[:5]
+    # Half a cycle later the five are still queued behind a backlog, not evaluated: they
+    # fill the model's share, so none of its other five due rules is sent.
+    lone = many_rules(quiet, 1, at(20))[0]
+    assert [c[0] for c in dispatched(at(30), django_capture_on_commit_callbacks)] == [lone]
+    # Two are evaluated: two places free up, for the oldest due rules.
+    AlertRule.objects.filter(id__in=rules[:2]).update(last_run_at=at(31))
+    again = dispatched(at(32), django_capture_on_commit_callbacks)
+    assert sorted(rule_id for rule_id, _, _ in again) == rules[5:7]
+
+def test_a_rule_whose_message_was_lost_is_sent_again_once_due(
+        settings, django_capture_on_commit_callbacks):
+    settings.MODELWATCH_DISPATCH_PER_MODEL = 1
+    rule = many_rules(make_model("busy"), 1, at(-1))[0]
+    assert len(dispatched(T0, django_capture_on_commit_callbacks)) == 1  # never evaluated
+    assert dispatched(at(30), django_capture_on_commit_callbacks) == []
+    assert [c[0] for c in dispatched(at(61), django_capture_on_commit_callbacks)] == [rule]
