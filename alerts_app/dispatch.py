@@ -49,11 +49,12 @@ def claim_due_rules(now: datetime, limit: int, taken: Counter | None = None) -> 
     """Lock up to `limit` due rules nobody else holds and reschedule them, at most
     MODELWATCH_DISPATCH_PER_MODEL per model (counted in `taken` across the calls of one
     cycle); the claims come in `fair_order`."""
-    return claim_fairly(now, limit, Counter() if taken is None else taken)[0]
+    return fair_order(claim_fairly(now, limit, Counter() if taken is None else taken)[0])
 
 
-def claim_fairly(now: datetime, limit: int, taken: Counter) -> tuple[list[Claim], int]:
-    """(claims in fair order, rows looked at). A rule over its model's share stays due
+def claim_fairly(now: datetime, limit: int,
+                 taken: Counter) -> tuple[list[tuple[int, Claim]], int]:
+    """([(model id, claim)], rows looked at). A rule over its model's share stays due
     (its `next_run_at` is not moved): it is among the oldest, so first, next cycle."""
     share = max(int(settings.MODELWATCH_DISPATCH_PER_MODEL), 1)
     full = [model_id for model_id, count in taken.items() if count >= share]
@@ -73,7 +74,7 @@ def claim_fairly(now: datetime, limit: int, taken: Counter) -> tuple[list[Claim]
             claims.append((rule.model_id, (rule.id, rule.interval, rule.next_run_at)))
             rule.next_run_at = next_slot(rule.next_run_at, rule.interval, now)
         AlertRule.objects.bulk_update(claimed, ["next_run_at"], batch_size=500)
-    return fair_order(claims), len(due)
+    return claims, len(due)
 
 
 def fair_order(claims: list[tuple[int, Claim]]) -> list[Claim]:
@@ -120,13 +121,15 @@ def dispatch_due_rules(now: datetime | None = None, publish=None) -> int:
     """
     now = now or timezone.now()
     publish = publish or publish_evaluations
-    limit, total, taken = int(settings.MODELWATCH_DISPATCH_BATCH), 0, in_flight(now)
-    while True:
-        claimed, looked_at = claim_fairly(now, limit, taken)
-        transaction.on_commit(partial(publish, claimed))
-        total += len(claimed)
-        if looked_at < limit:
-            return total
+    limit, claims, taken = int(settings.MODELWATCH_DISPATCH_BATCH), [], in_flight(now)
+    try:
+        while True:  # batches of `limit` rows, each claimed in its own transaction
+            claimed, looked_at = claim_fairly(now, limit, taken)
+            claims += claimed
+            if looked_at < limit:
+                return len(claims)
+    finally:  # one fair order over the whole cycle; what was claimed is published
+        transaction.on_commit(partial(publish, fair_order(claims)))
 
 
 def chunks(claimed: list[Claim], size: int) -> list[list[Claim]]:
