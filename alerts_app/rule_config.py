@@ -280,7 +280,7 @@ def check_rule_limits(model, user=None, rule=None) -> None:
     if model is None:
         return
     others = AlertRule.objects.exclude(pk=getattr(rule, "pk", None))
-    lock(type(model), model.pk)
+    lock(model._meta.model, model.pk)
     limit = int(settings.MODELWATCH_MAX_RULES_PER_MODEL)
     if others.filter(model=model).count() >= limit:
         raise ValidationError({"model": [
@@ -288,7 +288,7 @@ def check_rule_limits(model, user=None, rule=None) -> None:
             "(MODELWATCH_MAX_RULES_PER_MODEL)."]})
     if rule is not None or user is None or user.pk is None:
         return
-    lock(type(user), user.pk)
+    lock(user._meta.model, user.pk)  # request.user may be a lazy object
     limit = int(settings.MODELWATCH_MAX_RULES_PER_USER)
     if others.filter(created_by=user).count() >= limit:
         raise ValidationError({"non_field_errors": [
