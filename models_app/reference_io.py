@@ -165,9 +165,11 @@ def all_numbers(cells: list[str]) -> list | None:
     """The cells as floats ('' and non-finite numbers as None), parsed by numpy in one
     call; None when some cell is not a number."""
     try:
-        array = np.array([c or "nan" for c in cells], dtype=float)
+        array = np.array([c or "nan" for c in cells] if "" in cells else cells, dtype=float)
     except ValueError:
         return None
+    if np.isfinite(array).all():
+        return array.tolist()
     return [v if math.isfinite(v) else None for v in array.tolist()]
 
 
