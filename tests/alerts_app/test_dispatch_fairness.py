@@ -4,7 +4,6 @@ the models and enqueues at most MODELWATCH_DISPATCH_PER_MODEL rules of a model p
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import settings
 
 from alerts_app import dispatch
 from alerts_app.models import AlertRule
