@@ -13,6 +13,7 @@ from alerts_app.kinds import BY_NAME, KINDS, kind_of
 from alerts_app.models import AlertRule, Channel
 from alerts_app.rule_config import (
     RULE_FIELDS,
+    check_rule_limits,
     format_duration,
     validate_config,
     validate_rule_fields,
@@ -105,6 +106,7 @@ class RuleFormBase(forms.ModelForm):
     """The fixed part of a rule; `rule_form_for(kind)` adds one field per config key."""
 
     kind_name: str = ""
+    request_user = None  # set by the admin: whose rule count is limited
     interval = DurationFormField("interval", initial="5m")
     pending_for = DurationFormField("pending_for", initial="0s")
     keep_firing_for = DurationFormField("keep_firing_for", initial="0s")
@@ -143,6 +145,12 @@ class RuleFormBase(forms.ModelForm):
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
         self.check_channels(cleaned.get("model"), cleaned.get("channels"))
+        try:
+            check_rule_limits(cleaned.get("model"), self.request_user,
+                              self.instance if self.instance.pk else None)
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                self.add_error(key if key in self.fields else None, messages)
         return cleaned
 
     def check_channels(self, model, channels) -> None:

@@ -19,11 +19,14 @@ over with the rules it had not finished. A rule whose evaluation raises records 
 import logging
 import math
 import traceback
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import zip_longest
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -42,37 +45,91 @@ def next_slot(scheduled: datetime, interval: int, now: datetime) -> datetime:
     return scheduled + timedelta(seconds=step * (missed + 1))
 
 
-def claim_due_rules(now: datetime, limit: int) -> list[Claim]:
-    """Lock up to `limit` due rules nobody else holds and reschedule them."""
+def claim_due_rules(now: datetime, limit: int, taken: Counter | None = None) -> list[Claim]:
+    """Lock up to `limit` due rules nobody else holds and reschedule them, at most
+    MODELWATCH_DISPATCH_PER_MODEL per model (counted in `taken` across the calls of one
+    cycle); the claims come in `fair_order`."""
+    return fair_order(claim_fairly(now, limit, Counter() if taken is None else taken)[0])
+
+
+def claim_fairly(now: datetime, limit: int,
+                 taken: Counter) -> tuple[list[tuple[int, Claim]], int]:
+    """([(model id, claim)], rows looked at). A rule over its model's share stays due
+    (its `next_run_at` is not moved): it is among the oldest, so first, next cycle."""
+    share = max(int(settings.MODELWATCH_DISPATCH_PER_MODEL), 1)
+    full = [model_id for model_id, count in taken.items() if count >= share]
     with transaction.atomic():
         due = list(
             AlertRule.objects.select_for_update(skip_locked=True)
-            .filter(enabled=True, next_run_at__lte=now)
+            .filter(enabled=True, next_run_at__lte=now).exclude(model_id__in=full)
             .order_by("next_run_at", "id")
-            .only("id", "interval", "next_run_at")[:limit]
+            .only("id", "model_id", "interval", "next_run_at")[:limit]
         )
-        claimed = []
+        claimed, claims = [], []
         for rule in due:
-            claimed.append((rule.id, rule.interval, rule.next_run_at))
+            if taken[rule.model_id] >= share:
+                continue
+            taken[rule.model_id] += 1
+            claimed.append(rule)
+            claims.append((rule.model_id, (rule.id, rule.interval, rule.next_run_at)))
             rule.next_run_at = next_slot(rule.next_run_at, rule.interval, now)
-        AlertRule.objects.bulk_update(due, ["next_run_at"], batch_size=500)
-    return claimed
+        AlertRule.objects.bulk_update(claimed, ["next_run_at"], batch_size=500)
+    return claims, len(due)
+
+
+def fair_order(claims: list[tuple[int, Claim]]) -> list[Claim]:
+    """Round-robin over the models, in the order of their oldest due rule: every model's
+    first rule, then every model's second, … so that the first message of a cycle
+    carries one rule of each of the first models, whatever one model has due."""
+    queues: dict[int, list[Claim]] = defaultdict(list)
+    for model_id, claim in claims:
+        queues[model_id].append(claim)
+    rounds = zip_longest(*queues.values())
+    return [claim for round_ in rounds for claim in round_ if claim is not None]
+
+
+def in_flight(now: datetime) -> Counter:
+    """Rules per model that an earlier cycle claimed and no worker has evaluated yet.
+
+    A claim moves `next_run_at` past the cycle's time to the next slot of the cadence and
+    an evaluation sets `last_run_at` to a later time, so a rule evaluated since its last
+    claim has `last_run_at >= next_run_at - interval`. Once `next_run_at` has passed, the
+    rule is due again and no longer counts (its message has expired by then): a lost
+    message delays a model's rules by one interval at most.
+    """
+    rows = (AlertRule.objects.filter(enabled=True, next_run_at__gt=now)
+            .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=F("next_run_at") - period()))
+            .values_list("model_id").annotate(n=Count("id")).order_by())
+    return Counter(dict(rows))
+
+
+def period() -> ExpressionWrapper:
+    """A rule's `interval` as a duration in SQL: PostgreSQL multiplies an interval, SQLite
+    stores durations as microseconds."""
+    if connection.vendor == "postgresql":
+        return ExpressionWrapper(F("interval") * timedelta(seconds=1),
+                                 output_field=DurationField())
+    return ExpressionWrapper(F("interval") * 1_000_000, output_field=DurationField())
 
 
 def dispatch_due_rules(now: datetime | None = None, publish=None) -> int:
-    """Enqueue an evaluation for every due rule; return how many were enqueued.
+    """Enqueue an evaluation for every due rule, but at most MODELWATCH_DISPATCH_PER_MODEL
+    rules of a model in flight (enqueued, not yet evaluated); return how many were
+    enqueued.
 
     `publish(claims)` replaces the publishing (tests).
     """
     now = now or timezone.now()
     publish = publish or publish_evaluations
-    limit, total = int(settings.MODELWATCH_DISPATCH_BATCH), 0
-    while True:
-        claimed = claim_due_rules(now, limit)
-        transaction.on_commit(partial(publish, claimed))
-        total += len(claimed)
-        if len(claimed) < limit:
-            return total
+    limit, claims, taken = int(settings.MODELWATCH_DISPATCH_BATCH), [], in_flight(now)
+    try:
+        while True:  # batches of `limit` rows, each claimed in its own transaction
+            claimed, looked_at = claim_fairly(now, limit, taken)
+            claims += claimed
+            if looked_at < limit:
+                return len(claims)
+    finally:  # one fair order over the whole cycle; what was claimed is published
+        transaction.on_commit(partial(publish, fair_order(claims)))
 
 
 def chunks(claimed: list[Claim], size: int) -> list[list[Claim]]:

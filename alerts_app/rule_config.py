@@ -9,7 +9,9 @@ its cross-field check and its threshold are declared in `alerts_app/kinds.py`.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from alerts_app.checks.base import breaks
 from alerts_app.kinds import BY_NAME, Kind, Threshold, kind_of
@@ -31,11 +33,53 @@ class RuleField:
 
 
 RULE_FIELDS = {
+    # the least is MODELWATCH_RULE_MIN_INTERVAL (default 60 s), read when validating
     "interval": RuleField("How often the rule is evaluated.", 300, min=10),
     "pending_for": RuleField("How long the condition must hold before the alert fires.", 0),
     "repeat_interval": RuleField("Re-notify this often while firing (0: never).", 4 * 3600),
     "keep_firing_for": RuleField("Stay firing this long after the condition clears.", 0),
 }
+
+
+def minimum_of(name: str, spec: RuleField) -> int:
+    """The smallest value of a rule field; `interval`'s is MODELWATCH_RULE_MIN_INTERVAL."""
+    if name == "interval":
+        return max(int(settings.MODELWATCH_RULE_MIN_INTERVAL), spec.min)
+    return spec.min
+
+
+def check_rule_limits(model, user=None, rule=None) -> None:
+    """ValidationError when saving `rule` (None: a new one) on `model` would give the
+    model more than MODELWATCH_MAX_RULES_PER_MODEL rules, or a new rule would give
+    `user` more than MODELWATCH_MAX_RULES_PER_USER.
+
+    Inside a transaction, the model's and the user's rows are locked first, so that two
+    concurrent creates cannot both take the last place.
+    """
+    from alerts_app.models import AlertRule
+
+    if model is None:
+        return
+    others = AlertRule.objects.exclude(pk=getattr(rule, "pk", None))
+    lock(model._meta.model, model.pk)
+    limit = int(settings.MODELWATCH_MAX_RULES_PER_MODEL)
+    if others.filter(model=model).count() >= limit:
+        raise ValidationError({"model": [
+            f'Model "{model.name}" already has {limit} rules, the most allowed '
+            "(MODELWATCH_MAX_RULES_PER_MODEL)."]})
+    if rule is not None or user is None or user.pk is None:
+        return
+    lock(user._meta.model, user.pk)  # request.user may be a lazy object
+    limit = int(settings.MODELWATCH_MAX_RULES_PER_USER)
+    if others.filter(created_by=user).count() >= limit:
+        raise ValidationError({"non_field_errors": [
+            f"You already have {limit} rules, the most allowed "
+            "(MODELWATCH_MAX_RULES_PER_USER)."]})
+
+
+def lock(model_class, pk) -> None:
+    if transaction.get_connection().in_atomic_block:
+        list(model_class.objects.select_for_update().filter(pk=pk).values_list("pk"))
 
 
 def _parse_all(kind: Kind, config: dict) -> tuple[dict, dict]:
@@ -84,8 +128,9 @@ def validate_rule_fields(data: dict) -> dict:
             continue
         try:
             clean[name] = parse_duration(data[name])
-            if clean[name] < spec.min:
-                raise FieldError(f"Ensure this value is at least {spec.min} seconds.")
+            if clean[name] < minimum_of(name, spec):
+                raise FieldError(
+                    f"Ensure this value is at least {minimum_of(name, spec)} seconds.")
             if clean[name] > MAX_DURATION:
                 raise FieldError(f"Ensure this value is at most {MAX_DURATION} seconds.")
         except FieldError as exc:

@@ -27,6 +27,7 @@ from models_app.profiling import (
 AUTO_CATEGORICAL_MAX = 5
 DECILES = np.linspace(0.1, 0.9, 9)
 POSITIVE_LABELS = frozenset({"1", "true", "yes", "positive", "pos"})
+TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def decile_edges(values: np.ndarray) -> list[float]:
@@ -59,8 +60,27 @@ def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
 
 
 def categorical_counts(values: Sequence) -> tuple[Counter, int, int]:
+    if set(map(type, values)) <= TEXT_OR_NONE:  # CSV cells: each value is its own key
+        counts = Counter(values)
+        return counts, counts.pop(None, 0), 0
     counts = Counter(category_key(v) for v in values)
     return counts, counts.pop(None, 0), counts.pop(_TYPE_ERROR, 0)
+
+
+def category_keys(values: Sequence) -> list[str]:
+    """The keys of the present, well-typed values, in order."""
+    if set(map(type, values)) <= TEXT_OR_NONE:
+        return [v for v in values if v is not None]
+    return [key for key in map(category_key, values) if key is not None and key is not _TYPE_ERROR]
+
+
+def numeric_categories(numbers: np.ndarray) -> dict[str, int]:
+    """Category counts of a few distinct numbers, counted by numpy (not per value)."""
+    distinct, counts = np.unique(numbers, return_counts=True)
+    categories = Counter()
+    for value, count in zip(distinct.tolist(), counts.tolist(), strict=True):
+        categories[category_key(float(value))] += count
+    return dict(categories)
 
 
 def summarize_column(values: Sequence, kind: str | None = None, size: int = SAMPLE_SIZE,
@@ -73,16 +93,14 @@ def summarize_column(values: Sequence, kind: str | None = None, size: int = SAMP
         numbers, missing, type_errors = split_numeric(values)
         summary = numeric_summary(numbers, size, seed)
         if 0 < summary["n_distinct"] <= AUTO_CATEGORICAL_MAX:
-            summary |= {"type": CATEGORICAL,
-                        "categories": dict(Counter(category_key(float(v)) for v in numbers))}
+            summary |= {"type": CATEGORICAL, "categories": numeric_categories(numbers)}
         else:
             summary |= {"type": NUMERIC, "categories": {}}
         count = len(numbers)
     else:
         counts, missing, type_errors = categorical_counts(values)
         count = sum(counts.values())
-        keys = [key for key in (category_key(v) for v in values)
-                if key is not None and key is not _TYPE_ERROR]
+        keys = category_keys(values)
         summary = {"type": CATEGORICAL, "min": None, "max": None, "mean": None, "std": None,
                    "edges": [], "bin_counts": [], "categories": dict(counts),
                    "n_distinct": len(counts), "sample": bounded_sample(keys, size, seed)}

@@ -11,8 +11,10 @@ is a number, and an empty cell is missing.
 import csv
 import io
 import math
+from collections import Counter
 from datetime import datetime
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 
@@ -29,8 +31,25 @@ class ReferenceInputError(ValueError):
     """The upload cannot be read: the message names the problem (row, column)."""
 
 
-def read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of a CSV file; ReferenceInputError for an unusable header or ragged row."""
+class ReferenceTooLarge(ReferenceInputError):
+    """More rows than MODELWATCH_REFERENCE_MAX_ROWS: answered 413, nothing stored."""
+
+
+DELIMITERS = ",;\t|"
+SNIFF_BYTES = 65536  # of the header line: enough to tell the delimiter apart
+NAME_MAX = 200  # Profile.feature: a longer feature name could never be profiled
+CHUNK_ROWS = 10000
+
+
+def row_limit() -> int:
+    return settings.MODELWATCH_REFERENCE_MAX_ROWS
+
+
+def column_limit() -> int:
+    return settings.MODELWATCH_REFERENCE_MAX_COLUMNS
+
+
+def decode_csv(content: bytes) -> str:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -38,32 +57,95 @@ def read_csv(content: bytes) -> tuple[list[str], list[list[str]]]:
     if "\x00" in text:  # csv reads it, but PostgreSQL cannot store it
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise ReferenceInputError(f"Line {line} contains a NUL character.")
-    reader = csv.reader(io.StringIO(text), strict=True)  # strict: an unclosed quote is an error
+    return text
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the header line among `, ; tab |`; a comma when it has none."""
+    header = text.lstrip("\r\n")[:SNIFF_BYTES].split("\n", 1)[0]
     try:
-        lines = [row for row in reader if row]
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def read_csv(content: bytes) -> tuple[list[str], list[list[str]], int]:
+    """(header, raw cells per column, n_rows) of a CSV file, read one chunk of rows at a
+    time: no row lists are kept, and reading stops past MODELWATCH_REFERENCE_MAX_ROWS.
+
+    ReferenceInputError for an unusable header or a ragged row; ReferenceTooLarge past
+    the row limit.
+    """
+    text = decode_csv(content)
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text), strict=True)
+    del text  # the reader holds its own reference; this one would outlive the parse
+    try:
+        header, columns, n_rows = read_rows(reader)
     except csv.Error as exc:
         raise ReferenceInputError(
             f"The file is not valid CSV (line {reader.line_num}): {exc}.") from None
-    if not lines:
-        raise ReferenceInputError("The file is empty: expected a header row and data rows.")
-    header = [name.strip() for name in lines[0]]
-    check_header(header)
-    for number, row in enumerate(lines[1:], start=2):
-        if len(row) != len(header):
-            raise ReferenceInputError(
-                f"Row {number} has {len(row)} fields; the header has {len(header)}.")
-    if len(lines) < 2:
+    if n_rows == 0:
         raise ReferenceInputError("The file has a header but no data rows.")
-    return header, lines[1:]
+    return header, columns, n_rows
+
+
+def read_rows(reader) -> tuple[list[str], list[list[str]], int]:
+    header = next((row for row in reader if row), None)
+    if header is None:
+        raise ReferenceInputError("The file is empty: expected a header row and data rows.")
+    header = [name.strip() for name in header]
+    check_header(header)
+    columns, width, limit = [[] for _ in header], len(header), row_limit()
+    n_rows, chunk = 0, []
+    for row in reader:
+        if not row:
+            continue
+        n_rows += 1
+        if len(row) != width:
+            raise ReferenceInputError(
+                f"Row {n_rows + 1} has {len(row)} fields; the header has {width}.")
+        if n_rows > limit:
+            raise ReferenceTooLarge(
+                f"The file has more than {limit} data rows "
+                f"(MODELWATCH_REFERENCE_MAX_ROWS); send a sample of at most {limit}.")
+        chunk.append(row)
+        if len(chunk) == CHUNK_ROWS:
+            extend_columns(columns, chunk)
+            chunk = []
+    extend_columns(columns, chunk)
+    return header, columns, n_rows
+
+
+def extend_columns(columns: list[list[str]], rows: list[list[str]]) -> None:
+    if rows:  # every row has the header's width: checked as it was read
+        for column, cells in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(cells)
 
 
 def check_header(header: list[str]) -> None:
+    check_names(header, "The header has")
     blank = [str(i + 1) for i, name in enumerate(header) if not name]
     if blank:
         raise ReferenceInputError(f"Header column(s) {', '.join(blank)} have no name.")
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    counts = Counter(header)
+    repeated = sorted(name for name, n in counts.items() if n > 1)
     if repeated:
         raise ReferenceInputError(f"Duplicate column names in the header: {', '.join(repeated)}.")
+
+
+def check_names(names, where: str) -> None:
+    """At most MODELWATCH_REFERENCE_MAX_COLUMNS columns, each name of at most 200
+    characters (a feature's name is stored with each of its profiles)."""
+    limit = column_limit()
+    if len(names) > limit:
+        raise ReferenceInputError(
+            f"{where} {len(names)} columns; at most {limit} are allowed "
+            "(MODELWATCH_REFERENCE_MAX_COLUMNS).")
+    for index, name in enumerate(names, start=1):
+        if len(name) > NAME_MAX:
+            raise ReferenceInputError(
+                f'Column {index} ("{name[:40]}…") has a name of {len(name)} characters; '
+                f"at most {NAME_MAX} are allowed.")
 
 
 def parse_number(cell: str):
@@ -79,30 +161,41 @@ def parse_boolean(cell: str):
     return True if word in TRUE_WORDS else False if word in FALSE_WORDS else cell
 
 
+def all_numbers(cells: list[str]) -> list | None:
+    """The cells as floats ('' and non-finite numbers as None), parsed by numpy in one
+    call; None when some cell is not a number."""
+    try:
+        array = np.array([c or "nan" for c in cells] if "" in cells else cells, dtype=float)
+    except ValueError:
+        return None
+    if np.isfinite(array).all():
+        return array.tolist()
+    return [v if math.isfinite(v) else None for v in array.tolist()]
+
+
 def typed_column(cells: list[str], declared: str | None) -> list:
     """Cells as values: '' is missing; numbers parsed as the declared type asks."""
-    present = [c for c in cells if c != ""]
-    if declared is None:
-        parsed = [parse_number(c) for c in present]
-        numeric = all(isinstance(v, float) or v is None for v in parsed)
-        declared = "numeric" if numeric and present else "categorical"
+    if declared in (None, "numeric") and (numbers := all_numbers(cells)) is not None:
+        return numbers
+    if declared is None:  # some non-empty cell is not a number
+        declared = "categorical"
     convert = {"numeric": parse_number, "boolean": parse_boolean}.get(declared, str)
     return [None if c == "" else convert(c) for c in cells]
 
 
 def csv_columns(content: bytes, schema: dict[str, dict]) -> tuple[dict[str, list], int]:
     """({column: values}, n_rows) of an uploaded CSV, typed by the declared schema."""
-    header, rows = read_csv(content)
+    header, raw, n_rows = read_csv(content)
     wanted = [name for name, f in schema.items() if f.get("type") != "image"]
     missing = [name for name in wanted if name not in header]
     if missing:
         raise ReferenceInputError(f"Missing columns for declared features: {', '.join(missing)}.")
     columns = {}
     for index, name in enumerate(header):
-        cells = [row[index].strip() for row in rows]
+        cells, raw[index] = [c.strip() for c in raw[index]], None  # free as we go
         kind = "numeric" if name in ("score",) or name.startswith(SCORE_PREFIX) else None
         columns[name] = typed_column(cells, (schema.get(name) or {}).get("type") or kind)
-    return columns, len(rows)
+    return columns, n_rows
 
 
 def record_columns(records: list[dict]) -> dict[str, list]:
@@ -164,7 +257,9 @@ def reference_from_csv(version: ModelVersion, content: bytes) -> Reference:
 
 
 def reference_from_records(version: ModelVersion, records: list[dict]) -> Reference:
-    return save_reference(version, record_columns(records), len(records), "upload")
+    columns = record_columns(records)
+    check_names(list(columns), "The records have")
+    return save_reference(version, columns, len(records), "upload")
 
 
 def window_limit() -> int:

@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -17,6 +18,15 @@ from alerts_app.api.serializers import (
 )
 from alerts_app.evaluate import evaluate_rule
 from alerts_app.models import AlertRule, RuleKind, Severity
+from alerts_app.rule_config import check_rule_limits
+
+
+def within_rule_limits(model, user, rule=None) -> None:
+    """400 when the rule would pass the per-model or per-user limit on rules."""
+    try:
+        check_rule_limits(model, user, rule)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
 
 
 class RuleFilterSet(django_filters.FilterSet):
@@ -37,7 +47,15 @@ class RuleViewSet(viewsets.ModelViewSet):
     filterset_class = RuleFilterSet
 
     def perform_create(self, serializer):
-        serializer.save(created_by=self.request.user)
+        with transaction.atomic():
+            within_rule_limits(serializer.validated_data.get("model"), self.request.user)
+            serializer.save(created_by=self.request.user)
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            model = serializer.validated_data.get("model", serializer.instance.model)
+            within_rule_limits(model, self.request.user, serializer.instance)
+            serializer.save()
 
     def perform_destroy(self, instance):
         lifecycle.delete_rule(instance)  # after any evaluation in flight (row lock)

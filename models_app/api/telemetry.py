@@ -9,12 +9,13 @@ from rest_framework.response import Response
 
 from models_app import ingest, profiles, validation
 from models_app.api.batch import ingest_batch, parse_envelope, resolve_version
-from models_app.api.parsers import check_body_size
+from models_app.api.parsers import PayloadTooLarge, check_body_size
 from models_app.idempotency import request_claim, run_once
 from models_app.models import Model, Reference
 from models_app.reference import without_samples
 from models_app.reference_io import (
     ReferenceInputError,
+    ReferenceTooLarge,
     reference_from_csv,
     reference_from_records,
     reference_from_window,
@@ -114,6 +115,8 @@ def post_reference(request, model: Model) -> Response:
     def write():
         try:
             return 201, reference_answer(build())
+        except ReferenceTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
         except ReferenceInputError as exc:
             raise ValidationError({field: [str(exc)]}) from None
 

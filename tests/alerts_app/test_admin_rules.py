@@ -103,8 +103,8 @@ def errors_of(response) -> dict:
      "Must be below or equal to the threshold (0.5): it is where the alert clears."),
     ("error_rate", {"cfg_max_rate": "3"}, "cfg_max_rate",
      "Ensure this value is less than or equal to 1."),
-    ("metric_threshold", {"interval": "2s"}, "interval",
-     "Ensure this value is at least 10 seconds."),
+    ("metric_threshold", {"interval": "30s"}, "interval",
+     "Ensure this value is at least 60 seconds."),
     ("metric_threshold", {"cfg_version": "9"}, "cfg_version",
      'Version "9" of model "fraud" does not exist.'),
 ])

@@ -337,6 +337,51 @@ def test_a_csv_with_a_broken_row_is_refused_naming_it(api, model, content, says)
     assert rows_stored() == before
 
 
+WIDE = ",".join(f"f{i}" for i in range(1001)).encode()
+
+
+@pytest.mark.parametrize(("content", "status", "field", "says"), [
+    (b"x\n1\n2\n3\n4\n", 413, "detail", "more than 3 data rows (MODELWATCH_REFERENCE_MAX_ROWS)"),
+    (WIDE + b"\n" + b",".join([b"1"] * 1001) + b"\n", 400, "file",
+     "The header has 1001 columns; at most 1000"),
+    (b"amount," + b"n" * 201 + b"\n1,2\n", 400, "file", "has a name of 201 characters"),
+])
+def test_a_csv_reference_past_its_limits_is_refused_storing_nothing(
+        api, model, settings, content, status, field, says):
+    settings.MODELWATCH_REFERENCE_MAX_ROWS = 3
+    before = rows_stored()
+    response = upload(api, content)
+    assert response.status_code == status
+    body = response.json()
+    assert says in (body[field] if field == "detail" else body[field][0])
+    assert rows_stored() == before
+
+
+def test_a_semicolon_separated_csv_reference_is_read_with_its_delimiter(api, model):
+    response = upload(api, b"x;y\n1;fr\n2;de\n")
+    assert response.status_code == 201
+    assert set(response.json()["summary"]["features"]) == {"x", "y"}
+
+
+@pytest.mark.parametrize(("body", "field", "says"), [
+    ({"interval": "10s"}, "interval", "Ensure this value is at least 60 seconds."),
+    ({}, "model", 'Model "fraud" already has 2 rules, the most allowed '
+                  "(MODELWATCH_MAX_RULES_PER_MODEL)."),
+])
+def test_a_rule_past_the_tenant_limits_is_refused_naming_the_field(
+        api, model, settings, body, field, says):
+    settings.MODELWATCH_MAX_RULES_PER_MODEL = 2
+    for _ in range(2 if field == "model" else 0):  # the model is full
+        make_alert_rule(model)
+    before = rows_stored()
+    config = {"metric": "loss", "threshold": 1}
+    response = api.post("/api/v1/rules/", {"name": "r", "model": "fraud", "config": config,
+                                           "kind": "metric_threshold", **body}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {field: [says]}
+    assert rows_stored() == before
+
+
 @pytest.mark.parametrize(("config", "fields"), [
     ({"metric": "loss", "aggregation": "avg", "window": "forever", "operator": "~",
       "threshold": "high"}, {"window", "operator", "threshold"}),
