@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from monitor_site.access import roles
-from monitor_site.access.models import ModelRole
+from access import roles
+from access.models import ModelRole
 from tests.factories import grant_all_models, make_token, make_user
 
 pytestmark = pytest.mark.django_db
