@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from access.channels import routable_channels
 from alerts_app import lifecycle
 from alerts_app.admin_forms import (
     ChannelForm,
@@ -38,7 +39,6 @@ from alerts_app.models import (
 )
 from alerts_app.notify import send_test_notification
 from alerts_app.transports import TransportError
-from monitor_site.access.channels import routable_channels
 
 STATE_COLOURS = {"firing": "#cf222e", "pending": "#bf8700", "resolved": "#1a7f37",
                  "ok": "#1a7f37", "breached": "#cf222e", "insufficient_data": "#656d76",

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
+from access.channels import unusable_channel_message, unusable_channels
 from alerts_app.kinds import BY_NAME, KINDS, kind_of
 from alerts_app.models import AlertRule, Channel
 from alerts_app.rule_config import (
@@ -19,7 +20,6 @@ from alerts_app.rule_config import (
     validate_rule_fields,
 )
 from alerts_app.transports import TRANSPORTS, validate_channel_config
-from monitor_site.access.channels import unusable_channel_message, unusable_channels
 
 CONFIG_PREFIX = "cfg_"
 

@@ -31,7 +31,7 @@ class Channel(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     config = models.JSONField(default=dict)
     enabled = models.BooleanField(default=True)
-    # Who may route to it and read its deliveries besides staff (monitor_site/access/channels).
+    # Who may route to it and read its deliveries besides staff (access/channels).
     shared_with_all_models = models.BooleanField(
         default=False, help_text="Editors of any model may send their rules here.")
     shared_models = models.ManyToManyField(

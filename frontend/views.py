@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from access.roles import EDIT, editable_model_ids, has_model_perm, visible_models
+from access.scoping import scoped
 from alerts_app import kinds
 from alerts_app.models import Alert, AlertRule, Severity
 from frontend import distributions, evaluations, listings
@@ -19,7 +21,6 @@ from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feat
 from frontend.plotly_text import figure_json
 from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
 from models_app.models import ModelVersion
-from monitor_site.access.roles import EDIT, editable_model_ids, has_model_perm, visible_models
 
 REFRESH_SECONDS = 30
 
@@ -126,7 +127,7 @@ def alerts_page(request):
     severity, model = request.GET.get("severity", ""), request.GET.get("model", "")
     now = timezone.now()
     visible = visible_models(request.user)
-    alerts = listings.filtered_alerts(state, severity, model).filter(rule__model__in=visible)
+    alerts = scoped(listings.filtered_alerts(state, severity, model), request.user)
     sections = listings.alert_sections(alerts, state, now)
     return render(request, "frontend/alerts.html", {
         "sections": [(title, [(a, listings.alert_link(a, now)) for a in rows])
@@ -142,8 +143,8 @@ def alerts_page(request):
 @login_required
 @require_POST
 def acknowledge(request, pk: int):
-    alert = get_object_or_404(Alert.objects.select_related("rule__model").filter(
-        rule__model__in=visible_models(request.user)), pk=pk)
+    alert = get_object_or_404(scoped(Alert.objects.select_related("rule__model"), request.user),
+                              pk=pk)
     if not has_model_perm(request.user, EDIT, alert.rule.model):
         raise PermissionDenied("Acknowledging needs the editor role on the model.")
     if listings.acknowledge(alert.pk, request.user, timezone.now()):
@@ -160,8 +161,8 @@ def acknowledge(request, pk: int):
 @login_required
 @require_GET
 def rule_page(request, pk: int):
-    rule = get_object_or_404(AlertRule.objects.select_related("model").filter(
-        model__in=visible_models(request.user)), pk=pk)
+    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user),
+                             pk=pk)
     try:
         window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     except RangeError as error:
@@ -182,8 +183,8 @@ def rule_figure(request, pk: int, figure: str):
     build = RULE_FIGURES.get(figure)
     if build is None:
         raise Http404(f"No figure {figure!r}.")
-    rule = get_object_or_404(AlertRule.objects.select_related("model").filter(
-        model__in=visible_models(request.user)), pk=pk)
+    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user),
+                             pk=pk)
     try:
         window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     except RangeError as error:

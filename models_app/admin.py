@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from access.admin import ModelRoleInline
 from models_app.models import MetricPoint, Model, ModelVersion, Reference
-from monitor_site.access.admin import ModelRoleInline
 
 
 class ModelVersionInline(admin.TabularInline):

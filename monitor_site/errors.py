@@ -70,7 +70,7 @@ def exception_handler(exc, context):
         set_rollback()
         return unavailable(context["request"])
     if isinstance(exc, NotAuthenticated | AuthenticationFailed):
-        from monitor_site.access.throttling import refuse_failed_auth
+        from access.throttling import refuse_failed_auth
 
         exc = refuse_failed_auth(context["request"], context["view"]) or exc
     return drf_exception_handler(exc, context)

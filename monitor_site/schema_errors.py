@@ -4,7 +4,7 @@ drf-spectacular lists only the success answer of an operation; the fuzz tests
 (tests/reliability/test_api_fuzz.py) check that every answer is in the schema, so the
 codes below are added where they can happen:
 
-- 401, 403, 429 (rate limits, monitor_site/access/throttling.py) and 503 (with
+- 401, 403, 429 (rate limits, access/throttling.py) and 503 (with
   Retry-After, monitor_site/errors.py) on every operation;
 - 400 with the field errors on operations that take a body or query parameters
   (`page_size` included: models_app/api/pagination.py refuses a bad one);

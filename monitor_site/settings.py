@@ -59,7 +59,7 @@ def envnetworks(name: str, default: str) -> str:
 
 
 def envrate(name: str, default: str) -> str:
-    """A DRF-style rate ("600/minute", "20/second") or "off" (monitor_site/access/throttling)."""
+    """A DRF-style rate ("600/minute", "20/second") or "off" (access/throttling)."""
     value = env(name, default).strip()
     if value.lower() in {"", "off", "0", "none"}:
         return "off"
@@ -118,7 +118,7 @@ INSTALLED_APPS = [
     "alerts_app",
     "frontend",
     # Per-model roles, ingest tokens, audit log (docs/security.md).
-    "monitor_site.access",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -131,10 +131,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Changes made while serving a request are audited under its user (after DRF auth too).
-    "monitor_site.access.audit.AuditMiddleware",
+    "access.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "monitor_site.access.csp.ContentSecurityPolicyMiddleware",
+    "access.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "monitor_site.urls"
@@ -201,9 +201,9 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # Per-model permissions: django-guardian object permissions next to Django's own.
 # First: the sign-in lockout refuses a locked username or address before any password is
-# hashed (monitor_site/access/login_limits.py).
+# hashed (access/login_limits.py).
 AUTHENTICATION_BACKENDS = [
-    "monitor_site.access.login_limits.LoginLimitBackend",
+    "access.login_limits.LoginLimitBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -236,12 +236,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # API rate limits per anonymous address, per user, and per ingest token/user for telemetry
-# writes ("N/second|minute|hour|day" or "off"); see monitor_site/access/throttling.py.
+# writes ("N/second|minute|hour|day" or "off"); see access/throttling.py.
 MODELWATCH_THROTTLE_ANON = envrate("MODELWATCH_THROTTLE_ANON", "120/minute")
 MODELWATCH_THROTTLE_USER = envrate("MODELWATCH_THROTTLE_USER", "6000/minute")
 MODELWATCH_THROTTLE_INGEST = envrate("MODELWATCH_THROTTLE_INGEST", "60000/minute")
 # Failed sign-ins allowed per username and per client address before both are locked out
-# until the window ends (monitor_site/access/login_limits.py).
+# until the window ends (access/login_limits.py).
 MODELWATCH_LOGIN_FAILURES_USER = envrate("MODELWATCH_LOGIN_FAILURES_USER", "10/hour")
 MODELWATCH_LOGIN_FAILURES_ADDRESS = envrate("MODELWATCH_LOGIN_FAILURES_ADDRESS", "30/hour")
 # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: the
@@ -265,15 +265,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MODELWATCH_MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "monitor_site.access.authentication.IngestTokenAuthentication",
+        "access.authentication.IngestTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["models_app.api.permissions.ModelAccess"],
+    "DEFAULT_PERMISSION_CLASSES": ["access.permissions.ModelAccess"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "monitor_site.access.throttling.AnonThrottle",
-        "monitor_site.access.throttling.UserThrottle",
-        "monitor_site.access.throttling.IngestThrottle",
+        "access.throttling.AnonThrottle",
+        "access.throttling.UserThrottle",
+        "access.throttling.IngestThrottle",
     ],
     "DEFAULT_PARSER_CLASSES": [
         "models_app.api.parsers.OrjsonParser",
@@ -290,7 +290,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "monitor_site.filters.StrictFilterBackend",
         # Lists and lookups hold only the models a user may view (docs/security.md).
-        "models_app.api.permissions.ModelScopeFilter",
+        "access.permissions.ModelScopeFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from monitor_site.access.login_limits import LimitedLoginView
+from access.login_limits import LimitedLoginView
 from monitor_site.health import healthz
 
 urlpatterns = [
@@ -17,7 +17,7 @@ urlpatterns = [
         url_name="schema", template_name="access/swagger_ui.html"), name="docs"),
     path("api/v1/", include("models_app.api.urls")),
     path("api/v1/", include("alerts_app.api.urls")),
-    path("api/v1/", include("monitor_site.access.urls")),
+    path("api/v1/", include("access.urls")),
     path("accounts/login/", LimitedLoginView.as_view(
         template_name="access/login.html", redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -10,6 +10,9 @@ from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from access.channels import visible_channels
+from access.permissions import IsStaff
+from access.roles import is_unrestricted
 from alerts_app import lifecycle
 from alerts_app.api.notification_serializers import (
     AlertSerializer,
@@ -22,10 +25,7 @@ from alerts_app.health import model_health
 from alerts_app.models import Alert, AlertState, Channel, Delivery, Severity
 from alerts_app.notify import send_test_notification
 from alerts_app.transports import TransportError
-from models_app.api.permissions import IsStaff
 from models_app.models import Model
-from monitor_site.access.channels import visible_channels
-from monitor_site.access.roles import is_unrestricted
 
 
 class ChannelViewSet(viewsets.ModelViewSet):

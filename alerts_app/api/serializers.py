@@ -11,12 +11,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from access.channels import unusable_channel_message, unusable_channels
+from access.fields import EditableModelField
 from alerts_app.evaluate import EVALUATION_TIME_HELP, evaluation_time_allowed
 from alerts_app.models import AlertRule, Channel, CheckResult, RuleKind
 from alerts_app.rule_config import RULE_FIELDS, validate_config, validate_rule_fields
-from models_app.api.permissions import EditableModelField
 from models_app.models import Model, ModelVersion
-from monitor_site.access.channels import unusable_channel_message, unusable_channels
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -8,9 +8,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from access import roles, tokens
 from alerts_app.models import Alert, AlertState
 from models_app.models import Model
-from monitor_site.access import roles, tokens
 from tests.factories import make_alert_rule, make_channel, make_model, make_token, make_user
 
 USERS = ("outsider", "viewer", "editor", "model-admin", "staff")

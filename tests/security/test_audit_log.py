@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from monitor_site.access import audit, tokens
-from monitor_site.access.models import AuditEntry
+from access import audit, tokens
+from access.models import AuditEntry
 from tests.factories import make_alert_rule, make_channel, make_user
 
 pytestmark = pytest.mark.django_db

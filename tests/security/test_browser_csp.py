@@ -3,10 +3,10 @@
 import pytest
 from django.utils import timezone
 
+from access import roles
 from alerts_app.models import AlertRule
 from frontend import demo_data
 from models_app.models import Model
-from monitor_site.access import roles
 from tests.factories import make_model, make_user
 from tests.frontend.test_browser import (  # noqa: F401  (fixtures)
     ARTIFACTS,

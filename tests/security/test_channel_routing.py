@@ -8,8 +8,8 @@ histories show non-staff only the deliveries to channels shared with the model.
 import pytest
 from django.utils import timezone
 
+from access.channels import routable_channels, visible_channels
 from alerts_app.models import AlertRule, AlertTransition, Delivery
-from monitor_site.access.channels import routable_channels, visible_channels
 from tests.factories import make_channel, make_model
 from tests.security.test_role_matrix import RULE
 
@@ -62,7 +62,7 @@ def test_a_channel_staff_put_on_a_rule_stays_when_its_editor_changes_it(cast, sh
 
 
 def test_moving_a_rule_to_another_model_rechecks_its_channels(cast, shared):
-    from monitor_site.access import roles
+    from access import roles
 
     churn = make_model("churn")
     roles.grant(churn, cast.users["editor"], "editor")

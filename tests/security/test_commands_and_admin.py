@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from monitor_site.access import roles
-from monitor_site.access.models import AuditEntry, ModelRole
+from access import roles
+from access.models import AuditEntry, ModelRole
 from tests.factories import make_model, make_user
 
 pytestmark = pytest.mark.django_db

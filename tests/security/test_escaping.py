@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
+from access.models import AuditEntry
 from alerts_app.models import Alert, AlertState
 from alerts_app.transports import Notification, email_bodies, slack_payload
-from monitor_site.access.models import AuditEntry
 from tests.factories import make_alert_rule, make_model, make_user
 
 EVIL = '<script>alert("x")</script>'

@@ -12,7 +12,7 @@ import yaml
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
-from monitor_site.access import plotly_css, tokens
+from access import tokens
 from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,20 +68,13 @@ def test_every_answer_carries_the_security_headers(path):
 
 def test_templates_hold_no_inline_script_handler_or_style():
     templates = [*ROOT.glob("frontend/templates/**/*.html"),
-                 *ROOT.glob("monitor_site/access/templates/**/*.html")]
+                 *ROOT.glob("access/templates/**/*.html")]
     assert templates
     for template in templates:
         text = template.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), template
         assert not re.search(r"\son[a-z]+\s*=", text), template
         assert "style=" not in text, template
-
-
-def test_plotly_css_is_what_the_bundle_would_inject():
-    """Upgrading plotly.min.js without regenerating plotly.css fails here."""
-    bundle = plotly_css.BUNDLE.read_text()
-    assert plotly_css.CSS.read_text() == plotly_css.plotly_css(bundle)
-    assert len(plotly_css.plotly_rules(bundle)) > 50
 
 
 @pytest.mark.django_db

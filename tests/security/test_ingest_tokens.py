@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from access import tokens
+from access.models import IngestToken
 from models_app.models import MetricPoint
-from monitor_site.access import tokens
-from monitor_site.access.models import IngestToken
 from tests.factories import make_model, make_user
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory, override_settings
 from rest_framework.test import APIClient
 
-from monitor_site.access.throttling import client_address
+from access.throttling import client_address
 from tests.factories import make_user
 
 PASSWORD = "pw-12345-xyz"  # tests.factories.make_user's

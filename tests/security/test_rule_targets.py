@@ -44,7 +44,7 @@ def test_patch_cannot_move_a_rule_onto_a_hidden_model_named_by_a_number(cast, hi
 
 
 def test_a_number_naming_a_model_one_views_but_does_not_edit_answers_403(cast, hidden):
-    from monitor_site.access import roles
+    from access import roles
 
     roles.grant(hidden, cast.users["editor"], "viewer")
     answer = cast.api("editor").post("/api/v1/rules/", RULE | {"model": 2024}, format="json")
@@ -53,7 +53,7 @@ def test_a_number_naming_a_model_one_views_but_does_not_edit_answers_403(cast, h
 
 
 def test_a_number_naming_a_model_one_edits_is_that_model(cast, hidden):
-    from monitor_site.access import roles
+    from access import roles
 
     roles.grant(hidden, cast.users["editor"], "editor")
     answer = cast.api("editor").post("/api/v1/rules/", RULE | {"model": 2024}, format="json")

@@ -3,8 +3,11 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from monitor_site.access import roles
-from monitor_site.access.models import ModelRole
+from access import roles
+from access.models import ModelRole
+from access.scoping import scoped
+from alerts_app.models import Alert, AlertRule, Channel
+from models_app.models import Model
 from tests.factories import grant_all_models, make_token, make_user
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +30,24 @@ def test_rules_and_alerts_are_scoped_like_their_models(cast):
     assert names(cast.api("viewer").get("/api/v1/alerts/"), "rule_name") == ["loss too high"]
     hidden = cast.api("outsider").get("/api/v1/alerts/?model=fraud")
     assert hidden.status_code == 200 and hidden.json()["results"] == []
+
+
+def test_scoped_keeps_models_rules_and_alerts_of_viewable_models_only(cast):
+    """The one scoping rule behind the API's filter backend and the dashboards."""
+    def held(queryset, principal):
+        return sorted(scoped(queryset, cast.users.get(principal)).values_list("pk", flat=True))
+
+    fraud, other = cast.fraud.pk, cast.other.pk
+    assert held(Model.objects.all(), "outsider") == [other]
+    assert held(Model.objects.all(), "viewer") == [fraud]
+    assert held(Model.objects.all(), "staff") == sorted([fraud, other])
+    assert held(AlertRule.objects.all(), "outsider") == []
+    assert held(AlertRule.objects.all(), "viewer") == [cast.rule.pk]
+    assert held(Alert.objects.all(), "outsider") == []
+    assert held(Alert.objects.all(), "viewer") == [cast.alert.pk]
+    assert held(Model.objects.all(), "anonymous") == []
+    # Channels belong to no model: the queryset passes unchanged (they are staff-only).
+    assert held(Channel.objects.all(), "outsider") == [cast.channel.pk]
 
 
 def test_the_overview_and_alerts_pages_show_only_visible_models(cast):

@@ -2,11 +2,11 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-from monitor_site.access.throttling import is_telemetry_write
+from access.throttling import is_telemetry_write
 
 
 class IngestTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "monitor_site.access.authentication.IngestTokenAuthentication"
+    target_class = "access.authentication.IngestTokenAuthentication"
     name = "ingestToken"
 
     def get_security_definition(self, auto_schema) -> dict:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitor_site.access import api
+from access import api
 
 urlpatterns = [
     path("models/<slug:name>/roles/", api.ModelRoleList.as_view(), name="model-roles"),

@@ -9,24 +9,14 @@
 - Staff and superusers: everything.
 """
 
-from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from access.authentication import ingest_token_of
+from access.roles import CHANGE, DELETE, EDIT, ROLE_PERMS, VIEW, is_unrestricted, model_perms
+from access.scoping import model_of, scoped
 from models_app.models import Model
-from monitor_site.access.authentication import ingest_token_of
-from monitor_site.access.roles import (
-    CHANGE,
-    DELETE,
-    EDIT,
-    ROLE_PERMS,
-    VIEW,
-    has_model_perm,
-    is_unrestricted,
-    model_perms,
-    visible_models,
-)
 
 TELEMETRY_ACTIONS = frozenset({"metrics", "predictions", "labels", "reference", "parameters"})
 ROLE_NEEDED = {perm: role for role, perms in reversed(ROLE_PERMS.items()) for perm in perms}
@@ -76,16 +66,6 @@ def check_model_perm(user, perm: str, model: Model | None) -> None:
             f'You need the {ROLE_NEEDED[perm]} role on model "{model.name}" to do this.')
 
 
-def model_of(obj) -> Model | None:
-    """The model an object belongs to (a model, a rule, an alert, a result), if any."""
-    if isinstance(obj, Model):
-        return obj
-    if isinstance(getattr(obj, "model", None), Model):
-        return obj.model
-    rule = getattr(obj, "rule", None)
-    return getattr(rule, "model", None) if rule is not None else None
-
-
 def check_ingest_token(request, view, token) -> bool:
     allowed = (request.method == "POST" and view_model_class(view) is Model
                and getattr(view, "action", None) in TELEMETRY_ACTIONS
@@ -94,31 +74,6 @@ def check_ingest_token(request, view, token) -> bool:
         raise PermissionDenied(
             f'This ingest token may only send telemetry to model "{token.model.name}".')
     return True
-
-
-class EditableModelField(serializers.SlugRelatedField):
-    """A model named in a request body (a rule's `model`), checked on the object it names.
-
-    The name may come as a JSON string or integer (`2024` names the model "2024"); either
-    way the resolved model is what is checked: one the requesting user may not view
-    answers exactly as one that does not exist (400), one they view without the editor
-    role answers 403 with the role needed. Booleans, floats, lists and objects are no
-    names (400 "Invalid value.", whether or not a model would match).
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(slug_field="name", queryset=Model.objects.all(), **kwargs)
-
-    def to_internal_value(self, data) -> Model:
-        if isinstance(data, bool) or not isinstance(data, str | int):
-            self.fail("invalid")
-        name = str(data)
-        model = Model.objects.filter(name=name).first()
-        user = getattr(self.context.get("request"), "user", None)
-        if model is None or not has_model_perm(user, VIEW, model):
-            self.fail("does_not_exist", slug_name=self.slug_field, value=name)
-        check_model_perm(user, EDIT, model)
-        return model
 
 
 class ModelAccess(BasePermission):
@@ -149,10 +104,6 @@ class ModelAccess(BasePermission):
         return True
 
 
-class ReadAuthenticatedWriteToken(ModelAccess):
-    """The former name of `ModelAccess`, kept for settings that still name it."""
-
-
 class IsStaff(BasePermission):
     message = "Only staff users may do this."
 
@@ -163,30 +114,11 @@ class IsStaff(BasePermission):
 
 
 class ModelScopeFilter:
-    """A filter backend: lists and lookups only hold objects of models the user may view.
-
-    Works for querysets of models, of anything with a `model` foreign key (rules) and of
-    anything with a `rule` (alerts, results); other querysets (channels: staff only) pass.
-    """
+    """A filter backend: lists and lookups only hold objects of models the user may view
+    (`access.scoping.scoped`)."""
 
     def filter_queryset(self, request, queryset, view):
-        if is_unrestricted(request.user):
-            return queryset
-        path = scope_path(queryset.model)
-        if path is None:
-            return queryset
-        return queryset.filter(**{f"{path}__in": visible_models(request.user).values("pk")})
+        return scoped(queryset, request.user)
 
     def get_schema_operation_parameters(self, view) -> list:
         return []
-
-
-def scope_path(model_class) -> str | None:
-    if model_class is Model:
-        return "pk"
-    names = {f.name: f for f in model_class._meta.get_fields()}
-    if "model" in names and getattr(names["model"], "related_model", None) is Model:
-        return "model"
-    if "rule" in names and getattr(names["rule"], "related_model", None) is not None:
-        return "rule__model" if scope_path(names["rule"].related_model) == "model" else None
-    return None

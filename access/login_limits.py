@@ -21,7 +21,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 
-from monitor_site.access.throttling import (
+from access.throttling import (
     client_address,
     count_hit,
     forget_hits,

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
+from access.roles import EDIT, VIEW, has_model_perm, is_unrestricted
 from models_app.models import Model
-from monitor_site.access.roles import EDIT, VIEW, has_model_perm, is_unrestricted
 
 
 def _channels():

@@ -18,7 +18,7 @@ class ModelRole(models.Model):
     """A role on one model, held by a user or by a group (exactly one of the two).
 
     Saving or deleting a grant rewrites the principal's django-guardian object
-    permissions on the model (monitor_site/access/roles.py), which the API and the
+    permissions on the model (access/roles.py), which the API and the
     dashboards check.
     """
 

@@ -22,8 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
-from models_app.api.permissions import TELEMETRY_ACTIONS
-from monitor_site.access.authentication import ingest_token_of
+from access.authentication import ingest_token_of
+from access.permissions import TELEMETRY_ACTIONS
 
 RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

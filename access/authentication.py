@@ -2,7 +2,7 @@
 
 The request's user is an `IngestPrincipal`, not the token's creator: it is no staff
 member and holds no permission, so whatever a view checks, a leaked token can do no
-more than `models_app.api.permissions.ModelAccess` lets it (write its model's telemetry).
+more than `access.permissions.ModelAccess` lets it (write its model's telemetry).
 """
 
 from django.contrib.auth.models import AnonymousUser
@@ -10,8 +10,8 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
-from monitor_site.access import tokens
-from monitor_site.access.models import IngestToken
+from access import tokens
+from access.models import IngestToken
 
 
 class IngestPrincipal(AnonymousUser):

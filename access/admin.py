@@ -7,8 +7,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from monitor_site.access import tokens
-from monitor_site.access.models import AuditEntry, IngestToken, ModelRole
+from access import tokens
+from access.models import AuditEntry, IngestToken, ModelRole
 
 
 class GranterFormsetMixin:

@@ -2,7 +2,7 @@
 
 `/api/v1/models/{name}/roles/` and `/api/v1/models/{name}/tokens/`: the admin role on
 the model (or staff) is required for every method (`required_model_perm`), checked by
-`models_app.api.permissions.ModelAccess` from the URL's model name.
+`access.permissions.ModelAccess` from the URL's model name.
 """
 
 from django.contrib.auth import get_user_model
@@ -13,10 +13,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
+from access import roles, tokens
+from access.models import IngestToken, ModelRole, Role
+from access.roles import CHANGE
 from models_app.models import Model
-from monitor_site.access import roles, tokens
-from monitor_site.access.models import IngestToken, ModelRole, Role
-from monitor_site.access.roles import CHANGE
 
 
 class ModelRoleSerializer(serializers.ModelSerializer):

@@ -17,8 +17,8 @@ from guardian.core import ObjectPermissionChecker
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from access.models import ModelRole, Role
 from models_app.models import Model
-from monitor_site.access.models import ModelRole, Role
 
 VIEW, EDIT, CHANGE, DELETE = "view_model", "edit_model", "change_model", "delete_model"
 EDIT_PERMISSION_NAME = "Can write telemetry and rules of model"

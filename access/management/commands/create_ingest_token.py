@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from access import tokens
+from access.audit import audit_context
 from models_app.models import Model
-from monitor_site.access import tokens
-from monitor_site.access.audit import audit_context
 
 
 class Command(BaseCommand):

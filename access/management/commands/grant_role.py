@@ -4,10 +4,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from access import roles
+from access.audit import audit_context
+from access.models import Role
 from models_app.models import Model
-from monitor_site.access import roles
-from monitor_site.access.audit import audit_context
-from monitor_site.access.models import Role
 
 
 class Command(BaseCommand):

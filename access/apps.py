@@ -4,13 +4,13 @@ from django.apps import AppConfig
 class AccessConfig(AppConfig):
     """Least privilege: per-model roles, ingest tokens, the audit log."""
 
-    name = "monitor_site.access"
+    name = "access"
     label = "access"
     verbose_name = "Access and audit"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from monitor_site.access import (  # noqa: F401  (signals, OpenAPI)
+        from access import (  # noqa: F401  (signals, OpenAPI)
             audit,
             login_limits,
             roles,

@@ -4,14 +4,14 @@ plotly.js inserts its global rules into a <style> element it creates, which a
 Content-Security-Policy without 'unsafe-inline' refuses; it skips that when the page
 already has an element `#plotly.js-style-global.no-inline-styles`. The dashboards link
 `frontend/vendor/plotly.css` under that id, written from the rules inside the bundled
-plotly.min.js by `python -m monitor_site.access.plotly_css` (a test checks they agree).
+plotly.min.js by `python -m frontend.plotly_css` (a test checks they agree).
 """
 
 import re
 import sys
 from pathlib import Path
 
-BUNDLE = Path(__file__).resolve().parents[2] / "frontend/static/frontend/vendor/plotly.min.js"
+BUNDLE = Path(__file__).resolve().parent / "static/frontend/vendor/plotly.min.js"
 CSS = BUNDLE.with_name("plotly.css")
 STRING = r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
 PAIR = re.compile(STRING + r"\s*:\s*" + STRING)
@@ -35,7 +35,7 @@ def plotly_rules(bundle: str) -> list[tuple[str, str]]:
 
 
 def plotly_css(bundle: str) -> str:
-    header = "/* Generated from plotly.min.js by monitor_site/access/plotly_css.py. */\n"
+    header = "/* Generated from plotly.min.js by frontend/plotly_css.py. */\n"
     return header + "".join(f"{sel}{{{decl}}}\n" for sel, decl in plotly_rules(bundle))
 
 

@@ -10,8 +10,8 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from access.models import IngestToken
 from models_app.models import Model
-from monitor_site.access.models import IngestToken
 
 KEY_PREFIX = "mwi_"
 TOUCH_EVERY = timedelta(minutes=1)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from monitor_site.access.models import AuditAction, AuditEntry
+from access.models import AuditAction, AuditEntry
 
 # app_label.Model -> fields left out (bookkeeping, secrets' hashes).
 TRACKED: dict[str, set[str]] = {
