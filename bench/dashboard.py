@@ -54,7 +54,7 @@ def setup_django(reuse: bool) -> None:
 
 
 def load_metrics(version, rng) -> None:
-    from models_app import ingest
+    from models_app import pgcopy
     from models_app.models import MetricPoint
 
     per_metric = N_POINTS // len(METRICS)
@@ -62,10 +62,10 @@ def load_metrics(version, rng) -> None:
     for index, name in enumerate(METRICS):
         values = 0.9 + 0.02 * np.sin(seconds / 86400 * 2 * np.pi + index) + rng.normal(
             0, 0.01, per_metric)
-        rows = ((version.model_id, version.pk, name, repr(float(v)),
-                 (START + timedelta(seconds=float(s))).isoformat(), "", "production")
+        rows = ((version.model_id, version.pk, name, float(v),
+                 START + timedelta(seconds=float(s)), None, "production")
                 for s, v in zip(seconds, values, strict=True))
-        ingest.copy_rows(MetricPoint._meta.db_table, ["model_id", "version_id", "name", "value",
+        pgcopy.copy_rows(MetricPoint._meta.db_table, ["model_id", "version_id", "name", "value",
                                                       "timestamp", "step", "stage"], rows)
 
 
@@ -79,7 +79,7 @@ def prediction_row(moment: datetime, rng_values: tuple) -> dict:
 
 
 def load_predictions(version, rng) -> None:
-    from models_app import ingest, profiles
+    from models_app import ingest, pgcopy, profiles
     from models_app.models import Prediction
 
     seconds = np.sort(rng.uniform(0, (END - START).total_seconds(), N_PREDICTIONS))
@@ -93,7 +93,7 @@ def load_predictions(version, rng) -> None:
                                      for i, v in enumerate(values)))
                 for s, values in zip(seconds[start:start + 100_000],
                                      [next(columns) for _ in range(100_000)], strict=True)]
-        ingest.copy_text(Prediction._meta.db_table, ingest.PREDICTION_COLUMNS,
+        pgcopy.copy_text(Prediction._meta.db_table, ingest.PREDICTION_COLUMNS,
                          ingest.prediction_lines(version, rows))
         profiles.record_profiles(version, rows)  # what ingest.record_predictions also writes
 

@@ -65,7 +65,7 @@ def run(name: str, declared: list, batch: list[dict]) -> None:
     from rest_framework.test import APIClient
 
     from models_app.models import Model, Profile
-    from models_app.rollup import rollup_pending
+    from models_app.profiles import rollup_pending
     from tests.factories import grant_all_models, make_token, make_user
 
     model = Model.objects.create(name=f"bench-{name}", task="other")

@@ -43,7 +43,7 @@ def build_store(version, reference, start: datetime, hours: int, rows: int, seed
     """Profile each hour's rows, write them as partial profiles, roll up; return raw rows.
 
     With `write` False only the raw rows are regenerated (same seed, same values)."""
-    from models_app import profiles, profiling
+    from models_app import profiles
 
     rng = np.random.default_rng(seed)
     per_hour = np.full(hours, rows // hours)
@@ -55,8 +55,8 @@ def build_store(version, reference, start: datetime, hours: int, rows: int, seed
         bucket = start + timedelta(hours=hour)
         seeds = rng.integers(2**62, size=len(FEATURES))
         if write:
-            written = [(bucket, profiling.profile_values(name, values[:, j].tolist(),
-                                                         specs[name], seed=int(seeds[j])))
+            written = [(bucket, profiles.profile_values(name, values[:, j].tolist(),
+                                                        specs[name], seed=int(seeds[j])))
                        for j, name in enumerate(FEATURES)]
             profiles.write_partials(version, reference, written)
         blocks.append(values)

@@ -6,30 +6,21 @@ latency percentiles are `percentile_cont` in SQL; elsewhere (the embedded SQLite
 the same frame is computed with pandas from the window's rows.
 """
 
-from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 
 from frontend.ranges import TimeRange
-from models_app.models import (
-    DailyProfile,
-    MetricPoint,
-    Model,
-    ModelVersion,
-    ParameterStat,
-    Prediction,
-    Profile,
-)
-from models_app.profiling import sketch_quantile
-from models_app.series import BucketIndex, bucket_width, downsample, floor_time
+from models_app import profiles
+from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat, Prediction
+from models_app.series import BucketIndex, bucket_width, downsample
 
 MAX_POINTS = 1000  # per trace: about one per pixel column of a wide chart
 SERVING_BUCKETS = 240
@@ -38,8 +29,6 @@ KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2", 
                "loss")
 METRIC_COLUMNS = ["name", "stage", "timestamp", "value", "min", "max", "count"]
 PROFILE_MIN_SPAN = timedelta(days=7)  # longer windows read serving stats from profiles
-DAILY_MIN_SPAN = timedelta(days=45)  # ...by day beyond this, by hour below
-LATENCY, ERROR, LABEL = "__latency_ms__", "__error__", "__label__"
 SERVING_COLUMNS = ["timestamp", "count", "errors", "error_rate", "p50", "p95", "labelled",
                    "label_coverage", "accuracy", "mae"]
 
@@ -244,49 +233,20 @@ def serving_frame(model: Model, version: ModelVersion | None, window: TimeRange,
 
 def profile_serving(model: Model, version: ModelVersion | None,
                     window: TimeRange) -> pd.DataFrame | None:
-    """Serving per hour (per day past DAILY_MIN_SPAN) from the stored profiles, reading
-    O(buckets) rows instead of every prediction; None when the window has no profiles.
-
-    Predictions and errors come from the `__error__` profile, labels from `__label__`,
-    latency percentiles from the merged `__latency_ms__` sketches (1% relative error).
-    Realised accuracy needs the rows themselves, so it is left empty here.
-    """
-    daily = window.end - window.start > DAILY_MIN_SPAN
-    step = 86400 if daily else 3600
-    buckets: dict = defaultdict(lambda: {"count": 0, "errors": 0, "labelled": 0,
-                                         "sketch": Counter()})
-    for start, feature, count, missing, type_errors, sketch in serving_profile_rows(
-            model, version, floor_time(window.start, step), window.end, daily):
-        bucket = buckets[floor_time(start, step)]
-        if feature == ERROR:
-            bucket["count"] += count + missing + type_errors
-            bucket["errors"] += count
-        elif feature == LABEL:
-            bucket["labelled"] += count
-        else:
-            bucket["sketch"].update({int(k): v for k, v in (sketch or {}).items()})
+    """Serving per hour (per day on long windows) from the stored profiles
+    (`models_app.profiles.serving_buckets`), reading O(buckets) rows instead of every
+    prediction; None when the window has no profiles. Latency percentiles come from the
+    merged sketches (1% relative error); realised accuracy needs the rows themselves, so
+    it is left empty here."""
+    buckets = profiles.serving_buckets(version or model, window.start, window.end)
     if not buckets:
         return None
+    quantile = profiles.sketch_quantile
     return pd.DataFrame([
-        {"timestamp": moment, "count": b["count"], "errors": b["errors"],
-         "p50": sketch_quantile(b["sketch"], 0.5), "p95": sketch_quantile(b["sketch"], 0.95),
-         "labelled": b["labelled"], "accuracy": None, "mae": None}
-        for moment, b in sorted(buckets.items())])
-
-
-def serving_profile_rows(model: Model, version: ModelVersion | None, start: datetime,
-                         end: datetime, daily: bool) -> list[tuple]:
-    """Stored profile rows of the serving outputs, each prediction counted once: hourly
-    rows (rolled up and partial), or daily rows plus the partial rows not yet in them."""
-    owner = {"version": version} if version is not None else {"version__model": model}
-    fields = ("bucket_start", "feature", "count", "missing", "type_errors", "sketch")
-    scope = {"feature__in": (LATENCY, ERROR, LABEL), "bucket_start__gte": start,
-             "bucket_start__lte": end, **owner}
-    hourly = Profile.objects.filter(**scope)
-    if not daily:
-        return list(hourly.values_list(*fields))
-    days = DailyProfile.objects.filter(**scope).values_list(*fields)
-    return list(days) + list(hourly.filter(rolled_up=False).values_list(*fields))
+        {"timestamp": b["timestamp"], "count": b["predictions"], "errors": b["errors"],
+         "p50": quantile(b["sketch"], 0.5), "p95": quantile(b["sketch"], 0.95),
+         "labelled": b["labels"], "accuracy": None, "mae": None}
+        for b in buckets])
 
 
 def serving_sql(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:
@@ -384,7 +344,7 @@ def version_frame(model: Model, window: TimeRange, metric: tuple[str, str] | Non
 def version_serving(model: Model, window: TimeRange) -> dict[int, dict]:
     """{version id: predictions, errors, mean latency}: from profiles on long windows."""
     if window.end - window.start > PROFILE_MIN_SPAN:
-        stats = profiled_versions(model, window)
+        stats = profiles.serving_by_version(model, window.start, window.end)
         if stats:
             return stats
     rows = (
@@ -395,36 +355,6 @@ def version_serving(model: Model, window: TimeRange) -> dict[int, dict]:
                   latency=Avg("latency_ms"))
     )
     return {row["version_id"]: row for row in rows}
-
-
-def profiled_versions(model: Model, window: TimeRange) -> dict[int, dict]:
-    """The same per-version figures summed in SQL over the window's serving profiles."""
-    daily = window.end - window.start > DAILY_MIN_SPAN
-    step = 86400 if daily else 3600
-    scope = {"version__model": model, "feature__in": (LATENCY, ERROR),
-             "bucket_start__gte": floor_time(window.start, step),
-             "bucket_start__lte": window.end}
-    sums = {"n": Sum("count"), "other": Sum("missing") + Sum("type_errors"), "total": Sum("sum")}
-    tiers = [Profile.objects.filter(**scope)]
-    if daily:
-        tiers = [DailyProfile.objects.filter(**scope), tiers[0].filter(rolled_up=False)]
-    stats: dict[int, dict] = defaultdict(lambda: {"predictions": 0, "errors": 0, "n": 0,
-                                                  "total": 0.0})
-    for tier in tiers:
-        for row in tier.values("version_id", "feature").annotate(**sums).order_by():
-            add_version_sums(stats[row["version_id"]], row)
-    return {pk: {"predictions": s["predictions"], "errors": s["errors"],
-                 "latency": s["total"] / s["n"] if s["n"] else None}
-            for pk, s in stats.items() if s["predictions"]}
-
-
-def add_version_sums(stat: dict, row: dict) -> None:
-    if row["feature"] == ERROR:
-        stat["predictions"] += (row["n"] or 0) + (row["other"] or 0)
-        stat["errors"] += row["n"] or 0
-    else:
-        stat["n"] += row["n"] or 0
-        stat["total"] += row["total"] or 0.0
 
 
 def version_metric_avgs(model: Model, window: TimeRange, metric) -> dict[int, float]:

@@ -1,17 +1,14 @@
 """The only telemetry writer: API, CSV upload, demo seeder and SDK tests all come here.
 
-On PostgreSQL rows go in with `COPY ... FROM STDIN` (about 6x faster than
-`bulk_create` here); elsewhere with `bulk_create`. Callers hold the transaction.
+On PostgreSQL rows go in with `COPY ... FROM STDIN` (`models_app.pgcopy`); elsewhere
+with `bulk_create`. Callers hold the transaction.
 Predictions are written with their partial profiles (`models_app.profiles`) in the
 same transaction, and joined with the labels that arrived before them.
 """
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 
 import orjson
 from django.conf import settings
@@ -29,29 +26,22 @@ from models_app.models import (
     PendingLabel,
     Prediction,
 )
+from models_app.pgcopy import (
+    NULL,
+    copy_models,
+    copy_rows,
+    copy_text,
+    escape,
+    json_value,
+    text_value,
+    uses_copy,
+)
 
-TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-NULL = "\\N"
 TOUCH_EVERY = timedelta(seconds=1)
 # The late-label sweep: pending labels examined per model and sweep, and how long a
 # label stays "new" (a racing prediction batch commits well within a request's timeout).
 LABEL_SWEEP_BUDGET = 1000
 LABEL_SWEEP_GRACE = timedelta(minutes=5)
-
-
-def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """COPY `rows` into `table` (PostgreSQL only). None becomes NULL."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rows)
-    buffer.seek(0)
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.copy_expert(sql, buffer)
-
-
-def uses_copy() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def touch_model(model: Model, seen_at: datetime | None = None) -> None:
@@ -73,8 +63,8 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
             MetricPoint._meta.db_table,
             ["model_id", "version_id", "name", "value", "timestamp", "step", "stage"],
             (
-                (model_id, version.pk, r["name"], repr(r["value"]), r["timestamp"].isoformat(),
-                 r["step"], r["stage"])
+                (model_id, version.pk, r["name"], r["value"], r["timestamp"], r["step"],
+                 r["stage"])
                 for r in rows
             ),
         )
@@ -87,76 +77,6 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
     return len(rows)
 
 
-def text_field(value: str | None) -> str:
-    """A value in COPY's text format: backslash, tab and newlines escaped, None is NULL."""
-    if value is None:
-        return NULL
-    if "\\" not in value and value.isprintable():  # the common case: nothing to escape
-        return value
-    return value.translate(TEXT_ESCAPES)
-
-
-def json_field(value) -> str:
-    """A JSON column in COPY text format; None is SQL NULL (as Django stores it)."""
-    if value is None:
-        return NULL
-    return orjson.dumps(value).decode().replace("\\", "\\\\")
-
-
-def copy_text(table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
-    """COPY already formatted text-format lines (tab separated, no newline) into `table`."""
-    buffer = io.StringIO()
-    buffer.writelines(f"{line}\n" for line in lines)
-    buffer.seek(0)
-    # copy_expert is not wrapped by Django: translate psycopg2 errors (IntegrityError...).
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-
-
-def _copy_value(field: models.Field, value) -> str:
-    if value is None:
-        return NULL
-    if isinstance(field, models.JSONField):
-        return json_field(value)
-    if isinstance(field, models.BinaryField):
-        return "\\\\x" + bytes(value).hex()
-    if isinstance(field, models.BooleanField):
-        return "t" if value else "f"
-    if isinstance(field, models.DateTimeField):
-        return value.isoformat()
-    if isinstance(field, models.ForeignKey):
-        return str(value)
-    return text_field(value if isinstance(value, str) else repr(value))
-
-
-def copy_writer(field: models.Field) -> Callable[[object], str]:
-    """The COPY text formatter of one column, chosen once (`_copy_value` chooses per value)."""
-    if isinstance(field, models.JSONField):
-        return json_field
-    if isinstance(field, (models.BinaryField, models.BooleanField, models.DateTimeField,
-                          models.ForeignKey)):
-        return partial(_copy_value, field)
-    return lambda value: NULL if value is None else text_field(
-        value if isinstance(value, str) else repr(value))
-
-
-def copy_dicts(model_class: type[models.Model], rows: Iterable[dict]) -> None:
-    """COPY rows given as {attname: value}, which must name every concrete field but the
-    primary key: no model instance is built (it costs more than the row's own work)."""
-    fields = [f for f in model_class._meta.concrete_fields if not f.primary_key]
-    writers = [(f.attname, copy_writer(f)) for f in fields]
-    lines = ("\t".join([write(row[name]) for name, write in writers]) for row in rows)
-    copy_text(model_class._meta.db_table, [f.column for f in fields], lines)
-
-
-def copy_models(model_class: type[models.Model], instances: Sequence[models.Model]) -> None:
-    """COPY unsaved model instances (every concrete field but the primary key)."""
-    fields = [f for f in model_class._meta.concrete_fields if not f.primary_key]
-    lines = ("\t".join(_copy_value(f, getattr(obj, f.attname)) for f in fields)
-             for obj in instances)
-    copy_text(model_class._meta.db_table, [f.column for f in fields], lines)
-
-
 PREDICTION_COLUMNS = ["model_id", "version_id", "client_id", "timestamp", "features",
                       "prediction", "scores", "label", "labeled_at", "latency_ms", "error"]
 
@@ -165,17 +85,15 @@ def prediction_lines(version: ModelVersion, rows: Sequence[dict]) -> Iterable[st
     prefix = f"{version.model_id}\t{version.pk}\t"
     dumps = orjson.dumps
     for r in rows:
-        features = dumps(r["features"]).decode()
-        if "\\" in features:
-            features = features.replace("\\", "\\\\")
+        features = escape(dumps(r["features"]).decode())
         latency = r["latency_ms"]
         labeled_at = r.get("labeled_at")
         moment = r.get("timestamp_text") or r["timestamp"].isoformat()
         yield (
-            f"{prefix}{text_field(r['id'])}\t{moment}\t{features}\t"
-            f"{json_field(r['prediction'])}\t{json_field(r['scores'])}\t"
-            f"{json_field(r['label'])}\t{labeled_at.isoformat() if labeled_at else NULL}\t"
-            f"{NULL if latency is None else repr(latency)}\t{text_field(r['error'])}"
+            f"{prefix}{text_value(r['id'])}\t{moment}\t{features}\t"
+            f"{json_value(r['prediction'])}\t{json_value(r['scores'])}\t"
+            f"{json_value(r['label'])}\t{labeled_at.isoformat() if labeled_at else NULL}\t"
+            f"{NULL if latency is None else repr(latency)}\t{text_value(r['error'])}"
         )
 
 

@@ -207,7 +207,7 @@ class Reference(models.Model):
 
 
 class ProfileStats(models.Model):
-    """The sufficient statistics one profile row holds (see `models_app.profiling`).
+    """The sufficient statistics one profile row holds (see `models_app.profiles.sketch`).
 
     `bin_counts` are counts in the bins of `edges` (the reference's deciles at write
     time, [] before any reference). Numeric samples are stored in binary, not JSON:

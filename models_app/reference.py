@@ -2,8 +2,8 @@
 
 Per feature: its type, count, missing rate, type errors, min/max, mean/std (ddof=0),
 decile edges (`numpy.quantile(x, [0.1 … 0.9])`, duplicates dropped), counts in those
-bins, category counts, the number of distinct values and a bounded sample — DESIGN.md's
-"Statistics, defined". A numeric feature with at most `AUTO_CATEGORICAL_MAX` distinct
+bins, category counts, the number of distinct values and a bounded sample (the layout
+is in docs/telemetry.md). A numeric feature with at most `AUTO_CATEGORICAL_MAX` distinct
 values is typed categorical (Evidently's rule) and also keeps its numeric statistics.
 """
 
@@ -12,29 +12,22 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models_app.profiling import (
+from models_app.profiles.sketch import (
     _TYPE_ERROR,
     CATEGORICAL,
     DECLARED_KINDS,
     NUMERIC,
     SAMPLE_SIZE,
-    bin_counts_of,
+    bin_counts,
     category_key,
+    decile_edges,
     infer_kind,
     split_numeric,
 )
 
 AUTO_CATEGORICAL_MAX = 5
-DECILES = np.linspace(0.1, 0.9, 9)
 POSITIVE_LABELS = frozenset({"1", "true", "yes", "positive", "pos"})
 TEXT_OR_NONE = frozenset({str, type(None)})
-
-
-def decile_edges(values: np.ndarray) -> list[float]:
-    """`numpy.quantile(values, [0.1, …, 0.9])` with duplicates dropped."""
-    if not len(values):
-        return []
-    return np.unique(np.quantile(values, DECILES)).tolist()
 
 
 def bounded_sample(values: Sequence, size: int, seed: int) -> list:
@@ -53,7 +46,7 @@ def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
     return {
         "min": float(numbers.min()), "max": float(numbers.max()),
         "mean": float(numbers.mean()), "std": float(numbers.std()),
-        "edges": edges, "bin_counts": bin_counts_of(numbers, edges),
+        "edges": edges, "bin_counts": bin_counts(numbers, edges).tolist(),
         "n_distinct": int(len(np.unique(numbers))),
         "sample": bounded_sample(numbers.tolist(), size, seed),
     }
@@ -159,19 +152,3 @@ def without_samples(summary: dict) -> dict:
     if "calibration" in summary:
         answer["calibration"] = {"size": len(summary["calibration"]["scores"])}
     return answer
-
-
-SPEC_KEYS = ("type", "edges", "categories", "min", "max")
-
-
-def compact_specs(summary: dict) -> dict:
-    """The part of a summary that profiling reads (no samples): `Reference.specs`."""
-    def spec(part: dict) -> dict:
-        return {key: part.get(key) for key in SPEC_KEYS}
-
-    specs = {"features": {name: spec(part) for name, part in summary.get("features", {}).items()
-                          if isinstance(part, dict)}}
-    for name in ("prediction", "scores", "label"):
-        if isinstance(summary.get(name), dict):
-            specs[name] = spec(summary[name])
-    return specs

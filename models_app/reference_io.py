@@ -20,7 +20,7 @@ from django.db import transaction
 
 from models_app import profiles
 from models_app.models import ModelVersion, Prediction, Reference, Task
-from models_app.reference import compact_specs, summarize
+from models_app.reference import summarize
 
 RESERVED = frozenset({"prediction", "label", "score", "scores", "id", "timestamp"})
 SCORE_PREFIX = "score_"
@@ -248,7 +248,7 @@ def save_reference(version: ModelVersion, columns: dict[str, list], n_rows: int,
     """Summarise `columns` and store them as the version's newest reference."""
     summary = build_summary(version, columns, n_rows)
     return Reference.objects.create(version=version, source=source, n_rows=n_rows,
-                                    summary=summary, specs=compact_specs(summary))
+                                    summary=summary, specs=profiles.compact_specs(summary))
 
 
 def reference_from_csv(version: ModelVersion, content: bytes) -> Reference:

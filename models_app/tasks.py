@@ -4,8 +4,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from models_app.ingest import join_stale_labels
+from models_app.profiles import rollup_pending
 from models_app.retention import prune_telemetry
-from models_app.rollup import rollup_pending
 
 
 @shared_task(ignore_result=True, acks_late=True)

@@ -20,6 +20,7 @@ from scipy import stats
 from scipy.spatial import distance
 
 from alerts_app.checks.base import CheckResult, feature_verdict, insufficient, verdict
+from models_app.profiles import bin_counts, decile_edges, proportions
 
 PSI_FLOOR = 1e-4
 UNSEEN = "__unseen__"
@@ -32,18 +33,7 @@ DEFAULT_THRESHOLDS = {"ks": 0.05, "chi2": 0.05, "z": 0.05, "psi": 0.2, "js": 0.1
                       "wasserstein": 0.1}
 
 
-# -- bins and proportions -----------------------------------------------------------------
-
-def decile_edges(reference: np.ndarray) -> np.ndarray:
-    """The reference's decile edges, duplicates dropped (outer bins stay open)."""
-    return np.unique(np.quantile(np.asarray(reference, dtype=float), np.linspace(0.1, 0.9, 9)))
-
-
-def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts of `values` in the len(edges) + 1 bins that `edges` delimit."""
-    index = np.searchsorted(edges, np.asarray(values, dtype=float), side="right")
-    return np.bincount(index, minlength=len(edges) + 1)
-
+# -- bins and proportions (decile_edges, bin_counts, proportions: models_app.profiles) ------
 
 def category_bins(reference: dict, current: dict) -> tuple[np.ndarray, np.ndarray]:
     """Counts over the reference's categories plus one unseen bin: (reference, current)."""
@@ -52,12 +42,6 @@ def category_bins(reference: dict, current: dict) -> tuple[np.ndarray, np.ndarra
     unseen = sum(v for k, v in current.items() if k not in reference or k == UNSEEN)
     cur = [current.get(k, 0) for k in keys] + [unseen]
     return np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
-
-
-def proportions(counts: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    counts = np.asarray(counts, dtype=float)
-    share = counts / counts.sum()
-    return np.maximum(share, floor) if floor else share
 
 
 # -- the statistics ------------------------------------------------------------------------

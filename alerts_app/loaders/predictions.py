@@ -12,7 +12,7 @@ from django.db.models import Aggregate, Count, FloatField, Q
 from alerts_app.checks.performance import LabelledWindow
 from alerts_app.checks.serving import latency_percentile
 from alerts_app.loaders.base import scoped, values_of, window_start
-from models_app import profiles, profiling
+from models_app import profiles
 from models_app.models import Prediction
 
 RAW_WINDOW_MAX = 3600
@@ -62,7 +62,7 @@ def sketch_latency(model, version, config: dict, now: datetime) -> dict:
         if profiles.LATENCY in found:
             merged.update(found[profiles.LATENCY].sketch)
     n = sum(merged.values())
-    value = profiling.sketch_quantile(dict(merged), config["percentile"] / 100) if n else None
+    value = profiles.sketch_quantile(dict(merged), config["percentile"] / 100) if n else None
     return {"n": n, "value": value, "source": "profiles"}
 
 

@@ -1,11 +1,10 @@
 """Merged profiles -> check inputs: drift, data quality and CBPE read profiles only.
 
-Windows are read with `models_app.profiles.window_profiles`, whose edges are rounded
-out to whole UTC hours; the reference is the version's current one (its summary layout
-is in docs/telemetry.md).
+Everything comes through the public surface of `models_app.profiles`: windows are read
+with `window_profiles`, whose edges are rounded out to whole UTC hours; the reference is
+the version's current one, `current_summary` (its layout is in docs/telemetry.md).
 """
 
-from collections import OrderedDict
 from datetime import datetime
 
 import numpy as np
@@ -14,40 +13,16 @@ from alerts_app.checks.drift import DriftData, FeatureData
 from alerts_app.checks.quality import QualityCounts
 from alerts_app.loaders.base import NoData, window_start
 from models_app import profiles
-from models_app.models import Reference
-from models_app.profiling import NUMERIC, FeatureProfile
-
-OUTPUT_SUMMARY = {profiles.PREDICTION: "prediction", profiles.SCORE: "scores"}
-
-
-SUMMARY_CACHE: OrderedDict[tuple, dict] = OrderedDict()
-SUMMARY_CACHE_SIZE = 16
-
-
-def cached_summary(reference_id: int, created_at) -> dict:
-    """A reference's summary, parsed once per process (references are never edited: a new
-    upload is a new row), the least recently used dropped past SUMMARY_CACHE_SIZE."""
-    key = (reference_id, created_at)
-    if key in SUMMARY_CACHE:
-        SUMMARY_CACHE.move_to_end(key)
-        return SUMMARY_CACHE[key]
-    summary = Reference.objects.values_list("summary", flat=True).get(pk=reference_id) or {}
-    SUMMARY_CACHE[key] = summary
-    while len(SUMMARY_CACHE) > SUMMARY_CACHE_SIZE:
-        SUMMARY_CACHE.popitem(last=False)
-    return summary
+from models_app.profiles import NUMERIC, FeatureProfile
 
 
 def reference_summary(version) -> tuple[dict, int]:
-    """(summary, rows) of the version's current reference (the newest, as
-    `profiles.current_reference` picks it)."""
-    head = (Reference.objects.filter(version=version).order_by("-created_at", "-id")
-            .values_list("id", "created_at", "n_rows").first())
-    summary = cached_summary(head[0], head[1]) if head else None
-    if not summary:
+    """(summary, rows) of the version's current reference; NoData without one."""
+    found = profiles.current_summary(version)
+    if found is None:
         raise NoData(f'Version "{version.version}" has no reference: upload one to compare '
                      "against.")
-    return summary, int(summary.get("n_rows") or head[2] or 0)
+    return found
 
 
 def numbers(values) -> np.ndarray:
@@ -120,7 +95,7 @@ def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     summary, n_reference = reference_summary(version)
     wanted = {"prediction": [profiles.PREDICTION], "score": [profiles.SCORE],
               "both": [profiles.PREDICTION, profiles.SCORE]}[config["output"]]
-    pairs = {name: summary.get(OUTPUT_SUMMARY[name]) or None for name in wanted}
+    pairs = {name: profiles.reference_feature(summary, name) for name in wanted}
     if config["output"] == "both" and pairs[profiles.SCORE] is None:
         pairs.pop(profiles.SCORE)  # a model without scores: the prediction alone
     window = profiles.window_profiles(version, window_start(now, config["window"]), now,

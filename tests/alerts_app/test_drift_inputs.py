@@ -2,7 +2,7 @@
 
 from alerts_app.checks.drift import dataset_drift
 from alerts_app.loaders.profiles import drift_inputs
-from models_app.profiling import FeatureProfile
+from models_app.profiles import FeatureProfile
 
 NUMERIC_REF = {"type": "numeric", "count": 4, "sample": [1.0, 2.0, 3.0, 4.0], "std": 1.1,
                "bin_counts": []}

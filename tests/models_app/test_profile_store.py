@@ -7,7 +7,7 @@ import pytest
 
 from models_app import ingest, profiles, reference_io
 from models_app.models import DailyProfile, ModelVersion, Profile
-from models_app.profiling import SKETCH_ALPHA
+from models_app.profiles import SKETCH_ALPHA
 from tests.factories import make_model
 
 T0 = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from models_app import profile_store, profiles, profiling
+from models_app import profiles
 from models_app.models import DailyProfile, Profile
-from models_app.profiling import FeatureSpec
+from models_app.profiles import FeatureSpec, sketch, store
 from tests.factories import make_model
 
 T0 = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
@@ -20,15 +20,15 @@ def stored(db):
     rng = np.random.default_rng(0)
     for hour in range(3):
         values = rng.normal(hour, 1, 6000).tolist()
-        profile = profiling.profile_values("x", values, FeatureSpec(), seed=hour + 1)
+        profile = sketch.profile_values("x", values, FeatureSpec(), seed=hour + 1)
         profiles.write_partials(version, None, [(T0 + timedelta(hours=hour), profile)])
     profiles.rollup_pending()
     return version
 
 
-def whole_merge(version) -> profiling.FeatureProfile:
-    rows = Profile.objects.filter(version=version).values(*profile_store.ROW_FIELDS)
-    return profiling.merge_all([profile_store.profile_from_row(row) for row in rows])
+def whole_merge(version) -> sketch.FeatureProfile:
+    rows = Profile.objects.filter(version=version).values(*store.ROW_FIELDS)
+    return sketch.merge_all([store.profile_from_row(row) for row in rows])
 
 
 def test_the_window_sample_from_prefixes_equals_the_merge_of_whole_rows(stored):
@@ -40,8 +40,8 @@ def test_the_window_sample_from_prefixes_equals_the_merge_of_whole_rows(stored):
 
 
 def test_prefixes_that_are_too_short_are_fetched_whole(stored, monkeypatch):
-    monkeypatch.setattr(profile_store, "PREFIX_SIGMAS", 0.0)
-    monkeypatch.setattr(profile_store, "PREFIX_SLACK", -1000)  # one value per row
+    monkeypatch.setattr(store, "PREFIX_SIGMAS", 0.0)
+    monkeypatch.setattr(store, "PREFIX_SLACK", -1000)  # one value per row
     window = profiles.window_profiles(stored, T0, T0 + timedelta(hours=2))["x"]
     assert window.sample == whole_merge(stored).sample
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models_app import profiling
-from models_app.profiling import (
+from models_app.profiles import sketch
+from models_app.profiles.sketch import (
     CATEGORICAL,
     NUMERIC,
     FeatureSpec,
@@ -77,8 +77,8 @@ def test_the_reservoir_holds_every_value_when_there_are_at_most_5000():
 def test_the_reservoir_is_bounded_and_uniform_beyond_5000():
     values = np.arange(20000, dtype=float)
     profile = numeric(values.tolist())
-    assert len(profile.sample) == profiling.SAMPLE_SIZE
-    assert len(set(profile.sample)) == profiling.SAMPLE_SIZE
+    assert len(profile.sample) == sketch.SAMPLE_SIZE
+    assert len(set(profile.sample)) == sketch.SAMPLE_SIZE
     assert abs(np.mean(profile.sample) - values.mean()) < 300
 
 
@@ -91,10 +91,10 @@ def test_merged_reservoirs_keep_every_value_up_to_5000():
 def test_sketch_percentiles_are_within_one_percent_of_numpy_lower():
     values = np.random.default_rng(7).lognormal(3, 1, 5000)
     values[:10] = 0.0
-    sketch = sketch_of(values)
+    buckets = sketch_of(values)
     for q in (0.5, 0.95, 0.99):
         exact = np.percentile(values, 100 * q, method="lower")
-        assert sketch_quantile(sketch, q) == pytest.approx(exact, rel=profiling.SKETCH_ALPHA)
+        assert sketch_quantile(buckets, q) == pytest.approx(exact, rel=sketch.SKETCH_ALPHA)
 
 
 def test_sketch_of_zeros_answers_zero():
@@ -135,8 +135,8 @@ def test_merging_profiles_on_different_bins_asks_to_conform_first():
 
 def test_categories_past_the_limit_fold_into_other():
     counts = {f"c{i}": i + 1 for i in range(10)}
-    folded = profiling.fold_categories(counts, limit=3)
-    assert folded == {"c9": 10, "c8": 9, "c7": 8, profiling.OTHER: sum(range(1, 8))}
+    folded = sketch.fold_categories(counts, limit=3)
+    assert folded == {"c9": 10, "c8": 9, "c7": 8, sketch.OTHER: sum(range(1, 8))}
 
 
 # --- the merge property --------------------------------------------------------------
@@ -166,7 +166,7 @@ def assert_same_profile(left, right):
 
 def reservoir(profile) -> list[tuple]:
     """(key, value) pairs of the sample, whether its keys are explicit or seed-implied."""
-    return sorted(zip(profiling.keys_of(profile).tolist(), profile.sample, strict=True))
+    return sorted(zip(sketch.keys_of(profile).tolist(), profile.sample, strict=True))
 
 
 def profile_parts(values, cuts, kind, sample_size):
@@ -217,7 +217,7 @@ def test_bottom_k_breaks_key_ties_by_value_whatever_the_input_order():
     keys = np.array([5, 5, 1, 5, 9], dtype=np.uint64)
     values = np.array([3.0, 1.0, 2.0, 2.0, 0.0])
     for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [1, 3, 0, 4, 2]):
-        chosen_keys, chosen = profiling.bottom_k(keys[order], values[order], 3)
+        chosen_keys, chosen = sketch.bottom_k(keys[order], values[order], 3)
         assert chosen_keys.tolist() == [1, 5, 5] and chosen.tolist() == [2.0, 1.0, 2.0]
 
 

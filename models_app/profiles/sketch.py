@@ -1,4 +1,4 @@
-"""Profiles: mergeable sufficient statistics of one feature over a set of rows (pure).
+"""Mergeable sufficient statistics of one feature over a set of rows (pure).
 
 A `FeatureProfile` summarises the values one feature (or output) took in some rows:
 counts of valid / missing / wrongly typed / out-of-range / unseen values, min, max,
@@ -12,7 +12,9 @@ profile keeps the `SAMPLE_SIZE` values with the smallest keys (ties broken by va
 The bottom-k of a union is the bottom-k of the bottom-k's, which makes the merge exact
 and deterministic, and the sample holds every value while there are ≤ `SAMPLE_SIZE`.
 
-No ORM, no settings, no clock: numbers and lists in, a dataclass out.
+Also the bins every side shares: `decile_edges` (a reference's numeric bins),
+`bin_counts` (counts in them) and `proportions`. No ORM, no settings, no clock:
+numbers and lists in, a dataclass out.
 """
 
 import math
@@ -31,6 +33,7 @@ KEY_LIMIT = 2**63
 SKETCH_ALPHA = 0.01
 SKETCH_GAMMA = (1 + SKETCH_ALPHA) / (1 - SKETCH_ALPHA)
 SKETCH_ZERO = -(2**31)  # the sketch bucket of values <= 0
+DECILES = np.linspace(0.1, 0.9, 9)
 DECLARED_KINDS = {"numeric": NUMERIC, "categorical": CATEGORICAL, "boolean": CATEGORICAL,
                   "text": CATEGORICAL}
 _TYPE_ERROR = object()
@@ -183,12 +186,28 @@ def split_numeric(values: Sequence) -> tuple[np.ndarray, int, int]:
     return array, missing, type_errors
 
 
-def bin_counts_of(values: np.ndarray, edges: Sequence[float]) -> list[int]:
-    """Counts of `values` in the bins of `edges` (outer bins open); [] without edges."""
-    if not len(edges):
+def decile_edges(values: Sequence[float]) -> list[float]:
+    """`numpy.quantile(values, [0.1, …, 0.9])` with duplicates dropped ([] when empty):
+    the bin edges of a reference's numeric feature."""
+    if not len(values):
         return []
-    bins = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
-    return np.bincount(bins, minlength=len(edges) + 1).tolist()
+    return np.unique(np.quantile(np.asarray(values, dtype=float), DECILES)).tolist()
+
+
+def bin_counts(values: Sequence[float], edges: Sequence[float]) -> np.ndarray:
+    """Counts of `values` in the `len(edges) + 1` bins of `edges`, outer bins open, a
+    value equal to an edge counted in the bin above (`searchsorted(..., side="right")`)."""
+    index = np.searchsorted(np.asarray(edges, dtype=float), np.asarray(values, dtype=float),
+                            side="right")
+    return np.bincount(index, minlength=len(edges) + 1)
+
+
+def proportions(counts: Sequence[float], floor: float = 0.0) -> np.ndarray:
+    """`counts` as shares of their sum (all zeros stay zeros), floored at `floor` if given."""
+    counts = np.asarray(counts, dtype=float)
+    total = counts.sum()
+    share = counts / total if total > 0 else counts
+    return np.maximum(share, floor) if floor else share
 
 
 def sketch_of(values: np.ndarray) -> dict[int, int]:
@@ -224,7 +243,7 @@ def profile_numeric(feature: str, values: Sequence, spec: FeatureSpec, seed: int
     array, missing, type_errors = split_numeric(values)
     profile = FeatureProfile(feature, NUMERIC, count=len(array), missing=missing,
                              type_errors=type_errors, edges=list(spec.edges))
-    profile.bin_counts = bin_counts_of(array, spec.edges)
+    profile.bin_counts = bin_counts(array, spec.edges).tolist() if spec.edges else []
     if len(array):
         profile.min, profile.max = float(array.min()), float(array.max())
         profile.sum, profile.sum_sq = float(array.sum()), float(np.dot(array, array))
@@ -430,7 +449,7 @@ def _rebinned(profile: FeatureProfile, edges: list[float]) -> list[int]:
         return list(profile.bin_counts)
     if not edges:
         return []
-    counts = np.asarray(bin_counts_of(np.asarray(profile.sample, dtype=float), edges))
+    counts = bin_counts(profile.sample, edges)
     return scaled_counts(counts, profile.count).tolist()
 
 

@@ -10,10 +10,9 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
 
-from models_app import profiling
 from models_app.models import DailyProfile, Profile
-from models_app.profile_store import ROW_FIELDS, day_of, profile_from_row, stat_values
-from models_app.profiling import FeatureProfile
+from models_app.profiles.sketch import FeatureProfile, conform, merge_all
+from models_app.profiles.store import ROW_FIELDS, day_of, profile_from_row, stat_values
 
 LOCK_ID = 0x4D57524F4C4C
 
@@ -66,8 +65,8 @@ def target_spec(rows: Sequence[dict]) -> tuple[str, list[float], int | None]:
 def merged_group(stored: dict | None, partials: list[dict]) -> tuple[FeatureProfile, int | None]:
     kind, edges, reference_id = target_spec(partials)
     rows = ([stored] if stored else []) + partials
-    profiles = [profiling.conform(profile_from_row(row), kind, edges) for row in rows]
-    return profiling.merge_all(profiles), reference_id
+    profiles = [conform(profile_from_row(row), kind, edges) for row in rows]
+    return merge_all(profiles), reference_id
 
 
 def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:

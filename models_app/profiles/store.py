@@ -1,4 +1,8 @@
-"""Profile rows in the database: encoding, and reading a window's rows cheaply.
+"""Profile rows in the database: encoding, the tiers a window reads, reading them cheaply.
+
+Tiers: partial rows (written at ingestion), rolled-up hourly rows and daily rows (the
+rollup). A window reads daily rows for its whole UTC days, rolled-up hourly rows for
+the hours around them and every partial row in range (`window_scalars`).
 
 A window reads its rows in two steps. First every statistic but the samples, in one
 statement (so a concurrent rollup cannot make a row count twice or not at all). Then the
@@ -20,9 +24,8 @@ from django.db import connection
 from django.db.models import BooleanField, F, Q, TextField, Value
 from django.db.models.functions import Cast, Length
 
-from models_app import profiling
 from models_app.models import DailyProfile, Profile
-from models_app.profiling import NUMERIC, SAMPLE_SIZE, FeatureProfile
+from models_app.profiles.sketch import NUMERIC, SAMPLE_SIZE, FeatureProfile, keys_of, reservoir_keys
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 STAT_FIELDS = ("feature", "kind", "count", "missing", "type_errors", "out_of_range", "unseen",
@@ -45,7 +48,7 @@ def encode_sample(profile: FeatureProfile) -> tuple[bytes | None, bytes | None, 
     values = np.asarray(profile.sample, dtype="<f8")
     if profile.sample_seed is not None:
         return values.tobytes(), None, profile.sample_seed
-    keys = profiling.keys_of(profile)
+    keys = keys_of(profile)
     order = np.lexsort((values, keys))
     return values[order].tobytes(), keys[order].astype("<u8").tobytes(), None
 
@@ -64,11 +67,11 @@ def decode_sample(row: dict) -> tuple[np.ndarray, np.ndarray]:
     if blob is not None:  # stored little-endian, the native order of every supported host
         values = np.frombuffer(blob, dtype=np.float64)
         if row.get("sample_seed") is not None:
-            return values, profiling.reservoir_keys(row["sample_seed"], len(values))
+            return values, reservoir_keys(row["sample_seed"], len(values))
         return values, np.frombuffer(row["sample_keys"], dtype=np.uint64)[: len(values)]
     values = np.asarray([v for v in row.get("sample") or [] if isinstance(v, (int, float))],
                         dtype=float)
-    return values, profiling.reservoir_keys(row.get("id") or 0, len(values))
+    return values, reservoir_keys(row.get("id") or 0, len(values))
 
 
 def profile_from_row(row: dict) -> FeatureProfile:

@@ -1,0 +1,75 @@
+"""Profiles: mergeable statistics of every feature and output, per version and hour.
+
+The one public surface; the modules inside are named by what they do:
+- `sketch`: the pure FeatureProfile maths (profile, merge, conform, sketch quantiles) and
+  the bins every side shares (`decile_edges`, `bin_counts`, `proportions`);
+- `specs`: the output names, the current reference and how each feature is profiled;
+- `write`: partial rows, one per (hour bucket, feature present, or output), at ingestion;
+- `store`: the rows (partial, rolled-up hourly, daily), their encoding and tiers;
+- `rollup`: partial rows -> rolled-up hourly and daily rows;
+- `window`: a window's {feature: FeatureProfile}, each row counted once;
+- `serving`: prediction, error, label counts and latency percentiles per window or bucket.
+
+Callers outside this package import from `models_app.profiles` only.
+"""
+
+from models_app.profiles.rollup import rollup_pending, rollup_profiles
+from models_app.profiles.serving import (
+    DAILY_MIN_SPAN,
+    serving_buckets,
+    serving_by_version,
+    window_serving,
+)
+from models_app.profiles.sketch import (
+    CATEGORICAL,
+    NUMERIC,
+    OTHER,
+    SAMPLE_SIZE,
+    SKETCH_ALPHA,
+    FeatureProfile,
+    FeatureSpec,
+    bin_counts,
+    category_key,
+    conform,
+    decile_edges,
+    merge_all,
+    profile_values,
+    proportions,
+    sketch_quantile,
+)
+from models_app.profiles.specs import (
+    ERROR,
+    LABEL,
+    LATENCY,
+    OUTPUTS,
+    PREDICTION,
+    SCORE,
+    compact_specs,
+    current_reference,
+    current_summary,
+    feature_spec,
+    output_kind,
+    reference_feature,
+)
+from models_app.profiles.store import day_of, hour_of
+from models_app.profiles.window import window_feature, window_profiles
+from models_app.profiles.write import (
+    BatchSize,
+    batch_size,
+    positive_score,
+    record_label_profiles,
+    record_profiles,
+    write_partials,
+)
+
+__all__ = [
+    "CATEGORICAL", "DAILY_MIN_SPAN", "ERROR", "LABEL", "LATENCY", "NUMERIC", "OTHER",
+    "OUTPUTS", "PREDICTION", "SAMPLE_SIZE", "SCORE", "SKETCH_ALPHA", "BatchSize",
+    "FeatureProfile", "FeatureSpec", "batch_size", "bin_counts", "category_key",
+    "compact_specs", "conform", "current_reference", "current_summary", "day_of",
+    "decile_edges", "feature_spec", "hour_of", "merge_all", "output_kind", "positive_score",
+    "profile_values", "proportions", "record_label_profiles", "record_profiles",
+    "reference_feature", "rollup_pending", "rollup_profiles", "serving_buckets",
+    "serving_by_version", "sketch_quantile", "window_feature", "window_profiles",
+    "window_serving", "write_partials",
+]

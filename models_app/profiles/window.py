@@ -1,0 +1,139 @@
+"""Reading a window's profiles: {feature: FeatureProfile} over the hour buckets
+overlapping [start, end], each row counted once whatever the rollup has reached.
+
+Rolled-up rows (daily rows for the whole days inside the window) and the partial rows
+the rollup has not reached yet are merged, so the answer is the same before and after
+a rollup; every profile is conformed to the current reference's kind and bins.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Q
+
+from models_app.models import ModelVersion, Reference
+from models_app.profiles.sketch import (
+    NUMERIC,
+    SAMPLE_SIZE,
+    FeatureProfile,
+    FeatureSpec,
+    conform,
+    empty_profile,
+    merge_all,
+)
+from models_app.profiles.specs import (
+    LATENCY,
+    PREDICTION,
+    WriteSpecs,
+    reference_feature,
+    reference_for_profiles,
+    specs_of,
+)
+from models_app.profiles.store import fetch_samples, profile_from_row, short_rows, window_scalars
+
+
+def read_window(versions: Q, start: datetime, end: datetime, features: Iterable[str] | None,
+                samples: bool = True) -> dict[str, list[dict]]:
+    """The stored rows covering the window, by feature (with sample prefixes if asked)."""
+    for _ in range(3):  # a rollup replacing a row between the two reads: read again
+        rows = window_scalars(versions, start, end, features)
+        if not samples or fetch_samples(rows):
+            break
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row["feature"]].append(row)
+    return grouped
+
+
+def merge_rows(rows: Iterable[dict], spec: FeatureSpec | None) -> FeatureProfile:
+    """Merge stored rows of one feature, conformed to `spec` (else the majority kind)."""
+    profiles = [profile_from_row(row) for row in rows]
+    if spec is None:
+        kinds = defaultdict(int)
+        for p in profiles:
+            kinds[p.kind] += p.rows
+        kind = max(sorted(kinds), key=kinds.get)
+        edges = next((p.edges for p in profiles if p.kind == kind and p.edges), [])
+    else:
+        kind, edges = spec.kind, list(spec.edges)
+    conformed = [conform(p, kind, edges) for p in profiles]
+    return merge_all(conformed)
+
+
+def reference_spec(reference: Reference | None, name: str) -> FeatureSpec | None:
+    ref = reference_feature(specs_of(reference), name) if reference else None
+    if not ref or name == LATENCY:
+        return None
+    return FeatureSpec(ref["type"], tuple(ref.get("edges") or ()) if ref["type"] == NUMERIC
+                       else ())
+
+
+def window_profiles(version: ModelVersion, start: datetime, end: datetime,
+                    features: Iterable[str] | None = None) -> dict[str, FeatureProfile]:
+    """{feature: FeatureProfile} of `version` over the hour buckets overlapping [start, end].
+
+    Reads O(buckets x features) stored rows, never the raw predictions; a feature
+    without rows is absent, unless declared or in the reference: predictions without it
+    count as its `missing` (`absent_as_missing`). Bins follow the current reference
+    (`edges` on each profile).
+    """
+    reference = reference_for_profiles(version)
+    specs = WriteSpecs(version, reference)
+    expected = expected_features(specs, features)
+    wanted = features
+    if features is not None and expected and PREDICTION not in features:
+        wanted = [*features, PREDICTION]
+    grouped = read_window(Q(version=version), start, end, wanted)
+    window = {name: merged_feature(rows, reference_spec(reference, name))
+              for name, rows in grouped.items()}
+    absent_as_missing(window, expected, specs)
+    if wanted is not features:
+        window.pop(PREDICTION, None)
+    return dict(sorted(window.items()))
+
+
+def expected_features(specs: WriteSpecs, features: Iterable[str] | None) -> list[str]:
+    """The declared (profiled) and reference features, among `features` if given."""
+    names = [name for name in specs.declared if specs.profiled(name)]
+    names += [name for name in (specs.summary or {}).get("features") or {}
+              if name not in specs.declared]
+    if features is not None:
+        asked = set(features)
+        names = [name for name in names if name in asked]
+    return names
+
+
+def absent_as_missing(window: dict[str, FeatureProfile], names: Iterable[str],
+                      specs: WriteSpecs) -> None:
+    """Count the predictions of the window that lacked a declared or reference feature
+    as `missing` of that feature. Ingestion writes rows only for the features a batch
+    holds (its cost follows what was sent, not the schema), so a feature absent from a
+    whole batch has no row for it: its missing values are the window's predictions less
+    the rows of the feature. Older rows, written for every known feature, add 0 here."""
+    total = window[PREDICTION].rows if PREDICTION in window else 0
+    if not total:
+        return
+    for name in names:
+        profile = window.get(name)
+        if profile is None:
+            profile = window[name] = empty_profile(name, specs.spec(name))
+        profile.missing += max(total - profile.rows, 0)
+
+
+def merged_feature(rows: list[dict], spec: FeatureSpec | None) -> FeatureProfile:
+    """Merge one feature's rows; fetch whole the rows whose sample prefix was too short."""
+    merged = merge_rows(rows, spec)
+    short = short_rows(rows, merged, SAMPLE_SIZE)
+    if short:
+        fetch_samples([r for r in rows if (r["is_daily"], r["id"]) in short],
+                      whole=frozenset(short))
+        merged = merge_rows(rows, spec)
+    return merged
+
+
+def window_feature(version: ModelVersion, name: str, start: datetime,
+                   end: datetime) -> FeatureProfile | None:
+    """The window's profile of one feature (binned on the current reference), or None
+    when the window has no row for it."""
+    return window_profiles(version, start, end, [name]).get(name)
