@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
+MODELWATCH_DEMO_WEBHOOK_PORT ?= 9009
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/modelwatch
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
@@ -25,12 +26,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
 
-## run: migrate, seed the demo and start web + worker + beat (Ctrl-C stops all three)
+## run: migrate, seed the demo and start web + worker + beat (Ctrl-C stops them all)
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
-	$(PY) manage.py seed_demo
-	PORT=$(PORT) bin/run-embedded
+	MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) $(PY) manage.py seed_demo
+	PORT=$(PORT) MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) bin/run-embedded
 
 ## services: start PostgreSQL and Redis when installed but stopped
 services:

@@ -11,7 +11,6 @@ from alerts_app.rule_config import validate_config, validate_rule_fields
 from models_app.models import Model
 
 EMAIL, WEBHOOK = "Demo on-call e-mail", "Demo webhook"
-DEFAULT_WEBHOOK_URL = "http://127.0.0.1:9009/modelwatch"
 
 # (model, rule name, kind, config, severity, channels) — every rule runs each minute.
 RULES = [
@@ -71,9 +70,15 @@ RULES = [
 TIMING = {"interval": "1m", "pending_for": 0, "repeat_interval": "4h"}
 
 
+def demo_webhook_url() -> str:
+    """Where examples/webhook_receiver.py listens (the same variable sets its port)."""
+    port = os.environ.get("MODELWATCH_DEMO_WEBHOOK_PORT") or "9009"
+    return os.environ.get("MODELWATCH_DEMO_WEBHOOK_URL") or f"http://127.0.0.1:{port}/modelwatch"
+
+
 def ensure_channels() -> dict[str, list[Channel]]:
     """The e-mail (console backend in the embedded mode) and webhook channels."""
-    url = os.environ.get("MODELWATCH_DEMO_WEBHOOK_URL", DEFAULT_WEBHOOK_URL)
+    url = demo_webhook_url()
     email, _ = Channel.objects.get_or_create(
         name=EMAIL, defaults={"kind": "email", "config": {"address": "oncall@example.com"}})
     webhook, _ = Channel.objects.get_or_create(
