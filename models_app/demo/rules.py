@@ -5,12 +5,14 @@ in the admin. Configs go through `alerts_app.rule_config.validate_config`, like 
 """
 
 import os
+import re
 
 from alerts_app.models import AlertRule, Channel
 from alerts_app.rule_config import validate_config, validate_rule_fields
 from models_app.models import Model
 
 EMAIL, WEBHOOK = "Demo on-call e-mail", "Demo webhook"
+SEEDED_URL = re.compile(r"http://127\.0\.0\.1:\d+/modelwatch")
 
 # (model, rule name, kind, config, severity, channels) — every rule runs each minute.
 RULES = [
@@ -83,6 +85,11 @@ def ensure_channels() -> dict[str, list[Channel]]:
         name=EMAIL, defaults={"kind": "email", "config": {"address": "oncall@example.com"}})
     webhook, _ = Channel.objects.get_or_create(
         name=WEBHOOK, defaults={"kind": "webhook", "config": {"url": url}})
+    if webhook.config.get("url") != url and SEEDED_URL.fullmatch(webhook.config.get("url", "")):
+        # The receiver moved (another MODELWATCH_DEMO_WEBHOOK_PORT): follow it, unless
+        # someone pointed the channel elsewhere in the admin.
+        webhook.config = {**webhook.config, "url": url}
+        webhook.save(update_fields=["config"])
     return {"email": [email], "all": [email, webhook]}
 
 

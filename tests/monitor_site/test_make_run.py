@@ -178,6 +178,15 @@ def test_make_run_serves_the_demo_fires_an_alert_and_stops_everything_on_ctrl_c(
         alerts = run.wait_for("firing demo alert", lambda: firing_alerts(session, run.url),
                               ALERT_TIMEOUT)
         assert {alert["state"] for alert in alerts} == {"firing"}
+        # The demo's webhook channel reaches the receiver (same port on both sides)...
+        run.wait_for("a webhook printed by the receiver", lambda: "[firing  ]" in run.log(),
+                     ALERT_TIMEOUT)
+        # ...e-mails are one INFO line each, and the app serves its favicon.
+        assert "INFO/ForkPoolWorker-1] e-mail to oncall@example.com: [FIRING]" in run.log() \
+            or "INFO/ForkPoolWorker-2] e-mail to oncall@example.com: [FIRING]" in run.log()
+        assert "Content-Type: multipart/alternative" not in run.log()
+        icon = session.get(f"{run.url}/favicon.ico", timeout=10)
+        assert (icon.status_code, icon.headers["Content-Type"]) == (200, "image/svg+xml")
         assert len(marked_processes(run.marker)) >= 6  # make, the script and five children
 
         os.killpg(run.process.pid, signal.SIGINT)  # Ctrl-C in the terminal
