@@ -5,17 +5,15 @@ default (SQLite and the filesystem broker), with PORT on a free port: the web se
 the worker, beat, the demo feed and the webhook receiver must all come up, a person must
 be able to log in, the demo must fire an alert, and stopping must leave no process behind.
 
-The copy holds the git-tracked files and a `.venv` made of symlinks into this venv (with
-its own, fresh `.runtime` stamp, so make installs nothing). Every process started in the
-copy inherits a marker variable: the test finds them (orphans too) by it in /proc.
+The copy (fresh_copy.py) holds the git-tracked files and a `.venv` linked to this one, so
+make installs nothing. Every process started in the copy inherits a marker variable: the
+test finds them (orphans too) by it in /proc.
 """
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,9 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.monitor_site.fresh_copy import copy_repository
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 MARKER = "MODELWATCH_TEST_RUN_MARKER"
 UP_TIMEOUT = 240  # migrate + seed + start on a busy 2-core machine
 ALERT_TIMEOUT = 300
@@ -36,22 +35,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def copy_repository(target: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
-                           capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, target / name)
-    venv = target / ".venv"
-    venv.mkdir()
-    for entry in Path(sys.prefix).iterdir():
-        if not entry.name.startswith("."):
-            (venv / entry.name).symlink_to(entry)
-    (venv / ".runtime").touch()  # newer than the copied requirements: make installs nothing
 
 
 def run_env(marker: str, port: int, webhook_port: int) -> dict:
