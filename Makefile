@@ -16,7 +16,7 @@ $(VENV)/.runtime: requirements.txt $(SDK_SOURCES)
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-compile -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -30,7 +30,7 @@ dev-venv: $(VENV)/.dev
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
-	MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) $(PY) manage.py seed_demo
+	MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) $(PY) manage.py seed_demo --no-history
 	PORT=$(PORT) MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) bin/run-embedded
 
 ## services: start PostgreSQL and Redis when installed but stopped

@@ -195,9 +195,12 @@ def start_embedded(copy: Path, ports) -> Run:
 def test_closing_the_terminal_stops_every_process(copy, ports):
     run = start_embedded(copy, ports)
     try:
-        os.kill(run.process.pid, signal.SIGHUP)  # the terminal's hang-up reaches the script
-        assert run.wait_until_stopped() == 129
-        assert marked_processes(run.marker) == []
+        # A terminal's hang-up goes to its foreground process group (the script's group:
+        # it is its session's leader here), as when the window of `make run` is closed.
+        os.killpg(run.process.pid, signal.SIGHUP)
+        status = run.wait_until_stopped()
+        assert marked_processes(run.marker) == []  # no orphan of gunicorn or Celery
+        assert status == 129
     finally:
         run.cleanup()
 
