@@ -26,11 +26,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
 
-## run: migrate, seed the demo and start web + worker + beat (Ctrl-C stops them all)
+## run: migrate and start web + worker + beat, which load the demo (Ctrl-C stops them all)
+# The demo is loaded by bin/run-embedded's `seed_demo --follow`, while the web server and
+# the worker start: its alerts fire sooner than after a seed that runs first.
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
-	MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) $(PY) manage.py seed_demo --no-history
 	PORT=$(PORT) MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) bin/run-embedded
 
 ## services: start PostgreSQL and Redis when installed but stopped

@@ -155,12 +155,12 @@ def test_make_run_serves_the_demo_fires_an_alert_and_stops_everything_on_ctrl_c(
     try:
         run.wait_for("worker heartbeat in /healthz", run.worker_last_seen, UP_TIMEOUT)
         session = log_in(run.url, (copy / "var" / "admin_password").read_text().strip())
-        overview = session.get(f"{run.url}/", timeout=30)
-        assert overview.status_code == 200
-        assert "credit-risk" in overview.text
         alerts = run.wait_for("firing demo alert", lambda: firing_alerts(session, run.url),
                               ALERT_TIMEOUT)
         assert {alert["state"] for alert in alerts} == {"firing"}
+        overview = session.get(f"{run.url}/", timeout=30)
+        assert overview.status_code == 200
+        assert "credit-risk" in overview.text
         # The demo's webhook channel reaches the receiver (same port on both sides)...
         run.wait_for("a webhook printed by the receiver", lambda: "[firing  ]" in run.log(),
                      ALERT_TIMEOUT)
