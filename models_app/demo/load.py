@@ -117,8 +117,8 @@ def load_training(now: datetime) -> int:
 def seed(now: datetime, history: bool = True) -> dict[str, int]:
     """Load or top up everything; answers what was written.
 
-    `history=False` leaves the past evaluations for a later run (they only draw the
-    dashboards' past; `make run` lets its `--follow` process store them, after start).
+    `history=False` leaves the past evaluations (they only draw the dashboards' past)
+    for a later run.
     """
     written = {"credit-risk": load_credit(now), "digits-camera": load_camera(now),
                "digits-cnn-training": load_training(now)}

@@ -2,10 +2,9 @@
 
 Idempotent: a second run adds only the traffic of the hours that passed since the
 last one (and the labels that came due). `--follow 60` keeps topping up every minute,
-so the demo stays alive while `make run` is up. `--no-history` skips the past
-evaluations (the dashboards' history of the windowed rules), which a later run stores:
-`make run` seeds without them, so that the server starts sooner, and its `--follow`
-process stores them once everything is up.
+so the demo stays alive while `make run` is up (where that process also does the first
+load, while the server starts). `--no-history` skips the past evaluations (the
+dashboards' history of the windowed rules), which a later run stores.
 """
 
 import time
