@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
+MODELWATCH_DEMO_WEBHOOK_PORT ?= 9009
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/modelwatch
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
@@ -15,7 +16,7 @@ $(VENV)/.runtime: requirements.txt $(SDK_SOURCES)
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-compile -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -25,12 +26,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 venv: $(VENV)/.runtime
 dev-venv: $(VENV)/.dev
 
-## run: migrate, seed the demo and start web + worker + beat (Ctrl-C stops all three)
+## run: migrate and start web + worker + beat, which load the demo (Ctrl-C stops them all)
+# The demo is loaded by bin/run-embedded's `seed_demo --follow`, while the web server and
+# the worker start: its alerts fire sooner than after a seed that runs first.
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_admin
-	$(PY) manage.py seed_demo
-	PORT=$(PORT) bin/run-embedded
+	PORT=$(PORT) MODELWATCH_DEMO_WEBHOOK_PORT=$(MODELWATCH_DEMO_WEBHOOK_PORT) bin/run-embedded
 
 ## services: start PostgreSQL and Redis when installed but stopped
 services:

@@ -1,14 +1,18 @@
 """A webhook target for the demo: prints every alert ModelWatch sends it.
 
-    python examples/webhook_receiver.py            # listens on 127.0.0.1:9009
+    python examples/webhook_receiver.py              # listens on 127.0.0.1:9009
+    python examples/webhook_receiver.py --port 9010  # or MODELWATCH_DEMO_WEBHOOK_PORT=9010
 
-`manage.py seed_demo` points its "Demo webhook" channel at http://127.0.0.1:9009/modelwatch
-(override with MODELWATCH_DEMO_WEBHOOK_URL before seeding). The embedded `make run`
-allows webhooks to loopback (MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1).
+`manage.py seed_demo` points its "Demo webhook" channel at
+http://127.0.0.1:$MODELWATCH_DEMO_WEBHOOK_PORT/modelwatch (default 9009; or set
+MODELWATCH_DEMO_WEBHOOK_URL before seeding). The embedded `make run` allows webhooks to
+loopback (MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1). The receiver never reads `PORT`: that is
+the web server's.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,8 +38,16 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
+def parse_port(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print the webhooks ModelWatch sends.")
+    parser.add_argument("--port", type=int,
+                        default=int(os.environ.get("MODELWATCH_DEMO_WEBHOOK_PORT") or 9009),
+                        help="port on 127.0.0.1 (default: $MODELWATCH_DEMO_WEBHOOK_PORT or 9009)")
+    return parser.parse_args(argv).port
+
+
 def main(port: int | None = None) -> None:
-    port = port or int(os.environ.get("PORT", "9009"))
+    port = port or parse_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
     print(f"waiting for ModelWatch webhooks on http://127.0.0.1:{port}/modelwatch", flush=True)
     server.serve_forever()

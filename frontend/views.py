@@ -37,6 +37,30 @@ def login_required_json(view):
     return wrapper
 
 
+def error_page(request, status: int, message: str = "", **context) -> HttpResponse:
+    """The 404 / 400 page in the dashboards' layout."""
+    return render(request, f"{status}.html", {"message": message, **context}, status=status)
+
+
+def html_errors(view):
+    """A page answers an unknown object or a bad range with an HTML page in the layout.
+
+    Caught here rather than left to handler404, because with DJANGO_DEBUG=1 Django shows
+    its technical 404 page instead of calling the handler.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return error_page(request, 404)
+        except RangeError as error:
+            return error_page(request, 400, str(error), retry_url=request.path)
+
+    return wrapper
+
+
 def figure_response(fig) -> HttpResponse:
     response = HttpResponse(figure_json(fig), content_type="application/json")
     response["Cache-Control"] = "private, no-cache"
@@ -85,11 +109,9 @@ def overview(request):
 
 @login_required
 @require_GET
+@html_errors
 def model_page(request, name: str):
-    try:
-        sel = selection(request, name)
-    except RangeError as error:
-        return bad_range(error)
+    sel = selection(request, name)
     firing = listings.alert_queryset().filter(
         rule__model=sel.model, state__in=["firing", "pending"]).order_by("-state", "-started_at")
     metrics = sel.metric_list()
@@ -160,13 +182,11 @@ def acknowledge(request, pk: int):
 
 @login_required
 @require_GET
+@html_errors
 def rule_page(request, pk: int):
     rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user),
                              pk=pk)
-    try:
-        window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
-    except RangeError as error:
-        return bad_range(error)
+    window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     return render(request, "frontend/rule.html", {
         "rule": rule, "config": json.dumps(rule.config, indent=2, sort_keys=True),
         "is_drift": kinds.kind_of(rule.kind).figure == "drift",

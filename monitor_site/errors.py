@@ -106,10 +106,18 @@ def is_api(request) -> bool:
 
 
 def not_found(request, exception=None):
-    """handler404: JSON under /api/ (an id that matches no route, e.g. `/rules/0.5/`)."""
+    """handler404: JSON under /api/ (an id that matches no route, e.g. `/rules/0.5/`), the
+    dashboards' 404 page (404.html, in their layout) elsewhere."""
     if is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """handler400: JSON under /api/, the dashboards' 400 page (400.html) elsewhere."""
+    if is_api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def server_error(request):

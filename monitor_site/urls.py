@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from access.login_limits import LimitedLoginView
@@ -21,9 +23,14 @@ urlpatterns = [
     path("accounts/login/", LimitedLoginView.as_view(
         template_name="access/login.html", redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # For the pages that link no icon (admin, Swagger UI): browsers ask /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("frontend/favicon.svg"),
+                                             permanent=True)),
     path("", include("frontend.urls")),
 ]
 
-# JSON error answers under /api/ (monitor_site/errors.py); Django's pages elsewhere.
+# JSON error answers under /api/ (monitor_site/errors.py); the dashboards' 404.html and
+# 400.html (frontend/templates/) elsewhere.
+handler400 = "monitor_site.errors.bad_request"
 handler404 = "monitor_site.errors.not_found"
 handler500 = "monitor_site.errors.server_error"

@@ -5,13 +5,14 @@ in the admin. Configs go through `alerts_app.rule_config.validate_config`, like 
 """
 
 import os
+import re
 
 from alerts_app.models import AlertRule, Channel
 from alerts_app.rule_config import validate_config, validate_rule_fields
 from models_app.models import Model
 
 EMAIL, WEBHOOK = "Demo on-call e-mail", "Demo webhook"
-DEFAULT_WEBHOOK_URL = "http://127.0.0.1:9009/modelwatch"
+SEEDED_URL = re.compile(r"http://127\.0\.0\.1:\d+/modelwatch")
 
 # (model, rule name, kind, config, severity, channels) — every rule runs each minute.
 RULES = [
@@ -71,13 +72,24 @@ RULES = [
 TIMING = {"interval": "1m", "pending_for": 0, "repeat_interval": "4h"}
 
 
+def demo_webhook_url() -> str:
+    """Where examples/webhook_receiver.py listens (the same variable sets its port)."""
+    port = os.environ.get("MODELWATCH_DEMO_WEBHOOK_PORT") or "9009"
+    return os.environ.get("MODELWATCH_DEMO_WEBHOOK_URL") or f"http://127.0.0.1:{port}/modelwatch"
+
+
 def ensure_channels() -> dict[str, list[Channel]]:
     """The e-mail (console backend in the embedded mode) and webhook channels."""
-    url = os.environ.get("MODELWATCH_DEMO_WEBHOOK_URL", DEFAULT_WEBHOOK_URL)
+    url = demo_webhook_url()
     email, _ = Channel.objects.get_or_create(
         name=EMAIL, defaults={"kind": "email", "config": {"address": "oncall@example.com"}})
     webhook, _ = Channel.objects.get_or_create(
         name=WEBHOOK, defaults={"kind": "webhook", "config": {"url": url}})
+    if webhook.config.get("url") != url and SEEDED_URL.fullmatch(webhook.config.get("url", "")):
+        # The receiver moved (another MODELWATCH_DEMO_WEBHOOK_PORT): follow it, unless
+        # someone pointed the channel elsewhere in the admin.
+        webhook.config = {**webhook.config, "url": url}
+        webhook.save(update_fields=["config"])
     return {"email": [email], "all": [email, webhook]}
 
 
