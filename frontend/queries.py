@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet, Sum
-from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 
@@ -29,7 +28,7 @@ from models_app.models import (
     Profile,
 )
 from models_app.profiling import sketch_quantile
-from models_app.series import BucketIndex, bucket_width, downsample, floor_time
+from models_app.series import BucketIndex, Percentile, bucket_width, downsample, floor_time, scoped
 
 MAX_POINTS = 1000  # per trace: about one per pixel column of a wide chart
 SERVING_BUCKETS = 240
@@ -44,17 +43,6 @@ SERVING_COLUMNS = ["timestamp", "count", "errors", "error_rate", "p50", "p95", "
                    "label_coverage", "accuracy", "mae"]
 
 
-class Percentile(Aggregate):
-    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY x)`."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 @contextmanager
 def roomy_sorts():
     """On PostgreSQL, let this transaction's grouping sort in memory (a year of points
@@ -66,11 +54,6 @@ def roomy_sorts():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
-
-
-def scoped(queryset: QuerySet, model: Model, version: ModelVersion | None) -> QuerySet:
-    queryset = queryset.filter(model=model)
-    return queryset.filter(version=version) if version is not None else queryset
 
 
 # --- metrics -----------------------------------------------------------------------------

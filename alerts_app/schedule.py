@@ -1,4 +1,5 @@
-"""The dispatcher: claim the rules that are due, once, and have workers evaluate them.
+"""The schedule of rule evaluations: claim the rules that are due, once, and have workers
+evaluate them (the dispatcher).
 
 `dispatch_due_rules()` runs every 30 s from beat (any number of dispatchers may run).
 Claiming is one transaction: `SELECT ... FOR UPDATE SKIP LOCKED` over the due rules,

@@ -1,4 +1,4 @@
-"""Deliveries: each alert transition reaches each channel of its rule at most once.
+"""The delivery outbox: each alert transition reaches each channel of its rule at most once.
 
 The outbox protocol:
 1. `record_deliveries(transition)` runs in the same transaction as the transition and
