@@ -47,7 +47,7 @@ def add_hysteresis(kind: str, config: dict, outcome: checks.Outcome) -> None:
 
 def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckResult:
     """The CheckResult of `rule` at `now` (saved when `store`); status ok, breached or
-    insufficient_data, details per DESIGN.md.
+    insufficient_data, details per kind as docs/checks.md describes.
 
     AlertRule.DoesNotExist when `store` and the rule was deleted during the evaluation:
     nothing is stored for it.

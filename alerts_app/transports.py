@@ -76,7 +76,8 @@ def summary_line(n: Notification) -> str:
 
 
 def webhook_payload(n: Notification) -> dict:
-    """The generic webhook body (DESIGN.md), plus `feature` for per-feature alerts."""
+    """The generic webhook body (docs/alerting.md, "Notifications"), with `feature` for
+    per-feature alerts."""
     return {
         "event": n.event,
         "alert": {

@@ -1,6 +1,6 @@
 """Drift statistics, the `auto` choice of test, corrections and dataset-level drift.
 
-Definitions (DESIGN.md, "Statistics, defined"), each equal to scipy on the same data:
+Definitions (docs/checks.md, "Statistics, defined"), each equal to scipy on the same data:
 - numeric bins: the reference deciles `numpy.quantile(ref, [0.1 ... 0.9])` with
   duplicates dropped, outer bins open, a value equal to an edge counted in the bin above
   (`numpy.searchsorted(edges, x, side="right")`); categorical bins: one per reference
