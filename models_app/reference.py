@@ -3,8 +3,9 @@
 Per feature: its type, count, missing rate, type errors, min/max, mean/std (ddof=0),
 decile edges (`numpy.quantile(x, [0.1 … 0.9])`, duplicates dropped), counts in those
 bins, category counts, the number of distinct values and a bounded sample — as in
-docs/checks.md, "Statistics, defined". A numeric feature with at most `AUTO_CATEGORICAL_MAX` distinct
-values is typed categorical (Evidently's rule) and also keeps its numeric statistics.
+docs/checks.md, "Statistics, defined". A numeric feature with at most
+`AUTO_CATEGORICAL_MAX` distinct values is typed categorical (Evidently's rule) and also
+keeps its numeric statistics.
 """
 
 from collections import Counter
