@@ -37,7 +37,7 @@ from alerts_app.models import (
     Delivery,
     Silence,
 )
-from alerts_app.notify import send_test_notification
+from alerts_app.outbox import send_test_notification
 from alerts_app.transports import TransportError
 
 STATE_COLOURS = {"firing": "#cf222e", "pending": "#bf8700", "resolved": "#1a7f37",

@@ -27,7 +27,7 @@ def evaluation_time_allowed(at: datetime) -> bool:
     return EARLIEST_EVALUATION <= at <= timezone.now() + timedelta(days=1)
 
 
-def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.CheckResult, object]:
+def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.Outcome, object]:
     """(outcome, version) of `rule` at `now`; missing data answers insufficient_data."""
     version, kind = None, kind_of(rule.kind)
     try:
@@ -38,7 +38,7 @@ def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.Chec
     return kind.check(data, config), version
 
 
-def add_hysteresis(kind: str, config: dict, outcome: checks.CheckResult) -> None:
+def add_hysteresis(kind: str, config: dict, outcome: checks.Outcome) -> None:
     """Threshold kinds say whether the value is past the clear threshold (state machine)."""
     if kind_of(kind).threshold is not None and outcome.value is not None:
         outcome.details["clear_threshold"] = config.get("clear_threshold")
@@ -47,7 +47,7 @@ def add_hysteresis(kind: str, config: dict, outcome: checks.CheckResult) -> None
 
 def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckResult:
     """The CheckResult of `rule` at `now` (saved when `store`); status ok, breached or
-    insufficient_data, details per DESIGN.md.
+    insufficient_data, details per kind as docs/checks.md describes.
 
     AlertRule.DoesNotExist when `store` and the rule was deleted during the evaluation:
     nothing is stored for it.

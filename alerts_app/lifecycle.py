@@ -20,7 +20,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from alerts_app import notify
+from alerts_app import outbox
 from alerts_app.kinds import kind_of
 from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, CheckResult
 from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
@@ -71,7 +71,7 @@ def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[Al
                  for f in sorted(known | set(observed))]
     else:
         items = [("", rule_observation(result))]
-    silence = notify.active_silence(rule, now)
+    silence = outbox.active_silence(rule, now)
     transitions = []
     with transaction.atomic():
         for feature, obs in items:
@@ -142,7 +142,7 @@ def record_transition(alert: Alert, previous: str, event: str | None,
         alert=alert, old=previous, new=alert.state, event=event, value=alert.value,
         threshold=alert.threshold, message=alert.message, created_at=now,
     )
-    notify.record_deliveries(transition, now)
+    outbox.record_deliveries(transition, now)
     return transition
 
 

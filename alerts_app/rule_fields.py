@@ -165,5 +165,11 @@ def parse_field(value, spec: Field):
     return clean
 
 
-def format_number(number: float) -> str:
+def format_number(number: float | None, digits: int | None = None) -> str:
+    """A number as people read it: "n/a" for None, `digits` significant digits when given
+    (notifications), else exact; a whole number without ".0" either way."""
+    if number is None:
+        return "n/a"
+    if digits is not None:
+        return f"{number:.{digits}g}"
     return str(int(number)) if float(number).is_integer() else str(number)

@@ -6,9 +6,9 @@ when the worker dies mid-task; each function below is safe to run again.
 
 from celery import shared_task
 
-from alerts_app.dispatch import dispatch_due_rules, evaluate_rules
 from alerts_app.heartbeat import record_heartbeat
-from alerts_app.notify import deliver, sweep_deliveries
+from alerts_app.outbox import deliver, sweep_deliveries
+from alerts_app.schedule import dispatch_due_rules, evaluate_rules
 
 
 @shared_task(ignore_result=True)

@@ -18,7 +18,9 @@ from django.core.validators import validate_email
 from django.template.loader import render_to_string
 
 from alerts_app import netguard
+from alerts_app.rule_fields import format_number
 
+DIGITS = 4  # significant digits of a value or threshold in a notification
 EVENT_TITLES = {"firing": "FIRING", "resolved": "RESOLVED", "repeat": "STILL FIRING",
                 "test": "TEST"}
 SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:",
@@ -54,10 +56,6 @@ class Notification:
     details: dict = field(default_factory=dict)
 
 
-def format_number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
-
-
 def subject_line(n: Notification) -> str:
     """One line whatever the rule is named (a newline in a mail header is refused)."""
     feature = f" [{n.feature}]" if n.feature else ""
@@ -72,12 +70,14 @@ def mrkdwn(text: str) -> str:
 
 def summary_line(n: Notification) -> str:
     return (f"{n.severity} alert on {n.model}"
-            f"{' version ' + n.version if n.version else ''}: value {format_number(n.value)}"
-            f" vs threshold {format_number(n.threshold)}")
+            f"{' version ' + n.version if n.version else ''}"
+            f": value {format_number(n.value, DIGITS)}"
+            f" vs threshold {format_number(n.threshold, DIGITS)}")
 
 
 def webhook_payload(n: Notification) -> dict:
-    """The generic webhook body (DESIGN.md), plus `feature` for per-feature alerts."""
+    """The generic webhook body (docs/alerting.md, "Notifications"), with `feature` for
+    per-feature alerts."""
     return {
         "event": n.event,
         "alert": {
@@ -94,7 +94,8 @@ def slack_payload(n: Notification) -> dict:
     emoji = SEVERITY_EMOJI.get(n.severity, "")
     facts = [("Model", n.model + (f" @ {n.version}" if n.version else "")),
              ("Severity", f"{emoji} {n.severity}"),
-             ("Value", format_number(n.value)), ("Threshold", format_number(n.threshold))]
+             ("Value", format_number(n.value, DIGITS)),
+             ("Threshold", format_number(n.threshold, DIGITS))]
     if n.feature:
         facts.append(("Feature", n.feature))
     blocks = [
@@ -116,8 +117,8 @@ def email_bodies(n: Notification) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of the e-mail for one notification."""
     context = asdict(n) | {
         "title": EVENT_TITLES.get(n.event, n.event.upper()), "subject": subject_line(n),
-        "summary": summary_line(n), "value_text": format_number(n.value),
-        "threshold_text": format_number(n.threshold),
+        "summary": summary_line(n), "value_text": format_number(n.value, DIGITS),
+        "threshold_text": format_number(n.threshold, DIGITS),
     }
     plain = render_to_string("alerts_app/email/alert.txt", context)
     html = render_to_string("alerts_app/email/alert.html", context)

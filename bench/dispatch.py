@@ -123,8 +123,8 @@ def seed(models: int) -> None:
 
 def serial_baseline() -> tuple[float, dict, Counter]:
     """Every rule evaluated in this process, one after the other."""
-    from alerts_app.dispatch import evaluate_due_rule
     from alerts_app.models import AlertRule
+    from alerts_app.schedule import evaluate_due_rule
 
     per_kind, statuses = defaultdict(list), Counter()
     start = time.perf_counter()
@@ -159,8 +159,8 @@ def celery_cycle(queue: str, expected: int, timeout: float) -> tuple[float, Coun
     """Dispatch every rule and wait for `expected` results of this cycle."""
     from django.utils import timezone
 
-    from alerts_app.dispatch import dispatch_due_rules
     from alerts_app.models import AlertRule, CheckResult
+    from alerts_app.schedule import dispatch_due_rules
     from monitor_site.celery import app
 
     app.conf.task_default_queue = queue

@@ -32,7 +32,7 @@ def main() -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from alerts_app import dispatch
+    from alerts_app import schedule
     from alerts_app.models import AlertRule
     from models_app.models import Model
 
@@ -57,7 +57,7 @@ def main() -> None:
         published = []
         started = time.perf_counter()
         with transaction.atomic():  # on_commit runs the capture at the end
-            dispatch.dispatch_due_rules(at, publish=published.append)
+            schedule.dispatch_due_rules(at, publish=published.append)
         seconds = time.perf_counter() - started
         order = [rule_id for batch in published for rule_id, _, _ in batch]
         n_quiet = sum(rule_id in quiet_ids for rule_id in order)

@@ -76,7 +76,8 @@ def make_data(reference_rows: int, rows: int, seed: int = 20260601) -> dict[str,
     return data
 
 
-# The cases DESIGN.md lists for `auto`: (name, kind, reference values, current values).
+# Cases on each side of `auto`'s branches (docs/checks.md, "Drift"): (name, kind, reference
+# values, current values).
 def auto_cases(seed: int = 7) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     return [

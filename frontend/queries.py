@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet
-from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 
 from frontend.ranges import TimeRange
 from models_app import profiles
 from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat, Prediction
-from models_app.series import BucketIndex, bucket_width, downsample
+from models_app.series import BucketIndex, Percentile, bucket_width, downsample, scoped
 
 MAX_POINTS = 1000  # per trace: about one per pixel column of a wide chart
 SERVING_BUCKETS = 240
@@ -31,17 +30,6 @@ METRIC_COLUMNS = ["name", "stage", "timestamp", "value", "min", "max", "count"]
 PROFILE_MIN_SPAN = timedelta(days=7)  # longer windows read serving stats from profiles
 SERVING_COLUMNS = ["timestamp", "count", "errors", "error_rate", "p50", "p95", "labelled",
                    "label_coverage", "accuracy", "mae"]
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY x)`."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 @contextmanager
@@ -55,11 +43,6 @@ def roomy_sorts():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
-
-
-def scoped(queryset: QuerySet, model: Model, version: ModelVersion | None) -> QuerySet:
-    queryset = queryset.filter(model=model)
-    return queryset.filter(version=version) if version is not None else queryset
 
 
 # --- metrics -----------------------------------------------------------------------------

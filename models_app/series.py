@@ -1,4 +1,5 @@
-"""Time-series downsampling in the database: min/max/avg/count per time bucket.
+"""SQL helpers over telemetry: one model's (and version's) rows, percentiles, and
+time-series downsampling in the database (min/max/avg/count per time bucket).
 
 Buckets are computed by SQL (`extract(epoch ...)` on PostgreSQL, `julianday` on
 SQLite), so a series of any length comes back as at most `max_points` rows.
@@ -8,7 +9,27 @@ import math
 from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, F, FloatField, Func, Max, Min, QuerySet, Value
+from django.db.models.aggregates import Aggregate
 
+from models_app.models import Model, ModelVersion
+
+
+def scoped(queryset: QuerySet, model: Model, version: ModelVersion | None) -> QuerySet:
+    """The rows of `model`, and of `version` when one is given (else every version)."""
+    queryset = queryset.filter(model=model)
+    return queryset.filter(version=version) if version is not None else queryset
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY x)`: linear interpolation,
+    as `numpy.percentile`."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 class BucketIndex(Func):
     """floor((epoch(timestamp) - origin) / width): the bucket a row falls in."""

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from alerts_app.models import Alert, AlertTransition, Channel, Delivery
-from alerts_app.notify import alert_links
+from alerts_app.outbox import alert_links
 from alerts_app.transports import validate_channel_config
 from models_app.models import Model
 

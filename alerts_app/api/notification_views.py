@@ -23,7 +23,7 @@ from alerts_app.api.notification_serializers import (
 )
 from alerts_app.health import model_health
 from alerts_app.models import Alert, AlertState, Channel, Delivery, Severity
-from alerts_app.notify import send_test_notification
+from alerts_app.outbox import send_test_notification
 from alerts_app.transports import TransportError
 from models_app.models import Model
 

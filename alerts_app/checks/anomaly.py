@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from alerts_app.checks.base import CheckResult, insufficient, verdict
+from alerts_app.checks.base import Outcome, insufficient, verdict
 
 MIN_BASELINE = 3
 
@@ -53,7 +53,7 @@ def anomaly_score(series: np.ndarray, method: str, alpha: float = 0.3):
     return zscore_score(baseline, x) if method == "zscore" else mad_score(baseline, x)
 
 
-def metric_anomaly(series: np.ndarray, config: dict) -> CheckResult:
+def metric_anomaly(series: np.ndarray, config: dict) -> Outcome:
     """The last point is anomalous when its score (in the watched direction) exceeds z."""
     z = config["z"]
     if len(series) < MIN_BASELINE + 1:

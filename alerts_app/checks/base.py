@@ -1,6 +1,6 @@
 """What every check answers.
 
-A check is a pure function `check(data, config) -> CheckResult`: the data loaded for
+A check is a pure function `check(data, config) -> Outcome`: the data loaded for
 the rule's window (arrays, profiles, series) and its normalised config in, a result
 out. No ORM, no settings, no clock. Which check serves which rule kind is declared in
 `alerts_app/kinds.py`.
@@ -22,7 +22,7 @@ STATUSES = (OK, BREACHED, INSUFFICIENT)
 
 
 @dataclass
-class CheckResult:
+class Outcome:
     """`{"status": ok|breached|insufficient_data, "value", "threshold", "details"}`."""
 
     status: str
@@ -39,13 +39,13 @@ class CheckResult:
                 "threshold": clean_number(self.threshold), "details": clean_json(self.details)}
 
 
-def insufficient(reason: str, threshold: float | None = None, **details) -> CheckResult:
-    return CheckResult(INSUFFICIENT, None, threshold, {"reason": reason, **details})
+def insufficient(reason: str, threshold: float | None = None, **details) -> Outcome:
+    return Outcome(INSUFFICIENT, None, threshold, {"reason": reason, **details})
 
 
 def verdict(breached: bool, value: float | None, threshold: float | None,
-            **details) -> CheckResult:
-    return CheckResult(BREACHED if breached else OK, value, threshold, details)
+            **details) -> Outcome:
+    return Outcome(BREACHED if breached else OK, value, threshold, details)
 
 
 def feature_verdict(breached: bool | None, value: float | None = None,

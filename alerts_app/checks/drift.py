@@ -1,6 +1,6 @@
 """Drift statistics, the `auto` choice of test, corrections and dataset-level drift.
 
-Definitions (DESIGN.md, "Statistics, defined"), each equal to scipy on the same data:
+Definitions (docs/checks.md, "Statistics, defined"), each equal to scipy on the same data:
 - numeric bins: the reference deciles `numpy.quantile(ref, [0.1 ... 0.9])` with
   duplicates dropped, outer bins open, a value equal to an edge counted in the bin above
   (`numpy.searchsorted(edges, x, side="right")`); categorical bins: one per reference
@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import distance
 
-from alerts_app.checks.base import CheckResult, feature_verdict, insufficient, verdict
+from alerts_app.checks.base import Outcome, feature_verdict, insufficient, verdict
 from models_app.profiles import bin_counts, decile_edges, proportions
 
 PSI_FLOOR = 1e-4
@@ -277,7 +277,7 @@ class DriftData:
     skipped: dict[str, str] = field(default_factory=dict)  # feature -> why it was not tested
 
 
-def _too_little(data: DriftData, config: dict) -> CheckResult | None:
+def _too_little(data: DriftData, config: dict) -> Outcome | None:
     if data.n_reference == 0 or not data.features:
         return insufficient("No reference to compare with (upload one for this version).")
     if data.n_current < config["min_samples"]:
@@ -300,7 +300,7 @@ def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:
                          config["correction"])
 
 
-def data_drift(data: DriftData, config: dict) -> CheckResult:
+def data_drift(data: DriftData, config: dict) -> Outcome:
     """Breaks when the share of drifted features reaches drift_share, or when any feature
     the rule lists explicitly drifts; value = the share of drifted features."""
     short = _too_little(data, config)
@@ -314,7 +314,7 @@ def data_drift(data: DriftData, config: dict) -> CheckResult:
     return verdict(breached, share, limit, **drift_details(results, data, breached_by=reason))
 
 
-def prediction_drift(data: DriftData, config: dict) -> CheckResult:
+def prediction_drift(data: DriftData, config: dict) -> Outcome:
     """Output drift: breaks when any checked output (prediction, score) drifts;
     value = the share of drifted outputs, threshold 0."""
     short = _too_little(data, config)

@@ -11,7 +11,7 @@ holds (covariate shift without concept drift), as in NannyML's CBPE.
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
+from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
 
 MIN_REFERENCE = 30
 
@@ -54,7 +54,7 @@ def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
     return metric_from_confusion(metric, matrix), matrix
 
 
-def estimated_performance(data: dict, config: dict) -> CheckResult:
+def estimated_performance(data: dict, config: dict) -> Outcome:
     """`estimated metric <operator> threshold` on the window's scores, without labels.
 
     `data` = {"ref_scores", "ref_labels" (0/1), "scores", "predicted" (bools or None),

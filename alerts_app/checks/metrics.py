@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
+from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
 
 PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 
@@ -20,7 +20,7 @@ def aggregate(values: np.ndarray, how: str) -> float:
     return float(reducers[how](values))
 
 
-def metric_threshold(values: np.ndarray, config: dict) -> CheckResult:
+def metric_threshold(values: np.ndarray, config: dict) -> Outcome:
     """`aggregation(values) <operator> threshold` breaks the rule; no points: insufficient."""
     how, threshold = config["aggregation"], config["threshold"]
     if len(values) == 0 and how != "count":
@@ -36,7 +36,7 @@ def change_pct(current: float, baseline: float) -> float:
     return (current - baseline) / abs(baseline) * 100.0
 
 
-def metric_change(data: dict, config: dict) -> CheckResult:
+def metric_change(data: dict, config: dict) -> Outcome:
     """The window's aggregate vs the preceding baseline window's, in percent.
 
     `value` is the change in the watched direction (a drop of 30 % is 30 for

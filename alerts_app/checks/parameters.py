@@ -4,7 +4,7 @@ gradient norms, from each tensor's last two logged steps."""
 import fnmatch
 import math
 
-from alerts_app.checks.base import CheckResult, insufficient, verdict
+from alerts_app.checks.base import Outcome, insufficient, verdict
 
 
 def norm_change_pct(before: float, after: float) -> float:
@@ -47,7 +47,7 @@ def tensor_health(rows: list[dict], config: dict) -> dict:
             "problems": sorted(name for name, hit in problems.items() if hit)}
 
 
-def parameter_health(tensors: dict[str, list[dict]], config: dict) -> CheckResult:
+def parameter_health(tensors: dict[str, list[dict]], config: dict) -> Outcome:
     """Breaks when any watched tensor has a problem; value = the largest norm change (%)."""
     watched = {n: rows for n, rows in selected(tensors, config["tensors"]).items() if rows}
     limit = config["max_norm_change_pct"]

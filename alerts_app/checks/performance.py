@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn import metrics as skm
 
-from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
+from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
 
 REGRESSION_METRICS = {
     "mae": skm.mean_absolute_error, "rmse": skm.root_mean_squared_error,
@@ -134,7 +134,7 @@ def compute_metric(metric: str, window: LabelledWindow, task: str,
     return multiclass_metric(metric, window)
 
 
-def performance(data: dict, config: dict) -> CheckResult:
+def performance(data: dict, config: dict) -> Outcome:
     """`metric <operator> threshold` on the labelled predictions of the window.
 
     `data` = {"window": LabelledWindow, "task": model task}; details carry

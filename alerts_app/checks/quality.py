@@ -8,7 +8,7 @@ that is missing is not also out of range).
 
 from dataclasses import dataclass
 
-from alerts_app.checks.base import CheckResult, feature_verdict, insufficient, verdict
+from alerts_app.checks.base import Outcome, feature_verdict, insufficient, verdict
 
 LIMITS = {"missing_rate": "max_missing_rate", "type_error_rate": "max_type_error_rate",
           "out_of_range_rate": "max_out_of_range_rate",
@@ -79,7 +79,7 @@ def worst(features: dict[str, QualityCounts], config: dict) -> tuple[str, str, f
     return feature, name, score
 
 
-def data_quality(data: dict, config: dict) -> CheckResult:
+def data_quality(data: dict, config: dict) -> Outcome:
     """Breaks when any rate of any feature is above its limit.
 
     `data` = {"rows": rows in the window, "features": {name: QualityCounts}};

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from alerts_app.checks.base import CheckResult, insufficient, verdict
+from alerts_app.checks.base import Outcome, insufficient, verdict
 
 
 def latency_percentile(latencies_ms: np.ndarray, percentile: float) -> float:
@@ -10,7 +10,7 @@ def latency_percentile(latencies_ms: np.ndarray, percentile: float) -> float:
     return float(np.percentile(np.asarray(latencies_ms, dtype=float), percentile))
 
 
-def latency(data: dict, config: dict) -> CheckResult:
+def latency(data: dict, config: dict) -> Outcome:
     """The window's latency percentile above threshold_ms breaks the rule.
 
     `data` = {"n": timed predictions, "value": their percentile, "source": "rows" (exact,
@@ -25,7 +25,7 @@ def latency(data: dict, config: dict) -> CheckResult:
                    source=data.get("source", "rows"))
 
 
-def error_rate(counts: dict, config: dict) -> CheckResult:
+def error_rate(counts: dict, config: dict) -> Outcome:
     """Share of the window's predictions with an error; above max_rate breaks the rule."""
     total, errors, limit = counts["total"], counts["errors"], config["max_rate"]
     if total < config["min_samples"]:
@@ -35,7 +35,7 @@ def error_rate(counts: dict, config: dict) -> CheckResult:
     return verdict(value > limit, value, limit, errors=errors, n=total)
 
 
-def no_data(data: dict, config: dict) -> CheckResult:
+def no_data(data: dict, config: dict) -> Outcome:
     """Nothing arrived from `source` in the window: breached. `data` = {"silence": seconds
     since the last record up to the evaluation time, None if nothing ever arrived}.
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, stats
 
-from alerts_app.checks.base import CheckResult, insufficient, verdict
+from alerts_app.checks.base import Outcome, insufficient, verdict
 
 PLATEAU_RECENT = 10
 
@@ -73,7 +73,7 @@ def overfitting_state(train: np.ndarray, val: np.ndarray, patience: int,
             "streak": since if (worse and improving) else 0}
 
 
-def overfitting(data: dict, config: dict) -> CheckResult:
+def overfitting(data: dict, config: dict) -> Outcome:
     """`data` = {"train": Curve, "validation": Curve} (raw values, by step)."""
     steps, train, val = align(data["train"], data["validation"])
     if len(val) < 2:
@@ -132,7 +132,7 @@ def plateau_index(steps: np.ndarray, values: np.ndarray, goal: float, after_step
     return alarm + 1
 
 
-def underfitting(curve: Curve, config: dict) -> CheckResult:
+def underfitting(curve: Curve, config: dict) -> Outcome:
     """`curve` = the training metric by step."""
     threshold = config["threshold"]
     if len(curve.values) < 2:

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from django.db.models import Max
 
-from alerts_app.loaders.base import scoped
 from models_app.models import MetricPoint, Prediction
+from models_app.series import scoped
 
 
 def last_arrival(queryset, model, version, now: datetime) -> datetime | None:

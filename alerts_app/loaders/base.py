@@ -36,10 +36,5 @@ def window_start(now: datetime, seconds: int) -> datetime:
     return now - timedelta(seconds=seconds)
 
 
-def scoped(queryset, model: Model, version: ModelVersion | None):
-    queryset = queryset.filter(model=model)
-    return queryset.filter(version=version) if version is not None else queryset
-
-
 def values_of(queryset, field: str = "value") -> np.ndarray:
     return np.fromiter(queryset.values_list(field, flat=True), dtype=float)

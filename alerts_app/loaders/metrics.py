@@ -4,8 +4,9 @@ from datetime import datetime
 
 import numpy as np
 
-from alerts_app.loaders.base import scoped, values_of, window_start
+from alerts_app.loaders.base import values_of, window_start
 from models_app.models import MetricPoint
+from models_app.series import scoped
 
 
 def metric_points(model, version, config: dict, start: datetime, end: datetime):

@@ -7,13 +7,14 @@ from collections import Counter
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q
+from django.db.models import Count, Q
 
 from alerts_app.checks.performance import LabelledWindow
 from alerts_app.checks.serving import latency_percentile
-from alerts_app.loaders.base import scoped, values_of, window_start
+from alerts_app.loaders.base import values_of, window_start
 from models_app import profiles
 from models_app.models import Prediction
+from models_app.series import Percentile, scoped
 
 RAW_WINDOW_MAX = 3600
 
@@ -29,21 +30,10 @@ def reads_rows(config: dict) -> bool:
     return config["window"] <= RAW_WINDOW_MAX
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's percentile_cont: linear interpolation, as numpy.percentile."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
-
-
 def row_latency(rows, percentile: float) -> dict:
     rows = rows.filter(latency_ms__isnull=False)
     if connection.vendor == "postgresql":
-        found = rows.aggregate(n=Count("pk"), value=PercentileCont("latency_ms", percentile / 100))
+        found = rows.aggregate(n=Count("pk"), value=Percentile("latency_ms", percentile / 100))
         return {"n": found["n"], "value": found["value"], "source": "rows"}
     values = values_of(rows, "latency_ms")
     value = latency_percentile(values, percentile) if len(values) else None

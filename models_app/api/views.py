@@ -1,4 +1,4 @@
-"""The registry and telemetry endpoints (DESIGN.md's REST API)."""
+"""The registry and telemetry endpoints (README "The API by example", docs/telemetry.md)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema

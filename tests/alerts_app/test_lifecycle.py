@@ -196,7 +196,7 @@ def test_a_silence_of_this_rule_on_this_model_mutes(rule):
 def test_deliveries_are_enqueued_only_after_commit(rule, monkeypatch,
                                                    django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr("alerts_app.notify.enqueue_delivery", sent.append)
+    monkeypatch.setattr("alerts_app.outbox.enqueue_delivery", sent.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         apply(rule, 0)
     assert sent == []
@@ -285,7 +285,7 @@ def test_a_write_from_a_stale_snapshot_loses(rule):
 def test_two_workers_applying_the_same_breach_record_one_firing(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent transactions (PostgreSQL)")
-    monkeypatch.setattr("alerts_app.notify.enqueue_delivery", lambda *args, **kwargs: None)
+    monkeypatch.setattr("alerts_app.outbox.enqueue_delivery", lambda *args, **kwargs: None)
     model = make_model()
     rule = make_alert_rule(model, channels=[make_channel()])
     Alert.objects.create(rule=rule, fingerprint=lifecycle.fingerprint(rule.id, None))

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from alerts_app import dispatch, evaluate
+from alerts_app import evaluate, schedule
 from alerts_app.models import Alert, AlertRule, CheckResult
 from tests.factories import make_alert_rule, make_token, make_user
 
@@ -69,7 +69,7 @@ def test_a_delete_during_a_dispatched_evaluation_waits_for_it_and_removes_its_ro
 
     def evaluation():
         try:
-            outcome["result"] = dispatch.evaluate_due_rule(rule.id)
+            outcome["result"] = schedule.evaluate_due_rule(rule.id)
         finally:
             connections.close_all()
 

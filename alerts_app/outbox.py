@@ -1,4 +1,4 @@
-"""Deliveries: each alert transition reaches each channel of its rule at most once.
+"""The delivery outbox: each alert transition reaches each channel of its rule at most once.
 
 The outbox protocol:
 1. `record_deliveries(transition)` runs in the same transaction as the transition and
@@ -26,9 +26,11 @@ from django.utils import timezone
 from alerts_app.models import AlertTransition, Channel, Delivery, Silence
 from alerts_app.state import should_notify
 from alerts_app.transports import Notification, TransportError, transport_for
+from monitor_site import enqueue
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
+DELIVER_TASK = "alerts_app.tasks.deliver_task"
 
 
 def setting(name: str, default):
@@ -75,9 +77,7 @@ def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delive
 
 
 def enqueue_delivery(delivery_id: int, countdown: float = 0) -> None:
-    from alerts_app.tasks import deliver_task
-
-    deliver_task.apply_async((delivery_id,), countdown=countdown or None)
+    enqueue.send(DELIVER_TASK, (delivery_id,), countdown=countdown or None)
 
 
 def claim(delivery_id: int, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts_app import dispatch
+from alerts_app import schedule
 from alerts_app.models import AlertRule
 from tests.factories import make_model
 
@@ -27,7 +27,7 @@ def many_rules(model, count: int, due_at: datetime) -> list[int]:
 def dispatched(now: datetime, capture) -> list:
     published = []
     with capture(execute=True):
-        dispatch.dispatch_due_rules(now, publish=published.append)
+        schedule.dispatch_due_rules(now, publish=published.append)
     return [claim for batch in published for claim in batch]
 
 
@@ -38,7 +38,7 @@ def test_the_other_models_rule_is_in_the_first_message(settings,
     many_rules(busy, 15, at(-600))  # due for longer than the quiet model's rule
     lone = many_rules(quiet, 1, at(-1))[0]
     claims = dispatched(T0, django_capture_on_commit_callbacks)
-    first = dispatch.chunks(claims, settings.MODELWATCH_DISPATCH_CHUNK)[0]
+    first = schedule.chunks(claims, settings.MODELWATCH_DISPATCH_CHUNK)[0]
     assert lone in [rule_id for rule_id, _, _ in first]
     assert [rule_id for rule_id, _, _ in claims][:2][1] == lone  # round 1: busy, quiet
 
@@ -48,7 +48,7 @@ def test_models_are_interleaved_in_the_order_of_their_oldest_due_rule():
     a = many_rules(first, 3, at(-30))
     b = many_rules(second, 2, at(-20))
     c = many_rules(third, 1, at(-10))
-    claims = [rule_id for rule_id, _, _ in dispatch.claim_due_rules(T0, limit=100)]
+    claims = [rule_id for rule_id, _, _ in schedule.claim_due_rules(T0, limit=100)]
     assert claims == [a[0], b[0], c[0], a[1], b[1], a[2]]
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts_app import lifecycle, notify, transports
+from alerts_app import lifecycle, outbox, transports
 from alerts_app.models import Alert, Delivery
 from alerts_app.transports import TransportError
 from tests.alerts_app.receiver import Receiver
@@ -44,7 +44,7 @@ def fake(monkeypatch, settings):
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(notify, "enqueue_delivery",
+    monkeypatch.setattr(outbox, "enqueue_delivery",
                         lambda delivery_id, countdown=0: calls.append((delivery_id, countdown)))
     return calls
 
@@ -57,7 +57,7 @@ def delivery(model, enqueued) -> Delivery:
 
 
 def test_a_delivery_is_sent_once_and_marked_sent(delivery, fake):
-    assert notify.deliver(delivery.id, at(1)) == "sent"
+    assert outbox.deliver(delivery.id, at(1)) == "sent"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 1, "")
     assert delivery.log == [{"at": at(1).isoformat(), "ok": True}]
@@ -68,15 +68,15 @@ def test_a_delivery_is_sent_once_and_marked_sent(delivery, fake):
 
 
 def test_a_redelivered_task_sends_nothing_again(delivery, fake):
-    notify.deliver(delivery.id, at(1))
-    assert notify.deliver(delivery.id, at(2)) is None
+    outbox.deliver(delivery.id, at(1))
+    assert outbox.deliver(delivery.id, at(2)) is None
     assert len(fake.sent) == 1
 
 
 def test_a_send_interrupted_by_a_dead_worker_is_never_repeated(delivery, fake):
     """The worker claimed the row, then died: the redelivered task must not send."""
-    assert notify.claim(delivery.id, at(1))
-    assert notify.deliver(delivery.id, at(2)) is None
+    assert outbox.claim(delivery.id, at(1))
+    assert outbox.deliver(delivery.id, at(2)) is None
     assert fake.sent == []
     assert Delivery.objects.get().status == "sending"
 
@@ -87,10 +87,10 @@ def test_a_transient_error_is_retried_with_exponential_backoff(
     fake.errors[:] = [TransportError("HTTP 503"), TransportError("HTTP 502")]
     enqueued.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert notify.deliver(delivery.id, at(0)) == "pending"
-        assert notify.deliver(delivery.id, at(5)) is None  # not due yet
-        assert notify.deliver(delivery.id, at(10)) == "pending"
-        assert notify.deliver(delivery.id, at(30)) == "sent"
+        assert outbox.deliver(delivery.id, at(0)) == "pending"
+        assert outbox.deliver(delivery.id, at(5)) is None  # not due yet
+        assert outbox.deliver(delivery.id, at(10)) == "pending"
+        assert outbox.deliver(delivery.id, at(30)) == "sent"
     delivery.refresh_from_db()
     assert delivery.attempts == 3
     assert [entry["ok"] for entry in delivery.log] == [False, False, True]
@@ -101,7 +101,7 @@ def test_a_transient_error_is_retried_with_exponential_backoff(
 def test_a_permanent_error_is_not_retried(delivery, fake, enqueued):
     enqueued.clear()
     fake.errors[:] = [TransportError("HTTP 404: no such hook", permanent=True)]
-    assert notify.deliver(delivery.id, at(0)) == "failed"
+    assert outbox.deliver(delivery.id, at(0)) == "failed"
     delivery.refresh_from_db()
     assert (delivery.attempts, delivery.error) == (1, "HTTP 404: no such hook")
     assert delivery.log[0]["permanent"] is True
@@ -110,26 +110,26 @@ def test_a_permanent_error_is_not_retried(delivery, fake, enqueued):
 
 def test_it_gives_up_after_the_last_allowed_attempt(delivery, fake):
     fake.errors[:] = [TransportError("timeout")] * 10
-    statuses = [notify.deliver(delivery.id, at(1000 * i)) for i in range(5)]
+    statuses = [outbox.deliver(delivery.id, at(1000 * i)) for i in range(5)]
     assert statuses == ["pending", "pending", "pending", "failed", None]
     assert Delivery.objects.get().attempts == 4
 
 
 def test_a_crashing_transport_is_logged_as_a_transient_failure(delivery, fake):
     fake.errors[:] = [ZeroDivisionError("bug")]
-    assert notify.deliver(delivery.id, at(0)) == "pending"
+    assert outbox.deliver(delivery.id, at(0)) == "pending"
     assert Delivery.objects.get().error == "ZeroDivisionError: bug"
 
 
 @pytest.mark.parametrize(("attempts", "delay"), [(1, 10), (2, 20), (3, 40), (9, 2560), (20, 3600)])
 def test_backoff_doubles_up_to_a_cap(settings, attempts, delay):
     settings.MODELWATCH_NOTIFY_BACKOFF_MAX = 3600
-    assert notify.backoff_seconds(attempts) == delay
+    assert outbox.backoff_seconds(attempts) == delay
 
 
 def test_a_muted_delivery_is_never_sent(delivery, fake):
     Delivery.objects.filter(id=delivery.id).update(status="muted")
-    assert notify.deliver(delivery.id, at(1)) is None
+    assert outbox.deliver(delivery.id, at(1)) is None
     assert fake.sent == []
 
 
@@ -137,12 +137,12 @@ def test_the_sweeper_requeues_lost_messages_and_closes_dead_sends(delivery, enqu
     settings.MODELWATCH_NOTIFY_REQUEUE_AFTER = 60
     settings.MODELWATCH_NOTIFY_STUCK_AFTER = 600
     enqueued.clear()
-    assert notify.sweep_deliveries(at(30)) == {"requeued": 0, "closed": 0}
-    assert notify.sweep_deliveries(at(61)) == {"requeued": 1, "closed": 0}
+    assert outbox.sweep_deliveries(at(30)) == {"requeued": 0, "closed": 0}
+    assert outbox.sweep_deliveries(at(61)) == {"requeued": 1, "closed": 0}
     assert enqueued == [(delivery.id, 0)]
-    notify.claim(delivery.id, at(100))
-    assert notify.sweep_deliveries(at(650)) == {"requeued": 0, "closed": 0}
-    assert notify.sweep_deliveries(at(701)) == {"requeued": 0, "closed": 1}
+    outbox.claim(delivery.id, at(100))
+    assert outbox.sweep_deliveries(at(650)) == {"requeued": 0, "closed": 0}
+    assert outbox.sweep_deliveries(at(701)) == {"requeued": 0, "closed": 1}
     delivery.refresh_from_db()
     assert delivery.status == "failed" and "not sent again" in delivery.error
 
@@ -162,7 +162,7 @@ def test_a_webhook_that_fails_twice_is_delivered_once_with_attempts_logged(
         rule = make_alert_rule(model, channels=[make_channel(config={"url": receiver.url})])
         lifecycle.apply_result(rule, result(rule), T0)
         delivery_id = Delivery.objects.get().id
-        outcomes = [notify.deliver(delivery_id, at(s)) for s in (0, 10, 30, 100)]
+        outcomes = [outbox.deliver(delivery_id, at(s)) for s in (0, 10, 30, 100)]
     assert outcomes == ["pending", "pending", "sent", None]
     assert receiver.attempts == 3
     assert receiver.events() == ["firing"]
@@ -176,13 +176,13 @@ def test_send_test_notification_reaches_the_channel(settings):
     with Receiver() as receiver:
         channel = make_channel(config={"url": receiver.url})
         channel.kind = "slack"
-        notify.send_test_notification(channel)
+        outbox.send_test_notification(channel)
     (body,) = receiver.bodies
     assert body["blocks"][0]["text"]["text"] == "[TEST] Test notification on example-model"
 
 
 def test_a_notification_links_to_the_alert_and_the_dashboard(delivery, settings):
     settings.MODELWATCH_BASE_URL = "https://mw.example.com/"
-    n = notify.build_notification(delivery.transition)
+    n = outbox.build_notification(delivery.transition)
     assert n.url == f"https://mw.example.com/alerts/?model=fraud&alert={n.alert_id}"
     assert n.dashboard_url == "https://mw.example.com/models/fraud/"

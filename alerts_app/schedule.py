@@ -1,4 +1,5 @@
-"""The dispatcher: claim the rules that are due, once, and have workers evaluate them.
+"""The schedule of rule evaluations: claim the rules that are due, once, and have workers
+evaluate them (the dispatcher).
 
 `dispatch_due_rules()` runs every 30 s from beat (any number of dispatchers may run).
 Claiming is one transaction: `SELECT ... FOR UPDATE SKIP LOCKED` over the due rules,
@@ -33,9 +34,12 @@ from django.utils.dateparse import parse_datetime
 from alerts_app.evaluate import evaluate_rule
 from alerts_app.lifecycle import apply_result
 from alerts_app.models import AlertRule, CheckResult
+from monitor_site import enqueue
+from monitor_site.celery import app
 
 logger = logging.getLogger(__name__)
 Claim = tuple[int, int, datetime]  # (rule id, interval, slot)
+EVALUATE_TASK = "alerts_app.tasks.evaluate_rules_task"
 
 
 def next_slot(scheduled: datetime, interval: int, now: datetime) -> datetime:
@@ -140,8 +144,6 @@ def chunks(claimed: list[Claim], size: int) -> list[list[Claim]]:
 def publish_evaluations(claimed: list[Claim]) -> None:
     """Publish the claims in chunks, over one producer (a connection per message costs
     2-3x more)."""
-    from monitor_site.celery import app
-
     with app.producer_or_acquire() as producer:
         for chunk in chunks(claimed, settings.MODELWATCH_DISPATCH_CHUNK):
             enqueue_evaluations(chunk, producer)
@@ -150,11 +152,9 @@ def publish_evaluations(claimed: list[Claim]) -> None:
 def enqueue_evaluations(chunk: list[Claim], producer=None) -> None:
     """One message for these rules; it expires when the next cycle's would supersede it,
     so a backlog (workers down for a while) does not replay every missed cycle."""
-    from alerts_app.tasks import evaluate_rules_task
-
     items = [[rule_id, slot.isoformat()] for rule_id, _, slot in chunk]
     expires = max(min(interval for _, interval, _ in chunk), 30)
-    evaluate_rules_task.apply_async((items,), expires=expires, producer=producer)
+    enqueue.send(EVALUATE_TASK, (items,), expires=expires, producer=producer)
 
 
 def evaluate_rules(items: list) -> list[CheckResult | None]:
