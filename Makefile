@@ -38,13 +38,16 @@ run: venv
 services:
 	bin/start-services
 
-## test: the whole suite on PostgreSQL + Redis + a real Celery worker, then the API on SQLite
+## test: the whole suite on PostgreSQL + Redis + a real Celery worker, then again on SQLite
+## (all but the tests that need a Celery worker, Chromium, a throwaway cluster or a fuzz budget)
 test: dev-venv services
 	-bin/install-browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(VENV)/bin/pytest -p no:cacheprovider
 	MODELWATCH_DATA_DIR=$$(mktemp -d) CELERY_BROKER_URL=memory:// \
-		$(VENV)/bin/pytest -p no:cacheprovider tests/models_app/api
+		$(VENV)/bin/pytest -p no:cacheprovider -m "not celery and not browser" \
+		--ignore=tests/faults --deselect tests/reliability/test_api_fuzz.py \
+		--deselect tests/monitor_site/test_make_run.py
 
 lint: dev-venv
 	$(VENV)/bin/ruff check .
