@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from alerts_app.checks.base import CheckResult, breaks, insufficient, verdict
+from alerts_app.checks.causes import explained
 
 MIN_REFERENCE = 30
 
@@ -54,6 +55,7 @@ def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
     return metric_from_confusion(metric, matrix), matrix
 
 
+@explained
 def estimated_performance(data: dict, config: dict) -> CheckResult:
     """`estimated metric <operator> threshold` on the window's scores, without labels.
 
