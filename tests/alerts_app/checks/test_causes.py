@@ -164,3 +164,44 @@ def test_insufficient_results_carry_an_empty_list_of_causes():
     result = performance({"window": LabelledWindow([1], [1], total=1),
                           "task": "binary_classification"}, config)
     assert result.status == "insufficient_data" and result.details["causes"] == []
+
+
+def cbpe_data(n_per_country: int = 300) -> dict:
+    """Confident scores everywhere but France, where they sit near 0.5 (expected
+    accuracy about 0.5 there, 0.95 elsewhere)."""
+    ref_scores = rng.uniform(0, 1, 3000)
+    rows = []
+    for country in ("DE", "FR", "IT", "ES"):
+        if country == "FR":
+            scores = rng.uniform(0.45, 0.55, n_per_country)
+        else:
+            scores = rng.choice([0.03, 0.97], n_per_country) + rng.normal(0, 0.01, n_per_country)
+        rows += [(float(s), {"country": country}) for s in scores]
+    return {"ref_scores": ref_scores, "ref_labels": (rng.random(3000) < ref_scores) * 1.0,
+            "scores": np.array([s for s, _ in rows]), "predicted": None,
+            "segment_rows": lambda: rows}
+
+
+def test_an_estimated_accuracy_drop_confined_to_one_country_ranks_that_segment_first():
+    from alerts_app.checks.estimated import estimated_performance
+
+    config = validate_config("estimated_performance", {"metric": "accuracy",
+                                                       "threshold": 0.9})
+    result = estimated_performance(cbpe_data(), config)
+    found = result.details["causes"]
+    assert result.breached
+    assert [(c["feature"], c["segment"]) for c in found] == [("country", "FR")]
+    assert found[0]["summary"].startswith("country = FR: estimated accuracy 0.")
+
+
+def test_an_estimate_that_holds_reads_no_segment_rows():
+    from alerts_app.checks.estimated import estimated_performance
+
+    def unexpected():
+        raise AssertionError("segment rows read for a rule that holds")
+
+    data = cbpe_data() | {"segment_rows": unexpected}
+    config = validate_config("estimated_performance", {"metric": "accuracy",
+                                                       "threshold": 0.1})
+    result = estimated_performance(data, config)
+    assert result.status == "ok" and result.details["causes"] == []
