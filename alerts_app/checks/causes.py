@@ -142,8 +142,10 @@ def segment_causes(columns: dict[str, np.ndarray], metric: Callable[[np.ndarray]
     found = []
     for name, column in columns.items():
         total = len(column)
-        for value in sorted({v for v in column if v is not None}):
-            mask = column == value
+        values = sorted({v for v in column if v is not None})
+        codes = _codes(column, values)
+        for code, value in enumerate(values):
+            mask = codes == code
             if mask.sum() < MIN_SEGMENT_ROWS:
                 continue
             try:
@@ -158,6 +160,12 @@ def segment_causes(columns: dict[str, np.ndarray], metric: Callable[[np.ndarray]
                        f"overall ({percent(share)} of rows)")
             found.append(cause("segment", name, share * drop, summary, segment=value))
     return ranked(found)
+
+
+def _codes(column: np.ndarray, values: list[str]) -> np.ndarray:
+    """Each row's index in `values` (-1 where absent), in one pass."""
+    index = {v: i for i, v in enumerate(values)}
+    return np.array([index.get(v, -1) for v in column])
 
 
 def explained(check: Callable) -> Callable:

@@ -48,12 +48,23 @@ class LabelledWindow:
     total: int = 0
     features: list = field(default_factory=list)  # per row: {categorical feature: value}
 
-    def subset(self, mask: np.ndarray) -> "LabelledWindow":
-        """The rows of a boolean mask (scores and features kept when present)."""
-        def pick(values: list) -> list:
-            return [v for v, keep in zip(values, mask, strict=True) if keep]
-        return LabelledWindow(pick(self.labels), pick(self.predictions),
-                              pick(self.scores) if self.scores else [], int(mask.sum()))
+    def splitter(self):
+        """A function from a boolean row mask to the window of those rows (the columns
+        are copied into arrays once, so that many subsets stay cheap)."""
+        columns = [_objects(self.labels), _objects(self.predictions),
+                   _objects(self.scores) if self.scores else None]
+
+        def subset(mask: np.ndarray) -> "LabelledWindow":
+            labels, predictions, scores = (c[mask].tolist() if c is not None else []
+                                           for c in columns)
+            return LabelledWindow(labels, predictions, scores, int(mask.sum()))
+        return subset
+
+
+def _objects(values: list) -> np.ndarray:
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
 
 
 def score_of(scores: dict | None, klass: str) -> float | None:
@@ -157,10 +168,10 @@ def performance_causes(window: LabelledWindow, task: str, positive: str, config:
     """Segments of the window's categorical features where the metric is worse."""
     if len(window.features) != len(window.labels):
         return []
-    metric = config["metric"]
+    metric, subset = config["metric"], window.splitter()
     return segment_causes(
         segment_values(window.features),
-        lambda mask: compute_metric(metric, window.subset(mask), task, positive)[0],
+        lambda mask: compute_metric(metric, subset(mask), task, positive)[0],
         overall, lower_is_better(metric, config["operator"]), metric)
 
 
