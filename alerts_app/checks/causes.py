@@ -57,9 +57,15 @@ def format_p(p: float) -> str:
     return "p < 1e-6" if p < 1e-6 else f"p = {p:.2g}"
 
 
+def shown_name(name: str) -> str:
+    """A feature as people read it: the model outputs `__score__` and `__prediction__`
+    as `score` and `prediction`."""
+    return name.strip("_") if name.startswith("__") and name.endswith("__") else name
+
+
 def drift_summary(name: str, method: str, statistic: float, p_value: float | None) -> str:
     """`mean_concave_points (KS 0.33)`, `channel (χ² p < 1e-6)`, `age (PSI 0.41)`."""
-    label = METHOD_NAMES.get(method, method)
+    label, name = METHOD_NAMES.get(method, method), shown_name(name)
     if method in ("chi2", "z"):
         return f"{name} ({label} {format_p(p_value if p_value is not None else 1.0)})"
     return f"{name} ({label} {statistic:.2g})"

@@ -80,6 +80,7 @@ def test_summaries_read_as_a_person_would_write_them():
         "mean_concave_points (KS 0.33)"
     assert causes.drift_summary("plan", "z", 2.9, 0.0037) == "plan (z p = 0.0037)"
     assert causes.drift_summary("age", "psi", 0.412, None) == "age (PSI 0.41)"
+    assert causes.drift_summary("__score__", "ks", 0.36, 1e-12) == "score (KS 0.36)"
 
 
 def test_at_most_ten_causes_are_kept_most_important_first():
