@@ -23,9 +23,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from alerts_app.models import AlertTransition, Channel, Delivery, Silence
+from alerts_app.models import AlertTransition, Channel, CheckResult, Delivery, Silence
 from alerts_app.state import should_notify
-from alerts_app.transports import Notification, TransportError, transport_for
+from alerts_app.transports import Notification, TransportError, cause_headline, transport_for
 from monitor_site import enqueue
 
 logger = logging.getLogger(__name__)
@@ -153,11 +153,36 @@ def alert_links(alert) -> tuple[str, str]:
     return f"{base}/alerts/?model={name}&alert={alert.id}", f"{base}/models/{name}/"
 
 
+def breaking_result(transition: AlertTransition) -> CheckResult | None:
+    """The stored result this transition came from (the rule's newest for the alert's
+    version at the transition's time), if it broke the rule; None otherwise."""
+    alert = transition.alert
+    found = (CheckResult.objects.filter(rule_id=alert.rule_id, version_id=alert.version_id,
+                                        evaluated_at__lte=transition.created_at)
+             .order_by("-evaluated_at", "-id").only("status", "value", "threshold",
+                                                    "details").first())
+    return found if found is not None and found.status == "breached" else None
+
+
+def explanation(transition: AlertTransition) -> dict:
+    """{"causes", "headline"} of a firing or repeat transition, from its result; a
+    per-feature alert keeps the causes about its own feature."""
+    result = breaking_result(transition) if transition.event != "resolved" else None
+    if result is None:
+        return {}
+    alert, details = transition.alert, result.details or {}
+    causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
+    if alert.feature:
+        causes = [c for c in causes if c.get("feature") == alert.feature]
+    return {"causes": tuple(causes), "headline": cause_headline(
+        alert.rule.kind, details, result.value, result.threshold)}
+
+
 def build_notification(transition: AlertTransition) -> Notification:
     alert = transition.alert
     rule = alert.rule
     url, dashboard = alert_links(alert)
-    return Notification(
+    return Notification(**explanation(transition),
         event=transition.event, alert_id=alert.id, rule=rule.name, kind=rule.kind,
         model=rule.model.name, version=alert.version.version if alert.version else None,
         feature=alert.feature, severity=rule.severity, state=transition.new,

@@ -54,13 +54,63 @@ class Notification:
     url: str = ""
     dashboard_url: str = ""
     details: dict = field(default_factory=dict)
+    # Why it fires: the breaking result's causes (most important first) and what broke
+    # in words ("input drift in 4 of 11 features"); empty when it does not break.
+    causes: tuple = ()
+    headline: str = ""
+
+
+TOP_CAUSES = 3
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def title_line(n: Notification) -> str:
+    """`[FIRING] rule [feature] on model`, on one line."""
+    feature = f" [{n.feature}]" if n.feature else ""
+    return one_line(f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} "
+                    f"on {n.model}")
+
+
+def top_causes(n: Notification) -> list[str]:
+    """The summaries of the top 3 causes, each on one line."""
+    return [one_line(c.get("summary", "")) for c in n.causes[:TOP_CAUSES]
+            if isinstance(c, dict)]
+
+
+def why_line(n: Notification) -> str:
+    """`input drift in 4 of 11 features — a (KS 0.33), b (χ² p < 1e-6), …`; "" when the
+    notification has neither a headline nor causes."""
+    named = ", ".join(top_causes(n)) + (", …" if len(n.causes) > TOP_CAUSES else "")
+    return one_line(" — ".join(part for part in (n.headline, named) if part))
 
 
 def subject_line(n: Notification) -> str:
-    """One line whatever the rule is named (a newline in a mail header is refused)."""
-    feature = f" [{n.feature}]" if n.feature else ""
-    line = f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} on {n.model}"
-    return " ".join(line.split())
+    """One line whatever the rule or a feature is named (a newline in a mail header is
+    refused): the title, then what broke and its top causes."""
+    why = why_line(n)
+    return f"{title_line(n)}: {why}" if why else title_line(n)
+
+
+def cause_headline(kind: str, details: dict, value: float | None = None,
+                   threshold: float | None = None) -> str:
+    """What broke, in words, from a breaking result's details ("" for other kinds)."""
+    features = details.get("features")
+    if kind in ("data_drift", "prediction_drift") and isinstance(features, dict):
+        drifted = sum(1 for f in features.values() if isinstance(f, dict) and f.get("drifted"))
+        what = "input drift" if kind == "data_drift" else "output drift"
+        noun = "features" if kind == "data_drift" else "outputs"
+        return f"{what} in {drifted} of {len(features)} {noun}"
+    if kind == "data_quality" and isinstance(features, dict):
+        return (f"data quality breaks in {len(details.get('failing') or [])} of "
+                f"{len(features)} features")
+    if kind in ("performance", "estimated_performance") and details.get("metric"):
+        estimated = "estimated " if kind == "estimated_performance" else ""
+        return (f"{estimated}{details['metric']} {format_number(value, DIGITS)} "
+                f"(threshold {format_number(threshold, DIGITS)})")
+    return ""
 
 
 def mrkdwn(text: str) -> str:
@@ -76,8 +126,8 @@ def summary_line(n: Notification) -> str:
 
 
 def webhook_payload(n: Notification) -> dict:
-    """The generic webhook body (docs/alerting.md, "Notifications"), with `feature` for
-    per-feature alerts."""
+    """The generic webhook body: the alert (plus `feature` for per-feature alerts) and
+    the causes of the result that broke (empty when none)."""
     return {
         "event": n.event,
         "alert": {
@@ -86,6 +136,7 @@ def webhook_payload(n: Notification) -> dict:
             "value": n.value, "threshold": n.threshold, "message": n.message,
             "started_at": n.started_at.isoformat() if n.started_at else None, "url": n.url,
         },
+        "causes": [dict(c) for c in n.causes],
     }
 
 
@@ -99,10 +150,13 @@ def slack_payload(n: Notification) -> dict:
     if n.feature:
         facts.append(("Feature", n.feature))
     blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": subject_line(n)[:150]}},
+        {"type": "header", "text": {"type": "plain_text", "text": title_line(n)[:150]}},
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(text)}"} for label, text in facts]},
     ]
+    if why_line(n):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": slack_causes(n)[:2900]}})
     if n.message:
         blocks.append({"type": "section",
                        "text": {"type": "mrkdwn", "text": mrkdwn(n.message[:2900])}})
@@ -110,7 +164,14 @@ def slack_payload(n: Notification) -> dict:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open dashboard"},
             "url": n.dashboard_url}]})
-    return {"text": mrkdwn(f"{subject_line(n)}: {summary_line(n)}"), "blocks": blocks}
+    why = f" — {why_line(n)}" if why_line(n) else ""
+    return {"text": mrkdwn(f"{title_line(n)}: {summary_line(n)}{why}"), "blocks": blocks}
+
+
+def slack_causes(n: Notification) -> str:
+    """*Why:* the headline, then the top causes as a bulleted list (user text escaped)."""
+    lines = [f"*Why:* {mrkdwn(n.headline)}" if n.headline else "*Why:*"]
+    return "\n".join(lines + [f"• {mrkdwn(summary)}" for summary in top_causes(n)])
 
 
 def email_bodies(n: Notification) -> tuple[str, str, str]:
@@ -118,7 +179,8 @@ def email_bodies(n: Notification) -> tuple[str, str, str]:
     context = asdict(n) | {
         "title": EVENT_TITLES.get(n.event, n.event.upper()), "subject": subject_line(n),
         "summary": summary_line(n), "value_text": format_number(n.value, DIGITS),
-        "threshold_text": format_number(n.threshold, DIGITS),
+        "threshold_text": format_number(n.threshold, DIGITS), "top_causes": top_causes(n),
+        "more_causes": max(len(n.causes) - TOP_CAUSES, 0),
     }
     plain = render_to_string("alerts_app/email/alert.txt", context)
     html = render_to_string("alerts_app/email/alert.html", context)

@@ -20,6 +20,7 @@ from scipy import stats
 from scipy.spatial import distance
 
 from alerts_app.checks.base import Outcome, feature_verdict, insufficient, verdict
+from alerts_app.checks.causes import drift_causes, explained
 from models_app.profiles import bin_counts, decile_edges, proportions
 
 PSI_FLOOR = 1e-4
@@ -288,7 +289,8 @@ def _too_little(data: DriftData, config: dict) -> Outcome | None:
 
 
 def drift_details(results: dict[str, FeatureDrift], data: DriftData, **extra) -> dict:
-    return {"features": {name: r.as_dict() for name, r in results.items()},
+    features = {name: r.as_dict() for name, r in results.items()}
+    return {"features": features, "causes": drift_causes(features),
             "verdicts": {name: feature_verdict(r.drifted, r.statistic, r.threshold)
                          for name, r in results.items()},
             "drift_share": drift_share(results), "n_reference": data.n_reference,
@@ -300,6 +302,7 @@ def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:
                          config["correction"])
 
 
+@explained
 def data_drift(data: DriftData, config: dict) -> Outcome:
     """Breaks when the share of drifted features reaches drift_share, or when any feature
     the rule lists explicitly drifts; value = the share of drifted features."""
@@ -314,6 +317,7 @@ def data_drift(data: DriftData, config: dict) -> Outcome:
     return verdict(breached, share, limit, **drift_details(results, data, breached_by=reason))
 
 
+@explained
 def prediction_drift(data: DriftData, config: dict) -> Outcome:
     """Output drift: breaks when any checked output (prediction, score) drifts;
     value = the share of drifted outputs, threshold 0."""

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
+from alerts_app.checks.causes import explained, segment_causes, segment_values
 
 MIN_REFERENCE = 30
 
@@ -43,6 +44,41 @@ def metric_from_confusion(metric: str, m: dict[str, float]) -> float:
     }[metric]
 
 
+DENOMINATORS = {"accuracy": ("tp", "fp", "fn", "tn"), "precision": ("tp", "fp"),
+                "recall": ("tp", "fn"), "f1": ("tp", "fp", "fn")}
+
+
+def segment_metric(metric: str, probabilities: np.ndarray, predicted: np.ndarray,
+                   mask: np.ndarray) -> float:
+    """The expected metric on the rows of `mask`; ValueError where it is undefined
+    (precision of a segment without a predicted positive, ...)."""
+    matrix = expected_confusion(probabilities[mask], predicted[mask])
+    if sum(matrix[k] for k in DENOMINATORS[metric]) <= 0:
+        raise ValueError(f"{metric} is undefined on this segment.")
+    return metric_from_confusion(metric, matrix)
+
+
+def estimated_causes(calibrator: IsotonicRegression, rows: list, config: dict) -> list[dict]:
+    """Segments whose expected metric is worse than over the same rows: `rows` are
+    (positive-class score, {categorical feature: value}) pairs of the window."""
+    if not rows:
+        return []
+    scores = np.array([score for score, _ in rows], float)
+    probabilities = calibrator.predict(scores)
+    predicted = scores >= config.get("decision_threshold", 0.5)
+    metric = config["metric"]
+
+    def on(mask: np.ndarray) -> float:
+        return segment_metric(metric, probabilities, predicted, mask)
+
+    try:
+        overall = on(np.ones(len(scores), bool))
+    except ValueError:
+        return []
+    return segment_causes(segment_values([features for _, features in rows]), on, overall,
+                          config["operator"] in (">", ">="), f"estimated {metric}")
+
+
 def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
              cutoff: float = 0.5) -> tuple[float, dict]:
     """(estimated metric, expected confusion) of the window; `predicted` defaults to
@@ -54,12 +90,15 @@ def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
     return metric_from_confusion(metric, matrix), matrix
 
 
+@explained
 def estimated_performance(data: dict, config: dict) -> Outcome:
     """`estimated metric <operator> threshold` on the window's scores, without labels.
 
     `data` = {"ref_scores", "ref_labels" (0/1), "scores", "predicted" (bools or None),
     "n" (scored predictions in the window, default len(scores): `scores` may be a
-    uniform sample of them)}.
+    uniform sample of them), "segment_rows" (optional: a callable answering the
+    window's (score, categorical features) rows, called only when the rule breaks, for
+    the segments of the causes)}.
     """
     threshold, n = config["threshold"], data.get("n", len(data["scores"]))
     ref_labels = np.asarray(data["ref_labels"], float)
@@ -72,7 +111,11 @@ def estimated_performance(data: dict, config: dict) -> Outcome:
     value, matrix = estimate(config["metric"], data["ref_scores"], ref_labels,
                              data["scores"], data.get("predicted"),
                              config.get("decision_threshold", 0.5))
-    return verdict(breaks(value, config["operator"], threshold), value, threshold,
+    breached = breaks(value, config["operator"], threshold)
+    rows = data["segment_rows"]() if breached and data.get("segment_rows") else []
+    causes = (estimated_causes(fit_calibrator(data["ref_scores"], ref_labels), rows, config)
+              if rows else [])
+    return verdict(breached, value, threshold, causes=causes,
                    metric=config["metric"], operator=config["operator"], n=n,
                    n_scores_used=len(data["scores"]),
                    n_reference=len(ref_labels), expected_confusion=matrix)

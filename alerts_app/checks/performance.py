@@ -12,12 +12,14 @@ import numpy as np
 from sklearn import metrics as skm
 
 from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
+from alerts_app.checks.causes import explained, segment_causes, segment_values
 
 REGRESSION_METRICS = {
     "mae": skm.mean_absolute_error, "rmse": skm.root_mean_squared_error,
     "mape": skm.mean_absolute_percentage_error, "r2": skm.r2_score,
 }
 SCORE_METRICS = frozenset({"roc_auc", "log_loss"})
+LOSSES = frozenset({"log_loss", "mae", "rmse", "mape"})
 TRUE_WORDS = {"true": "1", "false": "0"}
 
 
@@ -44,6 +46,25 @@ class LabelledWindow:
     predictions: list
     scores: list = field(default_factory=list)  # dict class -> probability, or None
     total: int = 0
+    features: list = field(default_factory=list)  # per row: {categorical feature: value}
+
+    def splitter(self):
+        """A function from a boolean row mask to the window of those rows (the columns
+        are copied into arrays once, so that many subsets stay cheap)."""
+        columns = [_objects(self.labels), _objects(self.predictions),
+                   _objects(self.scores) if self.scores else None]
+
+        def subset(mask: np.ndarray) -> "LabelledWindow":
+            labels, predictions, scores = (c[mask].tolist() if c is not None else []
+                                           for c in columns)
+            return LabelledWindow(labels, predictions, scores, int(mask.sum()))
+        return subset
+
+
+def _objects(values: list) -> np.ndarray:
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
 
 
 def score_of(scores: dict | None, klass: str) -> float | None:
@@ -134,6 +155,27 @@ def compute_metric(metric: str, window: LabelledWindow, task: str,
     return multiclass_metric(metric, window)
 
 
+def lower_is_better(metric: str, operator: str) -> bool:
+    """Whether a higher value of the metric is worse: a rule that breaks above its
+    threshold says so; otherwise the metric's own sense."""
+    if operator in (">", ">="):
+        return True
+    return operator not in ("<", "<=") and metric in LOSSES
+
+
+def performance_causes(window: LabelledWindow, task: str, positive: str, config: dict,
+                       overall: float) -> list[dict]:
+    """Segments of the window's categorical features where the metric is worse."""
+    if len(window.features) != len(window.labels):
+        return []
+    metric, subset = config["metric"], window.splitter()
+    return segment_causes(
+        segment_values(window.features),
+        lambda mask: compute_metric(metric, subset(mask), task, positive)[0],
+        overall, lower_is_better(metric, config["operator"]), metric)
+
+
+@explained
 def performance(data: dict, config: dict) -> Outcome:
     """`metric <operator> threshold` on the labelled predictions of the window.
 
@@ -153,5 +195,8 @@ def performance(data: dict, config: dict) -> Outcome:
         value, used = compute_metric(config["metric"], window, data["task"], positive)
     except UndefinedMetric as exc:
         return insufficient(str(exc), threshold, **info)
-    return verdict(breaks(value, config["operator"], threshold), value, threshold,
-                   operator=config["operator"], used=used, **info)
+    breached = breaks(value, config["operator"], threshold)
+    causes = (performance_causes(window, data["task"], positive, config, value)
+              if breached else [])
+    return verdict(breached, value, threshold, operator=config["operator"], used=used,
+                   causes=causes, **info)

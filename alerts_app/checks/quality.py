@@ -9,6 +9,7 @@ that is missing is not also out of range).
 from dataclasses import dataclass
 
 from alerts_app.checks.base import Outcome, feature_verdict, insufficient, verdict
+from alerts_app.checks.causes import explained, quality_causes
 
 LIMITS = {"missing_rate": "max_missing_rate", "type_error_rate": "max_type_error_rate",
           "out_of_range_rate": "max_out_of_range_rate",
@@ -79,6 +80,7 @@ def worst(features: dict[str, QualityCounts], config: dict) -> tuple[str, str, f
     return feature, name, score
 
 
+@explained
 def data_quality(data: dict, config: dict) -> Outcome:
     """Breaks when any rate of any feature is above its limit.
 
@@ -94,5 +96,7 @@ def data_quality(data: dict, config: dict) -> Outcome:
     value, limit = per_feature[feature][name], config[LIMITS[name]]
     broken = sorted(f for f, q in per_feature.items() if q["violations"])
     verdicts = {name: quality_verdict(q, config) for name, q in per_feature.items()}
+    limits = {rate: config[key] for rate, key in LIMITS.items() if config[key] is not None}
     return verdict(bool(broken), value, limit, features=per_feature, verdicts=verdicts,
+                   causes=quality_causes(per_feature, limits),
                    failing=broken, worst={"feature": feature, "rate": name}, n=rows)

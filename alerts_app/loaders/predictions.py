@@ -72,12 +72,29 @@ def load_error_counts(model, version, config: dict, now: datetime) -> dict:
     return {"total": counts["total"], "errors": counts["errors"]}
 
 
+MAX_SEGMENT_FEATURES = 30
+MAX_CATEGORY_LENGTH = 100
+
+
+def categorical_features(features) -> dict:
+    """The categorical inputs of one row, bounded: text and boolean values of at most
+    100 characters, at most 30 of them (the first by name); numbers are not segments."""
+    if not isinstance(features, dict):
+        return {}
+    kept = {name: value for name, value in features.items()
+            if isinstance(value, bool) or (isinstance(value, str)
+                                           and len(value) <= MAX_CATEGORY_LENGTH)}
+    return {name: kept[name] for name in sorted(kept)[:MAX_SEGMENT_FEATURES]}
+
+
 def load_labelled(model, version, config: dict, now: datetime) -> dict:
-    """The window's labelled predictions (label, prediction, scores) and its row count."""
+    """The window's labelled predictions (label, prediction, scores, categorical
+    features for the segments of the causes) and its row count."""
     rows = window_predictions(model, version, config, now)
     labelled = list(rows.filter(label__isnull=False).values_list("label", "prediction",
-                                                                 "scores"))
-    labels, predictions, scores = (list(c) for c in zip(*labelled, strict=True)) \
-        if labelled else ([], [], [])
-    window = LabelledWindow(labels, predictions, scores, total=rows.count())
+                                                                 "scores", "features"))
+    labels, predictions, scores, features = (list(c) for c in zip(*labelled, strict=True)) \
+        if labelled else ([], [], [], [])
+    window = LabelledWindow(labels, predictions, scores, total=rows.count(),
+                            features=[categorical_features(f) for f in features])
     return {"window": window, "task": model.task}

@@ -12,7 +12,9 @@ import numpy as np
 from alerts_app.checks.drift import DriftData, FeatureData
 from alerts_app.checks.quality import QualityCounts
 from alerts_app.loaders.base import NoData, window_start
+from alerts_app.loaders.predictions import categorical_features
 from models_app import profiles
+from models_app.models import Prediction
 from models_app.profiles import NUMERIC, FeatureProfile
 
 
@@ -126,4 +128,22 @@ def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
     return {"ref_scores": numbers(calibration.get("scores")),
             "ref_labels": numbers(calibration.get("labels")),
             "scores": numbers(scores.sample) if scores else np.empty(0),
-            "n": scores.count if scores else 0, "predicted": None}
+            "n": scores.count if scores else 0, "predicted": None,
+            "segment_rows": lambda: scored_rows(version, config, now)}
+
+
+MAX_SEGMENT_ROWS = 5000
+
+
+def scored_rows(version, config: dict, now: datetime) -> list[tuple[float, dict]]:
+    """The window's newest 5,000 stored predictions with a positive-class score, as
+    (score, categorical features): the segments of CBPE's causes (a model fed only
+    profiles has no rows, and so no segments)."""
+    start = window_start(now, config["window"])
+    rows = (Prediction.objects.filter(version=version, timestamp__gt=start, timestamp__lte=now,
+                                      scores__isnull=False)
+            .order_by("-timestamp").values_list("scores", "features")[:MAX_SEGMENT_ROWS])
+    found = [(profiles.positive_score(s), categorical_features(f)) for s, f in rows]
+    return [(float(score), features) for score, features in found
+            if isinstance(score, (int, float)) and not isinstance(score, bool)
+            and np.isfinite(score)]

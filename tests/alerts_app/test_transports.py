@@ -44,6 +44,7 @@ def test_the_webhook_payload_is_the_design_contract():
             "message": "High loss on fraud: value 0.3123 vs threshold 0.25.",
             "started_at": "2026-03-01T12:00:00+00:00", "url": "http://mw.example/alerts/?alert=7",
         },
+        "causes": [],
     }
 
 
