@@ -49,7 +49,9 @@ test: dev-venv services
 		--ignore=tests/faults --deselect tests/reliability/test_api_fuzz.py \
 		--deselect tests/monitor_site/test_make_run.py
 
+## lint: one format (ruff format, 100 columns) and ruff's checks; CI runs it before the tests
 lint: dev-venv
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
 bench-ingest: dev-venv services

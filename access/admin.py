@@ -55,8 +55,16 @@ class ModelRoleAdmin(admin.ModelAdmin):
 class IngestTokenAdmin(admin.ModelAdmin):
     """Tokens that may only write one model's telemetry; the key is shown once, on creation."""
 
-    list_display = ["name", "model", "prefix", "status", "expires_at", "last_used_at",
-                    "created_by", "created_at"]
+    list_display = [
+        "name",
+        "model",
+        "prefix",
+        "status",
+        "expires_at",
+        "last_used_at",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["revoked", "model"]
     search_fields = ["name", "prefix", "model__name"]
     list_select_related = ["model", "created_by"]
@@ -67,8 +75,16 @@ class IngestTokenAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["model", "name", "expires_at"]
-        return ["model", "name", "prefix", "expires_at", "revoked", "created_by",
-                "created_at", "last_used_at"]
+        return [
+            "model",
+            "name",
+            "prefix",
+            "expires_at",
+            "revoked",
+            "created_by",
+            "created_at",
+            "last_used_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (["model"] if obj else [])
@@ -89,10 +105,17 @@ class IngestTokenAdmin(admin.ModelAdmin):
         request._modelwatch_ingest_key = key
 
     def response_add(self, request, obj, post_url_continue=None):
-        return TemplateResponse(request, "access/token_created.html", {
-            **self.admin_site.each_context(request), "title": "Ingest token created",
-            "token": obj, "key": request._modelwatch_ingest_key, "opts": self.opts,
-        })
+        return TemplateResponse(
+            request,
+            "access/token_created.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Ingest token created",
+                "token": obj,
+                "key": request._modelwatch_ingest_key,
+                "opts": self.opts,
+            },
+        )
 
     @admin.action(description="Revoke the selected tokens")
     def revoke_tokens(self, request, queryset):
@@ -107,13 +130,29 @@ class IngestTokenAdmin(admin.ModelAdmin):
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: what changed, who changed it, when and from where."""
 
-    list_display = ["created_at", "actor_repr", "source", "action", "object_type",
-                    "object_repr", "changed_fields"]
+    list_display = [
+        "created_at",
+        "actor_repr",
+        "source",
+        "action",
+        "object_type",
+        "object_repr",
+        "changed_fields",
+    ]
     list_filter = ["action", "object_type", "source"]
     search_fields = ["object_repr", "object_id", "actor_repr"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "actor_repr", "actor", "source", "action", "object_type",
-              "object_id", "object_repr", "changes_table"]
+    fields = [
+        "created_at",
+        "actor_repr",
+        "actor",
+        "source",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "changes_table",
+    ]
     readonly_fields = fields
 
     @admin.display(description="fields")
@@ -125,11 +164,16 @@ class AuditEntryAdmin(admin.ModelAdmin):
         if not entry.changes:
             return "—"
         rows = format_html_join(
-            "", "<tr><th>{}</th><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            ((name, json.dumps(old, default=str), json.dumps(new, default=str))
-             for name, (old, new) in sorted(entry.changes.items())))
-        return format_html("<table><tr><th>field</th><th>before</th><th>after</th></tr>{}"
-                           "</table>", rows)
+            "",
+            "<tr><th>{}</th><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            (
+                (name, json.dumps(old, default=str), json.dumps(new, default=str))
+                for name, (old, new) in sorted(entry.changes.items())
+            ),
+        )
+        return format_html(
+            "<table><tr><th>field</th><th>before</th><th>after</th></tr>{}</table>", rows
+        )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -139,4 +183,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-

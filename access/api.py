@@ -20,13 +20,19 @@ from models_app.models import Model
 
 
 class ModelRoleSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", allow_null=True, required=False,
-                                        queryset=get_user_model().objects.all())
-    group = serializers.SlugRelatedField(slug_field="name", allow_null=True, required=False,
-                                         queryset=Group.objects.all())
+    user = serializers.SlugRelatedField(
+        slug_field="username",
+        allow_null=True,
+        required=False,
+        queryset=get_user_model().objects.all(),
+    )
+    group = serializers.SlugRelatedField(
+        slug_field="name", allow_null=True, required=False, queryset=Group.objects.all()
+    )
     role = serializers.ChoiceField(choices=Role.choices)
-    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
-                                              allow_null=True)
+    granted_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ModelRole
@@ -36,25 +42,48 @@ class ModelRoleSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict) -> dict:
         if (attrs.get("user") is None) == (attrs.get("group") is None):
             raise serializers.ValidationError(
-                {"user": ["Give either a user or a group (not both)."]})
+                {"user": ["Give either a user or a group (not both)."]}
+            )
         return attrs
 
 
 class IngestTokenSerializer(serializers.ModelSerializer):
     expires = serializers.CharField(
-        write_only=True, required=False, allow_blank=True,
-        help_text='Lifetime from now: "30d", "12h", "2w" (default: no expiry).')
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
-                                              allow_null=True)
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        help_text='Lifetime from now: "30d", "12h", "2w" (default: no expiry).',
+    )
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     key = serializers.SerializerMethodField(
-        help_text="The key, present only in the answer that creates the token.")
+        help_text="The key, present only in the answer that creates the token."
+    )
 
     class Meta:
         model = IngestToken
-        fields = ["id", "name", "prefix", "key", "expires", "expires_at", "revoked",
-                  "created_by", "created_at", "last_used_at"]
-        read_only_fields = ["id", "prefix", "expires_at", "revoked", "created_by",
-                            "created_at", "last_used_at"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "key",
+            "expires",
+            "expires_at",
+            "revoked",
+            "created_by",
+            "created_at",
+            "last_used_at",
+        ]
+        read_only_fields = [
+            "id",
+            "prefix",
+            "expires_at",
+            "revoked",
+            "created_by",
+            "created_at",
+            "last_used_at",
+        ]
 
     def get_key(self, token: IngestToken) -> str | None:
         return self.context.get("key")
@@ -82,18 +111,23 @@ class ModelRoleList(ModelScoped, generics.ListCreateAPIView):
 
     def get_queryset(self):
         return ModelRole.objects.filter(model__name=self.kwargs["name"]).select_related(
-            "user", "group", "granted_by")
+            "user", "group", "granted_by"
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data, model = serializer.validated_data, self.target()
         existed = ModelRole.objects.filter(
-            model=model, user=data.get("user"), group=data.get("group")).exists()
-        grant = roles.grant(model, data.get("user") or data.get("group"), data["role"],
-                            granted_by=request.user)
-        return Response(ModelRoleSerializer(grant).data,
-                        status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+            model=model, user=data.get("user"), group=data.get("group")
+        ).exists()
+        grant = roles.grant(
+            model, data.get("user") or data.get("group"), data["role"], granted_by=request.user
+        )
+        return Response(
+            ModelRoleSerializer(grant).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
 
 
 class ModelRoleDetail(ModelScoped, generics.RetrieveDestroyAPIView):
@@ -112,14 +146,16 @@ class IngestTokenList(ModelScoped, generics.ListCreateAPIView):
 
     def get_queryset(self):
         return IngestToken.objects.filter(model__name=self.kwargs["name"]).select_related(
-            "created_by")
+            "created_by"
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        token, key = tokens.create_token(self.target(), data["name"], request.user,
-                                         data.get("expires"))
+        token, key = tokens.create_token(
+            self.target(), data["name"], request.user, data.get("expires")
+        )
         answer = IngestTokenSerializer(token, context={"key": key}).data
         return Response(answer, status=status.HTTP_201_CREATED)
 

@@ -41,7 +41,8 @@ class AuditContext:
 
 
 _current: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar(
-    "modelwatch_audit", default=None)
+    "modelwatch_audit", default=None
+)
 
 
 @contextlib.contextmanager
@@ -105,8 +106,10 @@ def plain(value):
 def redact(value):
     """Secrets out of a channel config: URLs keep only scheme and host."""
     if isinstance(value, dict):
-        return {k: ("***" if any(w in k.lower() for w in SECRET_WORDS) else redact(v))
-                for k, v in value.items()}
+        return {
+            k: ("***" if any(w in k.lower() for w in SECRET_WORDS) else redact(v))
+            for k, v in value.items()
+        }
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         parts = urlsplit(value)
         return f"{parts.scheme}://{parts.hostname or ''}/…"
@@ -127,8 +130,11 @@ def field_value(instance, model_field):
 
 def snapshot(instance) -> dict:
     excluded = TRACKED[label_of(instance)]
-    return {f.name: field_value(instance, f) for f in instance._meta.concrete_fields
-            if f.name not in excluded and not f.primary_key}
+    return {
+        f.name: field_value(instance, f)
+        for f in instance._meta.concrete_fields
+        if f.name not in excluded and not f.primary_key
+    }
 
 
 def diff(label: str, before: dict, after: dict) -> dict:
@@ -148,9 +154,15 @@ def diff(label: str, before: dict, after: dict) -> dict:
 def record(instance, action: str, changes: dict) -> AuditEntry:
     actor, actor_repr, source = current_actor()
     entry = AuditEntry.objects.create(
-        actor=actor, actor_repr=actor_repr[:200], source=source, action=action,
-        object_type=label_of(instance), object_id=str(instance.pk),
-        object_repr=str(instance)[:300], changes=changes)
+        actor=actor,
+        actor_repr=actor_repr[:200],
+        source=source,
+        action=action,
+        object_type=label_of(instance),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:300],
+        changes=changes,
+    )
     if (context := _current.get()) is not None:
         context.entries[(entry.object_type, entry.object_id)] = entry
     return entry
@@ -182,8 +194,9 @@ def after_save(sender, instance, created, raw=False, update_fields=None, **kwarg
 def one_sided(instance, values: dict, created: bool) -> dict:
     """The fields of a created (None -> value) or deleted (value -> None) object."""
     hidden = REDACTED.get(label_of(instance), set())
-    shown = {k: redact(v) if k in hidden else v for k, v in values.items()
-             if v not in (None, "", [], {})}
+    shown = {
+        k: redact(v) if k in hidden else v for k, v in values.items() if v not in (None, "", [], {})
+    }
     return {k: [None, v] if created else [v, None] for k, v in shown.items()}
 
 
@@ -197,8 +210,14 @@ def related_names(instance, accessor: str) -> list[str]:
 
 def channels_changed(sender, instance, action, reverse, **kwargs) -> None:
     """A rule's channels, before and after, merged into this request's entry for the rule."""
-    if reverse or action not in {"pre_add", "pre_remove", "pre_clear", "post_add",
-                                 "post_remove", "post_clear"}:
+    if reverse or action not in {
+        "pre_add",
+        "pre_remove",
+        "pre_clear",
+        "post_add",
+        "post_remove",
+        "post_clear",
+    }:
         return
     if action.startswith("pre_"):
         instance._audit_channels = related_names(instance, "channels")
@@ -224,5 +243,6 @@ def connect() -> None:
         post_save.connect(after_save, sender=model_class, dispatch_uid=uid)
         post_delete.connect(after_delete, sender=model_class, dispatch_uid=uid)
     rule = apps.get_model("alerts_app.AlertRule")
-    m2m_changed.connect(channels_changed, sender=rule.channels.through,
-                        dispatch_uid="audit:rule-channels")
+    m2m_changed.connect(
+        channels_changed, sender=rule.channels.through, dispatch_uid="audit:rule-channels"
+    )

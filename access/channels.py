@@ -68,6 +68,5 @@ def unusable_channel_message(channel_id) -> str:
 def unusable_channels(user, models: Iterable[Model], channels: Iterable) -> list:
     """The ids among `channels` (objects or ids) that `user` may not route `models` to."""
     ids = [getattr(channel, "pk", channel) for channel in channels]
-    allowed = set(routable_channels(user, *models).filter(pk__in=ids)
-                  .values_list("pk", flat=True))
+    allowed = set(routable_channels(user, *models).filter(pk__in=ids).values_list("pk", flat=True))
     return [channel_id for channel_id in ids if channel_id not in allowed]

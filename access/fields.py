@@ -30,5 +30,3 @@ class EditableModelField(serializers.SlugRelatedField):
             self.fail("does_not_exist", slug_name=self.slug_field, value=name)
         check_model_perm(user, EDIT, model)
         return model
-
-

@@ -30,8 +30,10 @@ from access.throttling import (
 )
 
 USER, ADDRESS = "MODELWATCH_LOGIN_FAILURES_USER", "MODELWATCH_LOGIN_FAILURES_ADDRESS"
-LOCKED_MESSAGE = ("Too many failed sign-ins for this account or from this address; "
-                  "try again in {minutes} minute(s).")
+LOCKED_MESSAGE = (
+    "Too many failed sign-ins for this account or from this address; "
+    "try again in {minutes} minute(s)."
+)
 
 
 def _identities(request, username) -> list[tuple[str, str]]:

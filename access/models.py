@@ -23,13 +23,20 @@ class ModelRole(models.Model):
     """
 
     model = models.ForeignKey(Model, related_name="roles", on_delete=models.CASCADE)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.CASCADE, related_name="model_roles")
-    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="model_roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="model_roles",
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="model_roles"
+    )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -38,7 +45,8 @@ class ModelRole(models.Model):
             models.CheckConstraint(
                 condition=models.Q(user__isnull=True) ^ models.Q(group__isnull=True),
                 name="role_user_xor_group",
-                violation_error_message="Choose either a user or a group, not both."),
+                violation_error_message="Choose either a user or a group, not both.",
+            ),
             models.UniqueConstraint(fields=["model", "user"], name="uniq_model_role_user"),
             models.UniqueConstraint(fields=["model", "group"], name="uniq_model_role_group"),
         ]
@@ -59,14 +67,17 @@ class IngestToken(models.Model):
 
     model = models.ForeignKey(Model, related_name="ingest_tokens", on_delete=models.CASCADE)
     name = models.CharField(max_length=100, help_text="What the key is for, e.g. 'serving'.")
-    prefix = models.CharField(max_length=16, editable=False,
-                              help_text="The start of the key, to recognise it.")
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="The start of the key, to recognise it."
+    )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True,
-                                      help_text="Empty: the token never expires.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the token never expires."
+    )
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
 
@@ -90,8 +101,9 @@ class AuditEntry(models.Model):
     """One change to a rule, channel, token, role or model: who, when, what (before/after)."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_repr = models.CharField("actor", max_length=200, blank=True)
     source = models.CharField(max_length=16, help_text="api, admin, web or command.")
     action = models.CharField(max_length=16, choices=AuditAction.choices)

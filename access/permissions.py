@@ -63,16 +63,21 @@ def check_model_perm(user, perm: str, model: Model | None) -> None:
         raise NotFound("Not found.")
     if perm not in held:
         raise PermissionDenied(
-            f'You need the {ROLE_NEEDED[perm]} role on model "{model.name}" to do this.')
+            f'You need the {ROLE_NEEDED[perm]} role on model "{model.name}" to do this.'
+        )
 
 
 def check_ingest_token(request, view, token) -> bool:
-    allowed = (request.method == "POST" and view_model_class(view) is Model
-               and getattr(view, "action", None) in TELEMETRY_ACTIONS
-               and view.kwargs.get("name") == token.model.name)
+    allowed = (
+        request.method == "POST"
+        and view_model_class(view) is Model
+        and getattr(view, "action", None) in TELEMETRY_ACTIONS
+        and view.kwargs.get("name") == token.model.name
+    )
     if not allowed:
         raise PermissionDenied(
-            f'This ingest token may only send telemetry to model "{token.model.name}".')
+            f'This ingest token may only send telemetry to model "{token.model.name}".'
+        )
     return True
 
 

@@ -86,7 +86,8 @@ def grant(model: Model, principal, role: str, granted_by=None) -> ModelRole:
     """Give a user or group `role` on `model` (replacing the role it had there)."""
     key = {"group": principal} if isinstance(principal, Group) else {"user": principal}
     grant_row, created = ModelRole.objects.get_or_create(
-        model=model, **key, defaults={"role": role, "granted_by": granted_by})
+        model=model, **key, defaults={"role": role, "granted_by": granted_by}
+    )
     if not created and grant_row.role != role:
         grant_row.role, grant_row.granted_by = role, granted_by
         grant_row.save()
@@ -146,12 +147,14 @@ def _drop_object_permissions(sender, instance: Model, **kwargs) -> None:
 def ensure_roles(**kwargs) -> None:
     """The custom permission and the three "all models" groups (after migrate and flush)."""
     content_type = ContentType.objects.get_for_model(Model)
-    Permission.objects.get_or_create(content_type=content_type, codename=EDIT,
-                                     defaults={"name": EDIT_PERMISSION_NAME})
+    Permission.objects.get_or_create(
+        content_type=content_type, codename=EDIT, defaults={"name": EDIT_PERMISSION_NAME}
+    )
     for role, codenames in ROLE_PERMS.items():
         group, _ = Group.objects.get_or_create(name=global_group_name(role))
-        group.permissions.add(*Permission.objects.filter(
-            content_type=content_type, codename__in=codenames))
+        group.permissions.add(
+            *Permission.objects.filter(content_type=content_type, codename__in=codenames)
+        )
 
 
 def connect_post_migrate(app_config) -> None:

@@ -10,10 +10,14 @@ class IngestTokenScheme(OpenApiAuthenticationExtension):
     name = "ingestToken"
 
     def get_security_definition(self, auto_schema) -> dict:
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": 'An ingest token, "Token mwi_…": sends one model\'s telemetry '
-                               "(metrics, predictions, labels, reference, parameters), nothing "
-                               "else."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'An ingest token, "Token mwi_…": sends one model\'s telemetry '
+            "(metrics, predictions, labels, reference, parameters), nothing "
+            "else.",
+        }
 
     def get_security_requirement(self, auto_schema):
         request = type("SchemaRequest", (), {"method": auto_schema.method})()

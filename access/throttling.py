@@ -30,27 +30,31 @@ PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(name: str, text: str) -> tuple[int, int] | None:
-    """"600/minute" -> (600, 60); "off", "0" or "" -> None (no limit); else fail fast."""
+    """ "600/minute" -> (600, 60); "off", "0" or "" -> None (no limit); else fail fast."""
     if text.strip().lower() in {"", "off", "0", "none"}:
         return None
     match = RATE.match(text)
     if not match or int(match.group(1)) < 1:
         raise ImproperlyConfigured(
             f'{name} must look like "600/minute" (per second, minute, hour or day) or "off", '
-            f"got {text!r}")
+            f"got {text!r}"
+        )
     return int(match.group(1)), PERIOD_SECONDS[match.group(2)[0]]
 
 
 @lru_cache(maxsize=8)
 def parse_proxies(text: str) -> tuple:
-    """"10.0.0.0/8, 127.0.0.1" -> networks; anything else stops the process at start."""
+    """ "10.0.0.0/8, 127.0.0.1" -> networks; anything else stops the process at start."""
     try:
-        return tuple(ipaddress.ip_network(item.strip(), strict=False)
-                     for item in text.split(",") if item.strip())
+        return tuple(
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in text.split(",")
+            if item.strip()
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(
-            f"MODELWATCH_TRUSTED_PROXIES must be IP addresses or networks, comma-separated: "
-            f"{exc}") from None
+            f"MODELWATCH_TRUSTED_PROXIES must be IP addresses or networks, comma-separated: {exc}"
+        ) from None
 
 
 def _is_trusted(address: str, proxies: tuple) -> bool:

@@ -26,7 +26,7 @@ def hash_key(key: str) -> str:
 
 
 def parse_expiry(text: str | None, now: datetime) -> datetime | None:
-    """"30d", "12h", "2w", "90m", "45s" from now; None or "" or "never": no expiry.
+    """ "30d", "12h", "2w", "90m", "45s" from now; None or "" or "never": no expiry.
 
     A lifetime over MAX_LIFETIME is refused (ValueError), however many digits it has.
     """
@@ -42,8 +42,9 @@ def parse_expiry(text: str | None, now: datetime) -> datetime | None:
     return now + timedelta(seconds=seconds)
 
 
-def create_token(model: Model, name: str, created_by=None,
-                 expires_at: datetime | None = None) -> tuple[IngestToken, str]:
+def create_token(
+    model: Model, name: str, created_by=None, expires_at: datetime | None = None
+) -> tuple[IngestToken, str]:
     """A new token and its key (the only time the key exists in clear)."""
     key = new_key()
     token = IngestToken(model=model, name=name, created_by=created_by, expires_at=expires_at)
@@ -57,7 +58,7 @@ def new_key() -> str:
 
 
 def set_key(token: IngestToken, key: str) -> None:
-    token.prefix, token.key_hash = key[:len(KEY_PREFIX) + 6], hash_key(key)
+    token.prefix, token.key_hash = key[: len(KEY_PREFIX) + 6], hash_key(key)
 
 
 def find_token(key: str) -> IngestToken | None:
@@ -76,4 +77,3 @@ def touch(token: IngestToken, now: datetime) -> None:
 def revoke(token: IngestToken) -> None:
     token.revoked = True
     token.save(update_fields=["revoked"])
-

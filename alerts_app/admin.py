@@ -40,9 +40,15 @@ from alerts_app.models import (
 from alerts_app.outbox import send_test_notification
 from alerts_app.transports import TransportError
 
-STATE_COLOURS = {"firing": "#cf222e", "pending": "#bf8700", "resolved": "#1a7f37",
-                 "ok": "#1a7f37", "breached": "#cf222e", "insufficient_data": "#656d76",
-                 "error": "#8250df"}
+STATE_COLOURS = {
+    "firing": "#cf222e",
+    "pending": "#bf8700",
+    "resolved": "#1a7f37",
+    "ok": "#1a7f37",
+    "breached": "#cf222e",
+    "insufficient_data": "#656d76",
+    "error": "#8250df",
+}
 
 
 def badge(text: str | None) -> str:
@@ -122,17 +128,36 @@ def worst_state_annotations() -> dict:
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "model", "kind", "severity", "enabled", "last_result", "alert_state",
-                    "next_run_at"]
+    list_display = [
+        "name",
+        "model",
+        "kind",
+        "severity",
+        "enabled",
+        "last_result",
+        "alert_state",
+        "next_run_at",
+    ]
     list_filter = ["enabled", "kind", "severity", "model"]
     list_select_related = ["model"]
     search_fields = ["name", "model__name"]
-    readonly_fields = ["kind_description", "next_run_at", "last_run_at", "created_by",
-                       "created_at", "updated_at"]
+    readonly_fields = [
+        "kind_description",
+        "next_run_at",
+        "last_run_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     filter_horizontal = ["channels"]
     inlines = [RecentResultInline]
-    actions = ["enable_rules", "disable_rules", "evaluate_now", "silence_for_an_hour",
-               "silence_for_a_day"]
+    actions = [
+        "enable_rules",
+        "disable_rules",
+        "evaluate_now",
+        "silence_for_an_hour",
+        "silence_for_a_day",
+    ]
     change_form_template = "admin/alerts_app/alertrule/change_form.html"
 
     def get_queryset(self, request):
@@ -142,8 +167,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def last_result(self, rule: AlertRule) -> str:
         if not getattr(rule, "_last_status", None):
             return "never evaluated"
-        return format_html("{} <small>{}</small>", badge(rule._last_status),
-                           timezone.localtime(rule._last_at).strftime("%Y-%m-%d %H:%M"))
+        return format_html(
+            "{} <small>{}</small>",
+            badge(rule._last_status),
+            timezone.localtime(rule._last_at).strftime("%Y-%m-%d %H:%M"),
+        )
 
     @admin.display(description="alert state")
     def alert_state(self, rule: AlertRule) -> str:
@@ -164,8 +192,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
         kwargs["form"] = rule_form_for(self.chosen_kind(request, obj))
         kwargs["fields"] = None
         form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"routing_user": request.user,
-                                            "request_user": request.user})
+        return type(
+            form.__name__, (form,), {"routing_user": request.user, "request_user": request.user}
+        )
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "channels":
@@ -175,17 +204,44 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         kind = self.chosen_kind(request, obj)
         return [
-            (None, {"fields": ["name", "model", "kind", "kind_description", "severity",
-                               "enabled", "channels"]}),
-            (f"Configuration of a {kind} rule", {
-                "fields": config_field_names(kind),
-                "description": kind_summary(kind) + " Leave a field empty to use "
-                               "its default.",
-            }),
-            ("Timing", {"fields": ["interval", "pending_for", "keep_firing_for",
-                                   "repeat_interval"]}),
-            ("Schedule", {"fields": ["next_run_at", "last_run_at", "created_by", "created_at",
-                                     "updated_at"], "classes": ["collapse"]}),
+            (
+                None,
+                {
+                    "fields": [
+                        "name",
+                        "model",
+                        "kind",
+                        "kind_description",
+                        "severity",
+                        "enabled",
+                        "channels",
+                    ]
+                },
+            ),
+            (
+                f"Configuration of a {kind} rule",
+                {
+                    "fields": config_field_names(kind),
+                    "description": kind_summary(kind) + " Leave a field empty to use its default.",
+                },
+            ),
+            (
+                "Timing",
+                {"fields": ["interval", "pending_for", "keep_firing_for", "repeat_interval"]},
+            ),
+            (
+                "Schedule",
+                {
+                    "fields": [
+                        "next_run_at",
+                        "last_run_at",
+                        "created_by",
+                        "created_at",
+                        "updated_at",
+                    ],
+                    "classes": ["collapse"],
+                },
+            ),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -196,10 +252,16 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         if self.chosen_kind(request) is None:
-            return TemplateResponse(request, "admin/alerts_app/alertrule/choose_kind.html", {
-                **self.admin_site.each_context(request), "opts": self.model._meta,
-                "title": "Add alert rule: choose its kind", "kinds": kind_choices(),
-            })
+            return TemplateResponse(
+                request,
+                "admin/alerts_app/alertrule/choose_kind.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": "Add alert rule: choose its kind",
+                    "kinds": kind_choices(),
+                },
+            )
         return super().add_view(request, form_url, extra_context)
 
     def get_changeform_initial_data(self, request):
@@ -214,8 +276,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.evaluate_view)
-        return [path("<int:rule_id>/evaluate/", view, name="alerts_app_alertrule_evaluate"),
-                *super().get_urls()]
+        return [
+            path("<int:rule_id>/evaluate/", view, name="alerts_app_alertrule_evaluate"),
+            *super().get_urls(),
+        ]
 
     def evaluate_view(self, request, rule_id: int):
         rule = get_object_or_404(AlertRule.objects.select_related("model"), id=rule_id)
@@ -225,10 +289,17 @@ class AlertRuleAdmin(admin.ModelAdmin):
         """Evaluate each rule now and show the results: nothing stored, nothing notified."""
         now = timezone.now()
         rows = [evaluation_row(rule, now) for rule in rules]
-        return TemplateResponse(request, "admin/alerts_app/alertrule/evaluate.html", {
-            **self.admin_site.each_context(request), "opts": self.model._meta,
-            "title": "Evaluate now", "rows": rows, "now": now,
-        })
+        return TemplateResponse(
+            request,
+            "admin/alerts_app/alertrule/evaluate.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Evaluate now",
+                "rows": rows,
+                "now": now,
+            },
+        )
 
     @admin.action(description="Evaluate now (show the result, store and notify nothing)")
     def evaluate_now(self, request, queryset):
@@ -255,11 +326,20 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def silence(self, request, queryset, length: timedelta) -> None:
         now = timezone.now()
         Silence.objects.bulk_create(
-            Silence(rule=rule, starts_at=now, ends_at=now + length, created_by=request.user,
-                    comment=f"Silenced from the rule list by {request.user}.")
-            for rule in queryset)
-        self.message_user(request, f"Silenced {queryset.count()} rule(s) until "
-                                   f"{timezone.localtime(now + length):%Y-%m-%d %H:%M}.")
+            Silence(
+                rule=rule,
+                starts_at=now,
+                ends_at=now + length,
+                created_by=request.user,
+                comment=f"Silenced from the rule list by {request.user}.",
+            )
+            for rule in queryset
+        )
+        self.message_user(
+            request,
+            f"Silenced {queryset.count()} rule(s) until "
+            f"{timezone.localtime(now + length):%Y-%m-%d %H:%M}.",
+        )
 
 
 def evaluation_row(rule: AlertRule, now) -> dict:
@@ -269,9 +349,14 @@ def evaluation_row(rule: AlertRule, now) -> dict:
         result = evaluate_rule(rule, now, store=False)
     except Exception as exc:  # shown to the user, like the dispatcher's error result
         return row | {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-    return row | {"status": result.status, "badge": badge(result.status),
-                  "value": result.value, "threshold": result.threshold,
-                  "version": result.version, "details": json.dumps(result.details, indent=2)}
+    return row | {
+        "status": result.status,
+        "badge": badge(result.status),
+        "value": result.value,
+        "threshold": result.threshold,
+        "version": result.version,
+        "details": json.dumps(result.details, indent=2),
+    }
 
 
 @admin.register(Channel)
@@ -294,11 +379,13 @@ class ChannelAdmin(admin.ModelAdmin):
                 send_test_notification(channel)
             except TransportError as exc:
                 kind = "permanent" if exc.permanent else "transient"
-                self.message_user(request, f"{channel.name}: failed ({kind}): {exc.message}",
-                                  messages.ERROR)
+                self.message_user(
+                    request, f"{channel.name}: failed ({kind}): {exc.message}", messages.ERROR
+                )
             else:
-                self.message_user(request, f"{channel.name}: test notification sent.",
-                                  messages.SUCCESS)
+                self.message_user(
+                    request, f"{channel.name}: test notification sent.", messages.SUCCESS
+                )
 
     @admin.action(description="Enable the selected channels")
     def enable_channels(self, request, queryset):
@@ -311,8 +398,16 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(Silence)
 class SilenceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "rule", "model", "starts_at", "ends_at", "active", "comment",
-                    "created_by"]
+    list_display = [
+        "__str__",
+        "rule",
+        "model",
+        "starts_at",
+        "ends_at",
+        "active",
+        "comment",
+        "created_by",
+    ]
     list_filter = ["model"]
     search_fields = ["comment", "rule__name", "model__name"]
     readonly_fields = ["created_by", "created_at"]
@@ -336,8 +431,18 @@ class TransitionInline(ReadOnlyInline):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ["fingerprint", "rule", "model_name", "feature", "state_badge", "value",
-                    "threshold", "started_at", "changed_at", "acknowledged_at"]
+    list_display = [
+        "fingerprint",
+        "rule",
+        "model_name",
+        "feature",
+        "state_badge",
+        "value",
+        "threshold",
+        "started_at",
+        "changed_at",
+        "acknowledged_at",
+    ]
     list_filter = ["state", "rule__severity", "rule__model"]
     list_select_related = ["rule__model", "version"]
     search_fields = ["fingerprint", "rule__name", "rule__model__name", "feature"]
@@ -356,8 +461,9 @@ class AlertAdmin(ReadOnlyAdmin):
     def acknowledge(self, request, queryset):
         now = timezone.now()
         done = [a for a in queryset if lifecycle.acknowledge(a.id, request.user, now)]
-        self.message_user(request, f"Acknowledged {len(done)} alert(s); only pending or "
-                                   "firing alerts can be.")
+        self.message_user(
+            request, f"Acknowledged {len(done)} alert(s); only pending or firing alerts can be."
+        )
 
 
 class DeliveryInline(ReadOnlyInline):
@@ -368,8 +474,7 @@ class DeliveryInline(ReadOnlyInline):
 
 @admin.register(AlertTransition)
 class AlertTransitionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "alert", "event", "old", "new", "value", "threshold",
-                    "processed"]
+    list_display = ["created_at", "alert", "event", "old", "new", "value", "threshold", "processed"]
     list_filter = ["event", "new"]
     list_select_related = ["alert"]
     search_fields = ["alert__fingerprint", "message"]
@@ -378,8 +483,7 @@ class AlertTransitionAdmin(ReadOnlyAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "transition", "channel", "status", "attempts", "error",
-                    "sent_at"]
+    list_display = ["created_at", "transition", "channel", "status", "attempts", "error", "sent_at"]
     list_filter = ["status", "channel"]
     list_select_related = ["transition", "channel"]
     search_fields = ["error", "channel__name"]

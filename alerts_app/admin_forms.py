@@ -53,8 +53,9 @@ def form_field(key: str, spec) -> forms.Field:
         return forms.IntegerField(**common)
     if spec.type == "boolean":
         choices = [("", "Default"), ("true", "Yes"), ("false", "No")]
-        return forms.TypedChoiceField(choices=choices, coerce=lambda v: v == "true",
-                                      empty_value=None, **common)
+        return forms.TypedChoiceField(
+            choices=choices, coerce=lambda v: v == "true", empty_value=None, **common
+        )
     if spec.type == "choice":
         blank = [("", "Default" if spec.default is not None else "---------")]
         return forms.ChoiceField(choices=blank + [(c, c) for c in spec.choices], **common)
@@ -114,8 +115,18 @@ class RuleFormBase(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = ["name", "model", "kind", "severity", "enabled", "channels", "interval",
-                  "pending_for", "keep_firing_for", "repeat_interval"]
+        fields = [
+            "name",
+            "model",
+            "kind",
+            "severity",
+            "enabled",
+            "channels",
+            "interval",
+            "pending_for",
+            "keep_firing_for",
+            "repeat_interval",
+        ]
         widgets = {"kind": forms.HiddenInput}
 
     def __init__(self, *args, **kwargs):
@@ -140,14 +151,16 @@ class RuleFormBase(forms.ModelForm):
             self.instance.config = validate_config(self.kind_name, config)
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
-                self.add_error(CONFIG_PREFIX + key if key in kind_of(self.kind_name).fields
-                               else None, messages)
+                self.add_error(
+                    CONFIG_PREFIX + key if key in kind_of(self.kind_name).fields else None, messages
+                )
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
         self.check_channels(cleaned.get("model"), cleaned.get("channels"))
         try:
-            check_rule_limits(cleaned.get("model"), self.request_user,
-                              self.instance if self.instance.pk else None)
+            check_rule_limits(
+                cleaned.get("model"), self.request_user, self.instance if self.instance.pk else None
+            )
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 self.add_error(key if key in self.fields else None, messages)
@@ -165,16 +178,19 @@ class RuleFormBase(forms.ModelForm):
 
     def check_version(self, model, version) -> None:
         if model and version and not model.versions.filter(version=version).exists():
-            self.add_error(CONFIG_PREFIX + "version",
-                           f'Version "{version}" of model "{model.name}" does not exist.')
+            self.add_error(
+                CONFIG_PREFIX + "version",
+                f'Version "{version}" of model "{model.name}" does not exist.',
+            )
 
 
 def rule_form_for(kind: str) -> type[RuleFormBase]:
     """A ModelForm class for rules of `kind`, with its config keys as labelled fields."""
     if kind not in BY_NAME:
         raise ValueError(f"unknown kind {kind!r}")
-    attrs = {CONFIG_PREFIX + key: form_field(key, spec)
-             for key, spec in kind_of(kind).fields.items()}
+    attrs = {
+        CONFIG_PREFIX + key: form_field(key, spec) for key, spec in kind_of(kind).fields.items()
+    }
     attrs |= {"kind_name": kind, "__module__": __name__}
     return type(f"{kind.title().replace('_', '')}RuleForm", (RuleFormBase,), attrs)
 
@@ -191,15 +207,16 @@ class ChannelForm(forms.ModelForm):
     """A channel with its one setting: the address (e-mail) or the URL (webhook, Slack)."""
 
     target = forms.CharField(
-        label="Address or URL", max_length=2000,
+        label="Address or URL",
+        max_length=2000,
         help_text="E-mail: one or more addresses, comma-separated. Webhook: the URL that "
-                  "receives a JSON POST. Slack: the incoming-webhook URL. Loopback and "
-                  "private-network URLs are refused unless MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1.")
+        "receives a JSON POST. Slack: the incoming-webhook URL. Loopback and "
+        "private-network URLs are refused unless MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1.",
+    )
 
     class Meta:
         model = Channel
-        fields = ["name", "kind", "target", "enabled", "shared_with_all_models",
-                  "shared_models"]
+        fields = ["name", "kind", "target", "enabled", "shared_with_all_models", "shared_models"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -17,8 +17,9 @@ from alerts_app.models import AlertRule, CheckResult
 from alerts_app.rule_config import is_cleared, validate_config
 
 EARLIEST_EVALUATION = datetime(1970, 1, 1, tzinfo=UTC)
-EVALUATION_TIME_HELP = ("Must be between 1970-01-01 and a day from now (the evaluation's "
-                        "window ends here).")
+EVALUATION_TIME_HELP = (
+    "Must be between 1970-01-01 and a day from now (the evaluation's window ends here)."
+)
 
 
 def evaluation_time_allowed(at: datetime) -> bool:
@@ -57,9 +58,14 @@ def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckRe
     add_hysteresis(rule.kind, config, outcome)
     shown = outcome.as_dict()
     result = CheckResult(
-        rule=rule, version=version, evaluated_at=now, status=shown["status"],
-        value=shown["value"], threshold=shown["threshold"],
-        passed=not outcome.breached, details=shown["details"],
+        rule=rule,
+        version=version,
+        evaluated_at=now,
+        status=shown["status"],
+        value=shown["value"],
+        threshold=shown["threshold"],
+        passed=not outcome.breached,
+        details=shown["details"],
     )
     if store and not store_result(result):
         raise AlertRule.DoesNotExist(f"Rule {rule.pk} was deleted while it was evaluated.")
@@ -71,8 +77,11 @@ def store_result(result: CheckResult) -> bool:
     save commits, so a delete that started meanwhile waits, then cascades to the new row,
     instead of failing on a foreign key it could not see (`lifecycle.delete_rule`)."""
     with transaction.atomic():
-        if not list(AlertRule.objects.select_for_update().filter(pk=result.rule_id)
-                    .values_list("pk", flat=True)):
+        if not list(
+            AlertRule.objects.select_for_update()
+            .filter(pk=result.rule_id)
+            .values_list("pk", flat=True)
+        ):
             return False
         result.save()
     return True

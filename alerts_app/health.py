@@ -8,9 +8,11 @@ STATUS_ORDER = ("ok", "warning", "critical")
 
 def firing_alerts(model):
     """Firing alerts of the model's enabled rules (a disabled rule's alert is paused)."""
-    return (Alert.objects.filter(rule__model=model, rule__enabled=True, state=AlertState.FIRING)
-            .select_related("rule__model", "version", "acknowledged_by")
-            .order_by("-changed_at", "-id"))
+    return (
+        Alert.objects.filter(rule__model=model, rule__enabled=True, state=AlertState.FIRING)
+        .select_related("rule__model", "version", "acknowledged_by")
+        .order_by("-changed_at", "-id")
+    )
 
 
 def health_status(severities) -> str:

@@ -26,8 +26,16 @@ from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, Che
 from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
 
 logger = logging.getLogger(__name__)
-SNAPSHOT_FIELDS = ("state", "pending_since", "started_at", "resolved_at", "last_breach_at",
-                   "last_notified_at", "acknowledged_at", "muted")
+SNAPSHOT_FIELDS = (
+    "state",
+    "pending_since",
+    "started_at",
+    "resolved_at",
+    "last_breach_at",
+    "last_notified_at",
+    "acknowledged_at",
+    "muted",
+)
 MAX_WRITE_TRIES = 3
 
 
@@ -45,15 +53,21 @@ def feature_observations(rule: AlertRule, result: CheckResult) -> dict[str, Obse
     if result.status not in ("ok", "breached"):
         return {}
     verdicts = (result.details or {}).get("verdicts") or {}
-    return {name: Observation(v.get("status", "insufficient_data"), v.get("value"),
-                              v.get("threshold"))
-            for name, v in verdicts.items() if isinstance(v, dict)}
+    return {
+        name: Observation(v.get("status", "insufficient_data"), v.get("value"), v.get("threshold"))
+        for name, v in verdicts.items()
+        if isinstance(v, dict)
+    }
 
 
 def rule_observation(result: CheckResult) -> Observation:
     cleared = (result.details or {}).get("cleared")
-    return Observation(result.status, result.value, result.threshold,
-                       cleared if isinstance(cleared, bool) else None)
+    return Observation(
+        result.status,
+        result.value,
+        result.threshold,
+        cleared if isinstance(cleared, bool) else None,
+    )
 
 
 def policy_of(rule: AlertRule) -> Policy:
@@ -65,10 +79,15 @@ def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[Al
     version_id = result.version_id
     if is_per_feature(rule):
         observed = feature_observations(rule, result)
-        known = set(rule.alerts.filter(version_id=version_id).exclude(feature="")
-                    .values_list("feature", flat=True))
-        items = [(f, observed.get(f, Observation("insufficient_data")))
-                 for f in sorted(known | set(observed))]
+        known = set(
+            rule.alerts.filter(version_id=version_id)
+            .exclude(feature="")
+            .values_list("feature", flat=True)
+        )
+        items = [
+            (f, observed.get(f, Observation("insufficient_data")))
+            for f in sorted(known | set(observed))
+        ]
     else:
         items = [("", rule_observation(result))]
     silence = outbox.active_silence(rule, now)
@@ -95,16 +114,23 @@ def apply_observation(rule, version_id, feature, obs, result, now) -> AlertTrans
         decision = next_state(snapshot(alert), obs, policy_of(rule), now)
         if guarded_write(alert, decision, obs, message_for(rule, feature, obs, result), now):
             return record_transition(alert, previous, decision.event, now)
-    logger.warning("alert %s changed under us %d times; skipped this evaluation", key,
-                   MAX_WRITE_TRIES)
+    logger.warning(
+        "alert %s changed under us %d times; skipped this evaluation", key, MAX_WRITE_TRIES
+    )
     return None
 
 
 def create_alert(rule: AlertRule, version_id, feature: str, key: str, now: datetime) -> Alert:
     try:
         with transaction.atomic():
-            return Alert.objects.create(rule=rule, version_id=version_id, feature=feature,
-                                        fingerprint=key, created_at=now, changed_at=now)
+            return Alert.objects.create(
+                rule=rule,
+                version_id=version_id,
+                feature=feature,
+                fingerprint=key,
+                created_at=now,
+                changed_at=now,
+            )
     except IntegrityError:  # created by a concurrent writer: use theirs
         return Alert.objects.get(fingerprint=key)
 
@@ -113,8 +139,9 @@ def snapshot(alert: Alert) -> AlertSnapshot:
     return AlertSnapshot(**{name: getattr(alert, name) for name in SNAPSHOT_FIELDS})
 
 
-def guarded_write(alert: Alert, decision: Decision, obs: Observation, message: str,
-                  now: datetime) -> bool:
+def guarded_write(
+    alert: Alert, decision: Decision, obs: Observation, message: str, now: datetime
+) -> bool:
     """Persist the decision only if nobody wrote this alert since we read it."""
     fields = {name: getattr(decision.alert, name) for name in SNAPSHOT_FIELDS}
     if decision.alert.acknowledged_at is None:
@@ -124,7 +151,8 @@ def guarded_write(alert: Alert, decision: Decision, obs: Observation, message: s
     if decision.event is not None:
         fields["changed_at"] = now
     updated = Alert.objects.filter(id=alert.id, revision=alert.revision).update(
-        **fields, last_evaluated=now, revision=F("revision") + 1)
+        **fields, last_evaluated=now, revision=F("revision") + 1
+    )
     if updated != 1:
         return False
     for name, value in fields.items():
@@ -133,14 +161,21 @@ def guarded_write(alert: Alert, decision: Decision, obs: Observation, message: s
     return True
 
 
-def record_transition(alert: Alert, previous: str, event: str | None,
-                      now: datetime) -> AlertTransition | None:
+def record_transition(
+    alert: Alert, previous: str, event: str | None, now: datetime
+) -> AlertTransition | None:
     """The history row (and notification outbox) for this decision's event, if any."""
     if event is None:
         return None
     transition = AlertTransition.objects.create(
-        alert=alert, old=previous, new=alert.state, event=event, value=alert.value,
-        threshold=alert.threshold, message=alert.message, created_at=now,
+        alert=alert,
+        old=previous,
+        new=alert.state,
+        event=event,
+        value=alert.value,
+        threshold=alert.threshold,
+        message=alert.message,
+        created_at=now,
     )
     outbox.record_deliveries(transition, now)
     return transition
@@ -149,8 +184,11 @@ def record_transition(alert: Alert, previous: str, event: str | None,
 def message_for(rule: AlertRule, feature: str, obs: Observation, result: CheckResult) -> str:
     what = f"feature {feature}" if feature else rule.kind.replace("_", " ")
     verdict = "breaks the rule" if obs.status == "breached" else "is within the rule"
-    numbers = (f": value {_fmt(obs.value)} vs threshold {_fmt(obs.threshold)}"
-               if obs.value is not None else "")
+    numbers = (
+        f": value {_fmt(obs.value)} vs threshold {_fmt(obs.threshold)}"
+        if obs.value is not None
+        else ""
+    )
     return f"{rule.name} on {rule.model.name}: {what} {verdict}{numbers}."
 
 
@@ -164,7 +202,9 @@ def acknowledge(alert_id: int, user, now: datetime) -> Alert | None:
     Acknowledging twice is harmless (the first time and user are kept).
     """
     Alert.objects.filter(
-        id=alert_id, state__in=[AlertState.PENDING, AlertState.FIRING], acknowledged_at=None,
+        id=alert_id,
+        state__in=[AlertState.PENDING, AlertState.FIRING],
+        acknowledged_at=None,
     ).update(acknowledged_at=now, acknowledged_by=user, revision=F("revision") + 1)
     alert = Alert.objects.filter(id=alert_id).first()
     if alert is None or alert.acknowledged_at is None:

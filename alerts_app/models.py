@@ -10,7 +10,8 @@ from models_app.models import Model, ModelVersion
 # Declared in alerts_app/kinds.py: the field's choices are read from there when used, so a
 # new kind needs no migration.
 RuleKind = models.TextChoices(
-    "RuleKind", [(kind.name.upper(), (kind.name, kind.label)) for kind in KINDS])
+    "RuleKind", [(kind.name.upper(), (kind.name, kind.label)) for kind in KINDS]
+)
 
 
 class Severity(models.TextChoices):
@@ -33,10 +34,14 @@ class Channel(models.Model):
     enabled = models.BooleanField(default=True)
     # Who may route to it and read its deliveries besides staff (access/channels).
     shared_with_all_models = models.BooleanField(
-        default=False, help_text="Editors of any model may send their rules here.")
+        default=False, help_text="Editors of any model may send their rules here."
+    )
     shared_models = models.ManyToManyField(
-        Model, blank=True, related_name="shared_channels",
-        help_text="Editors of these models may send their rules here.")
+        Model,
+        blank=True,
+        related_name="shared_channels",
+        help_text="Editors of these models may send their rules here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,8 +28,9 @@ def private_allowed() -> bool:
 # IPv6 prefixes whose last 32 bits are an IPv4 address that a translator or the host's
 # own stack may dial: IPv4-compatible (::a.b.c.d, deprecated), IPv4-translated (RFC 6052
 # ::ffff:0:a.b.c.d) and the NAT64 well-known prefix (RFC 6052 64:ff9b::/96).
-LAST_32_BITS_IPV4 = tuple(ipaddress.IPv6Network(net) for net in (
-    "::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+LAST_32_BITS_IPV4 = tuple(
+    ipaddress.IPv6Network(net) for net in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
 # NAT64 local-use prefix (RFC 8215): where the IPv4 sits depends on the operator's
 # prefix length, so none of it counts as public.
 NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
@@ -38,8 +39,7 @@ NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """The IPv4 addresses an IPv6 address carries: mapped, compatible, translated,
     NAT64, 6to4 (2002::/16) and Teredo (2001::/32, server and client)."""
-    found = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-             for net in LAST_32_BITS_IPV4 if ip in net]
+    found = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) for net in LAST_32_BITS_IPV4 if ip in net]
     if ip.ipv4_mapped:
         found.append(ip.ipv4_mapped)
     if ip.sixtofour:
@@ -93,8 +93,10 @@ def webhook_url_error(url: str, allow_private: bool | None = None) -> str | None
     try:
         public_addresses(parts.hostname, port or 443)
     except PrivateAddressError as exc:
-        return (f"Refused: {exc}. Webhooks may not target loopback or private networks "
-                "(set MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1 to allow).")
+        return (
+            f"Refused: {exc}. Webhooks may not target loopback or private networks "
+            "(set MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1 to allow)."
+        )
     except (OSError, UnicodeError):
         return None
     return None
@@ -136,5 +138,6 @@ class GuardedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
-            "http": GuardedHTTPPool, "https": GuardedHTTPSPool,
+            "http": GuardedHTTPPool,
+            "https": GuardedHTTPSPool,
         }

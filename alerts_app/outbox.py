@@ -46,10 +46,15 @@ def backoff_seconds(attempts: int) -> float:
 
 def active_silence(rule, now: datetime) -> Silence | None:
     """The silence covering this rule (by rule, by model, or both) at `now`, if any."""
-    scope = ((Q(rule=rule) | Q(rule__isnull=True))
-             & (Q(model_id=rule.model_id) | Q(model__isnull=True)))
-    return (Silence.objects.filter(scope, starts_at__lte=now, ends_at__gt=now)
-            .exclude(rule__isnull=True, model__isnull=True).order_by("-ends_at").first())
+    scope = (Q(rule=rule) | Q(rule__isnull=True)) & (
+        Q(model_id=rule.model_id) | Q(model__isnull=True)
+    )
+    return (
+        Silence.objects.filter(scope, starts_at__lte=now, ends_at__gt=now)
+        .exclude(rule__isnull=True, model__isnull=True)
+        .order_by("-ends_at")
+        .first()
+    )
 
 
 def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delivery]:
@@ -65,13 +70,22 @@ def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delive
     status = Status.PENDING if audible else Status.MUTED
     error = f"muted by silence #{silence.id}" if silence else ""
     deliveries = [
-        Delivery(transition=transition, channel=channel, status=status, error=error,
-                 created_at=now, next_attempt_at=now)
+        Delivery(
+            transition=transition,
+            channel=channel,
+            status=status,
+            error=error,
+            created_at=now,
+            next_attempt_at=now,
+        )
         for channel in alert.rule.channels.filter(enabled=True)
     ]
     Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    ids = list(Delivery.objects.filter(transition=transition, status=Status.PENDING)
-               .values_list("id", flat=True))
+    ids = list(
+        Delivery.objects.filter(transition=transition, status=Status.PENDING).values_list(
+            "id", flat=True
+        )
+    )
     transaction.on_commit(lambda: [enqueue_delivery(i) for i in ids])
     return deliveries
 
@@ -82,9 +96,12 @@ def enqueue_delivery(delivery_id: int, countdown: float = 0) -> None:
 
 def claim(delivery_id: int, now: datetime) -> bool:
     """pending -> sending, once: the guard that makes a send at most once."""
-    return Delivery.objects.filter(
-        id=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).update(status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now) == 1
+    return (
+        Delivery.objects.filter(
+            id=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
+        ).update(status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now)
+        == 1
+    )
 
 
 def deliver(delivery_id: int, now: datetime | None = None) -> str | None:
@@ -93,11 +110,14 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str | None:
     if not claim(delivery_id, now):
         return None
     delivery = Delivery.objects.select_related(
-        "channel", "transition__alert__rule__model", "transition__alert__version",
+        "channel",
+        "transition__alert__rule__model",
+        "transition__alert__version",
     ).get(id=delivery_id)
     try:
         transport_for(delivery.channel.kind, delivery.channel.config).notify(
-            build_notification(delivery.transition))
+            build_notification(delivery.transition)
+        )
     except TransportError as exc:
         return record_failure(delivery, exc.message, exc.permanent, now)
     except Exception as exc:  # a bug in a transport must not leave the row `sending`
@@ -120,13 +140,26 @@ def record_failure(delivery: Delivery, error: str, permanent: bool, now: datetim
     delay = backoff_seconds(delivery.attempts) if retry else 0
     delivery.status = Status.PENDING if retry else Status.FAILED
     delivery.error, delivery.next_attempt_at = error[:2000], now + timedelta(seconds=delay)
-    delivery.log = [*delivery.log, {"at": now.isoformat(), "ok": False, "error": error[:500],
-                                    "permanent": permanent, "retry_in": delay if retry else None}]
+    delivery.log = [
+        *delivery.log,
+        {
+            "at": now.isoformat(),
+            "ok": False,
+            "error": error[:500],
+            "permanent": permanent,
+            "retry_in": delay if retry else None,
+        },
+    ]
     delivery.save(update_fields=["status", "error", "next_attempt_at", "log"])
     if retry:
         transaction.on_commit(lambda: enqueue_delivery(delivery.id, countdown=delay))
-    logger.warning("delivery %s attempt %s failed (%s): %s", delivery.id, delivery.attempts,
-                   "retrying" if retry else "giving up", error)
+    logger.warning(
+        "delivery %s attempt %s failed (%s): %s",
+        delivery.id,
+        delivery.attempts,
+        "retrying" if retry else "giving up",
+        error,
+    )
     return delivery.status
 
 
@@ -135,14 +168,21 @@ def sweep_deliveries(now: datetime | None = None) -> dict:
     now = now or timezone.now()
     lost_after = timedelta(seconds=int(setting("MODELWATCH_NOTIFY_REQUEUE_AFTER", 60)))
     stuck_after = timedelta(seconds=int(setting("MODELWATCH_NOTIFY_STUCK_AFTER", 600)))
-    due = list(Delivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now - lost_after)
-               .values_list("id", flat=True)[:1000])
+    due = list(
+        Delivery.objects.filter(
+            status=Status.PENDING, next_attempt_at__lte=now - lost_after
+        ).values_list("id", flat=True)[:1000]
+    )
     for delivery_id in due:
         enqueue_delivery(delivery_id)
     stuck = Delivery.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - stuck_after)
-    closed = stuck.update(status=Status.FAILED, error=(
-        "The worker stopped during the send: the outcome is unknown and, to stay at most "
-        "once, it is not sent again."))
+    closed = stuck.update(
+        status=Status.FAILED,
+        error=(
+            "The worker stopped during the send: the outcome is unknown and, to stay at most "
+            "once, it is not sent again."
+        ),
+    )
     return {"requeued": len(due), "closed": closed}
 
 
@@ -157,10 +197,16 @@ def breaking_result(transition: AlertTransition) -> CheckResult | None:
     """The stored result this transition came from (the rule's newest for the alert's
     version at the transition's time), if it broke the rule; None otherwise."""
     alert = transition.alert
-    found = (CheckResult.objects.filter(rule_id=alert.rule_id, version_id=alert.version_id,
-                                        evaluated_at__lte=transition.created_at)
-             .order_by("-evaluated_at", "-id").only("status", "value", "threshold",
-                                                    "details").first())
+    found = (
+        CheckResult.objects.filter(
+            rule_id=alert.rule_id,
+            version_id=alert.version_id,
+            evaluated_at__lte=transition.created_at,
+        )
+        .order_by("-evaluated_at", "-id")
+        .only("status", "value", "threshold", "details")
+        .first()
+    )
     return found if found is not None and found.status == "breached" else None
 
 
@@ -174,30 +220,52 @@ def explanation(transition: AlertTransition) -> dict:
     causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
     if alert.feature:
         causes = [c for c in causes if c.get("feature") == alert.feature]
-    return {"causes": tuple(causes), "headline": cause_headline(
-        alert.rule.kind, details, result.value, result.threshold)}
+    return {
+        "causes": tuple(causes),
+        "headline": cause_headline(alert.rule.kind, details, result.value, result.threshold),
+    }
 
 
 def build_notification(transition: AlertTransition) -> Notification:
     alert = transition.alert
     rule = alert.rule
     url, dashboard = alert_links(alert)
-    return Notification(**explanation(transition),
-        event=transition.event, alert_id=alert.id, rule=rule.name, kind=rule.kind,
-        model=rule.model.name, version=alert.version.version if alert.version else None,
-        feature=alert.feature, severity=rule.severity, state=transition.new,
-        value=transition.value, threshold=transition.threshold, message=transition.message,
-        started_at=alert.started_at, url=url, dashboard_url=dashboard,
+    return Notification(
+        **explanation(transition),
+        event=transition.event,
+        alert_id=alert.id,
+        rule=rule.name,
+        kind=rule.kind,
+        model=rule.model.name,
+        version=alert.version.version if alert.version else None,
+        feature=alert.feature,
+        severity=rule.severity,
+        state=transition.new,
+        value=transition.value,
+        threshold=transition.threshold,
+        message=transition.message,
+        started_at=alert.started_at,
+        url=url,
+        dashboard_url=dashboard,
     )
 
 
 def test_notification(channel: Channel) -> Notification:
     base = str(setting("MODELWATCH_BASE_URL", "")).rstrip("/")
     return Notification(
-        event="test", alert_id=None, rule="Test notification", model="example-model",
-        severity="info", state="firing", version="1", value=0.42, threshold=0.25,
+        event="test",
+        alert_id=None,
+        rule="Test notification",
+        model="example-model",
+        severity="info",
+        state="firing",
+        version="1",
+        value=0.42,
+        threshold=0.25,
         message=f"A test from ModelWatch to the channel '{channel.name}'. It works.",
-        started_at=timezone.now(), url=f"{base}/alerts/", dashboard_url=f"{base}/",
+        started_at=timezone.now(),
+        url=f"{base}/alerts/",
+        dashboard_url=f"{base}/",
     )
 
 

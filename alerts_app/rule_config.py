@@ -64,17 +64,27 @@ def check_rule_limits(model, user=None, rule=None) -> None:
     lock(model._meta.model, model.pk)
     limit = int(settings.MODELWATCH_MAX_RULES_PER_MODEL)
     if others.filter(model=model).count() >= limit:
-        raise ValidationError({"model": [
-            f'Model "{model.name}" already has {limit} rules, the most allowed '
-            "(MODELWATCH_MAX_RULES_PER_MODEL)."]})
+        raise ValidationError(
+            {
+                "model": [
+                    f'Model "{model.name}" already has {limit} rules, the most allowed '
+                    "(MODELWATCH_MAX_RULES_PER_MODEL)."
+                ]
+            }
+        )
     if rule is not None or user is None or user.pk is None:
         return
     lock(user._meta.model, user.pk)  # request.user may be a lazy object
     limit = int(settings.MODELWATCH_MAX_RULES_PER_USER)
     if others.filter(created_by=user).count() >= limit:
-        raise ValidationError({"non_field_errors": [
-            f"You already have {limit} rules, the most allowed "
-            "(MODELWATCH_MAX_RULES_PER_USER)."]})
+        raise ValidationError(
+            {
+                "non_field_errors": [
+                    f"You already have {limit} rules, the most allowed "
+                    "(MODELWATCH_MAX_RULES_PER_USER)."
+                ]
+            }
+        )
 
 
 def lock(model_class, pk) -> None:
@@ -103,8 +113,9 @@ def _parse_all(kind: Kind, config: dict) -> tuple[dict, dict]:
 def validate_config(kind: str, config) -> dict:
     """The normalised config of a rule of `kind`, or ValidationError({field: [message]})."""
     if kind not in BY_NAME:
-        raise ValidationError({"kind": [f'"{kind}" is not a valid choice. '
-                                        f"Choose one of {sorted(BY_NAME)}."]})
+        raise ValidationError(
+            {"kind": [f'"{kind}" is not a valid choice. Choose one of {sorted(BY_NAME)}.']}
+        )
     if config is None:
         config = {}
     if not isinstance(config, dict):
@@ -129,8 +140,7 @@ def validate_rule_fields(data: dict) -> dict:
         try:
             clean[name] = parse_duration(data[name])
             if clean[name] < minimum_of(name, spec):
-                raise FieldError(
-                    f"Ensure this value is at least {minimum_of(name, spec)} seconds.")
+                raise FieldError(f"Ensure this value is at least {minimum_of(name, spec)} seconds.")
             if clean[name] > MAX_DURATION:
                 raise FieldError(f"Ensure this value is at most {MAX_DURATION} seconds.")
         except FieldError as exc:
@@ -141,6 +151,7 @@ def validate_rule_fields(data: dict) -> dict:
 
 
 # -- cross-field checks ------------------------------------------------------------------
+
 
 def cross_check(kind: Kind, config: dict) -> dict:
     """The kind's own cross-field check (which may fill defaults), then, for a threshold
@@ -158,16 +169,24 @@ def _operator_and_key(threshold: Threshold, config: dict) -> tuple[str, str]:
 def _clear_side(config: dict, operator: str, threshold_field: str = "threshold") -> dict:
     clear, threshold = config.get("clear_threshold"), config[threshold_field]
     if clear is None or operator in ("==", "!="):
-        return {} if clear is None else {"clear_threshold": [
-            "Hysteresis needs an ordering operator (>, >=, <, <=)."]}
+        return (
+            {}
+            if clear is None
+            else {"clear_threshold": ["Hysteresis needs an ordering operator (>, >=, <, <=)."]}
+        )
     if breaks(clear, operator, threshold):
         side = "below" if operator.startswith(">") else "above"
-        return {"clear_threshold": [f"Must be {side} or equal to the threshold "
-                                    f"({format_number(threshold)}): it is where the alert clears."]}
+        return {
+            "clear_threshold": [
+                f"Must be {side} or equal to the threshold "
+                f"({format_number(threshold)}): it is where the alert clears."
+            ]
+        }
     return {}
 
 
 # -- what the admin form and the docs show ----------------------------------------------
+
 
 def describe_kind(kind: str) -> dict[str, dict]:
     """{field: {type, help, required, default, choices?}} of one kind."""
@@ -195,4 +214,3 @@ def is_cleared(kind: str, config: dict, value: float | None) -> bool:
         return not breaks(value, operator, threshold)
     strict = {">": "<", ">=": "<", "<": ">", "<=": ">"}[operator]
     return breaks(value, strict, clear) or value == clear
-

@@ -16,14 +16,32 @@ MAX_DIGITS = 12  # beyond every bound (366 days is 8 digits of seconds), below i
 DURATION_HELP = 'Expected a duration such as "30s", "5m", "1h", "7d" or a number of seconds.'
 MAX_DURATION = 366 * 86400
 STAGES = ("train", "validation", "test", "production")
-OPERATOR_ALIASES = {"gt": ">", "gte": ">=", "ge": ">=", "lt": "<", "lte": "<=", "le": "<=",
-                    "eq": "==", "ne": "!="}
+OPERATOR_ALIASES = {
+    "gt": ">",
+    "gte": ">=",
+    "ge": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "le": "<=",
+    "eq": "==",
+    "ne": "!=",
+}
 OPERATORS = (">", ">=", "<", "<=", "==", "!=")
 AGGREGATIONS = ("avg", "min", "max", "last", "sum", "count", "p50", "p95", "p99")
 DRIFT_METHODS = ("auto", "psi", "ks", "js", "wasserstein", "chi2", "z")
 CORRECTIONS = ("none", "bonferroni", "fdr")
-PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
-                       "mae", "rmse", "mape", "r2")
+PERFORMANCE_METRICS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "mae",
+    "rmse",
+    "mape",
+    "r2",
+)
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "mape"})
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1")
 
@@ -88,8 +106,12 @@ class Field:
 
     def describe(self) -> dict:
         """What the admin form and the docs show for this field."""
-        out = {"type": self.type, "help": self.help, "required": self.required,
-               "default": self.default}
+        out = {
+            "type": self.type,
+            "help": self.help,
+            "required": self.required,
+            "default": self.default,
+        }
         if self.choices:
             out["choices"] = list(self.choices)
         return out
@@ -147,8 +169,13 @@ def _duration(value, spec: Field) -> int:
 
 
 PARSERS: dict[str, Callable] = {
-    "duration": _duration, "number": _number, "integer": _integer, "string": _string,
-    "choice": _choice, "strings": _strings, "boolean": _boolean,
+    "duration": _duration,
+    "number": _number,
+    "integer": _integer,
+    "string": _string,
+    "choice": _choice,
+    "strings": _strings,
+    "boolean": _boolean,
 }
 
 

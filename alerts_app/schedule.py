@@ -56,8 +56,7 @@ def claim_due_rules(now: datetime, limit: int, taken: Counter | None = None) -> 
     return fair_order(claim_fairly(now, limit, Counter() if taken is None else taken)[0])
 
 
-def claim_fairly(now: datetime, limit: int,
-                 taken: Counter) -> tuple[list[tuple[int, Claim]], int]:
+def claim_fairly(now: datetime, limit: int, taken: Counter) -> tuple[list[tuple[int, Claim]], int]:
     """([(model id, claim)], rows looked at). A rule over its model's share stays due
     (its `next_run_at` is not moved): it is among the oldest, so first, next cycle."""
     share = max(int(settings.MODELWATCH_DISPATCH_PER_MODEL), 1)
@@ -65,7 +64,8 @@ def claim_fairly(now: datetime, limit: int,
     with transaction.atomic():
         due = list(
             AlertRule.objects.select_for_update(skip_locked=True)
-            .filter(enabled=True, next_run_at__lte=now).exclude(model_id__in=full)
+            .filter(enabled=True, next_run_at__lte=now)
+            .exclude(model_id__in=full)
             .order_by("next_run_at", "id")
             .only("id", "model_id", "interval", "next_run_at")[:limit]
         )
@@ -101,9 +101,13 @@ def in_flight(now: datetime) -> Counter:
     rule is due again and no longer counts (its message has expired by then): a lost
     message delays a model's rules by one interval at most.
     """
-    rows = (AlertRule.objects.filter(enabled=True, next_run_at__gt=now)
-            .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=F("next_run_at") - period()))
-            .values_list("model_id").annotate(n=Count("id")).order_by())
+    rows = (
+        AlertRule.objects.filter(enabled=True, next_run_at__gt=now)
+        .filter(Q(last_run_at__isnull=True) | Q(last_run_at__lt=F("next_run_at") - period()))
+        .values_list("model_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     return Counter(dict(rows))
 
 
@@ -111,8 +115,7 @@ def period() -> ExpressionWrapper:
     """A rule's `interval` as a duration in SQL: PostgreSQL multiplies an interval, SQLite
     stores durations as microseconds."""
     if connection.vendor == "postgresql":
-        return ExpressionWrapper(F("interval") * timedelta(seconds=1),
-                                 output_field=DurationField())
+        return ExpressionWrapper(F("interval") * timedelta(seconds=1), output_field=DurationField())
     return ExpressionWrapper(F("interval") * 1_000_000, output_field=DurationField())
 
 
@@ -138,7 +141,7 @@ def dispatch_due_rules(now: datetime | None = None, publish=None) -> int:
 
 def chunks(claimed: list[Claim], size: int) -> list[list[Claim]]:
     size = max(int(size), 1)
-    return [claimed[start:start + size] for start in range(0, len(claimed), size)]
+    return [claimed[start : start + size] for start in range(0, len(claimed), size)]
 
 
 def publish_evaluations(claimed: list[Claim]) -> None:
@@ -159,12 +162,15 @@ def enqueue_evaluations(chunk: list[Claim], producer=None) -> None:
 
 def evaluate_rules(items: list) -> list[CheckResult | None]:
     """Evaluate each `[rule_id, slot]` of a message, one transaction each."""
-    return [evaluate_due_rule(rule_id, slot=parse_datetime(slot) if slot else None)
-            for rule_id, slot in items]
+    return [
+        evaluate_due_rule(rule_id, slot=parse_datetime(slot) if slot else None)
+        for rule_id, slot in items
+    ]
 
 
-def evaluate_due_rule(rule_id: int, now: datetime | None = None,
-                      slot: datetime | None = None) -> CheckResult | None:
+def evaluate_due_rule(
+    rule_id: int, now: datetime | None = None, slot: datetime | None = None
+) -> CheckResult | None:
     """Evaluate one rule and apply the result to its alerts.
 
     None: the rule is gone or disabled, or `slot` was already evaluated.
@@ -183,8 +189,12 @@ def evaluate_due_rule(rule_id: int, now: datetime | None = None,
 def lock_rule(rule_id: int, slot: datetime | None) -> AlertRule | None:
     """The enabled rule, locked until commit (a duplicate message waits here, then sees
     its slot done); None if there is nothing to do."""
-    rule = (AlertRule.objects.select_for_update(of=("self",)).select_related("model")
-            .filter(id=rule_id, enabled=True).first())
+    rule = (
+        AlertRule.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .filter(id=rule_id, enabled=True)
+        .first()
+    )
     if rule is None or (slot and rule.last_slot and rule.last_slot >= slot):
         return None
     return rule
@@ -202,12 +212,16 @@ def mark_run(rule: AlertRule, now: datetime, slot: datetime | None) -> None:
     AlertRule.objects.filter(id=rule.id).update(**fields)
 
 
-def record_error(rule: AlertRule, exc: Exception, now: datetime,
-                 slot: datetime | None = None) -> CheckResult:
+def record_error(
+    rule: AlertRule, exc: Exception, now: datetime, slot: datetime | None = None
+) -> CheckResult:
     """Store an `error` result (alert state is left alone) and mark the run."""
     tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
     result = CheckResult.objects.create(
-        rule=rule, evaluated_at=now, status=CheckResult.Status.ERROR, passed=False,
+        rule=rule,
+        evaluated_at=now,
+        status=CheckResult.Status.ERROR,
+        passed=False,
         details={"error": tail[:2000], "type": type(exc).__name__},
     )
     mark_run(rule, now, slot)

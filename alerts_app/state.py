@@ -26,6 +26,7 @@ OK, PENDING, FIRING, RESOLVED = "ok", "pending", "firing", "resolved"
 BREACHED, INSUFFICIENT, ERROR = "breached", "insufficient_data", "error"
 NOTIFYING_EVENTS = frozenset({"firing", "resolved", "repeat"})
 
+
 @dataclass(frozen=True)
 class AlertSnapshot:
     """What the state machine needs to know about an alert (a new alert is `AlertSnapshot()`)."""
@@ -121,14 +122,18 @@ def _on_clear(alert: AlertSnapshot, policy: Policy, now: datetime, silenced: boo
 
 def _fire(alert: AlertSnapshot, now: datetime, silenced: bool) -> Decision:
     fired = replace(
-        alert, state=FIRING, started_at=now, resolved_at=None, acknowledged_at=None,
-        last_notified_at=now, muted=silenced,
+        alert,
+        state=FIRING,
+        started_at=now,
+        resolved_at=None,
+        acknowledged_at=None,
+        last_notified_at=now,
+        muted=silenced,
     )
     return Decision(fired, "firing")
 
 
-def _maybe_repeat(alert: AlertSnapshot, policy: Policy, now: datetime,
-                  silenced: bool) -> Decision:
+def _maybe_repeat(alert: AlertSnapshot, policy: Policy, now: datetime, silenced: bool) -> Decision:
     held_back = alert.muted and not silenced and not alert.acknowledged_at
     if not (held_back or repeat_due(alert, policy, now)):
         return Decision(alert)

@@ -21,10 +21,17 @@ from alerts_app import netguard
 from alerts_app.rule_fields import format_number
 
 DIGITS = 4  # significant digits of a value or threshold in a notification
-EVENT_TITLES = {"firing": "FIRING", "resolved": "RESOLVED", "repeat": "STILL FIRING",
-                "test": "TEST"}
-SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_orange_circle:",
-                  "info": ":large_blue_circle:"}
+EVENT_TITLES = {
+    "firing": "FIRING",
+    "resolved": "RESOLVED",
+    "repeat": "STILL FIRING",
+    "test": "TEST",
+}
+SEVERITY_EMOJI = {
+    "critical": ":red_circle:",
+    "warning": ":large_orange_circle:",
+    "info": ":large_blue_circle:",
+}
 
 
 class TransportError(Exception):
@@ -70,14 +77,14 @@ def one_line(text: str) -> str:
 def title_line(n: Notification) -> str:
     """`[FIRING] rule [feature] on model`, on one line."""
     feature = f" [{n.feature}]" if n.feature else ""
-    return one_line(f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} "
-                    f"on {n.model}")
+    return one_line(
+        f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} on {n.model}"
+    )
 
 
 def top_causes(n: Notification) -> list[str]:
     """The summaries of the top 3 causes, each on one line."""
-    return [one_line(c.get("summary", "")) for c in n.causes[:TOP_CAUSES]
-            if isinstance(c, dict)]
+    return [one_line(c.get("summary", "")) for c in n.causes[:TOP_CAUSES] if isinstance(c, dict)]
 
 
 def why_line(n: Notification) -> str:
@@ -94,8 +101,9 @@ def subject_line(n: Notification) -> str:
     return f"{title_line(n)}: {why}" if why else title_line(n)
 
 
-def cause_headline(kind: str, details: dict, value: float | None = None,
-                   threshold: float | None = None) -> str:
+def cause_headline(
+    kind: str, details: dict, value: float | None = None, threshold: float | None = None
+) -> str:
     """What broke, in words, from a breaking result's details ("" for other kinds)."""
     features = details.get("features")
     if kind in ("data_drift", "prediction_drift") and isinstance(features, dict):
@@ -104,12 +112,16 @@ def cause_headline(kind: str, details: dict, value: float | None = None,
         noun = "features" if kind == "data_drift" else "outputs"
         return f"{what} in {drifted} of {len(features)} {noun}"
     if kind == "data_quality" and isinstance(features, dict):
-        return (f"data quality breaks in {len(details.get('failing') or [])} of "
-                f"{len(features)} features")
+        return (
+            f"data quality breaks in {len(details.get('failing') or [])} of "
+            f"{len(features)} features"
+        )
     if kind in ("performance", "estimated_performance") and details.get("metric"):
         estimated = "estimated " if kind == "estimated_performance" else ""
-        return (f"{estimated}{details['metric']} {format_number(value, DIGITS)} "
-                f"(threshold {format_number(threshold, DIGITS)})")
+        return (
+            f"{estimated}{details['metric']} {format_number(value, DIGITS)} "
+            f"(threshold {format_number(threshold, DIGITS)})"
+        )
     return ""
 
 
@@ -119,10 +131,12 @@ def mrkdwn(text: str) -> str:
 
 
 def summary_line(n: Notification) -> str:
-    return (f"{n.severity} alert on {n.model}"
-            f"{' version ' + n.version if n.version else ''}"
-            f": value {format_number(n.value, DIGITS)}"
-            f" vs threshold {format_number(n.threshold, DIGITS)}")
+    return (
+        f"{n.severity} alert on {n.model}"
+        f"{' version ' + n.version if n.version else ''}"
+        f": value {format_number(n.value, DIGITS)}"
+        f" vs threshold {format_number(n.threshold, DIGITS)}"
+    )
 
 
 def webhook_payload(n: Notification) -> dict:
@@ -131,10 +145,18 @@ def webhook_payload(n: Notification) -> dict:
     return {
         "event": n.event,
         "alert": {
-            "id": n.alert_id, "rule": n.rule, "model": n.model, "version": n.version,
-            "feature": n.feature or None, "severity": n.severity, "state": n.state,
-            "value": n.value, "threshold": n.threshold, "message": n.message,
-            "started_at": n.started_at.isoformat() if n.started_at else None, "url": n.url,
+            "id": n.alert_id,
+            "rule": n.rule,
+            "model": n.model,
+            "version": n.version,
+            "feature": n.feature or None,
+            "severity": n.severity,
+            "state": n.state,
+            "value": n.value,
+            "threshold": n.threshold,
+            "message": n.message,
+            "started_at": n.started_at.isoformat() if n.started_at else None,
+            "url": n.url,
         },
         "causes": [dict(c) for c in n.causes],
     }
@@ -143,27 +165,44 @@ def webhook_payload(n: Notification) -> dict:
 def slack_payload(n: Notification) -> dict:
     """A Slack incoming-webhook message: header, facts, the message and a dashboard link."""
     emoji = SEVERITY_EMOJI.get(n.severity, "")
-    facts = [("Model", n.model + (f" @ {n.version}" if n.version else "")),
-             ("Severity", f"{emoji} {n.severity}"),
-             ("Value", format_number(n.value, DIGITS)),
-             ("Threshold", format_number(n.threshold, DIGITS))]
+    facts = [
+        ("Model", n.model + (f" @ {n.version}" if n.version else "")),
+        ("Severity", f"{emoji} {n.severity}"),
+        ("Value", format_number(n.value, DIGITS)),
+        ("Threshold", format_number(n.threshold, DIGITS)),
+    ]
     if n.feature:
         facts.append(("Feature", n.feature))
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title_line(n)[:150]}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(text)}"} for label, text in facts]},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(text)}"} for label, text in facts
+            ],
+        },
     ]
     if why_line(n):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": slack_causes(n)[:2900]}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": slack_causes(n)[:2900]}}
+        )
     if n.message:
-        blocks.append({"type": "section",
-                       "text": {"type": "mrkdwn", "text": mrkdwn(n.message[:2900])}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(n.message[:2900])}}
+        )
     if n.dashboard_url:
-        blocks.append({"type": "actions", "elements": [{
-            "type": "button", "text": {"type": "plain_text", "text": "Open dashboard"},
-            "url": n.dashboard_url}]})
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open dashboard"},
+                        "url": n.dashboard_url,
+                    }
+                ],
+            }
+        )
     why = f" — {why_line(n)}" if why_line(n) else ""
     return {"text": mrkdwn(f"{title_line(n)}: {summary_line(n)}{why}"), "blocks": blocks}
 
@@ -177,9 +216,12 @@ def slack_causes(n: Notification) -> str:
 def email_bodies(n: Notification) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of the e-mail for one notification."""
     context = asdict(n) | {
-        "title": EVENT_TITLES.get(n.event, n.event.upper()), "subject": subject_line(n),
-        "summary": summary_line(n), "value_text": format_number(n.value, DIGITS),
-        "threshold_text": format_number(n.threshold, DIGITS), "top_causes": top_causes(n),
+        "title": EVENT_TITLES.get(n.event, n.event.upper()),
+        "subject": subject_line(n),
+        "summary": summary_line(n),
+        "value_text": format_number(n.value, DIGITS),
+        "threshold_text": format_number(n.threshold, DIGITS),
+        "top_causes": top_causes(n),
         "more_causes": max(len(n.causes) - TOP_CAUSES, 0),
     }
     plain = render_to_string("alerts_app/email/alert.txt", context)
@@ -201,8 +243,10 @@ class Transport:
         """The config, cleaned; ValidationError({field: [message]}) naming each bad field."""
         if not isinstance(config, dict):
             raise ValidationError({"config": ["Expected a JSON object."]})
-        errors = {name: [f"Unknown field. Known: {sorted(cls.fields)}."]
-                  for name in sorted(set(config) - set(cls.fields))}
+        errors = {
+            name: [f"Unknown field. Known: {sorted(cls.fields)}."]
+            for name in sorted(set(config) - set(cls.fields))
+        }
         clean = {}
         for name in cls.fields:
             try:
@@ -241,8 +285,9 @@ class EmailTransport(Transport):
 
     def notify(self, notification: Notification) -> None:
         subject, plain, html = email_bodies(notification)
-        message = EmailMultiAlternatives(subject, plain, settings.DEFAULT_FROM_EMAIL,
-                                         self.recipients())
+        message = EmailMultiAlternatives(
+            subject, plain, settings.DEFAULT_FROM_EMAIL, self.recipients()
+        )
         message.attach_alternative(html, "text/html")
         try:
             message.send(fail_silently=False)

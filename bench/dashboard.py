@@ -60,22 +60,42 @@ def load_metrics(version, rng) -> None:
     per_metric = N_POINTS // len(METRICS)
     seconds = np.sort(rng.uniform(0, (END - START).total_seconds(), per_metric))
     for index, name in enumerate(METRICS):
-        values = 0.9 + 0.02 * np.sin(seconds / 86400 * 2 * np.pi + index) + rng.normal(
-            0, 0.01, per_metric)
-        rows = ((version.model_id, version.pk, name, float(v),
-                 START + timedelta(seconds=float(s)), None, "production")
-                for s, v in zip(seconds, values, strict=True))
-        pgcopy.copy_rows(MetricPoint._meta.db_table, ["model_id", "version_id", "name", "value",
-                                                      "timestamp", "step", "stage"], rows)
+        values = (
+            0.9
+            + 0.02 * np.sin(seconds / 86400 * 2 * np.pi + index)
+            + rng.normal(0, 0.01, per_metric)
+        )
+        rows = (
+            (
+                version.model_id,
+                version.pk,
+                name,
+                float(v),
+                START + timedelta(seconds=float(s)),
+                None,
+                "production",
+            )
+            for s, v in zip(seconds, values, strict=True)
+        )
+        pgcopy.copy_rows(
+            MetricPoint._meta.db_table,
+            ["model_id", "version_id", "name", "value", "timestamp", "step", "stage"],
+            rows,
+        )
 
 
 def prediction_row(moment: datetime, rng_values: tuple) -> dict:
     a, b, c, latency, erred, labelled, pred = rng_values
-    return {"id": None, "timestamp": moment,
-            "features": {"age": round(a, 2), "income": round(b, 1), "segment": "abc"[c]},
-            "prediction": pred, "scores": {"0": 0.3, "1": 0.7},
-            "label": pred if labelled else None, "latency_ms": latency,
-            "error": "timeout" if erred else ""}
+    return {
+        "id": None,
+        "timestamp": moment,
+        "features": {"age": round(a, 2), "income": round(b, 1), "segment": "abc"[c]},
+        "prediction": pred,
+        "scores": {"0": 0.3, "1": 0.7},
+        "label": pred if labelled else None,
+        "latency_ms": latency,
+        "error": "timeout" if erred else "",
+    }
 
 
 def load_predictions(version, rng) -> None:
@@ -83,18 +103,33 @@ def load_predictions(version, rng) -> None:
     from models_app.models import Prediction
 
     seconds = np.sort(rng.uniform(0, (END - START).total_seconds(), N_PREDICTIONS))
-    columns = zip(rng.normal(40, 10, N_PREDICTIONS), rng.lognormal(10, 1, N_PREDICTIONS),
-                  rng.integers(0, 3, N_PREDICTIONS), rng.lognormal(3.5, 0.4, N_PREDICTIONS),
-                  rng.random(N_PREDICTIONS) < 0.01, rng.random(N_PREDICTIONS) < 0.7,
-                  rng.integers(0, 2, N_PREDICTIONS), strict=True)
+    columns = zip(
+        rng.normal(40, 10, N_PREDICTIONS),
+        rng.lognormal(10, 1, N_PREDICTIONS),
+        rng.integers(0, 3, N_PREDICTIONS),
+        rng.lognormal(3.5, 0.4, N_PREDICTIONS),
+        rng.random(N_PREDICTIONS) < 0.01,
+        rng.random(N_PREDICTIONS) < 0.7,
+        rng.integers(0, 2, N_PREDICTIONS),
+        strict=True,
+    )
     for start in range(0, N_PREDICTIONS, 100_000):
-        rows = [prediction_row(START + timedelta(seconds=float(s)),
-                               tuple(float(v) if i in (0, 1, 3) else int(v)
-                                     for i, v in enumerate(values)))
-                for s, values in zip(seconds[start:start + 100_000],
-                                     [next(columns) for _ in range(100_000)], strict=True)]
-        pgcopy.copy_text(Prediction._meta.db_table, ingest.PREDICTION_COLUMNS,
-                         ingest.prediction_lines(version, rows))
+        rows = [
+            prediction_row(
+                START + timedelta(seconds=float(s)),
+                tuple(float(v) if i in (0, 1, 3) else int(v) for i, v in enumerate(values)),
+            )
+            for s, values in zip(
+                seconds[start : start + 100_000],
+                [next(columns) for _ in range(100_000)],
+                strict=True,
+            )
+        ]
+        pgcopy.copy_text(
+            Prediction._meta.db_table,
+            ingest.PREDICTION_COLUMNS,
+            ingest.prediction_lines(version, rows),
+        )
         profiles.record_profiles(version, rows)  # what ingest.record_predictions also writes
 
 
@@ -105,27 +140,75 @@ def load_alerting(model, version, rng) -> None:
 
     hours = [START + timedelta(hours=h) for h in range(365 * 24)]
     rule = AlertRule.objects.create(
-        name="accuracy low", model=model, kind="metric_threshold", pending_for=3600,
-        config={"metric": "accuracy", "aggregation": "avg", "window": "1h", "operator": "<",
-                "threshold": 0.885})
-    values = 0.9 + 0.02 * np.sin(np.arange(len(hours)) / 24 * 2 * np.pi) + rng.normal(
-        0, 0.004, len(hours))
-    CheckResult.objects.bulk_create([
-        CheckResult(rule=rule, version=version, evaluated_at=t, status="breached" if v < 0.885
-                    else "ok", value=float(v), threshold=0.885, passed=v >= 0.885)
-        for t, v in zip(hours, values, strict=True)], batch_size=5000)
-    record_alert(rule, version, [(t, bool(v < 0.885), float(v))
-                                 for t, v in zip(hours[-24 * 60:], values[-24 * 60:],
-                                                 strict=True)])
-    drift = AlertRule.objects.create(name="drift", model=model, kind="data_drift",
-                                     config={"method": "psi"})
-    CheckResult.objects.bulk_create([
-        CheckResult(rule=drift, version=version, evaluated_at=t, status="ok", passed=True,
-                    value=0.0, details={"features": {
-                        f"feature_{i}": {"method": "psi", "statistic": float(rng.random() * 0.3),
-                                         "p_value": None, "threshold": 0.2, "drifted": False}
-                        for i in range(10)}})
-        for t in hours], batch_size=2000)
+        name="accuracy low",
+        model=model,
+        kind="metric_threshold",
+        pending_for=3600,
+        config={
+            "metric": "accuracy",
+            "aggregation": "avg",
+            "window": "1h",
+            "operator": "<",
+            "threshold": 0.885,
+        },
+    )
+    values = (
+        0.9
+        + 0.02 * np.sin(np.arange(len(hours)) / 24 * 2 * np.pi)
+        + rng.normal(0, 0.004, len(hours))
+    )
+    CheckResult.objects.bulk_create(
+        [
+            CheckResult(
+                rule=rule,
+                version=version,
+                evaluated_at=t,
+                status="breached" if v < 0.885 else "ok",
+                value=float(v),
+                threshold=0.885,
+                passed=v >= 0.885,
+            )
+            for t, v in zip(hours, values, strict=True)
+        ],
+        batch_size=5000,
+    )
+    record_alert(
+        rule,
+        version,
+        [
+            (t, bool(v < 0.885), float(v))
+            for t, v in zip(hours[-24 * 60 :], values[-24 * 60 :], strict=True)
+        ],
+    )
+    drift = AlertRule.objects.create(
+        name="drift", model=model, kind="data_drift", config={"method": "psi"}
+    )
+    CheckResult.objects.bulk_create(
+        [
+            CheckResult(
+                rule=drift,
+                version=version,
+                evaluated_at=t,
+                status="ok",
+                passed=True,
+                value=0.0,
+                details={
+                    "features": {
+                        f"feature_{i}": {
+                            "method": "psi",
+                            "statistic": float(rng.random() * 0.3),
+                            "p_value": None,
+                            "threshold": 0.2,
+                            "drifted": False,
+                        }
+                        for i in range(10)
+                    }
+                },
+            )
+            for t in hours
+        ],
+        batch_size=2000,
+    )
 
 
 def load() -> None:
@@ -136,8 +219,7 @@ def load() -> None:
     rng = np.random.default_rng(3)
     started = time.perf_counter()
     with transaction.atomic():
-        model = Model.objects.create(name="bench", task="binary_classification",
-                                     last_seen_at=END)
+        model = Model.objects.create(name="bench", task="binary_classification", last_seen_at=END)
         version = ModelVersion.objects.create(model=model, version="1", created_at=START)
         load_metrics(version, rng)
         load_predictions(version, rng)
@@ -150,8 +232,10 @@ def load() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print(f"loaded {N_POINTS:,} metric points and {N_PREDICTIONS:,} predictions "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(
+        f"loaded {N_POINTS:,} metric points and {N_PREDICTIONS:,} predictions "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
 
 
 def timed(call, repeat: int = REPEAT) -> tuple[float, object]:
@@ -167,8 +251,16 @@ def dashboard_requests(range_key: str) -> dict[str, str]:
     base = f"/models/bench/figures/%s.json?range={range_key}"
     paths = {"page": f"/models/bench/?range={range_key}"}
     paths |= {f"metric {name}": base % "metric" + f"&name={name}" for name in METRICS}
-    for figure in ("timeline", "serving", "performance", "drift", "distribution",
-                   "training", "weights", "versions"):
+    for figure in (
+        "timeline",
+        "serving",
+        "performance",
+        "drift",
+        "distribution",
+        "training",
+        "weights",
+        "versions",
+    ):
         paths[figure] = base % figure
     return paths
 
@@ -183,31 +275,47 @@ def naive_figures(window: tuple) -> dict:
     start, end = window
     figures = {}
     for name in METRICS:
+
         def metric(name=name):
-            rows = list(MetricPoint.objects.filter(model__name="bench", name=name,
-                                                   timestamp__range=window)
-                        .order_by("timestamp").values_list("timestamp", "value"))
+            rows = list(
+                MetricPoint.objects.filter(model__name="bench", name=name, timestamp__range=window)
+                .order_by("timestamp")
+                .values_list("timestamp", "value")
+            )
             return go.Figure(go.Scattergl(x=[r[0] for r in rows], y=[r[1] for r in rows]))
+
         figures[f"metric {name}"] = metric
 
     def serving():
-        rows = list(Prediction.objects.filter(model__name="bench", timestamp__range=window)
-                    .order_by("timestamp").values_list("timestamp", "latency_ms", "error"))
+        rows = list(
+            Prediction.objects.filter(model__name="bench", timestamp__range=window)
+            .order_by("timestamp")
+            .values_list("timestamp", "latency_ms", "error")
+        )
         x = [r[0] for r in rows]
-        return go.Figure([go.Scattergl(x=x, y=[r[1] for r in rows], name="latency"),
-                          go.Scattergl(x=x, y=[int(bool(r[2])) for r in rows], name="error")])
+        return go.Figure(
+            [
+                go.Scattergl(x=x, y=[r[1] for r in rows], name="latency"),
+                go.Scattergl(x=x, y=[int(bool(r[2])) for r in rows], name="error"),
+            ]
+        )
 
     def performance():
-        rows = list(Prediction.objects.filter(model__name="bench", timestamp__range=window,
-                                              label__isnull=False)
-                    .order_by("timestamp").values_list("timestamp", "prediction", "label"))
-        return go.Figure(go.Scattergl(x=[r[0] for r in rows],
-                                      y=[int(r[1] == r[2]) for r in rows]))
+        rows = list(
+            Prediction.objects.filter(
+                model__name="bench", timestamp__range=window, label__isnull=False
+            )
+            .order_by("timestamp")
+            .values_list("timestamp", "prediction", "label")
+        )
+        return go.Figure(go.Scattergl(x=[r[0] for r in rows], y=[int(r[1] == r[2]) for r in rows]))
 
     def drift():
-        rows = list(CheckResult.objects.filter(rule__kind="data_drift",
-                                               evaluated_at__range=window)
-                    .order_by("evaluated_at").values_list("evaluated_at", "details"))
+        rows = list(
+            CheckResult.objects.filter(rule__kind="data_drift", evaluated_at__range=window)
+            .order_by("evaluated_at")
+            .values_list("evaluated_at", "details")
+        )
         names = sorted(rows[0][1]["features"]) if rows else []
         z = [[r[1]["features"][n]["statistic"] for r in rows] for n in names]
         return go.Figure(go.Heatmap(x=[r[0] for r in rows], y=names, z=z))
@@ -244,13 +352,17 @@ def report(range_key: str, ours: dict, naive: dict) -> None:
     ours_bytes = sum(ours[k][1] for k in compared)
     naive_bytes = sum(naive[k][1] for k in compared)
     slowest = max(ours.items(), key=lambda kv: kv[1][0])
-    print(f"page + every figure: {total_time * 1000:.0f} ms server time in all, "
-          f"{total_bytes / 1e6:.2f} MB; slowest request {slowest[0]} "
-          f"{slowest[1][0] * 1000:.0f} ms")
-    print(f"figures with a baseline: {ours_bytes / 1e3:.0f} kB vs naive "
-          f"{naive_bytes / 1e6:.1f} MB = {naive_bytes / ours_bytes:.0f}x fewer bytes; "
-          f"time {sum(ours[k][0] for k in compared) * 1000:.0f} ms vs "
-          f"{sum(naive[k][0] for k in compared) * 1000:.0f} ms")
+    print(
+        f"page + every figure: {total_time * 1000:.0f} ms server time in all, "
+        f"{total_bytes / 1e6:.2f} MB; slowest request {slowest[0]} "
+        f"{slowest[1][0] * 1000:.0f} ms"
+    )
+    print(
+        f"figures with a baseline: {ours_bytes / 1e3:.0f} kB vs naive "
+        f"{naive_bytes / 1e6:.1f} MB = {naive_bytes / ours_bytes:.0f}x fewer bytes; "
+        f"time {sum(ours[k][0] for k in compared) * 1000:.0f} ms vs "
+        f"{sum(naive[k][0] for k in compared) * 1000:.0f} ms"
+    )
 
 
 def main() -> None:
@@ -267,9 +379,13 @@ def main() -> None:
 
     timezone.now = lambda: END  # presets end at the data's end, as they would live
     client = Client()
-    viewer = (make_user("bench-viewer") if not args.reuse else
-              __import__("django.contrib.auth", fromlist=["get_user_model"])
-              .get_user_model().objects.get(username="bench-viewer"))
+    viewer = (
+        make_user("bench-viewer")
+        if not args.reuse
+        else __import__("django.contrib.auth", fromlist=["get_user_model"])
+        .get_user_model()
+        .objects.get(username="bench-viewer")
+    )
     client.force_login(grant_all_models(viewer, "viewer"))  # scoped as a real viewer is
     for range_key, days in (("30d", 30), ("365d", 365)):
         measure(range_key, days, client)

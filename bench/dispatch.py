@@ -36,8 +36,12 @@ from bench.harness import bench_database  # noqa: E402
 CATEGORIES = ["north", "south", "east", "west"]
 RULES = {
     "metric_threshold": {"metric": "loss", "window": "1h", "threshold": 0.8},
-    "metric_change": {"metric": "loss", "window": "30m", "baseline_window": "30m",
-                      "max_change_pct": 50},
+    "metric_change": {
+        "metric": "loss",
+        "window": "30m",
+        "baseline_window": "30m",
+        "max_change_pct": 50,
+    },
     "metric_anomaly": {"metric": "loss", "lookback": 30},
     "data_drift": {"method": "auto", "window": "1h", "min_samples": 50},
     "prediction_drift": {"window": "1h", "min_samples": 50},
@@ -60,8 +64,10 @@ def feature_rows(rng, n: int, shift: float, missing: float) -> list[dict]:
     numbers = rng.normal(loc=shift, size=(n, 5)).round(5)
     rows = []
     for i in range(n):
-        row = {f"num_{j}": (None if rng.uniform() < missing else float(numbers[i, j]))
-               for j in range(5)}
+        row = {
+            f"num_{j}": (None if rng.uniform() < missing else float(numbers[i, j]))
+            for j in range(5)
+        }
         row |= {f"cat_{j}": CATEGORIES[int(rng.integers(0, 4 - j % 2))] for j in range(2)}
         rows.append(row)
     return rows
@@ -74,33 +80,59 @@ def seed_model(index: int, now) -> None:
     from models_app.reference_io import reference_from_records
 
     rng = np.random.default_rng(index)
-    model = Model.objects.create(name=f"model-{index:03d}", task="binary_classification",
-                                 features=[{"name": f"num_{j}", "type": "numeric"}
-                                           for j in range(5)]
-                                 + [{"name": f"cat_{j}", "type": "categorical"}
-                                    for j in range(2)])
+    model = Model.objects.create(
+        name=f"model-{index:03d}",
+        task="binary_classification",
+        features=[{"name": f"num_{j}", "type": "numeric"} for j in range(5)]
+        + [{"name": f"cat_{j}", "type": "categorical"} for j in range(2)],
+    )
     version = ModelVersion.objects.create(model=model, version="1")
     reference = feature_rows(rng, 500, 0.0, 0.0)
     scores = rng.uniform(size=500).tolist()  # plain floats, as JSON would bring them
-    reference_from_records(version, [f | {"prediction": int(s > 0.5), "label": int(s > 0.4),
-                                          "scores": {"0": 1 - s, "1": s}}
-                                     for f, s in zip(reference, scores, strict=True)])
+    reference_from_records(
+        version,
+        [
+            f | {"prediction": int(s > 0.5), "label": int(s > 0.4), "scores": {"0": 1 - s, "1": s}}
+            for f, s in zip(reference, scores, strict=True)
+        ],
+    )
     shift = 0.5 if index % 3 == 0 else 0.0
     rows = []
     for i, features in enumerate(feature_rows(rng, 600, shift, 0.02 * (index % 4))):
         score = float(rng.uniform())
-        rows.append(validation.prediction_record({
-            "id": uuid.uuid4().hex, "timestamp": (now - timedelta(seconds=5 * i)).isoformat(),
-            "features": features, "prediction": int(score > 0.5),
-            "scores": {"0": 1 - score, "1": score}, "label": int(score > 0.45),
-            "latency_ms": float(rng.gamma(4, 6)), "error": "boom" if i % 60 == 0 else None,
-        }, {}, now))
+        rows.append(
+            validation.prediction_record(
+                {
+                    "id": uuid.uuid4().hex,
+                    "timestamp": (now - timedelta(seconds=5 * i)).isoformat(),
+                    "features": features,
+                    "prediction": int(score > 0.5),
+                    "scores": {"0": 1 - score, "1": score},
+                    "label": int(score > 0.45),
+                    "latency_ms": float(rng.gamma(4, 6)),
+                    "error": "boom" if i % 60 == 0 else None,
+                },
+                {},
+                now,
+            )
+        )
     ingest.record_predictions(version, rows)
     losses = 0.5 + 0.1 * rng.normal(size=90)
-    ingest.record_metrics(version, [validation.metric_record(
-        {"name": "loss", "value": float(v),
-         "timestamp": (now - timedelta(minutes=89 - i)).isoformat()}, {}, now)
-        for i, v in enumerate(losses)])
+    ingest.record_metrics(
+        version,
+        [
+            validation.metric_record(
+                {
+                    "name": "loss",
+                    "value": float(v),
+                    "timestamp": (now - timedelta(minutes=89 - i)).isoformat(),
+                },
+                {},
+                now,
+            )
+            for i, v in enumerate(losses)
+        ],
+    )
 
 
 def seed(models: int) -> None:
@@ -116,9 +148,18 @@ def seed(models: int) -> None:
         seed_model(index, now)
     rollup_pending()
     AlertRule.objects.bulk_create(
-        AlertRule(model=model, name=f"{kind} of {model.name}", kind=kind, interval=3600,
-                  repeat_interval=0, config=validate_config(kind, config), next_run_at=now)
-        for model in Model.objects.all() for kind, config in RULES.items())
+        AlertRule(
+            model=model,
+            name=f"{kind} of {model.name}",
+            kind=kind,
+            interval=3600,
+            repeat_interval=0,
+            config=validate_config(kind, config),
+            next_run_at=now,
+        )
+        for model in Model.objects.all()
+        for kind, config in RULES.items()
+    )
 
 
 def serial_baseline() -> tuple[float, dict, Counter]:
@@ -138,11 +179,28 @@ def serial_baseline() -> tuple[float, dict, Counter]:
 def start_workers(env: dict, queue: str, concurrency: int) -> subprocess.Popen:
     log = open(ROOT / "var" / "bench-dispatch-worker.log", "wb")  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "monitor_site", "worker", "-Q", queue,
-         "-c", str(concurrency), "-n", f"{queue}@localhost", "--without-gossip",
-         "--without-mingle", "--loglevel=WARNING"],
-        cwd=ROOT, env=env | {"CELERY_TASK_DEFAULT_QUEUE": queue}, stdout=log,
-        stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "monitor_site",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{queue}@localhost",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env | {"CELERY_TASK_DEFAULT_QUEUE": queue},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_ready(queue: str, worker: subprocess.Popen) -> None:
@@ -169,8 +227,10 @@ def celery_cycle(queue: str, expected: int, timeout: float) -> tuple[float, Coun
     start = time.perf_counter()
     dispatched = dispatch_due_rules()
     assert dispatched == expected, dispatched
-    print(f"dispatcher: claimed and enqueued {dispatched} rules in "
-          f"{time.perf_counter() - start:.2f} s")
+    print(
+        f"dispatcher: claimed and enqueued {dispatched} rules in "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     results = CheckResult.objects.filter(evaluated_at__gte=begin)
     while results.count() < expected:
         if time.perf_counter() - start > timeout:
@@ -180,8 +240,14 @@ def celery_cycle(queue: str, expected: int, timeout: float) -> tuple[float, Coun
     return elapsed, Counter(results.values_list("status", flat=True))
 
 
-def report(serial: float, per_kind: dict, serial_statuses: Counter, cycle: float,
-           statuses: Counter, rules: int) -> None:
+def report(
+    serial: float,
+    per_kind: dict,
+    serial_statuses: Counter,
+    cycle: float,
+    statuses: Counter,
+    rules: int,
+) -> None:
     print(f"rules: {rules}")
     print(f"serial, 1 process:            {serial:7.2f} s  {rules / serial:8.1f} rules/s")
     print(f"celery, dispatcher + 2 procs: {cycle:7.2f} s  {rules / cycle:8.1f} rules/s")

@@ -38,21 +38,41 @@ def main() -> None:
 
     now = timezone.now()
     busy = Model.objects.create(name="busy", task="binary_classification")
-    quiet = Model.objects.bulk_create(Model(name=f"quiet{i}", task="binary_classification")
-                                      for i in range(99))
+    quiet = Model.objects.bulk_create(
+        Model(name=f"quiet{i}", task="binary_classification") for i in range(99)
+    )
     AlertRule.objects.bulk_create(
-        AlertRule(model=busy, name=f"b{i}", kind="data_drift", interval=60,
-                  next_run_at=now - timedelta(minutes=5)) for i in range(1000))
+        AlertRule(
+            model=busy,
+            name=f"b{i}",
+            kind="data_drift",
+            interval=60,
+            next_run_at=now - timedelta(minutes=5),
+        )
+        for i in range(1000)
+    )
     AlertRule.objects.bulk_create(
-        AlertRule(model=model, name="q", kind="data_drift", interval=60,
-                  next_run_at=now - timedelta(seconds=1)) for model in quiet)
+        AlertRule(
+            model=model,
+            name="q",
+            kind="data_drift",
+            interval=60,
+            next_run_at=now - timedelta(seconds=1),
+        )
+        for model in quiet
+    )
     quiet_ids = set(AlertRule.objects.exclude(model=busy).values_list("id", flat=True))
     chunk = settings.MODELWATCH_DISPATCH_CHUNK
-    old_order = list(AlertRule.objects.filter(next_run_at__lte=now)
-                     .order_by("next_run_at", "id").values_list("id", flat=True))
+    old_order = list(
+        AlertRule.objects.filter(next_run_at__lte=now)
+        .order_by("next_run_at", "id")
+        .values_list("id", flat=True)
+    )
     old_last = max(i for i, rule_id in enumerate(old_order) if rule_id in quiet_ids)
-    print(f"before (oldest first): {len(old_order)} rules enqueued, the last quiet rule in "
-          f"message {old_last // chunk + 1} of {-(-len(old_order) // chunk)}")
+    print(
+        f"before (oldest first): {len(old_order)} rules enqueued, the last quiet rule in "
+        f"message {old_last // chunk + 1} of {-(-len(old_order) // chunk)}"
+    )
     for cycle, at in enumerate([now, now + timedelta(seconds=30)], start=1):
         published = []
         started = time.perf_counter()
@@ -63,8 +83,10 @@ def main() -> None:
         n_quiet = sum(rule_id in quiet_ids for rule_id in order)
         last = max((i for i, r in enumerate(order) if r in quiet_ids), default=None)
         where = f"message {last // chunk + 1}" if last is not None else "none due"
-        print(f"cycle {cycle}: {seconds:.3f} s, {len(order)} enqueued ({len(order) - n_quiet} "
-              f"busy, {n_quiet} quiet), the last quiet rule in {where}")
+        print(
+            f"cycle {cycle}: {seconds:.3f} s, {len(order)} enqueued ({len(order) - n_quiet} "
+            f"busy, {n_quiet} quiet), the last quiet rule in {where}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,12 +32,33 @@ EVIDENTLY_VENV = ROOT / "bench" / ".venv-evidently"
 NUMERIC = [f"num_{i:02d}" for i in range(20)]
 CATEGORICAL = [f"cat_{i}" for i in range(5)]
 # Mean shift of each numeric feature, in reference standard deviations.
-SHIFTS = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 0.02, 0.03, 0.05,
-          0.2, 0.25, 0.3, 0.5, 0.5, 1.0, 1.0, 2.0]
+SHIFTS = [
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.02,
+    0.02,
+    0.03,
+    0.05,
+    0.2,
+    0.25,
+    0.3,
+    0.5,
+    0.5,
+    1.0,
+    1.0,
+    2.0,
+]
 END = datetime(2026, 6, 2, tzinfo=UTC)
 
 
 # -- the data (seeded, identical for both sides) -------------------------------------------
+
 
 def numeric_column(rng, i: int, n: int, shift: float) -> np.ndarray:
     """Feature i: one of five shapes, shifted by `shift` reference stds."""
@@ -83,18 +104,37 @@ def auto_cases(seed: int = 7) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
     return [
         ("numeric, 1,000 ref rows", "num", rng.normal(size=1000), rng.normal(size=500)),
         ("numeric, 1,001 ref rows", "num", rng.normal(size=1001), rng.normal(size=500)),
-        ("numeric 4 values, small", "num", rng.integers(0, 4, 500) * 1.0,
-         rng.integers(0, 4, 500) * 1.0),
-        ("numeric 0/1, small", "num", rng.integers(0, 2, 500) * 1.0,
-         rng.integers(0, 2, 500) * 1.0),
-        ("numeric 4 values, large", "num", rng.integers(0, 4, 5000) * 1.0,
-         rng.integers(0, 4, 500) * 1.0),
-        ("categorical 3 values, small", "cat", rng.choice(["a", "b", "c"], 600),
-         rng.choice(["a", "b", "c"], 300)),
-        ("categorical yes/no, small", "cat", rng.choice(["yes", "no"], 600),
-         rng.choice(["yes", "no"], 300)),
-        ("categorical, large", "cat", rng.choice(["a", "b", "c"], 5000),
-         rng.choice(["a", "b", "c"], 300)),
+        (
+            "numeric 4 values, small",
+            "num",
+            rng.integers(0, 4, 500) * 1.0,
+            rng.integers(0, 4, 500) * 1.0,
+        ),
+        ("numeric 0/1, small", "num", rng.integers(0, 2, 500) * 1.0, rng.integers(0, 2, 500) * 1.0),
+        (
+            "numeric 4 values, large",
+            "num",
+            rng.integers(0, 4, 5000) * 1.0,
+            rng.integers(0, 4, 500) * 1.0,
+        ),
+        (
+            "categorical 3 values, small",
+            "cat",
+            rng.choice(["a", "b", "c"], 600),
+            rng.choice(["a", "b", "c"], 300),
+        ),
+        (
+            "categorical yes/no, small",
+            "cat",
+            rng.choice(["yes", "no"], 600),
+            rng.choice(["yes", "no"], 300),
+        ),
+        (
+            "categorical, large",
+            "cat",
+            rng.choice(["a", "b", "c"], 5000),
+            rng.choice(["a", "b", "c"], 300),
+        ),
     ]
 
 
@@ -105,8 +145,10 @@ def evidently_auto_choices() -> dict[str, str]:
     from evidently.legacy.core import ColumnType
 
     kinds = {"num": ColumnType.Numerical, "cat": ColumnType.Categorical}
-    return {name: get_stattest(pd.Series(ref), pd.Series(cur), kinds[kind], None).name
-            for name, kind, ref, cur in auto_cases()}
+    return {
+        name: get_stattest(pd.Series(ref), pd.Series(cur), kinds[kind], None).name
+        for name, kind, ref, cur in auto_cases()
+    }
 
 
 def our_auto_choices() -> dict[str, str]:
@@ -117,21 +159,36 @@ def our_auto_choices() -> dict[str, str]:
         if kind == "num":
             data = FeatureData("numeric", len(ref), len(cur), ref, cur)
         else:
-            data = FeatureData("categorical", len(ref), len(cur),
-                               ref_categories=sample_categories(ref),
-                               cur_categories=sample_categories(cur))
+            data = FeatureData(
+                "categorical",
+                len(ref),
+                len(cur),
+                ref_categories=sample_categories(ref),
+                cur_categories=sample_categories(cur),
+            )
         choices[name] = auto_method(data)
     return choices
 
 
 # -- Evidently, in its own venv ------------------------------------------------------------
 
+
 def ensure_evidently_venv() -> Path:
     python = EVIDENTLY_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r",
-                        str(ROOT / "bench" / "requirements-evidently.txt")], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "-r",
+                str(ROOT / "bench" / "requirements-evidently.txt"),
+            ],
+            check=True,
+        )
     return python
 
 
@@ -162,14 +219,19 @@ def run_evidently(data_file: Path, out_file: Path) -> None:
         config = metric["config"]
         if config.get("type", "").endswith("ValueDrift"):
             method, value, limit = config["method"], metric["value"], config["threshold"]
-            features[config["column"]] = {"method": method, "statistic": float(value),
-                                          "threshold": limit,
-                                          "drifted": evidently_verdict(method, value, limit)}
-    out_file.write_text(json.dumps({"seconds": seconds, "features": features,
-                                    "auto": evidently_auto_choices()}))
+            features[config["column"]] = {
+                "method": method,
+                "statistic": float(value),
+                "threshold": limit,
+                "drifted": evidently_verdict(method, value, limit),
+            }
+    out_file.write_text(
+        json.dumps({"seconds": seconds, "features": features, "auto": evidently_auto_choices()})
+    )
 
 
 # -- ModelWatch: profiles in PostgreSQL, one evaluation --------------------------------------
+
 
 def setup_django(database: str) -> None:
     sys.path.insert(0, str(ROOT))
@@ -200,9 +262,18 @@ def current_rows(data: dict, start: int, stop: int, rows: int) -> list[dict]:
     out = []
     for j in range(stop - start):
         moment = END - timedelta(seconds=span * (1 - (start + j) / rows))
-        out.append({"id": None, "timestamp": moment,
-                    "features": {n: columns[n][j] for n in columns}, "prediction": 1,
-                    "scores": None, "label": None, "latency_ms": None, "error": ""})
+        out.append(
+            {
+                "id": None,
+                "timestamp": moment,
+                "features": {n: columns[n][j] for n in columns},
+                "prediction": 1,
+                "scores": None,
+                "label": None,
+                "latency_ms": None,
+                "error": "",
+            }
+        )
     return out
 
 
@@ -236,26 +307,44 @@ def modelwatch_side(data: dict, reference_rows: int, rows: int, repeats: int) ->
     from alerts_app.models import AlertRule
     from models_app.models import Model, ModelVersion
 
-    features = [{"name": n, "type": "numeric"} for n in NUMERIC] + \
-        [{"name": n, "type": "categorical"} for n in CATEGORICAL]
+    features = [{"name": n, "type": "numeric"} for n in NUMERIC] + [
+        {"name": n, "type": "categorical"} for n in CATEGORICAL
+    ]
     model = Model.objects.create(name="bench-drift", task="regression", features=features)
     version = ModelVersion.objects.create(model=model, version="1")
     reference_seconds = store_reference(version, data, reference_rows)
     profile_seconds = store_profiles(version, data, rows)
-    rule = AlertRule.objects.create(name="drift", model=model, kind="data_drift",
-                                    config={"window": "1d", "method": "auto"})
+    rule = AlertRule.objects.create(
+        name="drift", model=model, kind="data_drift", config={"window": "1d", "method": "auto"}
+    )
     times, result = time_checks(rule, repeats)
-    return {"reference_seconds": reference_seconds, "profile_seconds": profile_seconds,
-            "times": times, "details": result.details, "status": result.status}
+    return {
+        "reference_seconds": reference_seconds,
+        "profile_seconds": profile_seconds,
+        "times": times,
+        "details": result.details,
+        "status": result.status,
+    }
 
 
 # -- the report ----------------------------------------------------------------------------
 
-SAME_TEST = {"wasserstein": "Wasserstein distance (normed)", "js": "Jensen-Shannon distance",
-             "ks": "K-S p_value", "chi2": "chi-square p_value", "z": "Z-test p_value",
-             "psi": "PSI"}
-EVIDENTLY_NAMES = {"wasserstein": "wasserstein", "js": "jensenshannon", "ks": "ks",
-                   "chi2": "chisquare", "z": "z", "psi": "psi"}
+SAME_TEST = {
+    "wasserstein": "Wasserstein distance (normed)",
+    "js": "Jensen-Shannon distance",
+    "ks": "K-S p_value",
+    "chi2": "chi-square p_value",
+    "z": "Z-test p_value",
+    "psi": "PSI",
+}
+EVIDENTLY_NAMES = {
+    "wasserstein": "wasserstein",
+    "js": "jensenshannon",
+    "ks": "ks",
+    "chi2": "chisquare",
+    "z": "z",
+    "psi": "psi",
+}
 
 
 def print_auto(theirs: dict[str, str]) -> None:
@@ -268,10 +357,14 @@ def print_auto(theirs: dict[str, str]) -> None:
 
 def print_report(ours: dict, theirs: dict, args) -> None:
     check = statistics.median(ours["times"])
-    print(f"\n{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features, "
-          f"{args.reference_rows:,} reference rows vs {args.rows:,} current rows")
-    print(f"one-off, not timed below: reference summary {ours['reference_seconds']:.1f} s, "
-          f"profiling at ingestion + rollup {ours['profile_seconds']:.1f} s")
+    print(
+        f"\n{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features, "
+        f"{args.reference_rows:,} reference rows vs {args.rows:,} current rows"
+    )
+    print(
+        f"one-off, not timed below: reference summary {ours['reference_seconds']:.1f} s, "
+        f"profiling at ingestion + rollup {ours['profile_seconds']:.1f} s"
+    )
     print(f"\n{'feature':8} {'ModelWatch':>34} {'Evidently':>44}  same")
     agree = same_test = 0
     for name in NUMERIC + CATEGORICAL:
@@ -280,16 +373,22 @@ def print_report(ours: dict, theirs: dict, args) -> None:
         same = mine["drifted"] == other["drifted"]
         same_test += comparable
         agree += comparable and same
-        print(f"{name:8} {mine['method']:>12} {mine['statistic']:10.4f} "
-              f"{'DRIFT' if mine['drifted'] else 'ok':>6}   {other['method']:>30} "
-              f"{other['statistic']:10.4f} {'DRIFT' if other['drifted'] else 'ok':>6}  "
-              f"{'yes' if same else 'NO'}")
-    print(f"\nsame verdict on {agree} of {same_test} features tested with the same test; "
-          f"dataset: ModelWatch drift_share {ours['details']['drift_share']:.2f} "
-          f"({ours['status']}), Evidently share "
-          f"{sum(f['drifted'] for f in theirs['features'].values()) / 25:.2f}")
-    print(f"ModelWatch check from stored profiles: median {check * 1000:.0f} ms of "
-          f"{len(ours['times'])} (first {ours['times'][0] * 1000:.0f} ms)")
+        print(
+            f"{name:8} {mine['method']:>12} {mine['statistic']:10.4f} "
+            f"{'DRIFT' if mine['drifted'] else 'ok':>6}   {other['method']:>30} "
+            f"{other['statistic']:10.4f} {'DRIFT' if other['drifted'] else 'ok':>6}  "
+            f"{'yes' if same else 'NO'}"
+        )
+    print(
+        f"\nsame verdict on {agree} of {same_test} features tested with the same test; "
+        f"dataset: ModelWatch drift_share {ours['details']['drift_share']:.2f} "
+        f"({ours['status']}), Evidently share "
+        f"{sum(f['drifted'] for f in theirs['features'].values()) / 25:.2f}"
+    )
+    print(
+        f"ModelWatch check from stored profiles: median {check * 1000:.0f} ms of "
+        f"{len(ours['times'])} (first {ours['times'][0] * 1000:.0f} ms)"
+    )
     print(f"Evidently DataDriftPreset on raw rows: {theirs['seconds'] * 1000:.0f} ms")
     print(f"ratio: {theirs['seconds'] / check:.0f}x faster (goal >= 50x)")
     print_auto(theirs["auto"])
@@ -311,8 +410,9 @@ def main() -> None:
     np.savez(data_file, **data)
     python = ensure_evidently_venv()
     print("Evidently on the raw rows (own venv) ...", flush=True)
-    subprocess.run([str(python), __file__, "--evidently", str(data_file), str(out_file)],
-                   check=True)
+    subprocess.run(
+        [str(python), __file__, "--evidently", str(data_file), str(out_file)], check=True
+    )
     theirs = json.loads(out_file.read_text())
     print("ModelWatch: reference, profiles, checks ...", flush=True)
     setup_django(args.database)

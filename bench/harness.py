@@ -23,16 +23,26 @@ def bench_database(name: str) -> tuple[str, dict]:
         cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    env = os.environ | {"DATABASE_URL": dsn, "DJANGO_DEBUG": "1", "LOG_LEVEL": "WARNING",
-                        "DJANGO_SETTINGS_MODULE": "monitor_site.settings"}
+    env = os.environ | {
+        "DATABASE_URL": dsn,
+        "DJANGO_DEBUG": "1",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
+    }
     manage(env, "migrate", "--noinput", "-v", "0")
     return dsn, env
 
 
 def manage(env: dict, *args: str) -> str:
     """Run `manage.py ARGS` with `env`; return its standard output."""
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
@@ -55,10 +65,24 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "monitor_site.wsgi", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--threads",
-             str(self.threads), "--log-level", "warning", "--timeout", "120"],
-            cwd=ROOT, env=self.env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "monitor_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--log-level",
+                "warning",
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=self.env,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -72,8 +96,9 @@ class Server:
         raise RuntimeError("gunicorn did not start")
 
     def worker_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout
         return [int(pid) for pid in out.split()]
 
     def __exit__(self, *exc) -> None:

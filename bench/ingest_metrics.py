@@ -30,12 +30,18 @@ def make_batches(n_batches: int, size: int) -> list[list[dict]]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     batches = []
     for b in range(n_batches):
-        batches.append([
-            {"name": f"metric_{i % 20}", "value": (b * size + i) * 0.001,
-             "timestamp": (start + timedelta(seconds=b * size + i)).isoformat(),
-             "step": b * size + i, "stage": "train"}
-            for i in range(size)
-        ])
+        batches.append(
+            [
+                {
+                    "name": f"metric_{i % 20}",
+                    "value": (b * size + i) * 0.001,
+                    "timestamp": (start + timedelta(seconds=b * size + i)).isoformat(),
+                    "step": b * size + i,
+                    "stage": "train",
+                }
+                for i in range(size)
+            ]
+        )
     return batches
 
 
@@ -62,20 +68,25 @@ def copy_all(dsn: str, model_id: int, version_id: int, batches: list[list[dict]]
         for batch in batches:
             buffer = io.StringIO()
             for r in batch:
-                buffer.write(f"{model_id},{version_id},{r['name']},{r['value']!r},"
-                             f"{r['timestamp']},{r['step']},{r['stage']}\n")
+                buffer.write(
+                    f"{model_id},{version_id},{r['name']},{r['value']!r},"
+                    f"{r['timestamp']},{r['step']},{r['stage']}\n"
+                )
             buffer.seek(0)
             cursor.copy_expert(
                 "COPY models_app_metricpoint (model_id, version_id, name, value, timestamp, "
-                "step, stage) FROM STDIN WITH (FORMAT csv)", buffer)
+                "step, stage) FROM STDIN WITH (FORMAT csv)",
+                buffer,
+            )
             conn.commit()
         return time.perf_counter() - started
 
 
 def count_points(dsn: str, model_id: int) -> int:
     with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM models_app_metricpoint WHERE model_id = %s",
-                       (model_id,))
+        cursor.execute(
+            "SELECT count(*) FROM models_app_metricpoint WHERE model_id = %s", (model_id,)
+        )
         return cursor.fetchone()[0]
 
 
@@ -88,28 +99,43 @@ def main() -> None:
 
     dsn, env = bench_database("mw_bench_metrics")
     token = manage(env, "create_token", "bench", "--create", "--staff").strip()
-    manage(env, "shell", "--no-imports", "-c", "from models_app.models import *; "
-           "m, _ = Model.objects.get_or_create(name='bench-api', task='regression'); "
-           "ModelVersion.objects.get_or_create(model=m, version='1'); "
-           "m2, _ = Model.objects.get_or_create(name='bench-copy', task='regression'); "
-           "ModelVersion.objects.get_or_create(model=m2, version='1')")
-    ids = manage(env, "shell", "--no-imports", "-c",
-                 "from models_app.models import ModelVersion as V; "
-                 "print(*[f'{v.model_id} {v.id}' for v in V.objects.filter("
-                 "model__name__startswith='bench').order_by('model__name')], sep=',')")
+    manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from models_app.models import *; "
+        "m, _ = Model.objects.get_or_create(name='bench-api', task='regression'); "
+        "ModelVersion.objects.get_or_create(model=m, version='1'); "
+        "m2, _ = Model.objects.get_or_create(name='bench-copy', task='regression'); "
+        "ModelVersion.objects.get_or_create(model=m2, version='1')",
+    )
+    ids = manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from models_app.models import ModelVersion as V; "
+        "print(*[f'{v.model_id} {v.id}' for v in V.objects.filter("
+        "model__name__startswith='bench').order_by('model__name')], sep=',')",
+    )
     (api_model, _), (copy_model, copy_version) = [
-        tuple(map(int, pair.split())) for pair in ids.strip().split(",")]
+        tuple(map(int, pair.split())) for pair in ids.strip().split(",")
+    ]
 
     batches = make_batches(args.batches, args.batch_size)
     bodies = [orjson.dumps({"records": batch}) for batch in batches]
     rows = args.batches * args.batch_size
-    print(f"{rows:,} points in {args.batches} batches of {args.batch_size:,}, "
-          f"{args.threads} client threads, gunicorn 2 workers, PostgreSQL")
+    print(
+        f"{rows:,} points in {args.batches} batches of {args.batch_size:,}, "
+        f"{args.threads} client threads, gunicorn 2 workers, PostgreSQL"
+    )
 
     with Server(env, workers=2) as server:
         send_all(f"{server.url}/api/v1/models/bench-api/metrics/", token, bodies[:4], 4)  # warm
-        api_seconds = send_all(f"{server.url}/api/v1/models/bench-api/metrics/", token,
-                               bodies, args.threads)
+        api_seconds = send_all(
+            f"{server.url}/api/v1/models/bench-api/metrics/", token, bodies, args.threads
+        )
     stored = count_points(dsn, api_model) - 4 * args.batch_size
     copy_seconds = copy_all(dsn, copy_model, copy_version, batches)
     assert stored == rows, f"API stored {stored} of {rows}"

@@ -60,15 +60,19 @@ def run(cursor, sql: str) -> float:
 
 def create_tables(cursor) -> None:
     cursor.execute(f"CREATE TABLE brin ({COLUMNS}, PRIMARY KEY (id))")
-    cursor.execute("CREATE INDEX brin_ts ON brin USING brin (timestamp) "
-                   "WITH (pages_per_range = 32)")
+    cursor.execute(
+        "CREATE INDEX brin_ts ON brin USING brin (timestamp) WITH (pages_per_range = 32)"
+    )
     cursor.execute(f"CREATE TABLE multi ({COLUMNS}, PRIMARY KEY (id))")
-    cursor.execute("CREATE INDEX multi_ts ON multi USING brin "
-                   "(timestamp timestamptz_minmax_multi_ops) WITH (pages_per_range = 32)")
+    cursor.execute(
+        "CREATE INDEX multi_ts ON multi USING brin "
+        "(timestamp timestamptz_minmax_multi_ops) WITH (pages_per_range = 32)"
+    )
     cursor.execute(f"CREATE TABLE btree ({COLUMNS}, PRIMARY KEY (id))")
     cursor.execute("CREATE INDEX btree_ts ON btree (timestamp)")
-    cursor.execute(f"CREATE TABLE part ({COLUMNS}, PRIMARY KEY (id, timestamp)) "
-                   "PARTITION BY RANGE (timestamp)")
+    cursor.execute(
+        f"CREATE TABLE part ({COLUMNS}, PRIMARY KEY (id, timestamp)) PARTITION BY RANGE (timestamp)"
+    )
     cursor.execute("""DO $$ DECLARE d date; BEGIN
         FOR d IN SELECT generate_series(date '2025-12-30', date '2026-04-02', interval '1 day')
         LOOP EXECUTE format('CREATE TABLE part_%s PARTITION OF part FOR VALUES FROM (%L) TO (%L)',
@@ -77,16 +81,20 @@ def create_tables(cursor) -> None:
 
 
 def sizes(cursor) -> dict[str, str]:
-    cursor.execute("SELECT 'brin', pg_size_pretty(pg_relation_size('brin_ts')) UNION ALL "
-                   "SELECT 'multi', pg_size_pretty(pg_relation_size('multi_ts')) UNION ALL "
-                   "SELECT 'btree', pg_size_pretty(pg_relation_size('btree_ts')) UNION ALL "
-                   "SELECT 'table', pg_size_pretty(pg_relation_size('btree'))")
+    cursor.execute(
+        "SELECT 'brin', pg_size_pretty(pg_relation_size('brin_ts')) UNION ALL "
+        "SELECT 'multi', pg_size_pretty(pg_relation_size('multi_ts')) UNION ALL "
+        "SELECT 'btree', pg_size_pretty(pg_relation_size('btree_ts')) UNION ALL "
+        "SELECT 'table', pg_size_pretty(pg_relation_size('btree'))"
+    )
     return dict(cursor.fetchall())
 
 
 def range_read(cursor, table: str, span: str) -> float:
-    sql = (f"SELECT count(*), avg(latency_ms) FROM {table} WHERE timestamp >= "
-           f"timestamptz '2026-02-10' AND timestamp < timestamptz '2026-02-10' + interval '{span}'")
+    sql = (
+        f"SELECT count(*), avg(latency_ms) FROM {table} WHERE timestamp >= "
+        f"timestamptz '2026-02-10' AND timestamp < timestamptz '2026-02-10' + interval '{span}'"
+    )
     run(cursor, sql)  # warm the cache: compare index work, not disk
     return min(run(cursor, sql) for _ in range(3))
 
@@ -94,8 +102,10 @@ def range_read(cursor, table: str, span: str) -> float:
 def prune_plain(cursor, table: str, batch: int = 50_000) -> float:
     began = time.perf_counter()
     while True:
-        cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE "
-                       f"timestamp < timestamptz '2026-01-11' LIMIT {batch})")
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE "
+            f"timestamp < timestamptz '2026-01-11' LIMIT {batch})"
+        )
         if cursor.rowcount == 0:
             return time.perf_counter() - began
 
@@ -116,17 +126,20 @@ def main() -> None:
     conn = connect()
     with conn.cursor() as cursor:
         create_tables(cursor)
-        loads = {t: run(cursor, ROWS_SQL.format(table=t, rows=args.rows))
-                 for t in TABLES}
+        loads = {t: run(cursor, ROWS_SQL.format(table=t, rows=args.rows)) for t in TABLES}
         cursor.execute("VACUUM ANALYZE")
         print(f"{args.rows:,} rows over 90 days, 5% late; timestamp index sizes: {sizes(cursor)}")
         for table in TABLES:
             hour, day = range_read(cursor, table, "1 hour"), range_read(cursor, table, "1 day")
-            print(f"{table:5s}: load {loads[table]:6.1f} s   1-hour read {hour * 1000:7.1f} ms   "
-                  f"1-day read {day * 1000:7.1f} ms")
+            print(
+                f"{table:5s}: load {loads[table]:6.1f} s   1-hour read {hour * 1000:7.1f} ms   "
+                f"1-day read {day * 1000:7.1f} ms"
+            )
         deletes = ", ".join(f"{t} {prune_plain(cursor, t):.1f} s" for t in TABLES[:-1])
-        print(f"prune oldest 10 days: batched DELETE {deletes}; partitions "
-              f"{prune_partitions(cursor) * 1000:.0f} ms (DROP)")
+        print(
+            f"prune oldest 10 days: batched DELETE {deletes}; partitions "
+            f"{prune_partitions(cursor) * 1000:.0f} ms (DROP)"
+        )
     conn.close()
     admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
 

@@ -35,8 +35,14 @@ def records(n: int, hours: int, features: int, distinct_keys: bool = False) -> l
     for i in range(n):
         moment = NOW - timedelta(hours=i % hours, minutes=0)
         base = i * features if distinct_keys else 0
-        out.append({"timestamp": moment.isoformat(), "prediction": i % 2, "latency_ms": 3.5,
-                    "features": {f"f{base + j}": float(i + j) for j in range(features)}})
+        out.append(
+            {
+                "timestamp": moment.isoformat(),
+                "prediction": i % 2,
+                "latency_ms": 3.5,
+                "features": {f"f{base + j}": float(i + j) for j in range(features)},
+            }
+        )
     return out
 
 
@@ -49,14 +55,15 @@ def cases(settings) -> dict:
         "hours": lambda: ([], records(10000, 10000, 20)),
         "keys": lambda: ([], records(10, 1, 1000, distinct_keys=True)),
         "rollup": lambda: ([], records(3000, 3000, 20)),
-        "declared": lambda: ([{"name": f"d{i}", "type": "numeric"} for i in range(10000)],
-                             records(1, 1, 20)),
+        "declared": lambda: (
+            [{"name": f"d{i}", "type": "numeric"} for i in range(10000)],
+            records(1, 1, 20),
+        ),
         # 10,000 records x 20 features over as many hours as the limit allows (400).
         "limit-hours": lambda: ([], records(10000, rows // (20 + outputs), 20)),
         # the widest records over as many hours as allowed (9), as many records as the
         # feature values allow (1,000 x 1,000).
-        "limit-features": lambda: ([], records(values // most, rows // (most + outputs),
-                                               most)),
+        "limit-features": lambda: ([], records(values // most, rows // (most + outputs), most)),
     }
 
 
@@ -75,17 +82,20 @@ def run(name: str, declared: list, batch: list[dict]) -> None:
     user = grant_all_models(make_user(username=f"u-{name}"), "admin")
     client.credentials(HTTP_AUTHORIZATION=f"Token {make_token(user)}")
     started = time.perf_counter()
-    answer = client.post(f"/api/v1/models/{model.name}/predictions/", {"records": batch},
-                         format="json")
+    answer = client.post(
+        f"/api/v1/models/{model.name}/predictions/", {"records": batch}, format="json"
+    )
     took = time.perf_counter() - started
     written = Profile.objects.filter(version__model=model).count()
     started = time.perf_counter()
     rolled = rollup_pending() if written else 0
     rollup = time.perf_counter() - started
     body = answer.content[:160].decode(errors="replace")
-    print(f"{name:15} {len(batch):6} records  {answer.status_code}  {took:7.2f} s  "
-          f"{written:7} profile rows  rollup {rolled:7} rows {rollup:7.2f} s  {body}",
-          flush=True)
+    print(
+        f"{name:15} {len(batch):6} records  {answer.status_code}  {took:7.2f} s  "
+        f"{written:7} profile rows  rollup {rolled:7} rows {rollup:7.2f} s  {body}",
+        flush=True,
+    )
     connection.close()
 
 

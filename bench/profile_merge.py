@@ -32,14 +32,16 @@ FEATURES = [f"f{i}" for i in range(20)]
 
 def hour_values(rng: np.random.Generator, size: int, hour: int) -> np.ndarray:
     """One hour of rows: drifting normals, 1% missing (NaN)."""
-    values = rng.normal(loc=np.arange(20) * 0.1 + hour * 1e-4, scale=1 + np.arange(20) * 0.05,
-                        size=(size, 20))
+    values = rng.normal(
+        loc=np.arange(20) * 0.1 + hour * 1e-4, scale=1 + np.arange(20) * 0.05, size=(size, 20)
+    )
     values[rng.uniform(size=values.shape) < 0.01] = np.nan
     return values
 
 
-def build_store(version, reference, start: datetime, hours: int, rows: int, seed: int,
-                write: bool = True):
+def build_store(
+    version, reference, start: datetime, hours: int, rows: int, seed: int, write: bool = True
+):
     """Profile each hour's rows, write them as partial profiles, roll up; return raw rows.
 
     With `write` False only the raw rows are regenerated (same seed, same values)."""
@@ -55,9 +57,15 @@ def build_store(version, reference, start: datetime, hours: int, rows: int, seed
         bucket = start + timedelta(hours=hour)
         seeds = rng.integers(2**62, size=len(FEATURES))
         if write:
-            written = [(bucket, profiles.profile_values(name, values[:, j].tolist(),
-                                                        specs[name], seed=int(seeds[j])))
-                       for j, name in enumerate(FEATURES)]
+            written = [
+                (
+                    bucket,
+                    profiles.profile_values(
+                        name, values[:, j].tolist(), specs[name], seed=int(seeds[j])
+                    ),
+                )
+                for j, name in enumerate(FEATURES)
+            ]
             profiles.write_partials(version, reference, written)
         blocks.append(values)
         stamps.append(bucket.timestamp() + rng.uniform(0, 3600, int(size)))
@@ -75,11 +83,16 @@ def pandas_profile(frame, start: float, end: float, edges: dict) -> dict:
     for name in FEATURES:
         column = window[name].to_numpy()
         valid = column[~np.isnan(column)]
-        bins = np.bincount(np.searchsorted(edges[name], valid, side="right"),
-                           minlength=len(edges[name]) + 1)
+        bins = np.bincount(
+            np.searchsorted(edges[name], valid, side="right"), minlength=len(edges[name]) + 1
+        )
         answer[name] = {
-            "count": len(valid), "missing": len(column) - len(valid), "min": valid.min(),
-            "max": valid.max(), "sum": valid.sum(), "sum_sq": np.dot(valid, valid),
+            "count": len(valid),
+            "missing": len(column) - len(valid),
+            "min": valid.min(),
+            "max": valid.max(),
+            "sum": valid.sum(),
+            "sum_sq": np.dot(valid, valid),
             "bin_counts": bins.tolist(),
             "sample": rng.choice(valid, size=min(5000, len(valid)), replace=False),
         }
@@ -109,8 +122,13 @@ def open_store(args):
     dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{DB}"
     if not args.reuse:
         dsn, _ = bench_database(DB)
-    os.environ.update({"DATABASE_URL": dsn, "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
-                       "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DATABASE_URL": dsn,
+            "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     import django
 
     django.setup()
@@ -127,7 +145,8 @@ def open_store(args):
     version = ModelVersion.objects.create(model=model, version="1")
     sample = hour_values(np.random.default_rng(1), 20_000, 0)
     reference = reference_io.reference_from_records(
-        version, [dict(zip(FEATURES, row.tolist(), strict=True)) for row in sample])
+        version, [dict(zip(FEATURES, row.tolist(), strict=True)) for row in sample]
+    )
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     return version, reference, end - timedelta(days=args.days)
 
@@ -136,8 +155,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the store a previous run built (same --rows/--days)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the store a previous run built (same --rows/--days)",
+    )
     args = parser.parse_args()
     version, reference, start = open_store(args)
     import pandas as pd
@@ -145,25 +167,33 @@ def main() -> None:
     from models_app import profiles
 
     began = time.perf_counter()
-    raw, stamps = build_store(version, reference, start, args.days * 24, args.rows, seed=2,
-                              write=not args.reuse)
-    print(f"{args.rows:,} rows x {len(FEATURES)} features over {args.days} days: profiles "
-          f"{'reused' if args.reuse else 'written and rolled up'}, raw rows generated in "
-          f"{time.perf_counter() - began:.0f} s")
+    raw, stamps = build_store(
+        version, reference, start, args.days * 24, args.rows, seed=2, write=not args.reuse
+    )
+    print(
+        f"{args.rows:,} rows x {len(FEATURES)} features over {args.days} days: profiles "
+        f"{'reused' if args.reuse else 'written and rolled up'}, raw rows generated in "
+        f"{time.perf_counter() - began:.0f} s"
+    )
     frame = pd.DataFrame(raw, columns=FEATURES)
     frame["timestamp"] = stamps
     edges = {name: reference.summary["features"][name]["edges"] for name in FEATURES}
     window_end = start + timedelta(days=args.days) - timedelta(microseconds=1)
     cold_s, _ = timed(lambda: profiles.window_profiles(version, start, window_end, FEATURES), 1)
     ours_s, ours = timed(lambda: profiles.window_profiles(version, start, window_end, FEATURES), 5)
-    pandas_s, theirs = timed(lambda: pandas_profile(frame, start.timestamp(),
-                                                    window_end.timestamp(), edges), 3)
+    pandas_s, theirs = timed(
+        lambda: pandas_profile(frame, start.timestamp(), window_end.timestamp(), edges), 3
+    )
     check_agreement(ours, theirs)
-    print(f"profiles (window_profiles, 20 features) : {ours_s * 1000:9.1f} ms  "
-          f"(first call {cold_s * 1000:.1f} ms)")
+    print(
+        f"profiles (window_profiles, 20 features) : {ours_s * 1000:9.1f} ms  "
+        f"(first call {cold_s * 1000:.1f} ms)"
+    )
     print(f"numpy/pandas from raw rows in memory    : {pandas_s * 1000:9.1f} ms")
-    print(f"speed-up = {pandas_s / ours_s:.0f}x  (goal >= 100x; {pandas_s / cold_s:.0f}x for the "
-          "first call); results agree")
+    print(
+        f"speed-up = {pandas_s / ours_s:.0f}x  (goal >= 100x; {pandas_s / cold_s:.0f}x for the "
+        "first call); results agree"
+    )
 
 
 if __name__ == "__main__":

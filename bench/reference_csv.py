@@ -57,8 +57,11 @@ def run_case(name: str) -> None:
         answer = f"{status}: {str(exc)[:60]}"
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
-    print(f"{name:50} {len(content) / MIB:6.1f} MiB  {seconds:6.2f} s  "
-          f"+{peak:6.0f} MiB RSS  {answer}", flush=True)
+    print(
+        f"{name:50} {len(content) / MIB:6.1f} MiB  {seconds:6.2f} s  "
+        f"+{peak:6.0f} MiB RSS  {answer}",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -36,8 +36,13 @@ def make_frame(rows: int, prefix: str, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.normal(size=(rows, 10)), columns=[f"f{i}" for i in range(10)])
     score = rng.uniform(size=rows)
-    return frame.assign(id=[f"{prefix}-{i}" for i in range(rows)], prediction=(score > 0.5) * 1,
-                        score_0=1 - score, score_1=score, latency_ms=rng.uniform(5, 50, rows))
+    return frame.assign(
+        id=[f"{prefix}-{i}" for i in range(rows)],
+        prediction=(score > 0.5) * 1,
+        score_0=1 - score,
+        score_1=score,
+        latency_ms=rng.uniform(5, 50, rows),
+    )
 
 
 def timed(func) -> float:
@@ -48,14 +53,16 @@ def timed(func) -> float:
 
 def bare_post(url: str, token: str, model: str, frame: pd.DataFrame) -> float:
     records = prediction_records(frame)  # same payload; its building is not timed below
-    bodies = [orjson.dumps({"records": records[i:i + BATCH]})
-              for i in range(0, len(records), BATCH)]
+    bodies = [
+        orjson.dumps({"records": records[i : i + BATCH]}) for i in range(0, len(records), BATCH)
+    ]
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     started = time.perf_counter()
     with requests.Session() as session:
         for body in bodies:
-            session.post(f"{url}/api/v1/models/{model}/predictions/", data=body,
-                         headers=headers, timeout=120).raise_for_status()
+            session.post(
+                f"{url}/api/v1/models/{model}/predictions/", data=body, headers=headers, timeout=120
+            ).raise_for_status()
     return time.perf_counter() - started
 
 
@@ -63,14 +70,15 @@ def background(url: str, token: str, model: str, frame: pd.DataFrame) -> None:
     with Client(url, token, background=True, flush_interval=0.5) as client:
         handle = client.model(model)
         for start in range(0, len(frame), 500):
-            handle.log_predictions(frame.iloc[start:start + 500])
+            handle.log_predictions(frame.iloc[start : start + 500])
 
 
 def client_side(frame: pd.DataFrame) -> tuple[float, float]:
     sdk = timed(lambda: list(pack("p", None, prediction_records(frame), BATCH, 16 << 20)))
     plain = frame.to_dict("records")
-    baseline = timed(lambda: [orjson.dumps(plain[i:i + BATCH])
-                              for i in range(0, len(plain), BATCH)])
+    baseline = timed(
+        lambda: [orjson.dumps(plain[i : i + BATCH]) for i in range(0, len(plain), BATCH)]
+    )
     return sdk, baseline
 
 
@@ -96,8 +104,10 @@ def main() -> None:
     print(f"bare requests + orjson (pre-built): {rows / bare:8.0f} /s")
     print(f"SDK log_predictions(DataFrame):     {rows / sdk:8.0f} /s  ratio {bare / sdk:.2f}")
     print(f"SDK background, 500 per call:       {rows / queued:8.0f} /s  ratio {bare / queued:.2f}")
-    print(f"client side only: SDK build+pack {packing * 1000:.0f} ms vs orjson.dumps "
-          f"{dumping * 1000:.0f} ms ({dumping / packing:.2f}x)")
+    print(
+        f"client side only: SDK build+pack {packing * 1000:.0f} ms vs orjson.dumps "
+        f"{dumping * 1000:.0f} ms ({dumping / packing:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -66,16 +66,29 @@ def seed(start) -> dict:
     for index in range(MODELS):
         seed_model(index, start)
     rollup_pending()
-    rules = [(model, kind, short_windows(config)) for model in Model.objects.all()
-             for kind, config in RULES.items()]
+    rules = [
+        (model, kind, short_windows(config))
+        for model in Model.objects.all()
+        for kind, config in RULES.items()
+    ]
     AlertRule.objects.bulk_create(
-        AlertRule(model=model, name=f"{kind} of {model.name}", kind=kind, repeat_interval=0,
-                  interval=RULE_INTERVAL, config=validate_config(kind, config),
-                  next_run_at=start + timedelta(seconds=RULE_INTERVAL * i / len(rules)))
-        for i, (model, kind, config) in enumerate(rules))
+        AlertRule(
+            model=model,
+            name=f"{kind} of {model.name}",
+            kind=kind,
+            repeat_interval=0,
+            interval=RULE_INTERVAL,
+            config=validate_config(kind, config),
+            next_run_at=start + timedelta(seconds=RULE_INTERVAL * i / len(rules)),
+        )
+        for i, (model, kind, config) in enumerate(rules)
+    )
     user = get_user_model().objects.create_superuser("soak", "soak@example.com", "pw-soak-123")
-    cast = {"token": Token.objects.create(user=user).key, "session": session_of(user),
-            "models": list(Model.objects.values_list("name", flat=True))}
+    cast = {
+        "token": Token.objects.create(user=user).key,
+        "session": session_of(user),
+        "models": list(Model.objects.values_list("name", flat=True)),
+    }
     connections.close_all()
     return cast
 
@@ -101,11 +114,20 @@ def prediction_batch(rng, client: int, tick: int) -> list[dict]:
     for i in range(PREDICTIONS):
         score = float(rng.uniform())
         features = {f"num_{j}": round(float(rng.normal()), 4) for j in range(5)}
-        features |= {f"cat_{j}": ["north", "south", "east", "west"][int(rng.integers(0, 4))]
-                     for j in range(2)}
-        rows.append({"id": f"c{client}-{tick}-{i}", "features": features,
-                     "prediction": int(score > 0.5), "scores": {"0": 1 - score, "1": score},
-                     "label": int(score > 0.45), "latency_ms": round(float(rng.gamma(4, 6)), 2)})
+        features |= {
+            f"cat_{j}": ["north", "south", "east", "west"][int(rng.integers(0, 4))]
+            for j in range(2)
+        }
+        rows.append(
+            {
+                "id": f"c{client}-{tick}-{i}",
+                "features": features,
+                "prediction": int(score > 0.5),
+                "scores": {"0": 1 - score, "1": score},
+                "label": int(score > 0.45),
+                "latency_ms": round(float(rng.gamma(4, 6)), 2),
+            }
+        )
     return rows
 
 
@@ -131,10 +153,13 @@ def ingest_client(url: str, token: str, models: list, client: int, seconds: floa
         for tick in range(int(seconds)):
             time.sleep(max(0.0, began + tick - time.monotonic()))
             handle = mw.model(models[(client + tick * CLIENTS) % len(models)])
-            metrics = [{"name": "loss", "value": float(rng.normal(0.5, 0.1)), "step": tick}
-                       for _ in range(METRICS)]
-            timed_send(handle.log_predictions, prediction_batch(rng, client, tick),
-                       "predictions", log)
+            metrics = [
+                {"name": "loss", "value": float(rng.normal(0.5, 0.1)), "step": tick}
+                for _ in range(METRICS)
+            ]
+            timed_send(
+                handle.log_predictions, prediction_batch(rng, client, tick), "predictions", log
+            )
             timed_send(handle.log_metrics, metrics, "metrics", log)
     out.put(log | {"sent": dict(log["sent"])})
 
@@ -149,7 +174,8 @@ def dashboard_client(url: str, session: str, models: list, seconds: float, out) 
     while time.monotonic() < deadline:
         name = models[tick % len(models)]
         paths = [("page", f"/models/{name}/?range=1h")] + [
-            ("figure", f"/models/{name}/figures/{figure}.json?range=1h") for figure in FIGURES]
+            ("figure", f"/models/{name}/figures/{figure}.json?range=1h") for figure in FIGURES
+        ]
         for kind, path in paths:
             start = time.perf_counter()
             try:
@@ -182,9 +208,11 @@ def children(pid: int) -> list[int]:
 def memory(server: Server, workers: list) -> dict[str, int]:
     """RSS (kB) of the web workers and of the celery workers (main processes and pools)."""
     celery = [pid for w in workers for pid in [w.pid, *children(w.pid)]]
-    return {"web": sum(rss_kb(p) for p in server.worker_pids()),
-            "worker": sum(rss_kb(p) for p in celery),
-            "processes": {pid: rss_kb(pid) for pid in [*server.worker_pids(), *celery]}}
+    return {
+        "web": sum(rss_kb(p) for p in server.worker_pids()),
+        "worker": sum(rss_kb(p) for p in celery),
+        "processes": {pid: rss_kb(pid) for pid in [*server.worker_pids(), *celery]},
+    }
 
 
 def sample_memory(server: Server, workers: list, procs: list, every: float = 30.0) -> list:
@@ -200,17 +228,45 @@ def sample_memory(server: Server, workers: list, procs: list, every: float = 30.
 
 def celery(env: dict, name: str, *args: str) -> subprocess.Popen:
     log = open(ROOT / "var" / f"soak-{name}.log", "wb")  # noqa: SIM115 - lives with the process
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "monitor_site", *args],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "monitor_site", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def start_celery(env: dict, queue: str) -> list[subprocess.Popen]:
-    workers = [celery(env, f"worker-{i}", "worker", "-n", f"{queue}-{i}@localhost", "-c", "1",
-                      "--without-gossip", "--without-mingle", "--loglevel=WARNING")
-               for i in (1, 2)]
+    workers = [
+        celery(
+            env,
+            f"worker-{i}",
+            "worker",
+            "-n",
+            f"{queue}-{i}@localhost",
+            "-c",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        )
+        for i in (1, 2)
+    ]
     schedule = os.path.join(tempfile.mkdtemp(prefix="mw-soak-"), "schedule")
-    return [*workers, celery(env, "beat", "beat", "--loglevel=WARNING", "-S",
-                             "celery.beat:PersistentScheduler", "-s", schedule)]
+    return [
+        *workers,
+        celery(
+            env,
+            "beat",
+            "beat",
+            "--loglevel=WARNING",
+            "-S",
+            "celery.beat:PersistentScheduler",
+            "-s",
+            schedule,
+        ),
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -226,44 +282,65 @@ def latency_report(results: list[dict]) -> None:
     print("request latency (ms):")
     for kind, values in sorted(by_kind.items()):
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
-        print(f"  {kind:12s} n={len(values):6d}  p50 {p50:7.1f}  p99 {p99:7.1f}  "
-              f"max {max(values):7.1f}  p99/p50 {p99 / p50:5.1f}x")
+        print(
+            f"  {kind:12s} n={len(values):6d}  p50 {p50:7.1f}  p99 {p99:7.1f}  "
+            f"max {max(values):7.1f}  p99/p50 {p99 / p50:5.1f}x"
+        )
 
 
 def stored_rows(before: dict) -> dict:
     from models_app.models import MetricPoint, Prediction
 
-    return {"predictions": Prediction.objects.count() - before["predictions"],
-            "metrics": MetricPoint.objects.count() - before["metrics"]}
+    return {
+        "predictions": Prediction.objects.count() - before["predictions"],
+        "metrics": MetricPoint.objects.count() - before["metrics"],
+    }
 
 
 def dispatch_report(start, end) -> None:
     """Lag of each evaluation behind its rule's slot; evaluations per rule per minute."""
     from alerts_app.models import AlertRule, CheckResult
 
-    offsets = {rule_id: (slot - start).total_seconds() % RULE_INTERVAL for rule_id, slot in
-               AlertRule.objects.values_list("id", "next_run_at")}
-    results = list(CheckResult.objects.filter(evaluated_at__gte=start, evaluated_at__lte=end)
-                   .values_list("rule_id", "evaluated_at", "status"))
-    lags = [((at - start).total_seconds() - offsets[rule]) % RULE_INTERVAL
-            for rule, at, _ in results]
+    offsets = {
+        rule_id: (slot - start).total_seconds() % RULE_INTERVAL
+        for rule_id, slot in AlertRule.objects.values_list("id", "next_run_at")
+    }
+    results = list(
+        CheckResult.objects.filter(evaluated_at__gte=start, evaluated_at__lte=end).values_list(
+            "rule_id", "evaluated_at", "status"
+        )
+    )
+    lags = [
+        ((at - start).total_seconds() - offsets[rule]) % RULE_INTERVAL for rule, at, _ in results
+    ]
     per_rule = Counter(rule for rule, _, _ in results)
     minutes = (end - start).total_seconds() / RULE_INTERVAL
-    print(f"dispatch: {len(results)} evaluations of {len(offsets)} rules in {minutes:.1f} min"
-          f" (about {len(offsets) * minutes:.0f} due); per rule min "
-          f"{min(per_rule.values(), default=0)} max {max(per_rule.values(), default=0)}")
-    print(f"  lag behind slot (s): p50 {percentile(lags, 0.5):.1f}  "
-          f"p99 {percentile(lags, 0.99):.1f}  max {max(lags, default=float('nan')):.1f}")
+    print(
+        f"dispatch: {len(results)} evaluations of {len(offsets)} rules in {minutes:.1f} min"
+        f" (about {len(offsets) * minutes:.0f} due); per rule min "
+        f"{min(per_rule.values(), default=0)} max {max(per_rule.values(), default=0)}"
+    )
+    print(
+        f"  lag behind slot (s): p50 {percentile(lags, 0.5):.1f}  "
+        f"p99 {percentile(lags, 0.99):.1f}  max {max(lags, default=float('nan')):.1f}"
+    )
     print(f"  statuses: {dict(Counter(status for _, _, status in results))}")
 
 
 def run_clients(url: str, cast: dict, seconds: float) -> tuple[list, object]:
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    procs = [context.Process(target=ingest_client, args=(url, cast["token"], cast["models"], i,
-                                                         seconds, out)) for i in range(CLIENTS)]
-    procs.append(context.Process(target=dashboard_client,
-                                 args=(url, cast["session"], cast["models"], seconds, out)))
+    procs = [
+        context.Process(
+            target=ingest_client, args=(url, cast["token"], cast["models"], i, seconds, out)
+        )
+        for i in range(CLIENTS)
+    ]
+    procs.append(
+        context.Process(
+            target=dashboard_client, args=(url, cast["session"], cast["models"], seconds, out)
+        )
+    )
     for proc in procs:
         proc.start()
     return procs, out
@@ -308,8 +385,12 @@ def memory_report(samples: list[dict]) -> None:
         series = " ".join(f"{s[role] / 1024:.0f}" for s in samples)
         print(f"RSS {role} every 30 s (MB): {series}")
     first, last = samples[0]["processes"], samples[-1]["processes"]
-    print("RSS per process, warm -> end (MB): " + ", ".join(
-        f"{pid}: {first[pid] / 1024:.0f} -> {last.get(pid, 0) / 1024:.0f}" for pid in first))
+    print(
+        "RSS per process, warm -> end (MB): "
+        + ", ".join(
+            f"{pid}: {first[pid] / 1024:.0f} -> {last.get(pid, 0) / 1024:.0f}" for pid in first
+        )
+    )
 
 
 def report(results: list[dict], stored: dict, warm: dict, end: dict) -> None:
@@ -324,31 +405,44 @@ def report(results: list[dict], stored: dict, warm: dict, end: dict) -> None:
         print(f"rows {kind}: sent {sent[kind]} stored {stored[kind]} (stored/sent {ratio:.4f})")
     for role in ("web", "worker"):
         ratio = end[role] / warm[role] if warm[role] else float("nan")
-        print(f"RSS {role}: after warm-up {warm[role] / 1024:.0f} MB, at the end "
-              f"{end[role] / 1024:.0f} MB (end/warm {ratio:.3f}; goal < 1.10)")
+        print(
+            f"RSS {role}: after warm-up {warm[role] / 1024:.0f} MB, at the end "
+            f"{end[role] / 1024:.0f} MB (end/warm {ratio:.3f}; goal < 1.10)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=180.0,
-                        help="seconds before the first RSS sample (default 180: the 2-minute "
-                             "windows are full by then)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=180.0,
+        help="seconds before the first RSS sample (default 180: the 2-minute "
+        "windows are full by then)",
+    )
     args = parser.parse_args()
     broker = os.environ.get("CELERY_BROKER_URL", "")
     if not broker.startswith("redis://"):
         sys.exit("set CELERY_BROKER_URL=redis://... (a Redis database of your own)")
     _, env = bench_database("mw_bench_soak")
-    env |= {"DJANGO_DEBUG": "0", "SECRET_KEY": "soak-" + "x" * 50, "SECURE_SSL_REDIRECT": "0",
-            "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
-            "CELERY_TASK_DEFAULT_QUEUE": f"soak-{uuid.uuid4().hex[:6]}"}
+    env |= {
+        "DJANGO_DEBUG": "0",
+        "SECRET_KEY": "soak-" + "x" * 50,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": f"soak-{uuid.uuid4().hex[:6]}",
+    }
     setup_django(env)
     from django.utils import timezone
 
     started = time.perf_counter()
     cast = seed(timezone.now())
-    print(f"seeded {MODELS} models, {MODELS * 10} rules in {time.perf_counter() - started:.0f} s;"
-          f" soaking for {args.minutes:g} min")
+    print(
+        f"seeded {MODELS} models, {MODELS * 10} rules in {time.perf_counter() - started:.0f} s;"
+        f" soaking for {args.minutes:g} min"
+    )
     soak(env, cast, args.minutes * 60, args.warmup)
 
 

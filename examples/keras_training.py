@@ -26,13 +26,23 @@ def main(client: Client, name: str = NAME, epochs: int = 5) -> dict:
     keras.utils.set_random_seed(0)
     data = load_breast_cancer()
     x = StandardScaler().fit_transform(data.data).astype("float32")
-    model = keras.Sequential([keras.Input((x.shape[1],)),
-                              keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((x.shape[1],)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     client.register_model(name, "binary_classification", framework="keras", exist_ok=True)
-    history = model.fit(x, data.target, validation_split=0.25, epochs=epochs, verbose=0,
-                        callbacks=[ModelWatchCallback(client.model(name))])
+    history = model.fit(
+        x,
+        data.target,
+        validation_split=0.25,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[ModelWatchCallback(client.model(name))],
+    )
     return {key: round(values[-1], 4) for key, values in history.history.items()}
 
 

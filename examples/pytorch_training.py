@@ -22,7 +22,8 @@ NAME = "example-digits-mlp"
 def digits_tensors() -> tuple[torch.Tensor, ...]:
     digits = load_digits()
     x_train, x_val, y_train, y_val = train_test_split(
-        digits.data / 16.0, digits.target, test_size=0.25, random_state=0)
+        digits.data / 16.0, digits.target, test_size=0.25, random_state=0
+    )
     as_float = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
     return as_float(x_train), as_float(x_val), torch.tensor(y_train), torch.tensor(y_val)
 
@@ -41,8 +42,8 @@ def main(client: Client, name: str = NAME, epochs: int = 5, every: int = 10) -> 
             optimizer.zero_grad()
             loss = loss_fn(net(x_train[batch]), y_train[batch])
             loss.backward()
-            optimizer.step()                      # the monitor counts this step
-        monitor.log_metrics({"loss": loss})       # stage "train", step = updates so far
+            optimizer.step()  # the monitor counts this step
+        monitor.log_metrics({"loss": loss})  # stage "train", step = updates so far
         with torch.no_grad():
             logits = net(x_val)
             accuracy = (logits.argmax(1) == y_val).float().mean()

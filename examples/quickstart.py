@@ -26,13 +26,18 @@ def main(client: Client, name: str = NAME) -> dict:
     data = load_breast_cancer(as_frame=True)
     frame = data.data.rename(columns=lambda c: c.replace(" ", "_"))
     x_train, x_live, y_train, y_live = train_test_split(
-        frame, data.target, test_size=0.5, random_state=0)
+        frame, data.target, test_size=0.5, random_state=0
+    )
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     classifier.fit(x_train, y_train)
 
-    client.register_model(name, "binary_classification", framework="scikit-learn",
-                          features=[{"name": c, "type": "numeric"} for c in frame.columns],
-                          exist_ok=True)
+    client.register_model(
+        name,
+        "binary_classification",
+        framework="scikit-learn",
+        features=[{"name": c, "type": "numeric"} for c in frame.columns],
+        exist_ok=True,
+    )
     model = client.model(name)
     model.set_reference(x_train.assign(prediction=classifier.predict(x_train), label=y_train))
 

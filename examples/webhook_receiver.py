@@ -20,8 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def describe(body: dict) -> str:
     alert = body.get("alert", {})
-    return (f"[{body.get('event', '?'):8}] {alert.get('severity', '?'):8} "
-            f"{alert.get('model')}: {alert.get('rule')} — {alert.get('message', '')}")
+    return (
+        f"[{body.get('event', '?'):8}] {alert.get('severity', '?'):8} "
+        f"{alert.get('model')}: {alert.get('rule')} — {alert.get('message', '')}"
+    )
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -40,9 +42,12 @@ class Receiver(BaseHTTPRequestHandler):
 
 def parse_port(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print the webhooks ModelWatch sends.")
-    parser.add_argument("--port", type=int,
-                        default=int(os.environ.get("MODELWATCH_DEMO_WEBHOOK_PORT") or 9009),
-                        help="port on 127.0.0.1 (default: $MODELWATCH_DEMO_WEBHOOK_PORT or 9009)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("MODELWATCH_DEMO_WEBHOOK_PORT") or 9009),
+        help="port on 127.0.0.1 (default: $MODELWATCH_DEMO_WEBHOOK_PORT or 9009)",
+    )
     return parser.parse_args(argv).port
 
 

@@ -14,10 +14,24 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 GL_THRESHOLD = 1000  # points above which a trace is drawn with WebGL (scattergl)
-COLORWAY = ["#3b82f6", "#f59e0b", "#10b981", "#a855f7", "#ef4444", "#06b6d4", "#ec4899",
-            "#84cc16", "#f97316", "#6366f1"]
-STAGE_COLORS = {"production": "#3b82f6", "train": "#10b981", "validation": "#f59e0b",
-                "test": "#a855f7"}
+COLORWAY = [
+    "#3b82f6",
+    "#f59e0b",
+    "#10b981",
+    "#a855f7",
+    "#ef4444",
+    "#06b6d4",
+    "#ec4899",
+    "#84cc16",
+    "#f97316",
+    "#6366f1",
+]
+STAGE_COLORS = {
+    "production": "#3b82f6",
+    "train": "#10b981",
+    "validation": "#f59e0b",
+    "test": "#a855f7",
+}
 SPAN_COLORS = {"pending": "rgba(245, 158, 11, 0.16)", "firing": "rgba(239, 68, 68, 0.18)"}
 SPAN_LEGEND = {"pending": "#f59e0b", "firing": "#ef4444"}
 THRESHOLD_COLOR = "#ef4444"
@@ -27,10 +41,12 @@ EPOCH = pd.Timestamp(0, tz="UTC")
 
 # --- shared helpers ----------------------------------------------------------------------
 
+
 def ms(times) -> np.ndarray:
     """Epoch milliseconds of timestamps (a Series, list or scalar-list), as float64."""
-    series = pd.to_datetime(pd.Series(list(times) if not isinstance(times, pd.Series) else times),
-                            utc=True)
+    series = pd.to_datetime(
+        pd.Series(list(times) if not isinstance(times, pd.Series) else times), utc=True
+    )
     return ((series - EPOCH).dt.total_seconds() * 1000.0).to_numpy(dtype="float64")
 
 
@@ -83,9 +99,19 @@ def empty_figure(message: str, title: str = "", height: int = 260) -> go.Figure:
     """A figure saying why it has nothing to draw (never a blank box)."""
     fig = go.Figure(layout=base_layout(title, height=height))
     fig.update_layout(
-        xaxis={"visible": False}, yaxis={"visible": False},
-        annotations=[{"text": message, "showarrow": False, "xref": "paper", "yref": "paper",
-                      "x": 0.5, "y": 0.5, "font": {"size": 13}}],
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        annotations=[
+            {
+                "text": message,
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "font": {"size": 13},
+            }
+        ],
     )
     return fig
 
@@ -94,17 +120,29 @@ def with_layout(fig: go.Figure, **layout) -> go.Figure:
     """`fig` with `layout` keys set, skipping Plotly's per-property validation: a year of
     alert spans is a few hundred shapes, which validation alone takes ~1 ms each to check.
     The shapes come from `span_shapes`/`threshold_lines`, whose dicts are known valid."""
-    return go.Figure(data=fig.data, layout={**fig.layout.to_plotly_json(), **layout},
-                     _validate=False)
+    return go.Figure(
+        data=fig.data, layout={**fig.layout.to_plotly_json(), **layout}, _validate=False
+    )
 
 
 def span_shapes(spans: Iterable, window_end, yref: str = "paper") -> list[dict]:
     """Shaded vertical bands for pending/firing spans (open spans run to the window's end)."""
     return [
-        {"type": "rect", "xref": "x", "yref": yref, "x0": ms_one(s.start),
-         "x1": ms_one(s.end or window_end), "y0": 0, "y1": 1, "fillcolor": SPAN_COLORS[s.state],
-         "line": {"width": 0}, "layer": "below", "name": f"{s.state}: {s.rule}"}
-        for s in spans if s.state in SPAN_COLORS
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": yref,
+            "x0": ms_one(s.start),
+            "x1": ms_one(s.end or window_end),
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": SPAN_COLORS[s.state],
+            "line": {"width": 0},
+            "layer": "below",
+            "name": f"{s.state}: {s.rule}",
+        }
+        for s in spans
+        if s.state in SPAN_COLORS
     ]
 
 
@@ -112,9 +150,14 @@ def span_legend(spans: Iterable) -> list[go.Scatter]:
     """Legend entries for the bands (shapes have no legend of their own)."""
     states = sorted({s.state for s in spans if s.state in SPAN_COLORS})
     return [
-        go.Scatter(x=[None], y=[None], mode="markers", name=f"{state} alert",
-                   marker={"symbol": "square", "size": 12, "color": SPAN_LEGEND[state]},
-                   hoverinfo="skip")
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=f"{state} alert",
+            marker={"symbol": "square", "size": 12, "color": SPAN_LEGEND[state]},
+            hoverinfo="skip",
+        )
         for state in states
     ]
 
@@ -124,39 +167,74 @@ def threshold_lines(thresholds: Iterable[dict], row: int | None = None) -> list[
     shapes = []
     for t in thresholds:
         yref = "y" if row in (None, 1) else f"y{row}"
-        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": yref,
-                       "y0": t["value"], "y1": t["value"], "name": t["label"],
-                       "line": {"color": THRESHOLD_COLOR, "width": 1.5, "dash": "dash"}})
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": yref,
+                "y0": t["value"],
+                "y1": t["value"],
+                "name": t["label"],
+                "line": {"color": THRESHOLD_COLOR, "width": 1.5, "dash": "dash"},
+            }
+        )
     return shapes
 
 
 def threshold_annotations(thresholds: Iterable[dict], row: int | None = None) -> list[dict]:
     yref = "y" if row in (None, 1) else f"y{row}"
-    return [{"text": t["label"], "xref": "paper", "x": 1, "xanchor": "right", "yref": yref,
-             "y": t["value"], "yanchor": "bottom", "showarrow": False,
-             "font": {"size": 10, "color": THRESHOLD_COLOR}} for t in thresholds]
+    return [
+        {
+            "text": t["label"],
+            "xref": "paper",
+            "x": 1,
+            "xanchor": "right",
+            "yref": yref,
+            "y": t["value"],
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 10, "color": THRESHOLD_COLOR},
+        }
+        for t in thresholds
+    ]
 
 
 def band_traces(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, color: str, name: str) -> list:
     """A min-max band (two traces, the second filled to the first), hidden from hover."""
-    common = {"mode": "lines", "line": {"width": 0, "color": color}, "hoverinfo": "skip",
-              "showlegend": False, "legendgroup": name}
+    common = {
+        "mode": "lines",
+        "line": {"width": 0, "color": color},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "legendgroup": name,
+    }
     return [
         scatter(len(x), x=x, y=lo, name=f"{name} min", **common),
-        scatter(len(x), x=x, y=hi, name=f"{name} max", fill="tonexty",
-                fillcolor=with_alpha(color, 0.18), **common),
+        scatter(
+            len(x),
+            x=x,
+            y=hi,
+            name=f"{name} max",
+            fill="tonexty",
+            fillcolor=with_alpha(color, 0.18),
+            **common,
+        ),
     ]
 
 
 def with_alpha(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
 # --- metric trends -----------------------------------------------------------------------
 
-def metric_figure(frame: pd.DataFrame, name: str, window: tuple, spans=(),
-                  thresholds=()) -> go.Figure:
+
+def metric_figure(
+    frame: pd.DataFrame, name: str, window: tuple, spans=(), thresholds=()
+) -> go.Figure:
     """One metric over time: a line per stage (bucket average) inside its min-max band,
     rule thresholds as dashed lines, pending/firing alert spans as shaded bands."""
     rows = frame[frame["name"] == name] if not frame.empty else frame
@@ -166,8 +244,11 @@ def metric_figure(frame: pd.DataFrame, name: str, window: tuple, spans=(),
     for stage, part in rows.groupby("stage", sort=True):
         fig.add_traces(stage_traces(part, str(stage)))
     fig.add_traces(span_legend(spans))
-    fig.update_layout(xaxis=time_axis(window), yaxis=value_axis(name),
-                      annotations=threshold_annotations(thresholds))
+    fig.update_layout(
+        xaxis=time_axis(window),
+        yaxis=value_axis(name),
+        annotations=threshold_annotations(thresholds),
+    )
     return with_layout(fig, shapes=span_shapes(spans, window[1]) + threshold_lines(thresholds))
 
 
@@ -175,7 +256,12 @@ def stage_traces(part: pd.DataFrame, stage: str) -> list:
     part = part.sort_values("timestamp")
     x, color = ms(part["timestamp"]), STAGE_COLORS.get(stage, COLORWAY[0])
     line = scatter(
-        len(x), x=x, y=compact(part["value"]), mode="lines", name=stage, legendgroup=stage,
+        len(x),
+        x=x,
+        y=compact(part["value"]),
+        mode="lines",
+        name=stage,
+        legendgroup=stage,
         line={"color": color, "width": 1.6},
         customdata=part["count"].to_numpy(dtype="int32"),
         hovertemplate="%{y:.4g} (avg of %{customdata})<extra>" + stage + "</extra>",
@@ -187,21 +273,51 @@ def stage_traces(part: pd.DataFrame, stage: str) -> list:
 
 # --- serving: volume, latency, error rate ------------------------------------------------
 
-def serving_figure(frame: pd.DataFrame, window: tuple, spans=(), latency_thresholds=(),
-                   error_thresholds=()) -> go.Figure:
+
+def serving_figure(
+    frame: pd.DataFrame, window: tuple, spans=(), latency_thresholds=(), error_thresholds=()
+) -> go.Figure:
     """Three stacked panels sharing time: predictions per bucket, latency p50/p95, error rate."""
     if frame.empty:
         return empty_figure("No predictions in this range.", title="Serving", height=300)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=("predictions", "latency (ms)", "error rate"))
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        subplot_titles=("predictions", "latency (ms)", "error rate"),
+    )
     x = ms(frame["timestamp"])
-    fig.add_trace(go.Bar(x=x, y=floats(frame["count"]), name="predictions",
-                         marker={"color": COLORWAY[0]}), row=1, col=1)
+    fig.add_trace(
+        go.Bar(x=x, y=floats(frame["count"]), name="predictions", marker={"color": COLORWAY[0]}),
+        row=1,
+        col=1,
+    )
     for column, color in (("p50", COLORWAY[2]), ("p95", COLORWAY[1])):
-        fig.add_trace(scatter(len(x), x=x, y=floats(frame[column]), mode="lines",
-                              name=f"latency {column}", line={"color": color}), row=2, col=1)
-    fig.add_trace(scatter(len(x), x=x, y=floats(frame["error_rate"]), mode="lines",
-                          name="error rate", line={"color": COLORWAY[4]}), row=3, col=1)
+        fig.add_trace(
+            scatter(
+                len(x),
+                x=x,
+                y=floats(frame[column]),
+                mode="lines",
+                name=f"latency {column}",
+                line={"color": color},
+            ),
+            row=2,
+            col=1,
+        )
+    fig.add_trace(
+        scatter(
+            len(x),
+            x=x,
+            y=floats(frame["error_rate"]),
+            mode="lines",
+            name="error rate",
+            line={"color": COLORWAY[4]},
+        ),
+        row=3,
+        col=1,
+    )
     fig.add_traces(span_legend(spans))
     fig.update_layout(base_layout("Serving", height=520))
     fig.update_xaxes(time_axis(window, title=""))
@@ -209,51 +325,94 @@ def serving_figure(frame: pd.DataFrame, window: tuple, spans=(), latency_thresho
     fig.update_yaxes(title_text="count", row=1, col=1)
     fig.update_yaxes(title_text="ms", row=2, col=1)
     fig.update_yaxes(title_text="share", tickformat=".1%", rangemode="tozero", row=3, col=1)
-    shapes = [*span_shapes(spans, window[1]), *threshold_lines(latency_thresholds, row=2),
-              *threshold_lines(error_thresholds, row=3)]
-    fig.update_layout(annotations=[
-        *fig.layout.annotations, *threshold_annotations(latency_thresholds, row=2),
-        *threshold_annotations(error_thresholds, row=3)])
+    shapes = [
+        *span_shapes(spans, window[1]),
+        *threshold_lines(latency_thresholds, row=2),
+        *threshold_lines(error_thresholds, row=3),
+    ]
+    fig.update_layout(
+        annotations=[
+            *fig.layout.annotations,
+            *threshold_annotations(latency_thresholds, row=2),
+            *threshold_annotations(error_thresholds, row=3),
+        ]
+    )
     return with_layout(fig, shapes=shapes)
 
 
 # --- drift heatmap -----------------------------------------------------------------------
 
+
 def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drift") -> go.Figure:
     """Feature x time bucket, coloured by the drift statistic; drifted cells get an x."""
     if frame.empty:
         return empty_figure("No drift evaluations in this range.", title=title)
-    cells = frame.groupby(["feature", "timestamp"], sort=True).agg(
-        statistic=("statistic", "max"), drifted=("drifted", "any"), method=("method", "first"),
-        threshold=("threshold", "first"), p_value=("p_value", "min"),
-    ).reset_index()
+    cells = (
+        frame.groupby(["feature", "timestamp"], sort=True)
+        .agg(
+            statistic=("statistic", "max"),
+            drifted=("drifted", "any"),
+            method=("method", "first"),
+            threshold=("threshold", "first"),
+            p_value=("p_value", "min"),
+        )
+        .reset_index()
+    )
     features = sorted(cells["feature"].unique(), reverse=True)
     times = sorted(cells["timestamp"].unique())
     grid = cells.pivot(index="feature", columns="timestamp", values="statistic").reindex(
-        index=features, columns=times)
-    texts = [cell_text(*row) for row in zip(cells["method"], cells["statistic"],
-                                            cells["p_value"], cells["threshold"],
-                                            cells["drifted"], strict=True)]
-    hover = cells.assign(text=texts).pivot(
-        index="feature", columns="timestamp", values="text").reindex(index=features, columns=times)
+        index=features, columns=times
+    )
+    texts = [
+        cell_text(*row)
+        for row in zip(
+            cells["method"],
+            cells["statistic"],
+            cells["p_value"],
+            cells["threshold"],
+            cells["drifted"],
+            strict=True,
+        )
+    ]
+    hover = (
+        cells.assign(text=texts)
+        .pivot(index="feature", columns="timestamp", values="text")
+        .reindex(index=features, columns=times)
+    )
     z = grid.to_numpy(dtype="float64")
     finite = z[np.isfinite(z)]
-    fig = go.Figure(go.Heatmap(
-        x=ms(pd.Series(times)), y=features, z=z.astype("float32"),
-        text=hover.fillna("").to_numpy(),
-        hovertemplate="%{y}<br>%{x}<br>%{z:.4g} %{text}<extra></extra>", colorscale="YlOrRd",
-        zmin=0, zmax=float(np.quantile(finite, 0.98)) if finite.size else 1,
-        colorbar={"title": {"text": "statistic"}, "thickness": 12}, xgap=1, ygap=1,
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            x=ms(pd.Series(times)),
+            y=features,
+            z=z.astype("float32"),
+            text=hover.fillna("").to_numpy(),
+            hovertemplate="%{y}<br>%{x}<br>%{z:.4g} %{text}<extra></extra>",
+            colorscale="YlOrRd",
+            zmin=0,
+            zmax=float(np.quantile(finite, 0.98)) if finite.size else 1,
+            colorbar={"title": {"text": "statistic"}, "thickness": 12},
+            xgap=1,
+            ygap=1,
+        )
+    )
     drifted = cells[cells["drifted"]]
-    fig.add_trace(go.Scatter(
-        x=ms(drifted["timestamp"]), y=drifted["feature"], mode="markers", name="drifted",
-        marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#2563eb"}},
-        hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=ms(drifted["timestamp"]),
+            y=drifted["feature"],
+            mode="markers",
+            name="drifted",
+            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#2563eb"}},
+            hoverinfo="skip",
+        )
+    )
     height = max(260, 60 + 22 * len(features))
-    fig.update_layout(base_layout(title, height=height, hovermode="closest"),
-                      xaxis=time_axis(window), yaxis={"title": {"text": "feature"},
-                                                      "automargin": True})
+    fig.update_layout(
+        base_layout(title, height=height, hovermode="closest"),
+        xaxis=time_axis(window),
+        yaxis={"title": {"text": "feature"}, "automargin": True},
+    )
     return fig
 
 
@@ -270,8 +429,10 @@ def cell_text(method, statistic, p_value, threshold, drifted) -> str:
 
 # --- reference vs current ----------------------------------------------------------------
 
-def distribution_figure(frame: pd.DataFrame, feature: str,
-                        verdict: dict | None = None) -> go.Figure:
+
+def distribution_figure(
+    frame: pd.DataFrame, feature: str, verdict: dict | None = None
+) -> go.Figure:
     """Side-by-side bars of the reference's and the window's proportions per bin."""
     title = f"{feature}: reference vs current"
     if verdict and verdict.get("statistic") is not None:
@@ -280,44 +441,101 @@ def distribution_figure(frame: pd.DataFrame, feature: str,
     if frame.empty:
         return empty_figure(f"No reference for {feature}.", title=title)
     fig = go.Figure(layout=base_layout(title, hovermode="x", barmode="group"))
-    fig.add_trace(go.Bar(x=list(frame["bin"]), y=floats(frame["reference"]), name="reference",
-                         marker={"color": "#94a3b8"}))
-    fig.add_trace(go.Bar(x=list(frame["bin"]), y=floats(frame["current"]), name="current",
-                         marker={"color": COLORWAY[0]}))
-    fig.update_layout(xaxis={"title": {"text": feature}, "type": "category"},
-                      yaxis=value_axis("share of rows", tickformat=".0%"))
+    fig.add_trace(
+        go.Bar(
+            x=list(frame["bin"]),
+            y=floats(frame["reference"]),
+            name="reference",
+            marker={"color": "#94a3b8"},
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=list(frame["bin"]),
+            y=floats(frame["current"]),
+            name="current",
+            marker={"color": COLORWAY[0]},
+        )
+    )
+    fig.update_layout(
+        xaxis={"title": {"text": feature}, "type": "category"},
+        yaxis=value_axis("share of rows", tickformat=".0%"),
+    )
     return fig
 
 
 # --- performance -------------------------------------------------------------------------
 
-def performance_figure(serving: pd.DataFrame, estimates: dict[str, pd.DataFrame], window: tuple,
-                       regression: bool = False, thresholds=()) -> go.Figure:
+
+def performance_figure(
+    serving: pd.DataFrame,
+    estimates: dict[str, pd.DataFrame],
+    window: tuple,
+    regression: bool = False,
+    thresholds=(),
+) -> go.Figure:
     """Realised quality from labels, rule estimates (CBPE dashed), label coverage (bars)."""
-    column, label = ("mae", "realised MAE (labels)") if regression else (
-        "accuracy", "realised accuracy (labels)")
-    labelled = serving[(serving["labelled"] > 0) & serving[column].notna()] if not (
-        serving.empty) else serving
+    column, label = (
+        ("mae", "realised MAE (labels)")
+        if regression
+        else ("accuracy", "realised accuracy (labels)")
+    )
+    labelled = (
+        serving[(serving["labelled"] > 0) & serving[column].notna()]
+        if not (serving.empty)
+        else serving
+    )
     if (serving.empty or serving["labelled"].sum() == 0) and not estimates:
-        return empty_figure("No labels or performance estimates in this range yet.",
-                            title="Performance")
+        return empty_figure(
+            "No labels or performance estimates in this range yet.", title="Performance"
+        )
     fig = go.Figure(layout=base_layout("Performance"))
     if not serving.empty:
-        fig.add_trace(go.Bar(x=ms(serving["timestamp"]), y=floats(serving["label_coverage"]),
-                             name="label coverage", yaxis="y2", opacity=0.35,
-                             marker={"color": "#94a3b8"}))
+        fig.add_trace(
+            go.Bar(
+                x=ms(serving["timestamp"]),
+                y=floats(serving["label_coverage"]),
+                name="label coverage",
+                yaxis="y2",
+                opacity=0.35,
+                marker={"color": "#94a3b8"},
+            )
+        )
     if not labelled.empty:
-        fig.add_trace(go.Scatter(x=ms(labelled["timestamp"]), y=floats(labelled[column]),
-                                 mode="lines+markers", name=label, marker={"size": 4}))
+        fig.add_trace(
+            go.Scatter(
+                x=ms(labelled["timestamp"]),
+                y=floats(labelled[column]),
+                mode="lines+markers",
+                name=label,
+                marker={"size": 4},
+            )
+        )
     for name, frame in estimates.items():
         dash = "dash" if name.startswith("estimated") else "solid"
-        fig.add_trace(scatter(len(frame), x=ms(frame["timestamp"]), y=floats(frame["value"]),
-                              mode="lines", name=name, line={"dash": dash}))
+        fig.add_trace(
+            scatter(
+                len(frame),
+                x=ms(frame["timestamp"]),
+                y=floats(frame["value"]),
+                mode="lines",
+                name=name,
+                line={"dash": dash},
+            )
+        )
     fig.update_layout(
-        xaxis=time_axis(window), yaxis=value_axis("MAE" if regression else "score"),
-        yaxis2={"title": {"text": "label coverage"}, "overlaying": "y", "side": "right",
-                "range": [0, 1], "tickformat": ".0%", "showgrid": False},
-        shapes=threshold_lines(thresholds), annotations=threshold_annotations(thresholds),
+        xaxis=time_axis(window),
+        yaxis=value_axis("MAE" if regression else "score"),
+        yaxis2={
+            "title": {"text": "label coverage"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1],
+            "tickformat": ".0%",
+            "showgrid": False,
+        },
+        shapes=threshold_lines(thresholds),
+        annotations=threshold_annotations(thresholds),
         margin={"l": 56, "r": 56, "t": 40, "b": 40},
     )
     return fig

@@ -47,9 +47,11 @@ def drift_factor(moment: datetime, now: datetime) -> float:
 
 def make_model(name: str) -> Demo:
     model = Model.objects.create(
-        name=name, task="binary_classification", framework="scikit-learn",
+        name=name,
+        task="binary_classification",
+        framework="scikit-learn",
         description="Breast-cancer screening classifier (demo data: scikit-learn's "
-                    "bundled Wisconsin dataset with drift and a latency incident injected).",
+        "bundled Wisconsin dataset with drift and a latency incident injected).",
         tags=["demo", "health", "tabular"],
         features=[{"name": n, "type": "numeric"} for n in FEATURE_NAMES]
         + [{"name": "clinic", "type": "categorical", "categories": ["north", "south", "east"]}],
@@ -65,8 +67,12 @@ def reference_summary(data: np.ndarray, clinics: np.ndarray, labels: np.ndarray)
     columns["clinic"] = clinics.tolist()
     declared = {name: "numeric" for name in FEATURE_NAMES} | {"clinic": "categorical"}
     predictions = [int(v) for v in labels]
-    return reference.summarize(columns, declared, {
-        "prediction": (predictions, None), "label": (predictions, None)}, n_rows=len(labels))
+    return reference.summarize(
+        columns,
+        declared,
+        {"prediction": (predictions, None), "label": (predictions, None)},
+        n_rows=len(labels),
+    )
 
 
 def prediction_records(now: datetime, rng: np.random.Generator) -> list[dict]:
@@ -92,10 +98,17 @@ def one_prediction(moment, x, y, drift, now, rng) -> dict:
     return {
         "timestamp": timestamp.isoformat(),
         "latency_ms": float(rng.lognormal(np.log(38 if not incident else 140), 0.35)),
-        "features": {**{n: round(float(v), 4) for n, v in zip(FEATURE_NAMES, values, strict=True)},
-                     "clinic": str(rng.choice(["north", "south", "east", "west"],
-                                              p=[0.5, 0.3, 0.2 - 0.15 * drift, 0.15 * drift]))},
-        "prediction": int(score < 0.5), "scores": {"0": score, "1": 1 - score},
+        "features": {
+            **{n: round(float(v), 4) for n, v in zip(FEATURE_NAMES, values, strict=True)},
+            "clinic": str(
+                rng.choice(
+                    ["north", "south", "east", "west"],
+                    p=[0.5, 0.3, 0.2 - 0.15 * drift, 0.15 * drift],
+                )
+            ),
+        },
+        "prediction": int(score < 0.5),
+        "scores": {"0": score, "1": 1 - score},
         "label": int(y[i]) if labelled else None,
         "error": "TimeoutError: upstream" if erred else None,
     }
@@ -110,8 +123,9 @@ def store_predictions(demo: Demo, records: list[dict], now: datetime) -> None:
         (demo.v2, [r for r, new in zip(records, newer, strict=True) if new]),
     ):
         for start in range(0, len(chosen), 5000):
-            rows = validation.validate_records(chosen[start:start + 5000],
-                                               validation.prediction_record, now=now)
+            rows = validation.validate_records(
+                chosen[start : start + 5000], validation.prediction_record, now=now
+            )
             ingest.record_predictions(version, rows)
 
 
@@ -120,11 +134,25 @@ def metric_rows(now: datetime, rng: np.random.Generator) -> list[dict]:
     for moment in hours(now, DAYS):
         drift = drift_factor(moment, now)
         incident = abs((now - moment).total_seconds() / 86400 - (DAYS - INCIDENT_DAY)) < 0.4
-        rows.append({"name": "accuracy", "value": float(0.94 - 0.11 * drift + rng.normal(0, 0.006)),
-                     "timestamp": moment, "step": None, "stage": "production"})
+        rows.append(
+            {
+                "name": "accuracy",
+                "value": float(0.94 - 0.11 * drift + rng.normal(0, 0.006)),
+                "timestamp": moment,
+                "step": None,
+                "stage": "production",
+            }
+        )
         latency = (140 if incident else 38) + rng.normal(0, 3)
-        rows.append({"name": "latency_ms", "value": float(latency),
-                     "timestamp": moment, "step": None, "stage": "production"})
+        rows.append(
+            {
+                "name": "latency_ms",
+                "value": float(latency),
+                "timestamp": moment,
+                "step": None,
+                "stage": "production",
+            }
+        )
     return rows
 
 
@@ -135,11 +163,21 @@ def training_rows(now: datetime, rng: np.random.Generator) -> list[dict]:
         moment = start + timedelta(minutes=5 * epoch)
         train = 0.9 * np.exp(-epoch / 9) + 0.05 + rng.normal(0, 0.004)
         val = 0.9 * np.exp(-epoch / 9) + 0.12 + 0.004 * max(0, epoch - 12) ** 1.3
-        for name, stage, value in (("loss", "train", train), ("loss", "validation", val),
-                                   ("accuracy", "train", 1 - train / 2),
-                                   ("accuracy", "validation", 1 - val / 2)):
-            rows.append({"name": name, "value": float(value), "timestamp": moment,
-                         "step": epoch, "stage": stage})
+        for name, stage, value in (
+            ("loss", "train", train),
+            ("loss", "validation", val),
+            ("accuracy", "train", 1 - train / 2),
+            ("accuracy", "validation", 1 - val / 2),
+        ):
+            rows.append(
+                {
+                    "name": name,
+                    "value": float(value),
+                    "timestamp": moment,
+                    "step": epoch,
+                    "stage": stage,
+                }
+            )
     return rows
 
 
@@ -152,29 +190,67 @@ def weight_records(now: datetime, rng: np.random.Generator) -> list[dict]:
             grad = 0.5 * np.exp(-epoch / 15) * (1 + index)
             if tensor == "dense_2.weight" and epoch > 30:
                 grad *= 10 ** ((epoch - 30) / 3)
-            records.append({
-                "tensor": tensor, "step": epoch,
-                "timestamp": (start + timedelta(minutes=5 * epoch)).isoformat(),
-                "mean": float(rng.normal(0, 0.01)), "std": 0.1, "min": -0.5, "max": 0.5,
-                "l2_norm": float(4 + index + 0.08 * epoch + rng.normal(0, 0.02)),
-                "grad_norm": float(grad),
-                "nan_count": 3 if tensor == "dense_2.weight" and epoch == 40 else 0})
+            records.append(
+                {
+                    "tensor": tensor,
+                    "step": epoch,
+                    "timestamp": (start + timedelta(minutes=5 * epoch)).isoformat(),
+                    "mean": float(rng.normal(0, 0.01)),
+                    "std": 0.1,
+                    "min": -0.5,
+                    "max": 0.5,
+                    "l2_norm": float(4 + index + 0.08 * epoch + rng.normal(0, 0.02)),
+                    "grad_norm": float(grad),
+                    "nan_count": 3 if tensor == "dense_2.weight" and epoch == 40 else 0,
+                }
+            )
     return records
 
 
 RULES = [
-    ("accuracy below 0.88", "metric_threshold", "critical", 2 * 3600,
-     {"metric": "accuracy", "stage": "production", "aggregation": "avg", "window": "1h",
-      "operator": "<", "threshold": 0.88}),
-    ("p95 latency over 100 ms", "latency", "warning", 3600,
-     {"percentile": 95, "threshold_ms": 100, "window": "1h"}),
+    (
+        "accuracy below 0.88",
+        "metric_threshold",
+        "critical",
+        2 * 3600,
+        {
+            "metric": "accuracy",
+            "stage": "production",
+            "aggregation": "avg",
+            "window": "1h",
+            "operator": "<",
+            "threshold": 0.88,
+        },
+    ),
+    (
+        "p95 latency over 100 ms",
+        "latency",
+        "warning",
+        3600,
+        {"percentile": 95, "threshold_ms": 100, "window": "1h"},
+    ),
     ("error rate over 5%", "error_rate", "warning", 0, {"max_rate": 0.05, "window": "1h"}),
-    ("input drift", "data_drift", "warning", 0,
-     {"method": "auto", "window": "1d", "drift_share": 0.3, "correction": "fdr"}),
-    ("estimated F1 (CBPE) below 0.85", "estimated_performance", "warning", 0,
-     {"metric": "f1", "window": "1d", "operator": "<", "threshold": 0.85}),
-    ("realised F1 below 0.85", "performance", "critical", 0,
-     {"metric": "f1", "window": "1d", "operator": "<", "threshold": 0.85, "min_labels": 50}),
+    (
+        "input drift",
+        "data_drift",
+        "warning",
+        0,
+        {"method": "auto", "window": "1d", "drift_share": 0.3, "correction": "fdr"},
+    ),
+    (
+        "estimated F1 (CBPE) below 0.85",
+        "estimated_performance",
+        "warning",
+        0,
+        {"metric": "f1", "window": "1d", "operator": "<", "threshold": 0.85},
+    ),
+    (
+        "realised F1 below 0.85",
+        "performance",
+        "critical",
+        0,
+        {"metric": "f1", "window": "1d", "operator": "<", "threshold": 0.85, "min_labels": 50},
+    ),
 ]
 
 
@@ -184,26 +260,42 @@ def hourly_serving(records: list[dict]) -> dict[datetime, tuple[float, float]]:
     for r in records:
         hour = datetime.fromisoformat(r["timestamp"]).replace(minute=0, second=0, microsecond=0)
         by_hour.setdefault(hour, []).append(r)
-    return {hour: (float(np.percentile([r["latency_ms"] for r in rows], 95)),
-                   sum(bool(r["error"]) for r in rows) / len(rows))
-            for hour, rows in by_hour.items()}
+    return {
+        hour: (
+            float(np.percentile([r["latency_ms"] for r in rows], 95)),
+            sum(bool(r["error"]) for r in rows) / len(rows),
+        )
+        for hour, rows in by_hour.items()
+    }
 
 
 def drift_details(drift: float, rng: np.random.Generator) -> dict:
-    weights = {"mean_radius": 1, "mean_texture": 0.6, "mean_smoothness": 0, "worst_area": 0.4,
-               "worst_concavity": 0, "clinic": 0.5}
+    weights = {
+        "mean_radius": 1,
+        "mean_texture": 0.6,
+        "mean_smoothness": 0,
+        "worst_area": 0.4,
+        "worst_concavity": 0,
+        "clinic": 0.5,
+    }
     features = {}
     for name, weight in weights.items():
         method = "jensenshannon" if name == "clinic" else "wasserstein"
         statistic = abs(0.02 + 0.3 * weight * drift + rng.normal(0, 0.01))
-        features[name] = {"method": method, "statistic": round(statistic, 4), "p_value": None,
-                          "threshold": 0.1, "drifted": statistic >= 0.1}
+        features[name] = {
+            "method": method,
+            "statistic": round(statistic, 4),
+            "p_value": None,
+            "threshold": 0.1,
+            "drifted": statistic >= 0.1,
+        }
     share = sum(f["drifted"] for f in features.values()) / len(features)
     return {"features": features, "drift_share": share, "n_reference": 569, "n_current": 720}
 
 
-def rule_value(kind: str, moment: datetime, now: datetime, serving,
-               rng) -> tuple[float | None, dict]:
+def rule_value(
+    kind: str, moment: datetime, now: datetime, serving, rng
+) -> tuple[float | None, dict]:
     drift = drift_factor(moment, now)
     if kind == "metric_threshold":
         return 0.94 - 0.11 * drift + rng.normal(0, 0.006), {}
@@ -232,8 +324,12 @@ def breached(rule: AlertRule, value: float | None) -> bool | None:
 
 def threshold_of(rule: AlertRule) -> float:
     config = rule.config
-    return float(config.get("threshold", config.get("threshold_ms", config.get(
-        "max_rate", config.get("drift_share", 0)))))
+    return float(
+        config.get(
+            "threshold",
+            config.get("threshold_ms", config.get("max_rate", config.get("drift_share", 0))),
+        )
+    )
 
 
 def evaluate_history(rule: AlertRule, version: ModelVersion, now: datetime, serving, rng) -> None:
@@ -243,9 +339,18 @@ def evaluate_history(rule: AlertRule, version: ModelVersion, now: datetime, serv
         value, details = rule_value(rule.kind, moment, now, serving, rng)
         verdict = breached(rule, value)
         status = {None: "insufficient_data", True: "breached", False: "ok"}[verdict]
-        results.append(CheckResult(rule=rule, version=version, evaluated_at=moment, status=status,
-                                   value=value, threshold=threshold_of(rule),
-                                   passed=verdict is not True, details=details))
+        results.append(
+            CheckResult(
+                rule=rule,
+                version=version,
+                evaluated_at=moment,
+                status=status,
+                value=value,
+                threshold=threshold_of(rule),
+                passed=verdict is not True,
+                details=details,
+            )
+        )
         verdicts.append((moment, verdict, value))
     CheckResult.objects.bulk_create(results, batch_size=1000)
     record_alert(rule, version, verdicts)
@@ -278,19 +383,34 @@ def record_alert(rule: AlertRule, version: ModelVersion, verdicts) -> None:
         return
     last = changes[-1]
     alert = Alert.objects.create(
-        rule=rule, version=version, fingerprint=f"{rule.pk}:{version.pk}:", state=last[2],
-        value=last[3], threshold=threshold_of(rule), message=f"{rule.name}: {last[3]:.4g}",
+        rule=rule,
+        version=version,
+        fingerprint=f"{rule.pk}:{version.pk}:",
+        state=last[2],
+        value=last[3],
+        threshold=threshold_of(rule),
+        message=f"{rule.name}: {last[3]:.4g}",
         pending_since=max((c[0] for c in changes if c[2] == "pending"), default=None),
         started_at=max((c[0] for c in changes if c[2] == "firing"), default=None),
-        resolved_at=last[0] if last[2] == "resolved" else None, last_evaluated=verdicts[-1][0],
+        resolved_at=last[0] if last[2] == "resolved" else None,
+        last_evaluated=verdicts[-1][0],
     )
-    AlertTransition.objects.bulk_create([
-        AlertTransition(alert=alert, old=old, new=new, created_at=moment, value=value,
-                        threshold=threshold_of(rule), processed=moment,
-                        event={"ok": "cleared"}.get(new, new),
-                        message=f"{rule.name}: {value:.4g}")
-        for moment, old, new, value in changes
-    ])
+    AlertTransition.objects.bulk_create(
+        [
+            AlertTransition(
+                alert=alert,
+                old=old,
+                new=new,
+                created_at=moment,
+                value=value,
+                threshold=threshold_of(rule),
+                processed=moment,
+                event={"ok": "cleared"}.get(new, new),
+                message=f"{rule.name}: {value:.4g}",
+            )
+            for moment, old, new, value in changes
+        ]
+    )
 
 
 @transaction.atomic
@@ -303,19 +423,32 @@ def build_demo(now: datetime, name: str = "cancer-screening", seed: int = 11) ->
     clinics = rng.choice(["north", "south", "east"], size=len(x), p=[0.5, 0.3, 0.2])
     summary = reference_summary(x, clinics, data.target)
     for version in (demo.v1, demo.v2):
-        Reference.objects.create(version=version, n_rows=len(x), summary=summary,
-                                 created_at=now - timedelta(days=DAYS + 1))
+        Reference.objects.create(
+            version=version,
+            n_rows=len(x),
+            summary=summary,
+            created_at=now - timedelta(days=DAYS + 1),
+        )
     records = prediction_records(now, rng)
     store_predictions(demo, records, now)
     ingest.record_metrics(demo.v1, metric_rows(now, rng))
     ingest.record_metrics(demo.v2, training_rows(now, rng))
-    ingest.record_parameters(demo.v2, validation.validate_records(
-        weight_records(now, rng), validation.parameter_record, now=now))
+    ingest.record_parameters(
+        demo.v2,
+        validation.validate_records(weight_records(now, rng), validation.parameter_record, now=now),
+    )
     serving = hourly_serving(records)
     for rule_name, kind, severity, pending_for, config in RULES:
-        rule = AlertRule.objects.create(name=rule_name, model=demo.model, kind=kind,
-                                        severity=severity, pending_for=pending_for,
-                                        config=config, interval=3600, last_run_at=now)
+        rule = AlertRule.objects.create(
+            name=rule_name,
+            model=demo.model,
+            kind=kind,
+            severity=severity,
+            pending_for=pending_for,
+            config=config,
+            interval=3600,
+            last_run_at=now,
+        )
         evaluate_history(rule, demo.v1, now, serving, rng)
     Model.objects.filter(pk=demo.model.pk).update(last_seen_at=now)
     return demo.model
@@ -328,14 +461,23 @@ def build_fleet(now: datetime, count: int = 4, seed: int = 5) -> list[Model]:
     models = []
     for index, name in enumerate(names[:count]):
         task = "regression" if name == "demand-forecast" else "binary_classification"
-        model = Model.objects.create(name=name, task=task, framework="pytorch",
-                                     tags=["demo", "fleet"], last_seen_at=now)
+        model = Model.objects.create(
+            name=name, task=task, framework="pytorch", tags=["demo", "fleet"], last_seen_at=now
+        )
         version = ModelVersion.objects.create(model=model, version="1")
         metric = "rmse" if task == "regression" else "auc"
-        ingest.record_metrics(version, [
-            {"name": metric,
-             "value": float(0.8 + 0.05 * np.sin(h / 9 + index) + rng.normal(0, 0.01)),
-             "timestamp": moment, "step": None, "stage": "production"}
-            for h, moment in enumerate(hours(now, 7))])
+        ingest.record_metrics(
+            version,
+            [
+                {
+                    "name": metric,
+                    "value": float(0.8 + 0.05 * np.sin(h / 9 + index) + rng.normal(0, 0.01)),
+                    "timestamp": moment,
+                    "step": None,
+                    "stage": "production",
+                }
+                for h, moment in enumerate(hours(now, 7))
+            ],
+        )
         models.append(model)
     return models

@@ -61,8 +61,14 @@ def numeric_frame(spec: dict, current_counts) -> pd.DataFrame:
     size = len(edges) + 1
     reference = (reference + [0] * size)[:size]
     current = (list(current_counts) + [0] * size)[:size]
-    return pd.DataFrame({"bin": bin_labels(edges), "reference": profiles.proportions(reference),
-                         "current": profiles.proportions(current)}, columns=COLUMNS)
+    return pd.DataFrame(
+        {
+            "bin": bin_labels(edges),
+            "reference": profiles.proportions(reference),
+            "current": profiles.proportions(current),
+        },
+        columns=COLUMNS,
+    )
 
 
 def categorical_frame(spec: dict, current_counts: dict) -> pd.DataFrame:
@@ -71,11 +77,14 @@ def categorical_frame(spec: dict, current_counts: dict) -> pd.DataFrame:
     for name, count in current_counts.items():
         current[name if name in known else OTHER] += count
     labels = [*known, OTHER] if current.get(OTHER) else list(known)
-    return pd.DataFrame({
-        "bin": labels,
-        "reference": profiles.proportions([known.get(label, 0.0) for label in labels]),
-        "current": profiles.proportions([current.get(label, 0) for label in labels]),
-    }, columns=COLUMNS)
+    return pd.DataFrame(
+        {
+            "bin": labels,
+            "reference": profiles.proportions([known.get(label, 0.0) for label in labels]),
+            "current": profiles.proportions([current.get(label, 0) for label in labels]),
+        },
+        columns=COLUMNS,
+    )
 
 
 def profile_counts(version: ModelVersion, feature: str, window: TimeRange, size: int | None):
@@ -91,9 +100,11 @@ def profile_counts(version: ModelVersion, feature: str, window: TimeRange, size:
 
 def raw_values(model: Model, version: ModelVersion, feature: str, window: TimeRange) -> list:
     rows = (
-        Prediction.objects.filter(model=model, version=version, timestamp__gte=window.start,
-                                  timestamp__lte=window.end)
-        .order_by("-timestamp").values_list("features", flat=True)[:RAW_SAMPLE]
+        Prediction.objects.filter(
+            model=model, version=version, timestamp__gte=window.start, timestamp__lte=window.end
+        )
+        .order_by("-timestamp")
+        .values_list("features", flat=True)[:RAW_SAMPLE]
     )
     return [row.get(feature) for row in rows if isinstance(row, dict)]
 
@@ -104,13 +115,20 @@ def raw_counts(values: list, spec: dict):
     if is_categorical(spec):
         keys = (profiles.category_key(v) for v in values)
         return Counter(key for key in keys if isinstance(key, str))
-    numbers = np.array([v for v in values if isinstance(v, (int, float))
-                        and not isinstance(v, bool) and np.isfinite(v)], dtype=float)
+    numbers = np.array(
+        [
+            v
+            for v in values
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+        ],
+        dtype=float,
+    )
     return profiles.bin_counts(numbers, edges_of(spec))
 
 
-def distribution_frame(model: Model, version: ModelVersion, feature: str,
-                       window: TimeRange) -> pd.DataFrame:
+def distribution_frame(
+    model: Model, version: ModelVersion, feature: str, window: TimeRange
+) -> pd.DataFrame:
     """Proportions per bin of the reference and of the window, for one feature."""
     spec = reference_features(version).get(feature)
     if spec is None:

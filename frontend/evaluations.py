@@ -16,17 +16,28 @@ from models_app.series import BucketIndex, bucket_width
 
 HEATMAP_COLUMNS = 120
 RESULT_POINTS = 1500
-DRIFT_COLUMNS = ["timestamp", "feature", "statistic", "threshold", "p_value", "method",
-                 "drifted", "rule"]
+DRIFT_COLUMNS = [
+    "timestamp",
+    "feature",
+    "statistic",
+    "threshold",
+    "p_value",
+    "method",
+    "drifted",
+    "rule",
+]
 RESULT_COLUMNS = ["timestamp", "value", "min", "max", "threshold", "count", "breached"]
 RESULT_ALIASES = ["first", "avg", "lo", "hi", "limit", "n", "n_breached"]
 
 
-def model_results(model: Model, version: ModelVersion | None, window: TimeRange,
-                  kinds: tuple[str, ...]) -> QuerySet:
+def model_results(
+    model: Model, version: ModelVersion | None, window: TimeRange, kinds: tuple[str, ...]
+) -> QuerySet:
     results = CheckResult.objects.filter(
-        rule__model=model, rule__kind__in=kinds,
-        evaluated_at__gte=window.start, evaluated_at__lte=window.end,
+        rule__model=model,
+        rule__kind__in=kinds,
+        evaluated_at__gte=window.start,
+        evaluated_at__lte=window.end,
     )
     return results.filter(version=version) if version is not None else results
 
@@ -37,18 +48,28 @@ def latest_per_bucket(results: QuerySet, window: TimeRange, buckets: int) -> lis
     origin = window.start.timestamp()
     newest = (
         results.annotate(bucket=BucketIndex(F("evaluated_at"), origin, width))
-        .values("rule_id", "bucket").annotate(last=Max("id")).values_list("last", "bucket")
+        .values("rule_id", "bucket")
+        .annotate(last=Max("id"))
+        .values_list("last", "bucket")
     )
     bucket_of = dict(newest)
     rows = CheckResult.objects.filter(id__in=list(bucket_of)).values_list(
-        "id", "rule__name", "details")
+        "id", "rule__name", "details"
+    )
     start = pd.Timestamp(window.start)
-    return [(start + pd.Timedelta(seconds=bucket_of[pk] * width), rule, details or {})
-            for pk, rule, details in rows]
+    return [
+        (start + pd.Timedelta(seconds=bucket_of[pk] * width), rule, details or {})
+        for pk, rule, details in rows
+    ]
 
 
-def drift_frame(model: Model, version: ModelVersion | None, window: TimeRange,
-                buckets: int = HEATMAP_COLUMNS, rule: AlertRule | None = None) -> pd.DataFrame:
+def drift_frame(
+    model: Model,
+    version: ModelVersion | None,
+    window: TimeRange,
+    buckets: int = HEATMAP_COLUMNS,
+    rule: AlertRule | None = None,
+) -> pd.DataFrame:
     """Long frame of per-feature drift: one row per (time bucket, feature)."""
     results = model_results(model, version, window, kinds.named(figure="drift"))
     if rule is not None:
@@ -65,9 +86,13 @@ def drift_frame(model: Model, version: ModelVersion | None, window: TimeRange,
 
 def feature_row(moment, rule: str, feature: str, verdict: dict) -> dict:
     return {
-        "timestamp": moment, "feature": feature, "statistic": number(verdict.get("statistic")),
-        "threshold": number(verdict.get("threshold")), "p_value": number(verdict.get("p_value")),
-        "method": str(verdict.get("method") or ""), "drifted": bool(verdict.get("drifted")),
+        "timestamp": moment,
+        "feature": feature,
+        "statistic": number(verdict.get("statistic")),
+        "threshold": number(verdict.get("threshold")),
+        "p_value": number(verdict.get("p_value")),
+        "method": str(verdict.get("method") or ""),
+        "drifted": bool(verdict.get("drifted")),
         "rule": rule,
     }
 
@@ -78,8 +103,9 @@ def number(value) -> float | None:
 
 def latest_drift(model: Model, version: ModelVersion | None) -> dict:
     """Per-feature verdicts of the newest data-drift result: {feature: verdict}."""
-    results = CheckResult.objects.filter(rule__model=model,
-                                         rule__kind__in=kinds.named(hint="distribution"))
+    results = CheckResult.objects.filter(
+        rule__model=model, rule__kind__in=kinds.named(hint="distribution")
+    )
     if version is not None:
         results = results.filter(version=version)
     newest = results.order_by("-evaluated_at", "-id").values_list("details", flat=True).first()
@@ -87,8 +113,9 @@ def latest_drift(model: Model, version: ModelVersion | None) -> dict:
     return {name: v for name, v in features.items() if isinstance(v, dict)}
 
 
-def result_frame(results: QuerySet, window: TimeRange,
-                 max_points: int = RESULT_POINTS) -> pd.DataFrame:
+def result_frame(
+    results: QuerySet, window: TimeRange, max_points: int = RESULT_POINTS
+) -> pd.DataFrame:
     """Check results bucketed: value avg/min/max, threshold, breached (any), count."""
     width = bucket_width(window.start, window.end, max_points)
     rows = (
@@ -96,20 +123,27 @@ def result_frame(results: QuerySet, window: TimeRange,
         .annotate(bucket=BucketIndex(F("evaluated_at"), window.start.timestamp(), width))
         .values("bucket")
         .annotate(
-            first=Min("evaluated_at"), avg=Avg("value"), lo=Min("value"), hi=Max("value"),
-            limit=Avg("threshold"), n=Count("pk"), n_breached=Count("pk", filter=Q(
-                status="breached")),
-        ).order_by("bucket")
+            first=Min("evaluated_at"),
+            avg=Avg("value"),
+            lo=Min("value"),
+            hi=Max("value"),
+            limit=Avg("threshold"),
+            n=Count("pk"),
+            n_breached=Count("pk", filter=Q(status="breached")),
+        )
+        .order_by("bucket")
     )
     frame = pd.DataFrame(list(rows), columns=["bucket", *RESULT_ALIASES]).rename(
-        columns=dict(zip(RESULT_ALIASES, RESULT_COLUMNS, strict=True)))
+        columns=dict(zip(RESULT_ALIASES, RESULT_COLUMNS, strict=True))
+    )
     frame["breached"] = frame["breached"].astype(int) > 0
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame[RESULT_COLUMNS]
 
 
-def estimate_frames(model: Model, version: ModelVersion | None,
-                    window: TimeRange) -> dict[str, pd.DataFrame]:
+def estimate_frames(
+    model: Model, version: ModelVersion | None, window: TimeRange
+) -> dict[str, pd.DataFrame]:
     """Performance as the rules measured it, keyed by a legend label.
 
     The rules of the kinds plotted on the performance figure (realised, or estimated such
@@ -131,12 +165,23 @@ def estimate_frames(model: Model, version: ModelVersion | None,
 
 def transitions_frame(rule: AlertRule, limit: int = 200) -> pd.DataFrame:
     rows = (
-        AlertTransition.objects.filter(alert__rule=rule).select_related("alert")
+        AlertTransition.objects.filter(alert__rule=rule)
+        .select_related("alert")
         .order_by("-created_at", "-id")[:limit]
     )
     return pd.DataFrame(
-        [{"created_at": t.created_at, "old": t.old, "new": t.new, "event": t.event,
-          "value": t.value, "threshold": t.threshold, "feature": t.alert.feature,
-          "message": t.message} for t in rows],
+        [
+            {
+                "created_at": t.created_at,
+                "old": t.old,
+                "new": t.new,
+                "event": t.event,
+                "value": t.value,
+                "threshold": t.threshold,
+                "feature": t.alert.feature,
+                "message": t.message,
+            }
+            for t in rows
+        ],
         columns=["created_at", "old", "new", "event", "value", "threshold", "feature", "message"],
     )

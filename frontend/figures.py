@@ -50,12 +50,19 @@ class Selection:
         """The version whose training run is shown: the chosen one, else the newest with one."""
         if self.version is not None:
             return self.version
-        with_steps = MetricPoint.objects.filter(model=self.model, step__isnull=False).exclude(
-            stage="production").order_by("-version__created_at", "-version_id")
+        with_steps = (
+            MetricPoint.objects.filter(model=self.model, step__isnull=False)
+            .exclude(stage="production")
+            .order_by("-version__created_at", "-version_id")
+        )
         version_id = with_steps.values_list("version_id", flat=True).first()
         if version_id is None:
-            version_id = ParameterStat.objects.filter(model=self.model).order_by(
-                "-version__created_at").values_list("version_id", flat=True).first()
+            version_id = (
+                ParameterStat.objects.filter(model=self.model)
+                .order_by("-version__created_at")
+                .values_list("version_id", flat=True)
+                .first()
+            )
         return ModelVersion.objects.filter(pk=version_id).first() if version_id else None
 
     def metric_list(self) -> list[str]:
@@ -88,9 +95,16 @@ def thresholds_of(rules, series: str, metric: str | None = None) -> list[dict]:
 
 def metric_spans(spans: list[Span], rules: list[AlertRule], name: str) -> list[Span]:
     """Spans of rules about this metric (threshold/change/anomaly, over/under-fitting)."""
-    related = {r.id for r in rules if name in {str(v) for k, v in (r.config or {}).items()
-                                                if k in ("metric", "train_metric",
-                                                         "validation_metric")}}
+    related = {
+        r.id
+        for r in rules
+        if name
+        in {
+            str(v)
+            for k, v in (r.config or {}).items()
+            if k in ("metric", "train_metric", "validation_metric")
+        }
+    }
     return [s for s in spans if s.metric == name or s.rule_id in related]
 
 
@@ -107,8 +121,13 @@ def metric_figure(sel: Selection) -> go.Figure:
     if not stages:
         return charts.empty_figure(f"No metric named {name!r}." if name else "No metrics yet.")
     spans = metric_spans(sel.spans, sel.rules, name)
-    frame = queries.metric_frame(sel.model, sel.version, sel.window,
-                                 [(name, stage) for stage in stages], span_edges(spans, sel.window))
+    frame = queries.metric_frame(
+        sel.model,
+        sel.version,
+        sel.window,
+        [(name, stage) for stage in stages],
+        span_edges(spans, sel.window),
+    )
     lines = thresholds_of(sel.rules, "metric", metric=name)
     return charts.metric_figure(frame, name, sel.bounds, spans, lines)
 
@@ -117,7 +136,9 @@ def serving_figure(sel: Selection) -> go.Figure:
     frame = queries.serving_frame(sel.model, sel.version, sel.window)
     spans = [s for s in sel.spans if s.kind in kinds.named(figure="serving")]
     return charts.serving_figure(
-        frame, sel.bounds, spans,
+        frame,
+        sel.bounds,
+        spans,
         latency_thresholds=thresholds_of(sel.rules, "latency_ms"),
         error_thresholds=thresholds_of(sel.rules, "errors"),
     )
@@ -133,8 +154,9 @@ def chosen_feature(sel: Selection) -> tuple[str, dict | None]:
     latest = evaluations.latest_drift(sel.model, sel.version)
     feature = sel.params.get("feature")
     if not feature and latest:
-        feature = max(latest, key=lambda f: (bool(latest[f].get("drifted")),
-                                             latest[f].get("statistic") or 0))
+        feature = max(
+            latest, key=lambda f: (bool(latest[f].get("drifted")), latest[f].get("statistic") or 0)
+        )
     if not feature:
         names = distributions.feature_names(sel.model, reference_version(sel))
         feature = names[0] if names else ""
@@ -158,7 +180,10 @@ def performance_figure(sel: Selection) -> go.Figure:
     serving = queries.serving_frame(sel.model, sel.version, sel.window)
     estimates = evaluations.estimate_frames(sel.model, sel.version, sel.window)
     return charts.performance_figure(
-        serving, estimates, sel.bounds, regression=sel.model.task == "regression",
+        serving,
+        estimates,
+        sel.bounds,
+        regression=sel.model.task == "regression",
         thresholds=thresholds_of(sel.rules, "quality"),
     )
 

@@ -39,7 +39,8 @@ class ModelRow:
 
 def firing_by_model() -> dict[int, list[str]]:
     rows = Alert.objects.filter(state=AlertState.FIRING).values_list(
-        "rule__model_id", "rule__severity")
+        "rule__model_id", "rule__severity"
+    )
     grouped: dict[int, list[str]] = defaultdict(list)
     for model_id, severity in rows:
         grouped[model_id].append(severity)
@@ -50,8 +51,9 @@ def filter_models(models: list[Model], search: str, tag: str) -> list[Model]:
     """Case-insensitive search in name and description; exact tag (portable, in Python)."""
     needle = search.strip().lower()
     if needle:
-        models = [m for m in models if needle in m.name.lower() or needle in
-                  (m.description or "").lower()]
+        models = [
+            m for m in models if needle in m.name.lower() or needle in (m.description or "").lower()
+        ]
     if tag:
         models = [m for m in models if tag in (m.tags or [])]
     return models
@@ -75,9 +77,12 @@ def model_row(model: Model, severities: list[str], now: datetime) -> ModelRow:
         buckets = downsample(points, end - timedelta(days=SPARK_DAYS), end, SPARK_POINTS)
         values = [b["value"] for b in buckets]
     return ModelRow(
-        model=model, health=health(severities), firing=len(severities),
+        model=model,
+        health=health(severities),
+        firing=len(severities),
         predictions_24h=queries.prediction_count(model, now - timedelta(hours=24)),
-        metric=f"{key[0]} ({key[1]})" if key else "", metric_last=values[-1] if values else None,
+        metric=f"{key[0]} ({key[1]})" if key else "",
+        metric_last=values[-1] if values else None,
         spark=charts_alerts.sparkline_points(values),
     )
 
@@ -109,13 +114,16 @@ def alert_sections(alerts: QuerySet, state: str, now: datetime) -> list[tuple[st
     """(title, alerts) sections: the chosen state, else firing, pending and recent."""
     if state in ALERT_STATES:
         return [(state.capitalize(), list(alerts.order_by("-last_evaluated", "-id")[:200]))]
-    recent = alerts.filter(state=AlertState.RESOLVED,
-                           resolved_at__gte=now - timedelta(days=RECENT_DAYS))
+    recent = alerts.filter(
+        state=AlertState.RESOLVED, resolved_at__gte=now - timedelta(days=RECENT_DAYS)
+    )
     return [
         ("Firing", list(alerts.filter(state=AlertState.FIRING).order_by("-started_at", "-id"))),
         ("Pending", list(alerts.filter(state=AlertState.PENDING).order_by("-pending_since"))),
-        (f"Resolved in the last {RECENT_DAYS} days",
-         list(recent.order_by("-resolved_at", "-id")[:100])),
+        (
+            f"Resolved in the last {RECENT_DAYS} days",
+            list(recent.order_by("-resolved_at", "-id")[:100]),
+        ),
     ]
 
 

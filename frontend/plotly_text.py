@@ -15,8 +15,9 @@ import html
 import numpy as np
 from plotly.io.json import to_json_plotly
 
-TEMPLATE_KEYS = frozenset({"hovertemplate", "texttemplate", "hovertemplatefallback",
-                           "texttemplatefallback"})
+TEMPLATE_KEYS = frozenset(
+    {"hovertemplate", "texttemplate", "hovertemplatefallback", "texttemplatefallback"}
+)
 
 
 def escape_text(text: str) -> str:

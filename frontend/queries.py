@@ -24,12 +24,32 @@ from models_app.series import BucketIndex, Percentile, bucket_width, downsample,
 MAX_POINTS = 1000  # per trace: about one per pixel column of a wide chart
 SERVING_BUCKETS = 240
 MAX_EDGE_SPANS = 100
-KEY_METRICS = ("accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2", "rmse", "mae",
-               "loss")
+KEY_METRICS = (
+    "accuracy",
+    "f1",
+    "roc_auc",
+    "auc",
+    "precision",
+    "recall",
+    "r2",
+    "rmse",
+    "mae",
+    "loss",
+)
 METRIC_COLUMNS = ["name", "stage", "timestamp", "value", "min", "max", "count"]
 PROFILE_MIN_SPAN = timedelta(days=7)  # longer windows read serving stats from profiles
-SERVING_COLUMNS = ["timestamp", "count", "errors", "error_rate", "p50", "p95", "labelled",
-                   "label_coverage", "accuracy", "mae"]
+SERVING_COLUMNS = [
+    "timestamp",
+    "count",
+    "errors",
+    "error_rate",
+    "p50",
+    "p95",
+    "labelled",
+    "label_coverage",
+    "accuracy",
+    "mae",
+]
 
 
 @contextmanager
@@ -47,6 +67,7 @@ def roomy_sorts():
 
 # --- metrics -----------------------------------------------------------------------------
 
+
 def metric_names(model: Model, version: ModelVersion | None = None) -> pd.DataFrame:
     """The (name, stage) series the model has, sorted; a skip scan on PostgreSQL."""
     if connection.vendor == "postgresql" and version is None:
@@ -54,7 +75,9 @@ def metric_names(model: Model, version: ModelVersion | None = None) -> pd.DataFr
     else:
         rows = list(
             scoped(MetricPoint.objects, model, version)
-            .values_list("name", "stage").distinct().order_by("name", "stage")
+            .values_list("name", "stage")
+            .distinct()
+            .order_by("name", "stage")
         )
     return pd.DataFrame(rows, columns=["name", "stage"])
 
@@ -89,16 +112,22 @@ def key_metric(names: pd.DataFrame) -> tuple[str, str] | None:
     return str(first["name"]), str(first["stage"])
 
 
-def metric_frame(model: Model, version: ModelVersion | None, window: TimeRange,
-                 series: list[tuple[str, str]], edges: list[tuple[datetime, datetime]] = (),
-                 max_points: int = MAX_POINTS) -> pd.DataFrame:
+def metric_frame(
+    model: Model,
+    version: ModelVersion | None,
+    window: TimeRange,
+    series: list[tuple[str, str]],
+    edges: list[tuple[datetime, datetime]] = (),
+    max_points: int = MAX_POINTS,
+) -> pd.DataFrame:
     """Downsampled metric series, plus the exact points at each alert span's edges."""
     frames = []
     with roomy_sorts():
         for name, stage in series:
             points = scoped(MetricPoint.objects, model, version).filter(name=name, stage=stage)
-            frames.append(one_metric(points, window, edges, max_points).assign(
-                name=name, stage=stage))
+            frames.append(
+                one_metric(points, window, edges, max_points).assign(name=name, stage=stage)
+            )
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=METRIC_COLUMNS)
@@ -136,12 +165,16 @@ def lateral_edges(points: QuerySet, edges) -> list[tuple]:
     inner_sql, inner_params = points.values("timestamp").query.sql_with_params()
     where = inner_sql.split(" WHERE ", 1)[1] if " WHERE " in inner_sql else "TRUE"
     table = MetricPoint._meta.db_table
-    probe = (f'SELECT "timestamp", "value" FROM "{table}" WHERE {where} AND "timestamp" >= e.lo'
-             f' AND "timestamp" <= e.hi ORDER BY "timestamp" {{order}} LIMIT 1')
+    probe = (
+        f'SELECT "timestamp", "value" FROM "{table}" WHERE {where} AND "timestamp" >= e.lo'
+        f' AND "timestamp" <= e.hi ORDER BY "timestamp" {{order}} LIMIT 1'
+    )
     values = ", ".join(["(%s::timestamptz, %s::timestamptz)"] * len(edges))
-    sql = (f"SELECT p.ts, p.value FROM (VALUES {values}) AS e(lo, hi) CROSS JOIN LATERAL "
-           f"(({probe.format(order='ASC')}) UNION ALL ({probe.format(order='DESC')})) "
-           "AS p(ts, value)")
+    sql = (
+        f"SELECT p.ts, p.value FROM (VALUES {values}) AS e(lo, hi) CROSS JOIN LATERAL "
+        f"(({probe.format(order='ASC')}) UNION ALL ({probe.format(order='DESC')})) "
+        "AS p(ts, value)"
+    )
     params = [moment for edge in edges for moment in edge] + list(inner_params) * 2
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -149,6 +182,7 @@ def lateral_edges(points: QuerySet, edges) -> list[tuple]:
 
 
 # --- training curves and weights, by step -------------------------------------------------
+
 
 def by_step(queryset: QuerySet, fields: dict, max_points: int) -> list[dict]:
     """Per step bucket: the first step and the average of each field (a step axis)."""
@@ -158,20 +192,30 @@ def by_step(queryset: QuerySet, fields: dict, max_points: int) -> list[dict]:
     width = max((bounds["hi"] - bounds["lo"] + 1) / max_points, 1.0)
     return list(
         queryset.annotate(bucket=Floor((F("step") - bounds["lo"]) / width))
-        .values("bucket").annotate(first_step=Min("step"), **fields).order_by("bucket")
+        .values("bucket")
+        .annotate(first_step=Min("step"), **fields)
+        .order_by("bucket")
     )
 
 
 def training_frame(version: ModelVersion, max_points: int = MAX_POINTS) -> pd.DataFrame:
     """Train/validation/test metrics of one version by step: name, stage, step, value."""
     base = MetricPoint.objects.filter(version=version, step__isnull=False).exclude(
-        stage="production")
+        stage="production"
+    )
     frames = []
     for name, stage in base.values_list("name", "stage").distinct().order_by("name", "stage"):
         rows = by_step(base.filter(name=name, stage=stage), {"avg": Avg("value")}, max_points)
-        frames.append(pd.DataFrame(
-            {"name": name, "stage": stage, "step": [r["first_step"] for r in rows],
-             "value": [r["avg"] for r in rows]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "name": name,
+                    "stage": stage,
+                    "step": [r["first_step"] for r in rows],
+                    "value": [r["avg"] for r in rows],
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["name", "stage", "step", "value"])
     return pd.concat(frames, ignore_index=True)
@@ -180,8 +224,9 @@ def training_frame(version: ModelVersion, max_points: int = MAX_POINTS) -> pd.Da
 WEIGHT_FIELDS = ("l2_norm", "grad_norm", "mean", "std", "update_ratio")
 
 
-def weights_frame(version: ModelVersion, max_tensors: int = 30,
-                  max_points: int = 500) -> pd.DataFrame:
+def weights_frame(
+    version: ModelVersion, max_tensors: int = 30, max_points: int = 500
+) -> pd.DataFrame:
     """Per tensor and step bucket: weight norm, gradient norm, mean, std, NaN/Inf counts."""
     base = ParameterStat.objects.filter(version=version, step__isnull=False)
     tensors = list(base.values_list("tensor", flat=True).distinct().order_by("tensor"))
@@ -189,22 +234,30 @@ def weights_frame(version: ModelVersion, max_tensors: int = 30,
     rows = []
     for tensor in tensors[:max_tensors]:
         for row in by_step(base.filter(tensor=tensor), fields, max_points):
-            rows.append({"tensor": tensor, "step": row["first_step"],
-                         **{f: row[f] for f in (*WEIGHT_FIELDS, "nan", "inf")}})
+            rows.append(
+                {
+                    "tensor": tensor,
+                    "step": row["first_step"],
+                    **{f: row[f] for f in (*WEIGHT_FIELDS, "nan", "inf")},
+                }
+            )
     return pd.DataFrame(rows, columns=["tensor", "step", *WEIGHT_FIELDS, "nan", "inf"])
 
 
 # --- serving: volume, latency, errors, realised performance ------------------------------
 
-def serving_frame(model: Model, version: ModelVersion | None, window: TimeRange,
-                  buckets: int = SERVING_BUCKETS) -> pd.DataFrame:
+
+def serving_frame(
+    model: Model, version: ModelVersion | None, window: TimeRange, buckets: int = SERVING_BUCKETS
+) -> pd.DataFrame:
     """Per time bucket: predictions, errors, latency p50/p95, labels and realised quality."""
     if window.end - window.start > PROFILE_MIN_SPAN:
         frame = profile_serving(model, version, window)
         if frame is not None:
             return finish_serving(frame)
     rows = scoped(Prediction.objects, model, version).filter(
-        timestamp__gte=window.start, timestamp__lte=window.end)
+        timestamp__gte=window.start, timestamp__lte=window.end
+    )
     width = bucket_width(window.start, window.end, buckets)
     if connection.vendor == "postgresql":
         with roomy_sorts():
@@ -214,8 +267,9 @@ def serving_frame(model: Model, version: ModelVersion | None, window: TimeRange,
     return finish_serving(frame)
 
 
-def profile_serving(model: Model, version: ModelVersion | None,
-                    window: TimeRange) -> pd.DataFrame | None:
+def profile_serving(
+    model: Model, version: ModelVersion | None, window: TimeRange
+) -> pd.DataFrame | None:
     """Serving per hour (per day on long windows) from the stored profiles
     (`models_app.profiles.serving_buckets`), reading O(buckets) rows instead of every
     prediction; None when the window has no profiles. Latency percentiles come from the
@@ -225,38 +279,63 @@ def profile_serving(model: Model, version: ModelVersion | None,
     if not buckets:
         return None
     quantile = profiles.sketch_quantile
-    return pd.DataFrame([
-        {"timestamp": b["timestamp"], "count": b["predictions"], "errors": b["errors"],
-         "p50": quantile(b["sketch"], 0.5), "p95": quantile(b["sketch"], 0.95),
-         "labelled": b["labels"], "accuracy": None, "mae": None}
-        for b in buckets])
+    return pd.DataFrame(
+        [
+            {
+                "timestamp": b["timestamp"],
+                "count": b["predictions"],
+                "errors": b["errors"],
+                "p50": quantile(b["sketch"], 0.5),
+                "p95": quantile(b["sketch"], 0.95),
+                "labelled": b["labels"],
+                "accuracy": None,
+                "mae": None,
+            }
+            for b in buckets
+        ]
+    )
 
 
 def serving_sql(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:
-    correct = RawSQL("CASE WHEN label IS NULL THEN NULL WHEN prediction = label "
-                     "THEN 1.0 ELSE 0.0 END", [], output_field=FloatField())
-    abs_error = RawSQL("CASE WHEN jsonb_typeof(prediction) = 'number' AND jsonb_typeof(label)"
-                       " = 'number' THEN abs((prediction #>> '{}')::float - "
-                       "(label #>> '{}')::float) END", [], output_field=FloatField())
+    correct = RawSQL(
+        "CASE WHEN label IS NULL THEN NULL WHEN prediction = label THEN 1.0 ELSE 0.0 END",
+        [],
+        output_field=FloatField(),
+    )
+    abs_error = RawSQL(
+        "CASE WHEN jsonb_typeof(prediction) = 'number' AND jsonb_typeof(label)"
+        " = 'number' THEN abs((prediction #>> '{}')::float - "
+        "(label #>> '{}')::float) END",
+        [],
+        output_field=FloatField(),
+    )
     grouped = (
         rows.annotate(bucket=BucketIndex(F("timestamp"), window.start.timestamp(), width))
         .values("bucket")
         .annotate(
-            first=Min("timestamp"), n=Count("pk"), errors=Count("pk", filter=~Q(error="")),
-            p50=Percentile("latency_ms", 0.5), p95=Percentile("latency_ms", 0.95),
-            labelled=Count("label"), accuracy=Avg(correct), mae=Avg(abs_error),
-        ).order_by("bucket")
+            first=Min("timestamp"),
+            n=Count("pk"),
+            errors=Count("pk", filter=~Q(error="")),
+            p50=Percentile("latency_ms", 0.5),
+            p95=Percentile("latency_ms", 0.95),
+            labelled=Count("label"),
+            accuracy=Avg(correct),
+            mae=Avg(abs_error),
+        )
+        .order_by("bucket")
     )
     frame = pd.DataFrame(list(grouped))
     return frame.rename(columns={"first": "timestamp", "n": "count"}).reindex(
-        columns=["bucket", *SERVING_COLUMNS])
+        columns=["bucket", *SERVING_COLUMNS]
+    )
 
 
 def serving_pandas(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFrame:
     """The same frame as `serving_sql`, from the window's rows (portable path)."""
     raw = pd.DataFrame(
         list(rows.values_list("timestamp", "latency_ms", "error", "label", "prediction")),
-        columns=["timestamp", "latency", "error", "label", "prediction"])
+        columns=["timestamp", "latency", "error", "label", "prediction"],
+    )
     if raw.empty:
         return pd.DataFrame(columns=["bucket", *SERVING_COLUMNS])
     raw["timestamp"] = pd.to_datetime(raw["timestamp"], utc=True)
@@ -264,12 +343,17 @@ def serving_pandas(rows: QuerySet, window: TimeRange, width: float) -> pd.DataFr
     raw["bucket"] = np.floor((epoch - window.start.timestamp()) / width)
     raw["erred"] = raw["error"].fillna("").ne("")
     raw["correct"] = [compare(p, y) for p, y in zip(raw["prediction"], raw["label"], strict=True)]
-    raw["abs_error"] = [numeric_gap(p, y) for p, y in zip(raw["prediction"], raw["label"],
-                                                          strict=True)]
+    raw["abs_error"] = [
+        numeric_gap(p, y) for p, y in zip(raw["prediction"], raw["label"], strict=True)
+    ]
     grouped = raw.groupby("bucket").agg(
-        timestamp=("timestamp", "min"), count=("timestamp", "size"), errors=("erred", "sum"),
-        p50=("latency", lambda s: s.quantile(0.5)), p95=("latency", lambda s: s.quantile(0.95)),
-        labelled=("label", lambda s: int(s.notna().sum())), accuracy=("correct", "mean"),
+        timestamp=("timestamp", "min"),
+        count=("timestamp", "size"),
+        errors=("erred", "sum"),
+        p50=("latency", lambda s: s.quantile(0.5)),
+        p95=("latency", lambda s: s.quantile(0.95)),
+        labelled=("label", lambda s: int(s.notna().sum())),
+        accuracy=("correct", "mean"),
         mae=("abs_error", "mean"),
     )
     return grouped.reset_index()
@@ -284,8 +368,12 @@ def compare(prediction, label) -> float:
 
 def numeric_gap(prediction, label) -> float:
     numeric = (int, float)
-    if isinstance(prediction, numeric) and isinstance(label, numeric) and not isinstance(
-            prediction, bool) and not isinstance(label, bool):
+    if (
+        isinstance(prediction, numeric)
+        and isinstance(label, numeric)
+        and not isinstance(prediction, bool)
+        and not isinstance(label, bool)
+    ):
         return abs(float(prediction) - float(label))
     return np.nan
 
@@ -315,13 +403,19 @@ def version_frame(model: Model, window: TimeRange, metric: tuple[str, str] | Non
     for version in model.versions.order_by("created_at", "id"):
         row = stats.get(version.pk, {})
         count = row.get("predictions", 0)
-        rows.append({
-            "version": version.version, "created_at": version.created_at, "predictions": count,
-            "error_rate": row.get("errors", 0) / count if count else None,
-            "latency_ms": row.get("latency"), "metric": metric_avgs.get(version.pk),
-        })
-    return pd.DataFrame(rows, columns=["version", "created_at", "predictions", "error_rate",
-                                       "latency_ms", "metric"])
+        rows.append(
+            {
+                "version": version.version,
+                "created_at": version.created_at,
+                "predictions": count,
+                "error_rate": row.get("errors", 0) / count if count else None,
+                "latency_ms": row.get("latency"),
+                "metric": metric_avgs.get(version.pk),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["version", "created_at", "predictions", "error_rate", "latency_ms", "metric"]
+    )
 
 
 def version_serving(model: Model, window: TimeRange) -> dict[int, dict]:
@@ -331,11 +425,15 @@ def version_serving(model: Model, window: TimeRange) -> dict[int, dict]:
         if stats:
             return stats
     rows = (
-        Prediction.objects.filter(model=model, timestamp__gte=window.start,
-                                  timestamp__lte=window.end)
+        Prediction.objects.filter(
+            model=model, timestamp__gte=window.start, timestamp__lte=window.end
+        )
         .values("version_id")
-        .annotate(predictions=Count("pk"), errors=Count("pk", filter=~Q(error="")),
-                  latency=Avg("latency_ms"))
+        .annotate(
+            predictions=Count("pk"),
+            errors=Count("pk", filter=~Q(error="")),
+            latency=Avg("latency_ms"),
+        )
     )
     return {row["version_id"]: row for row in rows}
 
@@ -344,8 +442,14 @@ def version_metric_avgs(model: Model, window: TimeRange, metric) -> dict[int, fl
     if metric is None:
         return {}
     rows = (
-        MetricPoint.objects.filter(model=model, name=metric[0], stage=metric[1],
-                                   timestamp__gte=window.start, timestamp__lte=window.end)
-        .values("version_id").annotate(avg=Avg("value"))
+        MetricPoint.objects.filter(
+            model=model,
+            name=metric[0],
+            stage=metric[1],
+            timestamp__gte=window.start,
+            timestamp__lte=window.end,
+        )
+        .values("version_id")
+        .annotate(avg=Avg("value"))
     )
     return {row["version_id"]: row["avg"] for row in rows}

@@ -56,13 +56,17 @@ def history_of(alert: Alert, transitions: list[tuple[datetime, str]]) -> list[tu
     """The alert's changes; without stored transitions, those its own fields imply."""
     if transitions:
         return transitions
-    implied = [(alert.pending_since, "pending"), (alert.started_at, "firing"),
-               (alert.resolved_at, "resolved")]
+    implied = [
+        (alert.pending_since, "pending"),
+        (alert.started_at, "firing"),
+        (alert.resolved_at, "resolved"),
+    ]
     return sorted((moment, state) for moment, state in implied if moment is not None)
 
 
-def alert_spans(model_id: int, window: TimeRange, version_id: int | None = None,
-                rule_id: int | None = None) -> list[Span]:
+def alert_spans(
+    model_id: int, window: TimeRange, version_id: int | None = None, rule_id: int | None = None
+) -> list[Span]:
     """Pending and firing spans of the model's alerts that overlap the window."""
     alerts = Alert.objects.filter(rule__model_id=model_id).select_related("rule")
     if version_id is not None:
@@ -95,9 +99,16 @@ def transitions_by_alert(alert_ids: list[int], until: datetime) -> dict[int, lis
 def make_span(alert: Alert, state: str, start: datetime, end: datetime | None) -> Span:
     config = alert.rule.config or {}
     return Span(
-        alert_id=alert.id, rule_id=alert.rule_id, rule=alert.rule.name, kind=alert.rule.kind,
-        metric=str(config.get("metric") or ""), severity=alert.rule.severity,
-        feature=alert.feature, state=state, start=start, end=end,
+        alert_id=alert.id,
+        rule_id=alert.rule_id,
+        rule=alert.rule.name,
+        kind=alert.rule.kind,
+        metric=str(config.get("metric") or ""),
+        severity=alert.rule.severity,
+        feature=alert.feature,
+        state=state,
+        start=start,
+        end=end,
     )
 
 
@@ -105,8 +116,9 @@ def span_edges(spans: list[Span], window: TimeRange) -> list[tuple[datetime, dat
     """The spans clipped to the window, touching or overlapping ones merged (a pending
     stretch and the firing one it turned into are one stretch): whose edge points must
     survive downsampling."""
-    clipped = sorted((max(s.start, window.start), min(s.end or window.end, window.end))
-                     for s in spans)
+    clipped = sorted(
+        (max(s.start, window.start), min(s.end or window.end, window.end)) for s in spans
+    )
     merged: list[tuple[datetime, datetime]] = []
     for start, end in clipped:
         if merged and start <= merged[-1][1]:

@@ -9,8 +9,7 @@ app_name = "frontend"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("models/<slug:name>/", views.model_page, name="model"),
-    path("models/<slug:name>/figures/<slug:figure>.json", views.model_figure,
-         name="model-figure"),
+    path("models/<slug:name>/figures/<slug:figure>.json", views.model_figure, name="model-figure"),
     path("alerts/", views.alerts_page, name="alerts"),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("rules/<int:pk>/", views.rule_page, name="rule"),

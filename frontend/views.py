@@ -89,8 +89,11 @@ def records(frame) -> list[dict]:
 
 def range_context(window: TimeRange) -> dict:
     return {
-        "window": window, "presets": list(PRESETS), "start_value": iso(window.start)[:16],
-        "end_value": iso(window.end)[:16], "refresh_seconds": REFRESH_SECONDS,
+        "window": window,
+        "presets": list(PRESETS),
+        "start_value": iso(window.start)[:16],
+        "end_value": iso(window.end)[:16],
+        "refresh_seconds": REFRESH_SECONDS,
     }
 
 
@@ -100,11 +103,19 @@ def overview(request):
     models = list(visible_models(request.user))
     search, tag = request.GET.get("q", ""), request.GET.get("tag", "")
     rows = listings.model_rows(listings.filter_models(models, search, tag), timezone.now())
-    return render(request, "frontend/overview.html", {
-        "rows": rows, "search": search, "tag": tag, "tags": listings.all_tags(models),
-        "counts": listings.health_counts(rows), "total": len(models),
-        "refresh_seconds": REFRESH_SECONDS,
-    })
+    return render(
+        request,
+        "frontend/overview.html",
+        {
+            "rows": rows,
+            "search": search,
+            "tag": tag,
+            "tags": listings.all_tags(models),
+            "counts": listings.health_counts(rows),
+            "total": len(models),
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+    )
 
 
 @login_required
@@ -112,21 +123,33 @@ def overview(request):
 @html_errors
 def model_page(request, name: str):
     sel = selection(request, name)
-    firing = listings.alert_queryset().filter(
-        rule__model=sel.model, state__in=["firing", "pending"]).order_by("-state", "-started_at")
+    firing = (
+        listings.alert_queryset()
+        .filter(rule__model=sel.model, state__in=["firing", "pending"])
+        .order_by("-state", "-started_at")
+    )
     metrics = sel.metric_list()
     feature, _ = chosen_feature(sel)
-    return render(request, "frontend/model.html", {
-        "model": sel.model, "version": sel.version, "versions": sel.model.versions.all(),
-        "metrics": metrics[:24], "more_metrics": max(0, len(metrics) - 24),
-        "features": distributions.feature_names(sel.model, sel.version
-                                                or sel.model.latest_version()),
-        "feature": feature, "active_alerts": list(firing),
-        "editable": {sel.model.pk} if has_model_perm(request.user, EDIT, sel.model) else set(),
-        "health": listings.health([a.rule.severity for a in firing if a.state == "firing"]),
-        "query": sel.window.querystring(version=sel.version.version if sel.version else ""),
-        **range_context(sel.window),
-    })
+    return render(
+        request,
+        "frontend/model.html",
+        {
+            "model": sel.model,
+            "version": sel.version,
+            "versions": sel.model.versions.all(),
+            "metrics": metrics[:24],
+            "more_metrics": max(0, len(metrics) - 24),
+            "features": distributions.feature_names(
+                sel.model, sel.version or sel.model.latest_version()
+            ),
+            "feature": feature,
+            "active_alerts": list(firing),
+            "editable": {sel.model.pk} if has_model_perm(request.user, EDIT, sel.model) else set(),
+            "health": listings.health([a.rule.severity for a in firing if a.state == "firing"]),
+            "query": sel.window.querystring(version=sel.version.version if sel.version else ""),
+            **range_context(sel.window),
+        },
+    )
 
 
 @login_required_json
@@ -151,22 +174,32 @@ def alerts_page(request):
     visible = visible_models(request.user)
     alerts = scoped(listings.filtered_alerts(state, severity, model), request.user)
     sections = listings.alert_sections(alerts, state, now)
-    return render(request, "frontend/alerts.html", {
-        "sections": [(title, [(a, listings.alert_link(a, now)) for a in rows])
-                     for title, rows in sections],
-        "state": state, "severity": severity, "model_name": model,
-        "states": listings.ALERT_STATES, "severities": Severity.values,
-        "model_names": visible.values_list("name", flat=True),
-        "editable": editable_model_ids(request.user),
-        "refresh_seconds": REFRESH_SECONDS,
-    })
+    return render(
+        request,
+        "frontend/alerts.html",
+        {
+            "sections": [
+                (title, [(a, listings.alert_link(a, now)) for a in rows])
+                for title, rows in sections
+            ],
+            "state": state,
+            "severity": severity,
+            "model_name": model,
+            "states": listings.ALERT_STATES,
+            "severities": Severity.values,
+            "model_names": visible.values_list("name", flat=True),
+            "editable": editable_model_ids(request.user),
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+    )
 
 
 @login_required
 @require_POST
 def acknowledge(request, pk: int):
-    alert = get_object_or_404(scoped(Alert.objects.select_related("rule__model"), request.user),
-                              pk=pk)
+    alert = get_object_or_404(
+        scoped(Alert.objects.select_related("rule__model"), request.user), pk=pk
+    )
     if not has_model_perm(request.user, EDIT, alert.rule.model):
         raise PermissionDenied("Acknowledging needs the editor role on the model.")
     if listings.acknowledge(alert.pk, request.user, timezone.now()):
@@ -174,8 +207,9 @@ def acknowledge(request, pk: int):
     else:
         messages.info(request, f"“{alert.rule.name}” was already acknowledged or is not active.")
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         target = "/alerts/"
     return redirect(target)
 
@@ -184,17 +218,22 @@ def acknowledge(request, pk: int):
 @require_GET
 @html_errors
 def rule_page(request, pk: int):
-    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user),
-                             pk=pk)
+    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user), pk=pk)
     window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
-    return render(request, "frontend/rule.html", {
-        "rule": rule, "config": json.dumps(rule.config, indent=2, sort_keys=True),
-        "is_drift": kinds.kind_of(rule.kind).figure == "drift",
-        "alerts": listings.alert_queryset().filter(rule=rule).order_by("-last_evaluated")[:50],
-        "transitions": records(evaluations.transitions_frame(rule)),
-        "latest": rule.results.order_by("-evaluated_at", "-id").first(),
-        "query": window.querystring(), **range_context(window),
-    })
+    return render(
+        request,
+        "frontend/rule.html",
+        {
+            "rule": rule,
+            "config": json.dumps(rule.config, indent=2, sort_keys=True),
+            "is_drift": kinds.kind_of(rule.kind).figure == "drift",
+            "alerts": listings.alert_queryset().filter(rule=rule).order_by("-last_evaluated")[:50],
+            "transitions": records(evaluations.transitions_frame(rule)),
+            "latest": rule.results.order_by("-evaluated_at", "-id").first(),
+            "query": window.querystring(),
+            **range_context(window),
+        },
+    )
 
 
 @login_required_json
@@ -203,8 +242,7 @@ def rule_figure(request, pk: int, figure: str):
     build = RULE_FIGURES.get(figure)
     if build is None:
         raise Http404(f"No figure {figure!r}.")
-    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user),
-                             pk=pk)
+    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user), pk=pk)
     try:
         window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     except RangeError as error:

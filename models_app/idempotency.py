@@ -78,14 +78,20 @@ def _stored(model: Model, endpoint: str, claim: Claim) -> Answer | None:
     if row is None:
         return None
     if row.body_sha256 and row.body_sha256 != claim.body_sha256:
-        raise KeyReused({HEADER: [
-            "This key was already used with a different request body; "
-            "send each new batch with a new key."]})
+        raise KeyReused(
+            {
+                HEADER: [
+                    "This key was already used with a different request body; "
+                    "send each new batch with a new key."
+                ]
+            }
+        )
     return row.status_code, row.response
 
 
-def run_once(model: Model, endpoint: str, claim: Claim | None,
-             write: Callable[[], Answer]) -> Answer:
+def run_once(
+    model: Model, endpoint: str, claim: Claim | None, write: Callable[[], Answer]
+) -> Answer:
     """Run `write` in a transaction, at most once per (model, endpoint, key).
 
     Raises KeyReused (422) when the key was stored with another body's digest.
@@ -99,8 +105,12 @@ def run_once(model: Model, endpoint: str, claim: Claim | None,
         try:
             with transaction.atomic():
                 row = IdempotencyKey.objects.create(
-                    model=model, endpoint=endpoint, key=claim.key,
-                    body_sha256=claim.body_sha256, status_code=0, response={},
+                    model=model,
+                    endpoint=endpoint,
+                    key=claim.key,
+                    body_sha256=claim.body_sha256,
+                    status_code=0,
+                    response={},
                 )
         except IntegrityError:
             row = None

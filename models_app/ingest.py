@@ -63,8 +63,7 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
             MetricPoint._meta.db_table,
             ["model_id", "version_id", "name", "value", "timestamp", "step", "stage"],
             (
-                (model_id, version.pk, r["name"], r["value"], r["timestamp"], r["step"],
-                 r["stage"])
+                (model_id, version.pk, r["name"], r["value"], r["timestamp"], r["step"], r["stage"])
                 for r in rows
             ),
         )
@@ -77,8 +76,19 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
     return len(rows)
 
 
-PREDICTION_COLUMNS = ["model_id", "version_id", "client_id", "timestamp", "features",
-                      "prediction", "scores", "label", "labeled_at", "latency_ms", "error"]
+PREDICTION_COLUMNS = [
+    "model_id",
+    "version_id",
+    "client_id",
+    "timestamp",
+    "features",
+    "prediction",
+    "scores",
+    "label",
+    "labeled_at",
+    "latency_ms",
+    "error",
+]
 
 
 def prediction_lines(version: ModelVersion, rows: Sequence[dict]) -> Iterable[str]:
@@ -102,11 +112,22 @@ def insert_predictions(version: ModelVersion, rows: Sequence[dict]) -> None:
         copy_text(Prediction._meta.db_table, PREDICTION_COLUMNS, prediction_lines(version, rows))
         return
     Prediction.objects.bulk_create(
-        [Prediction(model_id=version.model_id, version_id=version.pk, client_id=r["id"],
-                    timestamp=r["timestamp"], features=r["features"],
-                    prediction=r["prediction"], scores=r["scores"], label=r["label"],
-                    labeled_at=r.get("labeled_at"), latency_ms=r["latency_ms"],
-                    error=r["error"]) for r in rows],
+        [
+            Prediction(
+                model_id=version.model_id,
+                version_id=version.pk,
+                client_id=r["id"],
+                timestamp=r["timestamp"],
+                features=r["features"],
+                prediction=r["prediction"],
+                scores=r["scores"],
+                label=r["label"],
+                labeled_at=r.get("labeled_at"),
+                latency_ms=r["latency_ms"],
+                error=r["error"],
+            )
+            for r in rows
+        ],
         batch_size=1000,
     )
 
@@ -129,8 +150,11 @@ def join_pending_labels(model: Model, rows: Sequence[dict]) -> None:
     ids = [r["id"] for r in rows if r["id"] is not None]
     if not ids or not PendingLabel.objects.filter(model=model).exists():
         return
-    pending = dict(PendingLabel.objects.filter(model=model, client_id__in=ids)
-                   .values_list("client_id", "label"))
+    pending = dict(
+        PendingLabel.objects.filter(model=model, client_id__in=ids).values_list(
+            "client_id", "label"
+        )
+    )
     if not pending:
         return
     now = timezone.now()
@@ -142,12 +166,20 @@ def join_pending_labels(model: Model, rows: Sequence[dict]) -> None:
 
 def duplicate_id_error(model: Model, rows: Sequence[dict]) -> ValidationError:
     ids = [r["id"] for r in rows if r["id"] is not None]
-    taken = set(Prediction.objects.filter(model=model, client_id__in=ids)
-                .values_list("client_id", flat=True))
-    return ValidationError({"records": {
-        str(i): {"id": ["A prediction with this id already exists."]}
-        for i, r in enumerate(rows) if r["id"] in taken
-    }})
+    taken = set(
+        Prediction.objects.filter(model=model, client_id__in=ids).values_list(
+            "client_id", flat=True
+        )
+    )
+    return ValidationError(
+        {
+            "records": {
+                str(i): {"id": ["A prediction with this id already exists."]}
+                for i, r in enumerate(rows)
+                if r["id"] in taken
+            }
+        }
+    )
 
 
 def check_prediction_batch(rows: list[dict]) -> None:
@@ -161,12 +193,16 @@ def check_prediction_batch(rows: list[dict]) -> None:
     if size.keys > (most := settings.MODELWATCH_MAX_FEATURES):
         refuse_batch(f"Too many distinct feature keys: {size.keys}; at most {most} per batch.")
     if size.values > (most := settings.MODELWATCH_MAX_FEATURE_VALUES):
-        refuse_batch(f"Too many feature values: {size.values} (records x their features); "
-                     f"at most {most} per batch.")
+        refuse_batch(
+            f"Too many feature values: {size.values} (records x their features); "
+            f"at most {most} per batch."
+        )
     if size.profile_rows > (most := settings.MODELWATCH_MAX_PROFILE_ROWS):
-        refuse_batch(f"The batch would write {size.profile_rows} profile rows ({size.hours} "
-                     "hour buckets, each with its feature keys and 5 outputs); at most "
-                     f"{most}: send fewer hours or features per batch.")
+        refuse_batch(
+            f"The batch would write {size.profile_rows} profile rows ({size.hours} "
+            "hour buckets, each with its feature keys and 5 outputs); at most "
+            f"{most}: send fewer hours or features per batch."
+        )
 
 
 def refuse_batch(message: str) -> None:
@@ -195,32 +231,48 @@ def matched_predictions(model: Model, ids: list[str]) -> list[tuple]:
     """(pk, client_id, version_id, timestamp, had_label) of the predictions with `ids`."""
     found = []
     for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        found += list(Prediction.objects.filter(model=model, client_id__in=chunk)
-                      .values_list("pk", "client_id", "version_id", "timestamp", "label"))
+        chunk = ids[start : start + 5000]
+        found += list(
+            Prediction.objects.filter(model=model, client_id__in=chunk).values_list(
+                "pk", "client_id", "version_id", "timestamp", "label"
+            )
+        )
     return found
 
 
 def update_labels(matches: list[tuple], labels: dict[str, object], now: datetime) -> None:
     if uses_copy():
-        sql = (f"UPDATE {Prediction._meta.db_table} p SET label = v.label::jsonb, labeled_at = %s "
-               "FROM unnest(%s::bigint[], %s::text[]) AS v(id, label) WHERE p.id = v.id")
+        sql = (
+            f"UPDATE {Prediction._meta.db_table} p SET label = v.label::jsonb, labeled_at = %s "
+            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, label) WHERE p.id = v.id"
+        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [now, [m[0] for m in matches],
-                                 [orjson.dumps(labels[m[1]]).decode() for m in matches]])
+            cursor.execute(
+                sql,
+                [
+                    now,
+                    [m[0] for m in matches],
+                    [orjson.dumps(labels[m[1]]).decode() for m in matches],
+                ],
+            )
         return
     Prediction.objects.bulk_update(
         [Prediction(pk=m[0], label=labels[m[1]], labeled_at=now) for m in matches],
-        ["label", "labeled_at"], batch_size=500,
+        ["label", "labeled_at"],
+        batch_size=500,
     )
 
 
 def keep_pending(model: Model, labels: dict[str, object], now: datetime) -> None:
     PendingLabel.objects.bulk_create(
-        [PendingLabel(model=model, client_id=key, label=label, received_at=now)
-         for key, label in labels.items()],
-        update_conflicts=True, unique_fields=["model", "client_id"],
-        update_fields=["label", "received_at", "checked_at"], batch_size=1000,
+        [
+            PendingLabel(model=model, client_id=key, label=label, received_at=now)
+            for key, label in labels.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["model", "client_id"],
+        update_fields=["label", "received_at", "checked_at"],
+        batch_size=1000,
     )
 
 
@@ -273,15 +325,19 @@ def join_model_labels(model: Model, budget: int, now: datetime) -> int:
     marked as looked at: the prediction batch it raced may not have committed yet.
     """
     with transaction.atomic():
-        pending = list(PendingLabel.objects.filter(model=model).order_by("checked_at", "id")
-                       .values_list("pk", "client_id", "label", "received_at")[:budget])
+        pending = list(
+            PendingLabel.objects.filter(model=model)
+            .order_by("checked_at", "id")
+            .values_list("pk", "client_id", "label", "received_at")[:budget]
+        )
         labels = {key: label for _, key, label, _ in pending}
         found = {m[1] for m in matched_predictions(model, list(labels))}
         if found:  # record_labels also deletes their pending rows
             record_labels(model, [{"id": key, "label": labels[key]} for key in found])
         settled = now - LABEL_SWEEP_GRACE
-        looked_at = [pk for pk, key, _, received_at in pending
-                     if key not in found and received_at < settled]
+        looked_at = [
+            pk for pk, key, _, received_at in pending if key not in found and received_at < settled
+        ]
         PendingLabel.objects.filter(pk__in=looked_at).update(checked_at=now)
     return len(found)
 

@@ -116,6 +116,5 @@ def copy_models(model_class: type[models.Model], instances: Sequence[models.Mode
     """COPY unsaved model instances (every concrete field but the primary key)."""
     fields = _concrete(model_class)
     writers = [(f.attname, copy_writer(f)) for f in fields]
-    lines = ("\t".join(write(getattr(obj, name)) for name, write in writers)
-             for obj in instances)
+    lines = ("\t".join(write(getattr(obj, name)) for name, write in writers) for obj in instances)
     copy_text(model_class._meta.db_table, [f.column for f in fields], lines)

@@ -40,13 +40,24 @@ def bounded_sample(values: Sequence, size: int, seed: int) -> list:
 
 def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
     if not len(numbers):
-        return {"min": None, "max": None, "mean": None, "std": None, "edges": [],
-                "bin_counts": [], "n_distinct": 0, "sample": []}
+        return {
+            "min": None,
+            "max": None,
+            "mean": None,
+            "std": None,
+            "edges": [],
+            "bin_counts": [],
+            "n_distinct": 0,
+            "sample": [],
+        }
     edges = decile_edges(numbers)
     return {
-        "min": float(numbers.min()), "max": float(numbers.max()),
-        "mean": float(numbers.mean()), "std": float(numbers.std()),
-        "edges": edges, "bin_counts": bin_counts(numbers, edges).tolist(),
+        "min": float(numbers.min()),
+        "max": float(numbers.max()),
+        "mean": float(numbers.mean()),
+        "std": float(numbers.std()),
+        "edges": edges,
+        "bin_counts": bin_counts(numbers, edges).tolist(),
         "n_distinct": int(len(np.unique(numbers))),
         "sample": bounded_sample(numbers.tolist(), size, seed),
     }
@@ -76,8 +87,9 @@ def numeric_categories(numbers: np.ndarray) -> dict[str, int]:
     return dict(categories)
 
 
-def summarize_column(values: Sequence, kind: str | None = None, size: int = SAMPLE_SIZE,
-                     seed: int = 0) -> dict:
+def summarize_column(
+    values: Sequence, kind: str | None = None, size: int = SAMPLE_SIZE, seed: int = 0
+) -> dict:
     """The summary of one column of raw values (None = missing). `kind` None infers it;
     a numeric column with ≤ AUTO_CATEGORICAL_MAX distinct values becomes categorical."""
     kind = kind or infer_kind(values)
@@ -94,11 +106,23 @@ def summarize_column(values: Sequence, kind: str | None = None, size: int = SAMP
         counts, missing, type_errors = categorical_counts(values)
         count = sum(counts.values())
         keys = category_keys(values)
-        summary = {"type": CATEGORICAL, "min": None, "max": None, "mean": None, "std": None,
-                   "edges": [], "bin_counts": [], "categories": dict(counts),
-                   "n_distinct": len(counts), "sample": bounded_sample(keys, size, seed)}
-    return summary | {"count": count, "missing_rate": missing / rows if rows else 0.0,
-                      "type_errors": type_errors}
+        summary = {
+            "type": CATEGORICAL,
+            "min": None,
+            "max": None,
+            "mean": None,
+            "std": None,
+            "edges": [],
+            "bin_counts": [],
+            "categories": dict(counts),
+            "n_distinct": len(counts),
+            "sample": bounded_sample(keys, size, seed),
+        }
+    return summary | {
+        "count": count,
+        "missing_rate": missing / rows if rows else 0.0,
+        "type_errors": type_errors,
+    }
 
 
 def positive_label(value) -> int | None:
@@ -111,24 +135,34 @@ def positive_label(value) -> int | None:
 
 def calibration_pairs(scores: Sequence, labels: Sequence, size: int, seed: int) -> dict:
     """The (positive-class score, 0/1 label) pairs CBPE calibrates on, at most `size`."""
-    pairs = [(float(s), positive_label(y)) for s, y in zip(scores, labels, strict=True)
-             if isinstance(s, (int, float)) and not isinstance(s, bool)
-             and positive_label(y) is not None]
+    pairs = [
+        (float(s), positive_label(y))
+        for s, y in zip(scores, labels, strict=True)
+        if isinstance(s, (int, float)) and not isinstance(s, bool) and positive_label(y) is not None
+    ]
     pairs = bounded_sample(pairs, size, seed)
     return {"scores": [p[0] for p in pairs], "labels": [p[1] for p in pairs]}
 
 
-def summarize(features: dict[str, Sequence], declared: dict[str, str | None],
-              outputs: dict[str, tuple[Sequence, str | None]], n_rows: int,
-              size: int = SAMPLE_SIZE, seed: int = 0) -> dict:
+def summarize(
+    features: dict[str, Sequence],
+    declared: dict[str, str | None],
+    outputs: dict[str, tuple[Sequence, str | None]],
+    n_rows: int,
+    size: int = SAMPLE_SIZE,
+    seed: int = 0,
+) -> dict:
     """The whole `Reference.summary`: `features` columns with their declared schema types,
     and the `outputs` among "prediction", "scores" (positive-class score) and "label" as
     (values, kind or None)."""
-    summary = {"n_rows": n_rows, "features": {
-        name: summarize_column(values, DECLARED_KINDS.get(declared.get(name)), size, seed)
-        | {"declared_type": declared.get(name)}
-        for name, values in features.items()
-    }}
+    summary = {
+        "n_rows": n_rows,
+        "features": {
+            name: summarize_column(values, DECLARED_KINDS.get(declared.get(name)), size, seed)
+            | {"declared_type": declared.get(name)}
+            for name, values in features.items()
+        },
+    }
     for name, (values, kind) in outputs.items():
         if any(v is not None for v in values):
             summary[name] = summarize_column(values, kind, size, seed)
@@ -140,9 +174,11 @@ def summarize(features: dict[str, Sequence], declared: dict[str, str | None],
 
 def without_samples(summary: dict) -> dict:
     """The summary with its bounded samples replaced by their sizes (for API answers)."""
+
     def strip(part: dict) -> dict:
         return {k: v for k, v in part.items() if k != "sample"} | {
-            "sample_size": len(part.get("sample") or [])}
+            "sample_size": len(part.get("sample") or [])
+        }
 
     answer = {k: v for k, v in summary.items() if k not in ("features", "calibration")}
     answer["features"] = {name: strip(part) for name, part in summary["features"].items()}

@@ -83,7 +83,8 @@ def read_csv(content: bytes) -> tuple[list[str], list[list[str]], int]:
         header, columns, n_rows = read_rows(reader)
     except csv.Error as exc:
         raise ReferenceInputError(
-            f"The file is not valid CSV (line {reader.line_num}): {exc}.") from None
+            f"The file is not valid CSV (line {reader.line_num}): {exc}."
+        ) from None
     if n_rows == 0:
         raise ReferenceInputError("The file has a header but no data rows.")
     return header, columns, n_rows
@@ -103,11 +104,13 @@ def read_rows(reader) -> tuple[list[str], list[list[str]], int]:
         n_rows += 1
         if len(row) != width:
             raise ReferenceInputError(
-                f"Row {n_rows + 1} has {len(row)} fields; the header has {width}.")
+                f"Row {n_rows + 1} has {len(row)} fields; the header has {width}."
+            )
         if n_rows > limit:
             raise ReferenceTooLarge(
                 f"The file has more than {limit} data rows "
-                f"(MODELWATCH_REFERENCE_MAX_ROWS); send a sample of at most {limit}.")
+                f"(MODELWATCH_REFERENCE_MAX_ROWS); send a sample of at most {limit}."
+            )
         chunk.append(row)
         if len(chunk) == CHUNK_ROWS:
             extend_columns(columns, chunk)
@@ -140,12 +143,14 @@ def check_names(names, where: str) -> None:
     if len(names) > limit:
         raise ReferenceInputError(
             f"{where} {len(names)} columns; at most {limit} are allowed "
-            "(MODELWATCH_REFERENCE_MAX_COLUMNS).")
+            "(MODELWATCH_REFERENCE_MAX_COLUMNS)."
+        )
     for index, name in enumerate(names, start=1):
         if len(name) > NAME_MAX:
             raise ReferenceInputError(
                 f'Column {index} ("{name[:40]}…") has a name of {len(name)} characters; '
-                f"at most {NAME_MAX} are allowed.")
+                f"at most {NAME_MAX} are allowed."
+            )
 
 
 def parse_number(cell: str):
@@ -211,19 +216,27 @@ def score_column(columns: dict[str, list], n_rows: int) -> list:
         return columns["score"]
     if "scores" in columns:
         return [profiles.positive_score(s) for s in columns["scores"]]
-    classes = {name[len(SCORE_PREFIX):]: values for name, values in columns.items()
-               if name.startswith(SCORE_PREFIX)}
+    classes = {
+        name[len(SCORE_PREFIX) :]: values
+        for name, values in columns.items()
+        if name.startswith(SCORE_PREFIX)
+    }
     if not classes:
         return [None] * n_rows
-    return [profiles.positive_score({k: v[i] for k, v in classes.items() if v[i] is not None})
-            for i in range(n_rows)]
+    return [
+        profiles.positive_score({k: v[i] for k, v in classes.items() if v[i] is not None})
+        for i in range(n_rows)
+    ]
 
 
 def split_columns(columns: dict[str, list], schema: dict[str, dict]) -> dict[str, list]:
     if schema:
         return {name: columns[name] for name in schema if name in columns}
-    return {name: values for name, values in columns.items()
-            if name not in RESERVED and not name.startswith(SCORE_PREFIX)}
+    return {
+        name: values
+        for name, values in columns.items()
+        if name not in RESERVED and not name.startswith(SCORE_PREFIX)
+    }
 
 
 def build_summary(version: ModelVersion, columns: dict[str, list], n_rows: int) -> dict:
@@ -231,10 +244,14 @@ def build_summary(version: ModelVersion, columns: dict[str, list], n_rows: int) 
     schema = model.feature_schema()
     features = split_columns(columns, schema)
     outputs = {
-        "prediction": (columns.get("prediction") or [None] * n_rows,
-                       profiles.output_kind(profiles.PREDICTION, model.task)),
-        "label": (columns.get("label") or [None] * n_rows,
-                  profiles.output_kind(profiles.LABEL, model.task)),
+        "prediction": (
+            columns.get("prediction") or [None] * n_rows,
+            profiles.output_kind(profiles.PREDICTION, model.task),
+        ),
+        "label": (
+            columns.get("label") or [None] * n_rows,
+            profiles.output_kind(profiles.LABEL, model.task),
+        ),
     }
     if model.task == Task.BINARY:
         outputs["scores"] = (score_column(columns, n_rows), "numeric")
@@ -243,12 +260,18 @@ def build_summary(version: ModelVersion, columns: dict[str, list], n_rows: int) 
 
 
 @transaction.atomic
-def save_reference(version: ModelVersion, columns: dict[str, list], n_rows: int,
-                   source: str) -> Reference:
+def save_reference(
+    version: ModelVersion, columns: dict[str, list], n_rows: int, source: str
+) -> Reference:
     """Summarise `columns` and store them as the version's newest reference."""
     summary = build_summary(version, columns, n_rows)
-    return Reference.objects.create(version=version, source=source, n_rows=n_rows,
-                                    summary=summary, specs=profiles.compact_specs(summary))
+    return Reference.objects.create(
+        version=version,
+        source=source,
+        n_rows=n_rows,
+        summary=summary,
+        specs=profiles.compact_specs(summary),
+    )
 
 
 def reference_from_csv(version: ModelVersion, content: bytes) -> Reference:
@@ -277,8 +300,14 @@ def reference_from_window(version: ModelVersion, start: datetime, end: datetime)
     if not rows:
         raise ReferenceInputError(f'Version "{version.version}" has no predictions in this window.')
     records = [dict(features or {}) for features, *_ in rows]
-    columns = {name: values for name, values in record_columns(records).items()
-               if name not in RESERVED}
-    columns.update({"prediction": [r[1] for r in rows], "scores": [r[2] for r in rows],
-                    "label": [r[3] for r in rows]})
+    columns = {
+        name: values for name, values in record_columns(records).items() if name not in RESERVED
+    }
+    columns.update(
+        {
+            "prediction": [r[1] for r in rows],
+            "scores": [r[2] for r in rows],
+            "label": [r[3] for r in rows],
+        }
+    )
     return save_reference(version, columns, len(rows), "window")

@@ -48,11 +48,13 @@ def expired(now: datetime) -> dict[str, QuerySet]:
         "metrics": MetricPoint.objects.filter(timestamp__lt=kept),
         "parameters": ParameterStat.objects.filter(timestamp__lt=kept),
         "idempotency_keys": IdempotencyKey.objects.filter(
-            created_at__lt=now - timedelta(days=IDEMPOTENCY_DAYS)),
+            created_at__lt=now - timedelta(days=IDEMPOTENCY_DAYS)
+        ),
     }
 
 
 def prune_telemetry(now: datetime, batch_size: int = 10000, max_batches: int = 1000) -> dict:
     """Prune everything past its retention at `now`: {kind: rows deleted}."""
-    return {name: prune(queryset, batch_size, max_batches)
-            for name, queryset in expired(now).items()}
+    return {
+        name: prune(queryset, batch_size, max_batches) for name, queryset in expired(now).items()
+    }

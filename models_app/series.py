@@ -31,6 +31,7 @@ class Percentile(Aggregate):
     def __init__(self, expression, fraction: float, **extra):
         super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
+
 class BucketIndex(Func):
     """floor((epoch(timestamp) - origin) / width): the bucket a row falls in."""
 
@@ -62,8 +63,14 @@ def bucket_width(start: datetime, end: datetime, max_points: int) -> float:
     return max(span / max_points, 1e-3) * (1 + 1e-9) if span > 0 else 1.0
 
 
-def downsample(queryset: QuerySet, start: datetime, end: datetime, max_points: int,
-               time_field: str = "timestamp", value_field: str = "value") -> list[dict]:
+def downsample(
+    queryset: QuerySet,
+    start: datetime,
+    end: datetime,
+    max_points: int,
+    time_field: str = "timestamp",
+    value_field: str = "value",
+) -> list[dict]:
     """Bucketed {timestamp, value (avg), min, max, count}, oldest first.
 
     `timestamp` is the first time inside the bucket, so a bucket holding a single
@@ -75,14 +82,22 @@ def downsample(queryset: QuerySet, start: datetime, end: datetime, max_points: i
         .annotate(bucket=BucketIndex(F(time_field), start.timestamp(), width))
         .values("bucket")
         .annotate(
-            first=Min(time_field), avg=Avg(value_field), lo=Min(value_field),
-            hi=Max(value_field), n=Count("pk"),
+            first=Min(time_field),
+            avg=Avg(value_field),
+            lo=Min(value_field),
+            hi=Max(value_field),
+            n=Count("pk"),
         )
         .order_by("bucket")
     )
     return [
-        {"timestamp": r["first"], "value": r["avg"], "min": r["lo"], "max": r["hi"],
-         "count": r["n"]}
+        {
+            "timestamp": r["first"],
+            "value": r["avg"],
+            "min": r["lo"],
+            "max": r["hi"],
+            "count": r["n"],
+        }
         for r in rows
     ]
 

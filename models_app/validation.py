@@ -22,8 +22,7 @@ BIGINT_MAX = 2**63 - 1
 # seconds, at most microseconds. Every other ISO-8601 form Python reads (week dates,
 # "10:00:00,5", offsets of -23:59 or +05:30:15.5, which PostgreSQL refuses) is formatted
 # again from the parsed UTC instant.
-CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)\Z",
-                           re.ASCII)
+CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)\Z", re.ASCII)
 
 
 class FieldError(Exception):
@@ -200,11 +199,14 @@ def feature_bounds(features: dict) -> None:
     longest = settings.MODELWATCH_MAX_VALUE_LENGTH
     for key, value in features.items():
         if len(key) > FEATURE_KEY_LENGTH:
-            raise FieldError(f'Feature key "{shown(key)}" has {len(key)} characters; '
-                             f"at most {FEATURE_KEY_LENGTH}.")
+            raise FieldError(
+                f'Feature key "{shown(key)}" has {len(key)} characters; '
+                f"at most {FEATURE_KEY_LENGTH}."
+            )
         if type(value) is str and len(value) > longest:
-            raise FieldError(f'Feature "{shown(key)}" has a value of {len(value)} characters;'
-                             f" at most {longest}.")
+            raise FieldError(
+                f'Feature "{shown(key)}" has a value of {len(value)} characters; at most {longest}.'
+            )
 
 
 def scores_object(value) -> dict | None:
@@ -258,9 +260,15 @@ def prediction_record(record: dict, errors: dict, now: datetime) -> dict:
         latency = check(errors, "latency_ms", nonnegative_float, latency)
     moment = check(errors, "timestamp", utc_timestamp, stamp, now)
     return {
-        "id": ident, "timestamp": moment, "timestamp_text": same_instant_text(stamp, moment),
-        "features": features, "prediction": prediction, "scores": scores, "label": label,
-        "latency_ms": latency, "error": error,
+        "id": ident,
+        "timestamp": moment,
+        "timestamp_text": same_instant_text(stamp, moment),
+        "features": features,
+        "prediction": prediction,
+        "scores": scores,
+        "label": label,
+        "latency_ms": latency,
+        "error": error,
     }
 
 
@@ -317,8 +325,9 @@ def parameter_record(record: dict, errors: dict, now: datetime) -> dict:
         "nan_count": check(errors, "nan_count", count, record.get("nan_count")),
         "inf_count": check(errors, "inf_count", count, record.get("inf_count")),
         "grad_norm": check(errors, "grad_norm", nonnegative_float, record.get("grad_norm")),
-        "update_ratio": check(errors, "update_ratio", nonnegative_float,
-                              record.get("update_ratio")),
+        "update_ratio": check(
+            errors, "update_ratio", nonnegative_float, record.get("update_ratio")
+        ),
         "histogram": check(errors, "histogram", histogram, record.get("histogram")),
     }
     for name in ("mean", "std", "min", "max", "l2_norm"):

@@ -56,7 +56,10 @@ def unavailable(request) -> HttpResponse:
     else:
         response = HttpResponse(
             f"<!doctype html><title>Service unavailable</title><h1>Service unavailable</h1>"
-            f"<p>{DETAIL}</p>", status=503, content_type="text/html; charset=utf-8")
+            f"<p>{DETAIL}</p>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response

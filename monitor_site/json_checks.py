@@ -21,8 +21,9 @@ DEPTH_MESSAGE = f"Nested too deeply: at most {MAX_DEPTH} levels of arrays and ob
 def children(item) -> list:
     if isinstance(item, dict):
         return [(str(key), value) for key, value in item.items()]
-    return [(str(index), value) for index, value in enumerate(item)] if isinstance(
-        item, list) else []
+    return (
+        [(str(index), value) for index, value in enumerate(item)] if isinstance(item, list) else []
+    )
 
 
 def nul_path(value) -> tuple | None:

@@ -16,6 +16,9 @@ logger = logging.getLogger("modelwatch.mail")
 class LogEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:
         for message in email_messages:
-            logger.info("e-mail to %s: %s (not sent: EMAIL_BACKEND logs only)",
-                        ", ".join(message.recipients()), message.subject)
+            logger.info(
+                "e-mail to %s: %s (not sent: EMAIL_BACKEND logs only)",
+                ", ".join(message.recipients()),
+                message.subject,
+            )
         return len(email_messages)

@@ -29,7 +29,7 @@ COMPONENTS = {
         "type": "object",
         "additionalProperties": True,
         "description": "Messages by field; batch records by index, e.g. "
-                       '`{"records": {"3": {"value": ["Must be a finite number."]}}}`.',
+        '`{"records": {"3": {"value": ["Must be a finite number."]}}}`.',
     },
 }
 DESCRIPTIONS = {
@@ -42,14 +42,20 @@ DESCRIPTIONS = {
     "429": "Over the rate limit (MODELWATCH_THROTTLE_*); retry after the Retry-After delay.",
     "503": "The database is unavailable; retry after the Retry-After delay.",
 }
-RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"},
-                               "description": "Seconds to wait before retrying."}}
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before retrying.",
+    }
+}
 
 
 def error_answer(code: str) -> dict:
     schema = FIELD_ERRORS if code == "400" else ERROR
-    answer = {"description": DESCRIPTIONS[code],
-              "content": {"application/json": {"schema": schema}}}
+    answer = {
+        "description": DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": schema}},
+    }
     if code in ("429", "503"):
         answer["headers"] = RETRY_AFTER
     return answer
@@ -86,8 +92,7 @@ def json_only_unless_upload(operation: dict, components: dict) -> None:
     if "application/json" not in content:
         return
     for media_type in FORM_TYPES:
-        if media_type in content and not uploads_a_file(content[media_type]["schema"],
-                                                        components):
+        if media_type in content and not uploads_a_file(content[media_type]["schema"], components):
             del content[media_type]
 
 

@@ -54,7 +54,8 @@ def envnetworks(name: str, default: str) -> str:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
             raise ImproperlyConfigured(
-                f"{name} must list IP addresses or networks, got {item!r}") from None
+                f"{name} must list IP addresses or networks, got {item!r}"
+            ) from None
     return value
 
 
@@ -224,7 +225,9 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         # plotly.js writes empty style attributes (style=""): allow exactly that value.
         "style-src-attr": [
-            "'unsafe-hashes'", "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"],
+            "'unsafe-hashes'",
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+        ],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

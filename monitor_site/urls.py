@@ -15,17 +15,26 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init code as a file: no inline script (CSP).
-    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(
-        url_name="schema", template_name="access/swagger_ui.html"), name="docs"),
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="schema", template_name="access/swagger_ui.html"
+        ),
+        name="docs",
+    ),
     path("api/v1/", include("models_app.api.urls")),
     path("api/v1/", include("alerts_app.api.urls")),
     path("api/v1/", include("access.urls")),
-    path("accounts/login/", LimitedLoginView.as_view(
-        template_name="access/login.html", redirect_authenticated_user=True), name="login"),
+    path(
+        "accounts/login/",
+        LimitedLoginView.as_view(
+            template_name="access/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # For the pages that link no icon (admin, Swagger UI): browsers ask /favicon.ico.
-    path("favicon.ico", RedirectView.as_view(url=static("frontend/favicon.svg"),
-                                             permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=static("frontend/favicon.svg"), permanent=True)),
     path("", include("frontend.urls")),
 ]
 

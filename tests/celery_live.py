@@ -54,15 +54,29 @@ def spawn_celery(args: list[str], env: dict, log_name: str) -> subprocess.Popen:
     log = open(logs / f"{log_name}.log", "ab")  # noqa: SIM115 - lives as long as the process
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "monitor_site", *args],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
 def start_worker(env: dict, queue: str, name: str, concurrency: int = 2) -> subprocess.Popen:
     return spawn_celery(
-        ["worker", "-Q", queue, "-n", name, "-c", str(concurrency), "--loglevel=INFO",
-         "--without-gossip", "--without-mingle"],
-        env, name.split("@")[0],
+        [
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            name,
+            "-c",
+            str(concurrency),
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+        name.split("@")[0],
     )
 
 

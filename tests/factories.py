@@ -35,17 +35,22 @@ def make_channel(name: str = "ops-hook", kind: str = "webhook", **overrides):
     from alerts_app.models import Channel
 
     config = {"email": {"address": "ops@example.com"}}.get(
-        kind, {"url": "https://hooks.example.com/modelwatch"})
-    return Channel.objects.create(name=name, kind=kind, config=overrides.pop("config", config),
-                                  **overrides)
+        kind, {"url": "https://hooks.example.com/modelwatch"}
+    )
+    return Channel.objects.create(
+        name=name, kind=kind, config=overrides.pop("config", config), **overrides
+    )
 
 
 def make_alert_rule(model, kind: str = "metric_threshold", channels=(), **overrides):
     """An enabled rule (default: avg of `loss` over 10m above 0.5) sending to `channels`."""
     from alerts_app.models import AlertRule
 
-    config = {"metric": "loss", "aggregation": "avg", "window": "10m", "operator": ">",
-              "threshold": 0.5} if kind == "metric_threshold" else {}
+    config = (
+        {"metric": "loss", "aggregation": "avg", "window": "10m", "operator": ">", "threshold": 0.5}
+        if kind == "metric_threshold"
+        else {}
+    )
     fields = {"name": f"{kind} rule", "interval": 60, "config": config} | overrides
     rule = AlertRule.objects.create(model=model, kind=kind, **fields)
     rule.channels.set(channels)

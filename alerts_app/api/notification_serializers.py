@@ -19,14 +19,26 @@ class ChannelSerializer(serializers.ModelSerializer):
     )
 
     shared_models = serializers.SlugRelatedField(
-        many=True, required=False, slug_field="name", queryset=Model.objects.all(),
+        many=True,
+        required=False,
+        slug_field="name",
+        queryset=Model.objects.all(),
         help_text="Models whose editors may route their rules here (and whose viewers see "
-                  "its deliveries).")
+        "its deliveries).",
+    )
 
     class Meta:
         model = Channel
-        fields = ["id", "name", "kind", "config", "enabled", "shared_with_all_models",
-                  "shared_models", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "config",
+            "enabled",
+            "shared_with_all_models",
+            "shared_models",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
 
     def validate(self, attrs: dict) -> dict:
@@ -37,7 +49,8 @@ class ChannelSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             errors = exc.message_dict
             raise serializers.ValidationError(
-                errors if "kind" in errors or "config" in errors else {"config": errors})
+                errors if "kind" in errors or "config" in errors else {"config": errors}
+            )
         return attrs
 
 
@@ -49,16 +62,38 @@ class AlertSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="rule.model.name", read_only=True)
     version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
     severity = serializers.CharField(source="rule.severity", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
-                                                   allow_null=True)
+    acknowledged_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Alert
-        fields = ["id", "rule", "rule_name", "kind", "model", "version", "feature", "fingerprint",
-                  "severity", "state", "value", "threshold", "message", "pending_since",
-                  "started_at", "resolved_at", "changed_at", "last_evaluated",
-                  "last_notified_at", "acknowledged_at", "acknowledged_by", "muted", "url"]
+        fields = [
+            "id",
+            "rule",
+            "rule_name",
+            "kind",
+            "model",
+            "version",
+            "feature",
+            "fingerprint",
+            "severity",
+            "state",
+            "value",
+            "threshold",
+            "message",
+            "pending_since",
+            "started_at",
+            "resolved_at",
+            "changed_at",
+            "last_evaluated",
+            "last_notified_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "muted",
+            "url",
+        ]
         read_only_fields = fields
 
     def get_url(self, alert: Alert) -> str:
@@ -70,8 +105,17 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Delivery
-        fields = ["id", "channel", "status", "attempts", "error", "created_at", "sent_at",
-                  "next_attempt_at", "log"]
+        fields = [
+            "id",
+            "channel",
+            "status",
+            "attempts",
+            "error",
+            "created_at",
+            "sent_at",
+            "next_attempt_at",
+            "log",
+        ]
         read_only_fields = fields
 
 
@@ -80,8 +124,17 @@ class TransitionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertTransition
-        fields = ["id", "old", "new", "event", "value", "threshold", "message", "created_at",
-                  "deliveries"]
+        fields = [
+            "id",
+            "old",
+            "new",
+            "event",
+            "value",
+            "threshold",
+            "message",
+            "created_at",
+            "deliveries",
+        ]
         read_only_fields = fields
 
 

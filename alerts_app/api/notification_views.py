@@ -66,8 +66,9 @@ class IdFilter(django_filters.NumberFilter):
 class AlertFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=AlertState.choices)
     model = django_filters.CharFilter(field_name="rule__model__name", help_text="Model name.")
-    severity = django_filters.MultipleChoiceFilter(field_name="rule__severity",
-                                                   choices=Severity.choices)
+    severity = django_filters.MultipleChoiceFilter(
+        field_name="rule__severity", choices=Severity.choices
+    )
     rule = IdFilter(field_name="rule_id", help_text="Rule id.")
 
     class Meta:
@@ -78,27 +79,35 @@ class AlertFilterSet(django_filters.FilterSet):
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     """Alerts, newest change first; acknowledge one; read its transitions and deliveries."""
 
-    queryset = (Alert.objects.select_related("rule__model", "version", "acknowledged_by")
-                .order_by("-changed_at", "-id"))
+    queryset = Alert.objects.select_related("rule__model", "version", "acknowledged_by").order_by(
+        "-changed_at", "-id"
+    )
     serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
 
-    @extend_schema(request=None, responses={
-        200: AlertSerializer, 409: OpenApiResponse(description="Not pending or firing")})
+    @extend_schema(
+        request=None,
+        responses={200: AlertSerializer, 409: OpenApiResponse(description="Not pending or firing")},
+    )
     @action(detail=True, methods=["post"], filterset_class=None)
     def acknowledge(self, request, pk=None):
         """Stop reminders until the alert resolves (pending or firing alerts only)."""
         alert = self.get_object()
         acknowledged = lifecycle.acknowledge(alert.id, request.user, timezone.now())
         if acknowledged is None:
-            return Response({"detail": f"Only a pending or firing alert can be acknowledged; "
-                                       f"this one is {alert.state}."},
-                            status=status.HTTP_409_CONFLICT)
+            return Response(
+                {
+                    "detail": f"Only a pending or firing alert can be acknowledged; "
+                    f"this one is {alert.state}."
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(AlertSerializer(self.get_queryset().get(id=alert.id)).data)
 
     @extend_schema(responses={200: TransitionSerializer(many=True)})
-    @action(detail=True, methods=["get"], filterset_class=None,
-            serializer_class=TransitionSerializer)
+    @action(
+        detail=True, methods=["get"], filterset_class=None, serializer_class=TransitionSerializer
+    )
     def transitions(self, request, pk=None):
         """The alert's history, newest first, with each notification delivery (to the
         channels shared with the alert's model, unless you are staff)."""
@@ -106,9 +115,11 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         deliveries = Delivery.objects.select_related("channel")
         if not is_unrestricted(request.user):
             deliveries = deliveries.filter(
-                channel__in=visible_channels(request.user, alert.rule.model))
+                channel__in=visible_channels(request.user, alert.rule.model)
+            )
         transitions = alert.transitions.prefetch_related(
-            Prefetch("deliveries", queryset=deliveries))
+            Prefetch("deliveries", queryset=deliveries)
+        )
         page = self.paginate_queryset(transitions)
         return self.get_paginated_response(TransitionSerializer(page, many=True).data)
 

@@ -63,9 +63,21 @@ class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = [
-            "id", "name", "model", "kind", "config", "severity", "interval", "pending_for",
-            "repeat_interval", "keep_firing_for", "channels", "enabled", "last_run_at",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "model",
+            "kind",
+            "config",
+            "severity",
+            "interval",
+            "pending_for",
+            "repeat_interval",
+            "keep_firing_for",
+            "channels",
+            "enabled",
+            "last_run_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
 
@@ -96,15 +108,19 @@ class RuleSerializer(serializers.ModelSerializer):
         user = getattr(self.context.get("request"), "user", None)
         refused = [pk for pk in unusable_channels(user, [model], ids) if pk not in kept]
         if refused:
-            raise serializers.ValidationError(
-                {"channels": [unusable_channel_message(refused[0])]})
+            raise serializers.ValidationError({"channels": [unusable_channel_message(refused[0])]})
         return list(Channel.objects.filter(pk__in=ids))
 
 
 def check_version(model: Model, version: str | None) -> None:
     if version and not ModelVersion.objects.filter(model=model, version=version).exists():
-        raise serializers.ValidationError({"config": {"version": [
-            f'Version "{version}" of model "{model.name}" does not exist.']}})
+        raise serializers.ValidationError(
+            {
+                "config": {
+                    "version": [f'Version "{version}" of model "{model.name}" does not exist.']
+                }
+            }
+        )
 
 
 class EvaluateSerializer(serializers.Serializer):
@@ -124,12 +140,22 @@ class EvaluateSerializer(serializers.Serializer):
 class CheckResultSerializer(serializers.ModelSerializer):
     """`{"status", "value", "threshold", "details"}` plus when, which rule and version."""
 
-    id = serializers.IntegerField(read_only=True, allow_null=True,
-                                  help_text="null when the result was not stored.")
+    id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="null when the result was not stored."
+    )
     version = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = CheckResult
-        fields = ["id", "rule", "version", "evaluated_at", "status", "value", "threshold",
-                  "passed", "details"]
+        fields = [
+            "id",
+            "rule",
+            "version",
+            "evaluated_at",
+            "status",
+            "value",
+            "threshold",
+            "passed",
+            "details",
+        ]
         read_only_fields = fields

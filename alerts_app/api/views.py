@@ -61,8 +61,9 @@ class RuleViewSet(viewsets.ModelViewSet):
         lifecycle.delete_rule(instance)  # after any evaluation in flight (row lock)
 
     @extend_schema(request=EvaluateSerializer, responses={200: CheckResultSerializer})
-    @action(detail=True, methods=["post"], serializer_class=EvaluateSerializer,
-            filterset_class=None)
+    @action(
+        detail=True, methods=["post"], serializer_class=EvaluateSerializer, filterset_class=None
+    )
     def evaluate(self, request, pk=None):
         """Evaluate the rule now (or `at`), store the result unless `store` is false; no
         alert state changes and nothing is notified."""
@@ -79,8 +80,9 @@ class RuleViewSet(viewsets.ModelViewSet):
         return Response(CheckResultSerializer(result).data, status=status.HTTP_200_OK)
 
     @extend_schema(responses={200: CheckResultSerializer(many=True)})
-    @action(detail=True, methods=["get"], serializer_class=CheckResultSerializer,
-            filterset_class=None)
+    @action(
+        detail=True, methods=["get"], serializer_class=CheckResultSerializer, filterset_class=None
+    )
     def results(self, request, pk=None):
         """The rule's stored results, newest first."""
         page = self.paginate_queryset(self.get_object().results.select_related("version"))

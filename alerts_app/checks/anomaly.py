@@ -57,10 +57,21 @@ def metric_anomaly(series: np.ndarray, config: dict) -> Outcome:
     """The last point is anomalous when its score (in the watched direction) exceeds z."""
     z = config["z"]
     if len(series) < MIN_BASELINE + 1:
-        return insufficient(f"Need at least {MIN_BASELINE + 1} points, got {len(series)}.", z,
-                            points=len(series))
+        return insufficient(
+            f"Need at least {MIN_BASELINE + 1} points, got {len(series)}.", z, points=len(series)
+        )
     score, centre, spread = anomaly_score(series, config["method"], config["alpha"])
     value = {"any": abs(score), "rise": score, "drop": -score}[config["direction"]]
-    return verdict(value > z, value, z, method=config["method"], last=float(series[-1]),
-                   score=score, centre=centre, spread=spread, points=len(series),
-                   lower=centre - z * spread, upper=centre + z * spread)
+    return verdict(
+        value > z,
+        value,
+        z,
+        method=config["method"],
+        last=float(series[-1]),
+        score=score,
+        centre=centre,
+        spread=spread,
+        points=len(series),
+        lower=centre - z * spread,
+        upper=centre + z * spread,
+    )

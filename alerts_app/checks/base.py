@@ -35,21 +35,25 @@ class Outcome:
         return self.status == BREACHED
 
     def as_dict(self) -> dict:
-        return {"status": self.status, "value": clean_number(self.value),
-                "threshold": clean_number(self.threshold), "details": clean_json(self.details)}
+        return {
+            "status": self.status,
+            "value": clean_number(self.value),
+            "threshold": clean_number(self.threshold),
+            "details": clean_json(self.details),
+        }
 
 
 def insufficient(reason: str, threshold: float | None = None, **details) -> Outcome:
     return Outcome(INSUFFICIENT, None, threshold, {"reason": reason, **details})
 
 
-def verdict(breached: bool, value: float | None, threshold: float | None,
-            **details) -> Outcome:
+def verdict(breached: bool, value: float | None, threshold: float | None, **details) -> Outcome:
     return Outcome(BREACHED if breached else OK, value, threshold, details)
 
 
-def feature_verdict(breached: bool | None, value: float | None = None,
-                    threshold: float | None = None) -> dict:
+def feature_verdict(
+    breached: bool | None, value: float | None = None, threshold: float | None = None
+) -> dict:
     """One feature's verdict for `details["verdicts"]`: None means it could not be judged."""
     if breached is None:
         return {"status": INSUFFICIENT, "value": None, "threshold": None}
@@ -58,9 +62,14 @@ def feature_verdict(breached: bool | None, value: float | None = None,
 
 def breaks(value: float, operator: str, threshold: float) -> bool:
     """Whether `value <operator> threshold` holds."""
-    return {">": value > threshold, ">=": value >= threshold, "<": value < threshold,
-            "<=": value <= threshold, "==": value == threshold,
-            "!=": value != threshold}[operator]
+    return {
+        ">": value > threshold,
+        ">=": value >= threshold,
+        "<": value < threshold,
+        "<=": value <= threshold,
+        "==": value == threshold,
+        "!=": value != threshold,
+    }[operator]
 
 
 def clean_number(value) -> float | None:

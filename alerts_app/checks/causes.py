@@ -30,11 +30,20 @@ UNBOUNDED = 1e9
 MAX_SEGMENT_VALUES = 50
 MIN_SEGMENT_ROWS = 5
 P_VALUE_METHODS = frozenset({"ks", "chi2", "z"})
-METHOD_NAMES = {"ks": "KS", "chi2": "χ²", "z": "z", "psi": "PSI", "js": "JS",
-                "wasserstein": "Wasserstein"}
-RATE_WORDS = {"missing_rate": "missing", "type_error_rate": "type errors",
-              "out_of_range_rate": "out of range",
-              "unseen_category_rate": "unseen categories"}
+METHOD_NAMES = {
+    "ks": "KS",
+    "chi2": "χ²",
+    "z": "z",
+    "psi": "PSI",
+    "js": "JS",
+    "wasserstein": "Wasserstein",
+}
+RATE_WORDS = {
+    "missing_rate": "missing",
+    "type_error_rate": "type errors",
+    "out_of_range_rate": "out of range",
+    "unseen_category_rate": "unseen categories",
+}
 
 
 def _ratio(value: float, limit: float) -> float:
@@ -43,8 +52,7 @@ def _ratio(value: float, limit: float) -> float:
     return UNBOUNDED if value > 0 else 0.0
 
 
-def drift_score(method: str, statistic: float, p_value: float | None,
-                threshold: float) -> float:
+def drift_score(method: str, statistic: float, p_value: float | None, threshold: float) -> float:
     """The comparable score of one feature's drift test (see the module docstring)."""
     if method in P_VALUE_METHODS:
         p = max(float(p_value if p_value is not None else 1.0), P_FLOOR)
@@ -71,10 +79,14 @@ def drift_summary(name: str, method: str, statistic: float, p_value: float | Non
     return f"{name} ({label} {statistic:.2g})"
 
 
-def cause(kind: str, feature: str, score: float, summary: str,
-          segment=None) -> dict:
-    return {"kind": kind, "feature": feature, "segment": segment, "score": float(score),
-            "summary": summary}
+def cause(kind: str, feature: str, score: float, summary: str, segment=None) -> dict:
+    return {
+        "kind": kind,
+        "feature": feature,
+        "segment": segment,
+        "score": float(score),
+        "summary": summary,
+    }
 
 
 def ranked(causes: list[dict]) -> list[dict]:
@@ -93,8 +105,9 @@ def drift_causes(features: dict[str, dict]) -> list[dict]:
             continue
         p = test.get("p_value_adjusted", test.get("p_value"))
         score = drift_score(test["method"], test["statistic"], p, test["threshold"])
-        found.append(cause("feature", name, score,
-                           drift_summary(name, test["method"], test["statistic"], p)))
+        found.append(
+            cause("feature", name, score, drift_summary(name, test["method"], test["statistic"], p))
+        )
     return ranked(found)
 
 
@@ -112,8 +125,10 @@ def quality_causes(features: dict[str, dict], limits: dict[str, float]) -> list[
         if not broken:
             continue
         rate = max(broken, key=lambda r: _ratio(quality[r], limits[r]))
-        summary = (f"{name}: {percent(quality[rate])} {RATE_WORDS.get(rate, rate)} "
-                   f"(limit {percent(limits[rate])})")
+        summary = (
+            f"{name}: {percent(quality[rate])} {RATE_WORDS.get(rate, rate)} "
+            f"(limit {percent(limits[rate])})"
+        )
         found.append(cause("feature", name, _ratio(quality[rate], limits[rate]), summary))
     return ranked(found)
 
@@ -136,8 +151,13 @@ def _category(value) -> str | None:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def segment_causes(columns: dict[str, np.ndarray], metric: Callable[[np.ndarray], float],
-                   overall: float, lower_is_better: bool, metric_name: str) -> list[dict]:
+def segment_causes(
+    columns: dict[str, np.ndarray],
+    metric: Callable[[np.ndarray], float],
+    overall: float,
+    lower_is_better: bool,
+    metric_name: str,
+) -> list[dict]:
     """Segments whose metric is worse than the whole window's, ranked by impact.
 
     `columns` maps each categorical feature to its value per row (None: absent);
@@ -162,8 +182,10 @@ def segment_causes(columns: dict[str, np.ndarray], metric: Callable[[np.ndarray]
             if not drop > 0:
                 continue
             share = float(mask.sum()) / total
-            summary = (f"{name} = {value}: {metric_name} {inside:.3g} vs {overall:.3g} "
-                       f"overall ({percent(share)} of rows)")
+            summary = (
+                f"{name} = {value}: {metric_name} {inside:.3g} vs {overall:.3g} "
+                f"overall ({percent(share)} of rows)"
+            )
             found.append(cause("segment", name, share * drop, summary, segment=value))
     return ranked(found)
 

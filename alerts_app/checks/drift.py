@@ -30,11 +30,18 @@ SMALL_REFERENCE = 1000
 FEW_VALUES = 5
 P_VALUE_METHODS = frozenset({"ks", "chi2", "z"})
 NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
-DEFAULT_THRESHOLDS = {"ks": 0.05, "chi2": 0.05, "z": 0.05, "psi": 0.2, "js": 0.1,
-                      "wasserstein": 0.1}
+DEFAULT_THRESHOLDS = {
+    "ks": 0.05,
+    "chi2": 0.05,
+    "z": 0.05,
+    "psi": 0.2,
+    "js": 0.1,
+    "wasserstein": 0.1,
+}
 
 
 # -- bins and proportions (decile_edges, bin_counts, proportions: models_app.profiles) ------
+
 
 def category_bins(reference: dict, current: dict) -> tuple[np.ndarray, np.ndarray]:
     """Counts over the reference's categories plus one unseen bin: (reference, current)."""
@@ -46,6 +53,7 @@ def category_bins(reference: dict, current: dict) -> tuple[np.ndarray, np.ndarra
 
 
 # -- the statistics ------------------------------------------------------------------------
+
 
 def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """Population Stability Index of two count vectors over the same bins."""
@@ -70,8 +78,9 @@ def ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
-def wasserstein_norm(reference: np.ndarray, current: np.ndarray,
-                     reference_std: float | None = None) -> float:
+def wasserstein_norm(
+    reference: np.ndarray, current: np.ndarray, reference_std: float | None = None
+) -> float:
     """Wasserstein distance divided by the reference std (floored at 0.001)."""
     spread = np.std(reference) if reference_std is None else reference_std
     return float(stats.wasserstein_distance(reference, current) / max(spread, STD_FLOOR))
@@ -98,6 +107,7 @@ def z_test(ref_hits: float, ref_n: float, cur_hits: float, cur_n: float) -> tupl
 
 
 # -- one feature, from profiles ------------------------------------------------------------
+
 
 @dataclass
 class FeatureData:
@@ -131,9 +141,15 @@ class FeatureDrift:
     kind: str = ""
 
     def as_dict(self) -> dict:
-        return {"method": self.method, "statistic": self.statistic, "p_value": self.p_value,
-                "p_value_adjusted": self.p_value_adjusted, "threshold": self.threshold,
-                "drifted": self.drifted, "kind": self.kind}
+        return {
+            "method": self.method,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "p_value_adjusted": self.p_value_adjusted,
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+            "kind": self.kind,
+        }
 
 
 def distinct_values(data: FeatureData) -> int:
@@ -186,8 +202,10 @@ def binned_counts(data: FeatureData) -> tuple[np.ndarray, np.ndarray]:
 def union_counts(data: FeatureData) -> tuple[np.ndarray, np.ndarray]:
     ref, cur = category_counts(data)
     keys = list(dict.fromkeys([*ref, *cur]))
-    return (np.asarray([ref.get(k, 0) for k in keys], float),
-            np.asarray([cur.get(k, 0) for k in keys], float))
+    return (
+        np.asarray([ref.get(k, 0) for k in keys], float),
+        np.asarray([cur.get(k, 0) for k in keys], float),
+    )
 
 
 def z_from_counts(data: FeatureData) -> tuple[float, float]:
@@ -214,8 +232,9 @@ def statistic(data: FeatureData, method: str) -> tuple[float, float | None]:
     return (psi_from_counts(*counts) if method == "psi" else js_from_counts(*counts)), None
 
 
-def feature_drift(data: FeatureData, method: str = "auto",
-                  threshold: float | None = None) -> FeatureDrift:
+def feature_drift(
+    data: FeatureData, method: str = "auto", threshold: float | None = None
+) -> FeatureDrift:
     """The drift test of one feature; `drifted` before any multiple-testing correction.
 
     A numeric-only method (ks, wasserstein) asked of a categorical feature falls back
@@ -227,11 +246,11 @@ def feature_drift(data: FeatureData, method: str = "auto",
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
     stat, p_value = statistic(data, chosen)
     drifted = p_value < limit if chosen in P_VALUE_METHODS else stat >= limit
-    return FeatureDrift(chosen, stat, p_value, limit, bool(drifted), p_value,
-                        effective_kind(data))
+    return FeatureDrift(chosen, stat, p_value, limit, bool(drifted), p_value, effective_kind(data))
 
 
 # -- corrections and the dataset --------------------------------------------------------
+
 
 def adjust_p_values(p_values: np.ndarray, correction: str) -> np.ndarray:
     """none, bonferroni (p * m, capped at 1) or fdr (Benjamini-Hochberg, scipy)."""
@@ -252,9 +271,12 @@ def apply_correction(results: dict[str, FeatureDrift], correction: str) -> None:
         results[name].drifted = bool(p_value < results[name].threshold)
 
 
-def dataset_drift(features: dict[str, FeatureData], method: str = "auto",
-                  threshold: float | None = None,
-                  correction: str = "fdr") -> dict[str, FeatureDrift]:
+def dataset_drift(
+    features: dict[str, FeatureData],
+    method: str = "auto",
+    threshold: float | None = None,
+    correction: str = "fdr",
+) -> dict[str, FeatureDrift]:
     """Per-feature drift of every feature, p-values corrected across them."""
     results = {name: feature_drift(data, method, threshold) for name, data in features.items()}
     apply_correction(results, correction)
@@ -267,6 +289,7 @@ def drift_share(results: dict[str, FeatureDrift]) -> float:
 
 
 # -- the rules ---------------------------------------------------------------------------
+
 
 @dataclass
 class DriftData:
@@ -282,24 +305,34 @@ def _too_little(data: DriftData, config: dict) -> Outcome | None:
     if data.n_reference == 0 or not data.features:
         return insufficient("No reference to compare with (upload one for this version).")
     if data.n_current < config["min_samples"]:
-        return insufficient(f"{data.n_current} rows in the window, fewer than min_samples "
-                            f"({config['min_samples']}).", n_current=data.n_current,
-                            n_reference=data.n_reference)
+        return insufficient(
+            f"{data.n_current} rows in the window, fewer than min_samples "
+            f"({config['min_samples']}).",
+            n_current=data.n_current,
+            n_reference=data.n_reference,
+        )
     return None
 
 
 def drift_details(results: dict[str, FeatureDrift], data: DriftData, **extra) -> dict:
     features = {name: r.as_dict() for name, r in results.items()}
-    return {"features": features, "causes": drift_causes(features),
-            "verdicts": {name: feature_verdict(r.drifted, r.statistic, r.threshold)
-                         for name, r in results.items()},
-            "drift_share": drift_share(results), "n_reference": data.n_reference,
-            "n_current": data.n_current, "skipped": data.skipped, **extra}
+    return {
+        "features": features,
+        "causes": drift_causes(features),
+        "verdicts": {
+            name: feature_verdict(r.drifted, r.statistic, r.threshold)
+            for name, r in results.items()
+        },
+        "drift_share": drift_share(results),
+        "n_reference": data.n_reference,
+        "n_current": data.n_current,
+        "skipped": data.skipped,
+        **extra,
+    }
 
 
 def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:
-    return dataset_drift(data.features, config["method"], config["threshold"],
-                         config["correction"])
+    return dataset_drift(data.features, config["method"], config["threshold"], config["correction"])
 
 
 @explained

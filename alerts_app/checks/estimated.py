@@ -26,8 +26,12 @@ def fit_calibrator(scores: np.ndarray, labels: np.ndarray) -> IsotonicRegression
 def expected_confusion(probabilities: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Expected TP, FP, FN, TN given calibrated P(positive) and the predicted classes."""
     p, hit = np.asarray(probabilities, float), np.asarray(predicted, bool)
-    return {"tp": float(p[hit].sum()), "fp": float((1 - p[hit]).sum()),
-            "fn": float(p[~hit].sum()), "tn": float((1 - p[~hit]).sum())}
+    return {
+        "tp": float(p[hit].sum()),
+        "fp": float((1 - p[hit]).sum()),
+        "fn": float(p[~hit].sum()),
+        "tn": float((1 - p[~hit]).sum()),
+    }
 
 
 def _ratio(num: float, den: float) -> float:
@@ -44,12 +48,17 @@ def metric_from_confusion(metric: str, m: dict[str, float]) -> float:
     }[metric]
 
 
-DENOMINATORS = {"accuracy": ("tp", "fp", "fn", "tn"), "precision": ("tp", "fp"),
-                "recall": ("tp", "fn"), "f1": ("tp", "fp", "fn")}
+DENOMINATORS = {
+    "accuracy": ("tp", "fp", "fn", "tn"),
+    "precision": ("tp", "fp"),
+    "recall": ("tp", "fn"),
+    "f1": ("tp", "fp", "fn"),
+}
 
 
-def segment_metric(metric: str, probabilities: np.ndarray, predicted: np.ndarray,
-                   mask: np.ndarray) -> float:
+def segment_metric(
+    metric: str, probabilities: np.ndarray, predicted: np.ndarray, mask: np.ndarray
+) -> float:
     """The expected metric on the rows of `mask`; ValueError where it is undefined
     (precision of a segment without a predicted positive, ...)."""
     matrix = expected_confusion(probabilities[mask], predicted[mask])
@@ -75,12 +84,18 @@ def estimated_causes(calibrator: IsotonicRegression, rows: list, config: dict) -
         overall = on(np.ones(len(scores), bool))
     except ValueError:
         return []
-    return segment_causes(segment_values([features for _, features in rows]), on, overall,
-                          config["operator"] in (">", ">="), f"estimated {metric}")
+    return segment_causes(
+        segment_values([features for _, features in rows]),
+        on,
+        overall,
+        config["operator"] in (">", ">="),
+        f"estimated {metric}",
+    )
 
 
-def estimate(metric: str, ref_scores, ref_labels, scores, predicted=None,
-             cutoff: float = 0.5) -> tuple[float, dict]:
+def estimate(
+    metric: str, ref_scores, ref_labels, scores, predicted=None, cutoff: float = 0.5
+) -> tuple[float, dict]:
     """(estimated metric, expected confusion) of the window; `predicted` defaults to
     score >= cutoff."""
     calibrated = fit_calibrator(ref_scores, ref_labels).predict(np.asarray(scores, float))
@@ -103,19 +118,42 @@ def estimated_performance(data: dict, config: dict) -> Outcome:
     threshold, n = config["threshold"], data.get("n", len(data["scores"]))
     ref_labels = np.asarray(data["ref_labels"], float)
     if len(ref_labels) < MIN_REFERENCE or len(set(ref_labels)) < 2:
-        return insufficient("The reference needs at least 30 (score, label) pairs of both "
-                            "classes to calibrate.", threshold, n_reference=len(ref_labels))
+        return insufficient(
+            "The reference needs at least 30 (score, label) pairs of both classes to calibrate.",
+            threshold,
+            n_reference=len(ref_labels),
+        )
     if n < config["min_samples"]:
-        return insufficient(f"{n} scored predictions in the window, fewer than min_samples "
-                            f"({config['min_samples']}).", threshold, n=n)
-    value, matrix = estimate(config["metric"], data["ref_scores"], ref_labels,
-                             data["scores"], data.get("predicted"),
-                             config.get("decision_threshold", 0.5))
+        return insufficient(
+            f"{n} scored predictions in the window, fewer than min_samples "
+            f"({config['min_samples']}).",
+            threshold,
+            n=n,
+        )
+    value, matrix = estimate(
+        config["metric"],
+        data["ref_scores"],
+        ref_labels,
+        data["scores"],
+        data.get("predicted"),
+        config.get("decision_threshold", 0.5),
+    )
     breached = breaks(value, config["operator"], threshold)
     rows = data["segment_rows"]() if breached and data.get("segment_rows") else []
-    causes = (estimated_causes(fit_calibrator(data["ref_scores"], ref_labels), rows, config)
-              if rows else [])
-    return verdict(breached, value, threshold, causes=causes,
-                   metric=config["metric"], operator=config["operator"], n=n,
-                   n_scores_used=len(data["scores"]),
-                   n_reference=len(ref_labels), expected_confusion=matrix)
+    causes = (
+        estimated_causes(fit_calibrator(data["ref_scores"], ref_labels), rows, config)
+        if rows
+        else []
+    )
+    return verdict(
+        breached,
+        value,
+        threshold,
+        causes=causes,
+        metric=config["metric"],
+        operator=config["operator"],
+        n=n,
+        n_scores_used=len(data["scores"]),
+        n_reference=len(ref_labels),
+        expected_confusion=matrix,
+    )

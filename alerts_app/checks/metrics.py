@@ -15,8 +15,13 @@ def aggregate(values: np.ndarray, how: str) -> float:
         return float(len(values))
     if how in PERCENTILES:
         return float(np.percentile(values, PERCENTILES[how]))
-    reducers = {"avg": np.mean, "min": np.min, "max": np.max, "sum": np.sum,
-                "last": lambda v: v[-1]}
+    reducers = {
+        "avg": np.mean,
+        "min": np.min,
+        "max": np.max,
+        "sum": np.sum,
+        "last": lambda v: v[-1],
+    }
     return float(reducers[how](values))
 
 
@@ -24,11 +29,18 @@ def metric_threshold(values: np.ndarray, config: dict) -> Outcome:
     """`aggregation(values) <operator> threshold` breaks the rule; no points: insufficient."""
     how, threshold = config["aggregation"], config["threshold"]
     if len(values) == 0 and how != "count":
-        return insufficient(f'No points of "{config["metric"]}" in the window.', threshold,
-                            points=0)
+        return insufficient(
+            f'No points of "{config["metric"]}" in the window.', threshold, points=0
+        )
     value = aggregate(values, how)
-    return verdict(breaks(value, config["operator"], threshold), value, threshold,
-                   aggregation=how, operator=config["operator"], points=len(values))
+    return verdict(
+        breaks(value, config["operator"], threshold),
+        value,
+        threshold,
+        aggregation=how,
+        operator=config["operator"],
+        points=len(values),
+    )
 
 
 def change_pct(current: float, baseline: float) -> float:
@@ -45,14 +57,30 @@ def metric_change(data: dict, config: dict) -> Outcome:
     current, baseline = data["current"], data["baseline"]
     limit, how = config["max_change_pct"], config["aggregation"]
     if len(current) == 0 or len(baseline) == 0:
-        return insufficient("No points in the window or in the baseline window.", limit,
-                            points=len(current), baseline_points=len(baseline))
+        return insufficient(
+            "No points in the window or in the baseline window.",
+            limit,
+            points=len(current),
+            baseline_points=len(baseline),
+        )
     now, before = aggregate(current, how), aggregate(baseline, how)
     if before == 0:
-        return insufficient("The baseline aggregate is 0: a percent change is undefined.",
-                            limit, current=now, baseline=before)
+        return insufficient(
+            "The baseline aggregate is 0: a percent change is undefined.",
+            limit,
+            current=now,
+            baseline=before,
+        )
     signed = change_pct(now, before)
     value = {"drop": -signed, "rise": signed, "any": abs(signed)}[config["direction"]]
-    return verdict(value > limit, value, limit, current=now, baseline=before,
-                   change_pct=signed, direction=config["direction"], points=len(current),
-                   baseline_points=len(baseline))
+    return verdict(
+        value > limit,
+        value,
+        limit,
+        current=now,
+        baseline=before,
+        change_pct=signed,
+        direction=config["direction"],
+        points=len(current),
+        baseline_points=len(baseline),
+    )

@@ -18,8 +18,9 @@ def selected(tensors: dict, patterns: list[str] | None) -> dict:
     """The tensors whose names match one of `patterns` (shell-style), or all."""
     if not patterns:
         return tensors
-    return {n: rows for n, rows in tensors.items()
-            if any(fnmatch.fnmatchcase(n, p) for p in patterns)}
+    return {
+        n: rows for n, rows in tensors.items() if any(fnmatch.fnmatchcase(n, p) for p in patterns)
+    }
 
 
 def _non_finite(row: dict) -> bool:
@@ -36,15 +37,22 @@ def tensor_health(rows: list[dict], config: dict) -> dict:
     problems = {
         "nan_or_inf": config["nan_or_inf"] and _non_finite(last),
         "norm_change": change > config["max_norm_change_pct"],
-        "vanishing_gradient": grad is not None and config["min_grad_norm"] is not None
+        "vanishing_gradient": grad is not None
+        and config["min_grad_norm"] is not None
         and grad < config["min_grad_norm"],
-        "exploding_gradient": grad is not None and config["max_grad_norm"] is not None
+        "exploding_gradient": grad is not None
+        and config["max_grad_norm"] is not None
         and grad > config["max_grad_norm"],
     }
-    return {"step": last.get("step"), "l2_norm": last["l2_norm"], "norm_change_pct": change,
-            "grad_norm": grad, "nan_count": last.get("nan_count", 0),
-            "inf_count": last.get("inf_count", 0),
-            "problems": sorted(name for name, hit in problems.items() if hit)}
+    return {
+        "step": last.get("step"),
+        "l2_norm": last["l2_norm"],
+        "norm_change_pct": change,
+        "grad_norm": grad,
+        "nan_count": last.get("nan_count", 0),
+        "inf_count": last.get("inf_count", 0),
+        "problems": sorted(name for name, hit in problems.items() if hit),
+    }
 
 
 def parameter_health(tensors: dict[str, list[dict]], config: dict) -> Outcome:

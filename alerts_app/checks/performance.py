@@ -15,8 +15,10 @@ from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
 from alerts_app.checks.causes import explained, segment_causes, segment_values
 
 REGRESSION_METRICS = {
-    "mae": skm.mean_absolute_error, "rmse": skm.root_mean_squared_error,
-    "mape": skm.mean_absolute_percentage_error, "r2": skm.r2_score,
+    "mae": skm.mean_absolute_error,
+    "rmse": skm.root_mean_squared_error,
+    "mape": skm.mean_absolute_percentage_error,
+    "r2": skm.r2_score,
 }
 SCORE_METRICS = frozenset({"roc_auc", "log_loss"})
 LOSSES = frozenset({"log_loss", "mae", "rmse", "mape"})
@@ -51,13 +53,18 @@ class LabelledWindow:
     def splitter(self):
         """A function from a boolean row mask to the window of those rows (the columns
         are copied into arrays once, so that many subsets stay cheap)."""
-        columns = [_objects(self.labels), _objects(self.predictions),
-                   _objects(self.scores) if self.scores else None]
+        columns = [
+            _objects(self.labels),
+            _objects(self.predictions),
+            _objects(self.scores) if self.scores else None,
+        ]
 
         def subset(mask: np.ndarray) -> "LabelledWindow":
-            labels, predictions, scores = (c[mask].tolist() if c is not None else []
-                                           for c in columns)
+            labels, predictions, scores = (
+                c[mask].tolist() if c is not None else [] for c in columns
+            )
             return LabelledWindow(labels, predictions, scores, int(mask.sum()))
+
         return subset
 
 
@@ -95,8 +102,9 @@ def binary_metric(metric: str, window: LabelledWindow, positive: str) -> tuple[f
 def _label_metric(metric: str, y_true, y_pred, average: str, labels=None) -> float:
     if metric == "accuracy":
         return float(skm.accuracy_score(y_true, y_pred))
-    func = {"precision": skm.precision_score, "recall": skm.recall_score,
-            "f1": skm.f1_score}[metric]
+    func = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[
+        metric
+    ]
     return float(func(y_true, y_pred, average=average, labels=labels, zero_division=0))
 
 
@@ -117,21 +125,24 @@ def multiclass_metric(metric: str, window: LabelledWindow) -> tuple[float, int]:
         y_pred = np.array([canon(v) for v in window.predictions])
         labels = sorted(set(y_true) | set(y_pred))
         return _label_metric(metric, y_true, y_pred, "macro", labels), len(y_true)
-    classes = sorted({canon(k) for s in window.scores if isinstance(s, dict) for k in s}
-                     | set(y_true))
+    classes = sorted(
+        {canon(k) for s in window.scores if isinstance(s, dict) for k in s} | set(y_true)
+    )
     keep, matrix = probability_matrix(window, classes)
     if metric == "log_loss":
         return float(skm.log_loss(y_true[keep], matrix, labels=classes)), int(keep.sum())
     if len(set(y_true[keep])) < 2:
         raise UndefinedMetric("ROC AUC needs at least two classes among the labels.")
-    value = skm.roc_auc_score(y_true[keep], matrix, multi_class="ovr", average="macro",
-                              labels=classes)
+    value = skm.roc_auc_score(
+        y_true[keep], matrix, multi_class="ovr", average="macro", labels=classes
+    )
     return float(value), int(keep.sum())
 
 
 def regression_metric(metric: str, window: LabelledWindow) -> tuple[float, int]:
-    pairs = [(_number(t), _number(p)) for t, p in zip(window.labels, window.predictions,
-                                                      strict=True)]
+    pairs = [
+        (_number(t), _number(p)) for t, p in zip(window.labels, window.predictions, strict=True)
+    ]
     pairs = [(t, p) for t, p in pairs if t is not None and p is not None]
     if not pairs:
         raise UndefinedMetric(f"{metric} needs numeric labels and predictions.")
@@ -145,8 +156,9 @@ def _number(value) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def compute_metric(metric: str, window: LabelledWindow, task: str,
-                   positive: str = "1") -> tuple[float, int]:
+def compute_metric(
+    metric: str, window: LabelledWindow, task: str, positive: str = "1"
+) -> tuple[float, int]:
     """(value, rows used) of `metric` for a model of `task`."""
     if metric in REGRESSION_METRICS:
         return regression_metric(metric, window)
@@ -163,8 +175,9 @@ def lower_is_better(metric: str, operator: str) -> bool:
     return operator not in ("<", "<=") and metric in LOSSES
 
 
-def performance_causes(window: LabelledWindow, task: str, positive: str, config: dict,
-                       overall: float) -> list[dict]:
+def performance_causes(
+    window: LabelledWindow, task: str, positive: str, config: dict, overall: float
+) -> list[dict]:
     """Segments of the window's categorical features where the metric is worse."""
     if len(window.features) != len(window.labels):
         return []
@@ -172,7 +185,10 @@ def performance_causes(window: LabelledWindow, task: str, positive: str, config:
     return segment_causes(
         segment_values(window.features),
         lambda mask: compute_metric(metric, subset(mask), task, positive)[0],
-        overall, lower_is_better(metric, config["operator"]), metric)
+        overall,
+        lower_is_better(metric, config["operator"]),
+        metric,
+    )
 
 
 @explained
@@ -185,18 +201,26 @@ def performance(data: dict, config: dict) -> Outcome:
     window, threshold = data["window"], config["threshold"]
     labelled = len(window.labels)
     coverage = labelled / window.total if window.total else 0.0
-    info = {"metric": config["metric"], "labelled": labelled, "n": window.total,
-            "label_coverage": coverage}
+    info = {
+        "metric": config["metric"],
+        "labelled": labelled,
+        "n": window.total,
+        "label_coverage": coverage,
+    }
     if labelled < config["min_labels"]:
-        return insufficient(f"{labelled} labelled predictions in the window, fewer than "
-                            f"min_labels ({config['min_labels']}).", threshold, **info)
+        return insufficient(
+            f"{labelled} labelled predictions in the window, fewer than "
+            f"min_labels ({config['min_labels']}).",
+            threshold,
+            **info,
+        )
     positive = canon(config.get("positive_class") or "1")
     try:
         value, used = compute_metric(config["metric"], window, data["task"], positive)
     except UndefinedMetric as exc:
         return insufficient(str(exc), threshold, **info)
     breached = breaks(value, config["operator"], threshold)
-    causes = (performance_causes(window, data["task"], positive, config, value)
-              if breached else [])
-    return verdict(breached, value, threshold, operator=config["operator"], used=used,
-                   causes=causes, **info)
+    causes = performance_causes(window, data["task"], positive, config, value) if breached else []
+    return verdict(
+        breached, value, threshold, operator=config["operator"], used=used, causes=causes, **info
+    )

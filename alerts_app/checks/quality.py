@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from alerts_app.checks.base import Outcome, feature_verdict, insufficient, verdict
 from alerts_app.checks.causes import explained, quality_causes
 
-LIMITS = {"missing_rate": "max_missing_rate", "type_error_rate": "max_type_error_rate",
-          "out_of_range_rate": "max_out_of_range_rate",
-          "unseen_category_rate": "max_unseen_category_rate"}
+LIMITS = {
+    "missing_rate": "max_missing_rate",
+    "type_error_rate": "max_type_error_rate",
+    "out_of_range_rate": "max_out_of_range_rate",
+    "unseen_category_rate": "max_unseen_category_rate",
+}
 
 
 def _share(part: int, whole: int) -> float:
@@ -36,10 +39,12 @@ class QualityCounts:
         return self.valid + self.missing + self.type_errors
 
     def rates(self) -> dict[str, float]:
-        return {"missing_rate": _share(self.missing, self.rows),
-                "type_error_rate": _share(self.type_errors, self.rows),
-                "out_of_range_rate": _share(self.out_of_range, self.valid),
-                "unseen_category_rate": _share(self.unseen, self.valid)}
+        return {
+            "missing_rate": _share(self.missing, self.rows),
+            "type_error_rate": _share(self.type_errors, self.rows),
+            "out_of_range_rate": _share(self.out_of_range, self.valid),
+            "unseen_category_rate": _share(self.unseen, self.valid),
+        }
 
 
 def severity(rate: float, limit: float) -> float:
@@ -60,12 +65,14 @@ def feature_quality(counts: QualityCounts, config: dict) -> dict:
 def quality_verdict(quality: dict, config: dict) -> dict:
     """One feature's verdict: breached when a rate is past its limit; value and threshold
     are the rate furthest past (or closest to) its limit, and that limit."""
-    limits = {rate: config[key] for rate, key in LIMITS.items()
-              if config[key] is not None and quality.get(rate) is not None}
+    limits = {
+        rate: config[key]
+        for rate, key in LIMITS.items()
+        if config[key] is not None and quality.get(rate) is not None
+    }
     if not limits:
         return feature_verdict(None)
-    rate = max(limits, key=lambda r: quality[r] / limits[r] if limits[r]
-               else float(quality[r] > 0))
+    rate = max(limits, key=lambda r: quality[r] / limits[r] if limits[r] else float(quality[r] > 0))
     return feature_verdict(bool(quality["violations"]), quality[rate], limits[rate])
 
 
@@ -74,7 +81,8 @@ def worst(features: dict[str, QualityCounts], config: dict) -> tuple[str, str, f
     candidates = [
         (severity(counts.rates()[name], config[key]), feature, name)
         for feature, counts in features.items()
-        for name, key in LIMITS.items() if config[key] is not None
+        for name, key in LIMITS.items()
+        if config[key] is not None
     ]
     score, feature, name = max(candidates)
     return feature, name, score
@@ -89,14 +97,23 @@ def data_quality(data: dict, config: dict) -> Outcome:
     """
     rows, features = data["rows"], data["features"]
     if rows < config["min_samples"] or not features:
-        return insufficient(f"{rows} rows in the window, fewer than min_samples "
-                            f"({config['min_samples']}).", n=rows)
+        return insufficient(
+            f"{rows} rows in the window, fewer than min_samples ({config['min_samples']}).", n=rows
+        )
     per_feature = {name: feature_quality(c, config) for name, c in features.items()}
     feature, name, _ = worst(features, config)
     value, limit = per_feature[feature][name], config[LIMITS[name]]
     broken = sorted(f for f, q in per_feature.items() if q["violations"])
     verdicts = {name: quality_verdict(q, config) for name, q in per_feature.items()}
     limits = {rate: config[key] for rate, key in LIMITS.items() if config[key] is not None}
-    return verdict(bool(broken), value, limit, features=per_feature, verdicts=verdicts,
-                   causes=quality_causes(per_feature, limits),
-                   failing=broken, worst={"feature": feature, "rate": name}, n=rows)
+    return verdict(
+        bool(broken),
+        value,
+        limit,
+        features=per_feature,
+        verdicts=verdicts,
+        causes=quality_causes(per_feature, limits),
+        failing=broken,
+        worst={"feature": feature, "rate": name},
+        n=rows,
+    )

@@ -18,19 +18,32 @@ def latency(data: dict, config: dict) -> Outcome:
     """
     limit, n = config["threshold_ms"], data["n"]
     if n < config["min_samples"] or data["value"] is None:
-        return insufficient(f"{n} timed predictions in the window, fewer than min_samples "
-                            f"({config['min_samples']}).", limit, n=n)
+        return insufficient(
+            f"{n} timed predictions in the window, fewer than min_samples "
+            f"({config['min_samples']}).",
+            limit,
+            n=n,
+        )
     value = data["value"]
-    return verdict(value > limit, value, limit, percentile=config["percentile"], n=n,
-                   source=data.get("source", "rows"))
+    return verdict(
+        value > limit,
+        value,
+        limit,
+        percentile=config["percentile"],
+        n=n,
+        source=data.get("source", "rows"),
+    )
 
 
 def error_rate(counts: dict, config: dict) -> Outcome:
     """Share of the window's predictions with an error; above max_rate breaks the rule."""
     total, errors, limit = counts["total"], counts["errors"], config["max_rate"]
     if total < config["min_samples"]:
-        return insufficient(f"{total} predictions in the window, fewer than min_samples "
-                            f"({config['min_samples']}).", limit, n=total)
+        return insufficient(
+            f"{total} predictions in the window, fewer than min_samples ({config['min_samples']}).",
+            limit,
+            n=total,
+        )
     value = errors / total
     return verdict(value > limit, value, limit, errors=errors, n=total)
 
@@ -44,5 +57,11 @@ def no_data(data: dict, config: dict) -> Outcome:
     """
     silence, window = data["silence"], config["window"]
     breached = silence is None or silence >= window
-    return verdict(breached, silence, float(window), source=config["source"],
-                   last_seen=data.get("last_seen"), never=silence is None)
+    return verdict(
+        breached,
+        silence,
+        float(window),
+        source=config["source"],
+        last_seen=data.get("last_seen"),
+        never=silence is None,
+    )

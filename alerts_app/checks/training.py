@@ -58,8 +58,9 @@ def noise_level(values: np.ndarray) -> float:
     return float(stats.median_abs_deviation(np.diff(values, n=2), scale="normal") / np.sqrt(6))
 
 
-def overfitting_state(train: np.ndarray, val: np.ndarray, patience: int,
-                      min_delta: float = 0.0) -> dict:
+def overfitting_state(
+    train: np.ndarray, val: np.ndarray, patience: int, min_delta: float = 0.0
+) -> dict:
     """Streak of the last point: validation steps since its best, while validation rose
     beyond its noise and training improved (0 when not over-fitting)."""
     smooth = ndimage.median_filter(val, size=3, mode="nearest")
@@ -69,26 +70,43 @@ def overfitting_state(train: np.ndarray, val: np.ndarray, patience: int,
     rise, noise = float(np.mean(val[recent]) - smooth[best]), noise_level(val)
     worse = since > 0 and rise > max(min_delta, NOISE_Z * noise)
     improving = np.mean(train[recent]) < train[best] - min_delta
-    return {"best_index": best, "since_best": since, "rise": rise, "noise": noise,
-            "streak": since if (worse and improving) else 0}
+    return {
+        "best_index": best,
+        "since_best": since,
+        "rise": rise,
+        "noise": noise,
+        "streak": since if (worse and improving) else 0,
+    }
 
 
 def overfitting(data: dict, config: dict) -> Outcome:
     """`data` = {"train": Curve, "validation": Curve} (raw values, by step)."""
     steps, train, val = align(data["train"], data["validation"])
     if len(val) < 2:
-        return insufficient("Need train and validation values at two or more steps.",
-                            config["patience"], points=len(val))
+        return insufficient(
+            "Need train and validation values at two or more steps.",
+            config["patience"],
+            points=len(val),
+        )
     train, val = oriented(train, config["mode"]), oriented(val, config["mode"])
     state = overfitting_state(train, val, config["patience"], config["min_delta"])
     gap = float(val[-1] - train[-1])
     by_streak = state["streak"] >= config["patience"]
     by_gap = config["max_gap"] is not None and gap > config["max_gap"]
     reasons = [r for r, hit in (("patience", by_streak), ("max_gap", by_gap)) if hit]
-    return verdict(by_streak or by_gap, state["streak"], config["patience"], gap=gap,
-                   max_gap=config["max_gap"], best_step=int(steps[state["best_index"]]),
-                   step=int(steps[-1]), steps_since_best=state["since_best"],
-                   rise=state["rise"], noise=state["noise"], breached_by=reasons)
+    return verdict(
+        by_streak or by_gap,
+        state["streak"],
+        config["patience"],
+        gap=gap,
+        max_gap=config["max_gap"],
+        best_step=int(steps[state["best_index"]]),
+        step=int(steps[-1]),
+        steps_since_best=state["since_best"],
+        rise=state["rise"],
+        noise=state["noise"],
+        breached_by=reasons,
+    )
 
 
 def page_hinkley(x: np.ndarray, delta: float, lam: float) -> int | None:
@@ -120,8 +138,9 @@ def steps_to_reach(steps: np.ndarray, values: np.ndarray, goal: float) -> float:
     return max(level - goal, 0.0) / -fit.slope
 
 
-def plateau_index(steps: np.ndarray, values: np.ndarray, goal: float, after_steps: int,
-                  delta: float, lam: float) -> int | None:
+def plateau_index(
+    steps: np.ndarray, values: np.ndarray, goal: float, after_steps: int, delta: float, lam: float
+) -> int | None:
     """Index where learning stopped short of `goal`: a Page-Hinkley alarm on the relative
     improvements, confirmed by the recent pace not reaching `goal` by `after_steps`."""
     if len(values) < PLATEAU_RECENT:
@@ -136,8 +155,9 @@ def underfitting(curve: Curve, config: dict) -> Outcome:
     """`curve` = the training metric by step."""
     threshold = config["threshold"]
     if len(curve.values) < 2:
-        return insufficient("Need the metric at two or more steps.", threshold,
-                            points=len(curve.values))
+        return insufficient(
+            "Need the metric at two or more steps.", threshold, points=len(curve.values)
+        )
     values = oriented(curve.values, config["mode"])
     goal = -threshold if config["mode"] == "max" else threshold
     best, step = float(values.min()), int(curve.steps[-1])
@@ -145,10 +165,23 @@ def underfitting(curve: Curve, config: dict) -> Outcome:
     late = not reached and step >= config["after_steps"]
     plateau = None
     if config["plateau"] and not reached:
-        plateau = plateau_index(curve.steps, values, goal, config["after_steps"],
-                                config["plateau_delta"], config["plateau_lambda"])
+        plateau = plateau_index(
+            curve.steps,
+            values,
+            goal,
+            config["after_steps"],
+            config["plateau_delta"],
+            config["plateau_lambda"],
+        )
     reasons = [r for r, hit in (("after_steps", late), ("plateau", plateau is not None)) if hit]
     shown = -best if config["mode"] == "max" else best
-    return verdict(bool(reasons), shown, threshold, step=step, after_steps=config["after_steps"],
-                   plateau_step=None if plateau is None else int(curve.steps[plateau]),
-                   last=float(curve.values[-1]), breached_by=reasons)
+    return verdict(
+        bool(reasons),
+        shown,
+        threshold,
+        step=step,
+        after_steps=config["after_steps"],
+        plateau_step=None if plateau is None else int(curve.steps[plateau]),
+        last=float(curve.values[-1]),
+        breached_by=reasons,
+    )

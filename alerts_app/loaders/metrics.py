@@ -24,8 +24,10 @@ def load_metric_window(model, version, config: dict, now: datetime) -> np.ndarra
 def load_metric_change(model, version, config: dict, now: datetime) -> dict:
     split = window_start(now, config["window"])
     start = window_start(split, config["baseline_window"])
-    return {"current": values_of(metric_points(model, version, config, split, now)),
-            "baseline": values_of(metric_points(model, version, config, start, split))}
+    return {
+        "current": values_of(metric_points(model, version, config, split, now)),
+        "baseline": values_of(metric_points(model, version, config, start, split)),
+    }
 
 
 def load_metric_tail(model, version, config: dict, now: datetime) -> np.ndarray:

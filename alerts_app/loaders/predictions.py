@@ -81,9 +81,11 @@ def categorical_features(features) -> dict:
     100 characters, at most 30 of them (the first by name); numbers are not segments."""
     if not isinstance(features, dict):
         return {}
-    kept = {name: value for name, value in features.items()
-            if isinstance(value, bool) or (isinstance(value, str)
-                                           and len(value) <= MAX_CATEGORY_LENGTH)}
+    kept = {
+        name: value
+        for name, value in features.items()
+        if isinstance(value, bool) or (isinstance(value, str) and len(value) <= MAX_CATEGORY_LENGTH)
+    }
     return {name: kept[name] for name in sorted(kept)[:MAX_SEGMENT_FEATURES]}
 
 
@@ -91,10 +93,17 @@ def load_labelled(model, version, config: dict, now: datetime) -> dict:
     """The window's labelled predictions (label, prediction, scores, categorical
     features for the segments of the causes) and its row count."""
     rows = window_predictions(model, version, config, now)
-    labelled = list(rows.filter(label__isnull=False).values_list("label", "prediction",
-                                                                 "scores", "features"))
-    labels, predictions, scores, features = (list(c) for c in zip(*labelled, strict=True)) \
-        if labelled else ([], [], [], [])
-    window = LabelledWindow(labels, predictions, scores, total=rows.count(),
-                            features=[categorical_features(f) for f in features])
+    labelled = list(
+        rows.filter(label__isnull=False).values_list("label", "prediction", "scores", "features")
+    )
+    labels, predictions, scores, features = (
+        (list(c) for c in zip(*labelled, strict=True)) if labelled else ([], [], [], [])
+    )
+    window = LabelledWindow(
+        labels,
+        predictions,
+        scores,
+        total=rows.count(),
+        features=[categorical_features(f) for f in features],
+    )
     return {"window": window, "task": model.task}

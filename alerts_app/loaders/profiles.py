@@ -22,8 +22,9 @@ def reference_summary(version) -> tuple[dict, int]:
     """(summary, rows) of the version's current reference; NoData without one."""
     found = profiles.current_summary(version)
     if found is None:
-        raise NoData(f'Version "{version.version}" has no reference: upload one to compare '
-                     "against.")
+        raise NoData(
+            f'Version "{version.version}" has no reference: upload one to compare against.'
+        )
     return found
 
 
@@ -38,15 +39,22 @@ def numbers(values) -> np.ndarray:
 def feature_data(ref: dict, current: FeatureProfile) -> FeatureData:
     """Drift inputs of one feature from its reference summary and window profile."""
     if ref["type"] != NUMERIC:
-        return FeatureData("categorical", int(ref.get("count") or 0), current.count,
-                           ref_categories=dict(ref.get("categories") or {}),
-                           cur_categories=dict(current.categories))
+        return FeatureData(
+            "categorical",
+            int(ref.get("count") or 0),
+            current.count,
+            ref_categories=dict(ref.get("categories") or {}),
+            cur_categories=dict(current.categories),
+        )
     ref_bins, cur_bins = ref.get("bin_counts"), current.bin_counts
     if not ref_bins or len(ref_bins) != len(cur_bins or []):
         ref_bins = cur_bins = None
     return FeatureData(
-        "numeric", int(ref.get("count") or 0), current.count,
-        ref_sample=numbers(ref.get("sample")), cur_sample=numbers(current.sample),
+        "numeric",
+        int(ref.get("count") or 0),
+        current.count,
+        ref_sample=numbers(ref.get("sample")),
+        cur_sample=numbers(current.sample),
         ref_bins=None if ref_bins is None else np.asarray(ref_bins, float),
         cur_bins=None if cur_bins is None else np.asarray(cur_bins, float),
         ref_std=ref.get("std"),
@@ -65,8 +73,9 @@ def rows_in(window: dict[str, FeatureProfile]) -> int:
     return max((p.rows for p in window.values()), default=0)
 
 
-def drift_inputs(pairs: dict[str, dict | None], window: dict[str, FeatureProfile],
-                 n_reference: int) -> DriftData:
+def drift_inputs(
+    pairs: dict[str, dict | None], window: dict[str, FeatureProfile], n_reference: int
+) -> DriftData:
     """DriftData of the features in `pairs` (name -> reference summary or None)."""
     features, skipped = {}, {}
     for name, ref in pairs.items():
@@ -88,29 +97,36 @@ def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData
     summary, n_reference = reference_summary(version)
     reference = summary.get("features") or {}
     names = config["features"] or sorted(reference)
-    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
-                                      [*names, profiles.PREDICTION])
+    window = profiles.window_profiles(
+        version, window_start(now, config["window"]), now, [*names, profiles.PREDICTION]
+    )
     return drift_inputs({n: reference.get(n) for n in names}, window, n_reference)
 
 
 def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     summary, n_reference = reference_summary(version)
-    wanted = {"prediction": [profiles.PREDICTION], "score": [profiles.SCORE],
-              "both": [profiles.PREDICTION, profiles.SCORE]}[config["output"]]
+    wanted = {
+        "prediction": [profiles.PREDICTION],
+        "score": [profiles.SCORE],
+        "both": [profiles.PREDICTION, profiles.SCORE],
+    }[config["output"]]
     pairs = {name: profiles.reference_feature(summary, name) for name in wanted}
     if config["output"] == "both" and pairs[profiles.SCORE] is None:
         pairs.pop(profiles.SCORE)  # a model without scores: the prediction alone
-    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
-                                      [*pairs, profiles.PREDICTION])
+    window = profiles.window_profiles(
+        version, window_start(now, config["window"]), now, [*pairs, profiles.PREDICTION]
+    )
     return drift_inputs(pairs, window, n_reference)
 
 
 def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
-    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
-                                      config["features"])
+    window = profiles.window_profiles(
+        version, window_start(now, config["window"]), now, config["features"]
+    )
     counts = {
         name: QualityCounts(p.count, p.missing, p.type_errors, p.out_of_range, p.unseen)
-        for name, p in window.items() if name not in profiles.OUTPUTS
+        for name, p in window.items()
+        if name not in profiles.OUTPUTS
     }
     return {"rows": rows_in(window), "features": counts}
 
@@ -122,14 +138,18 @@ def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
         raise NoData("Estimated performance (CBPE) needs a binary classifier.")
     summary, _ = reference_summary(version)
     calibration = summary.get("calibration") or {}
-    window = profiles.window_profiles(version, window_start(now, config["window"]), now,
-                                      [profiles.SCORE])
+    window = profiles.window_profiles(
+        version, window_start(now, config["window"]), now, [profiles.SCORE]
+    )
     scores = window.get(profiles.SCORE)
-    return {"ref_scores": numbers(calibration.get("scores")),
-            "ref_labels": numbers(calibration.get("labels")),
-            "scores": numbers(scores.sample) if scores else np.empty(0),
-            "n": scores.count if scores else 0, "predicted": None,
-            "segment_rows": lambda: scored_rows(version, config, now)}
+    return {
+        "ref_scores": numbers(calibration.get("scores")),
+        "ref_labels": numbers(calibration.get("labels")),
+        "scores": numbers(scores.sample) if scores else np.empty(0),
+        "n": scores.count if scores else 0,
+        "predicted": None,
+        "segment_rows": lambda: scored_rows(version, config, now),
+    }
 
 
 MAX_SEGMENT_ROWS = 5000
@@ -140,10 +160,16 @@ def scored_rows(version, config: dict, now: datetime) -> list[tuple[float, dict]
     (score, categorical features): the segments of CBPE's causes (a model fed only
     profiles has no rows, and so no segments)."""
     start = window_start(now, config["window"])
-    rows = (Prediction.objects.filter(version=version, timestamp__gt=start, timestamp__lte=now,
-                                      scores__isnull=False)
-            .order_by("-timestamp").values_list("scores", "features")[:MAX_SEGMENT_ROWS])
+    rows = (
+        Prediction.objects.filter(
+            version=version, timestamp__gt=start, timestamp__lte=now, scores__isnull=False
+        )
+        .order_by("-timestamp")
+        .values_list("scores", "features")[:MAX_SEGMENT_ROWS]
+    )
     found = [(profiles.positive_score(s), categorical_features(f)) for s, f in rows]
-    return [(float(score), features) for score, features in found
-            if isinstance(score, (int, float)) and not isinstance(score, bool)
-            and np.isfinite(score)]
+    return [
+        (float(score), features)
+        for score, features in found
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and np.isfinite(score)
+    ]

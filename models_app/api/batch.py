@@ -45,9 +45,14 @@ def resolve_version(model: Model, version: str | None) -> ModelVersion:
     return latest
 
 
-def ingest_batch(request, model: Model, endpoint: str, validate_one: Callable,
-                 record: Callable[[ModelVersion, list[dict]], int],
-                 check_rows: Callable[[list[dict]], None] | None = None) -> Response:
+def ingest_batch(
+    request,
+    model: Model,
+    endpoint: str,
+    validate_one: Callable,
+    record: Callable[[ModelVersion, list[dict]], int],
+    check_rows: Callable[[list[dict]], None] | None = None,
+) -> Response:
     """Validate the whole batch, then store it atomically, once per Idempotency-Key.
 
     `check_rows(rows)` may raise a ValidationError about the batch as a whole (e.g. an

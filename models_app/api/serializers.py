@@ -30,7 +30,8 @@ class FeatureListSerializer(serializers.ListSerializer):
         most = settings.MODELWATCH_MAX_FEATURES
         if isinstance(data, list) and len(data) > most:
             raise serializers.ValidationError(
-                f"Too many features: {len(data)}; at most {most} per model.")
+                f"Too many features: {len(data)}; at most {most} per model."
+            )
         return super().to_internal_value(data)
 
 
@@ -60,7 +61,9 @@ class FeatureSerializer(serializers.Serializer):
 
 class ModelSerializer(serializers.ModelSerializer):
     version = serializers.CharField(
-        max_length=100, write_only=True, required=False,
+        max_length=100,
+        write_only=True,
+        required=False,
         help_text='Initial version to create (default "1").',
     )
     versions = ModelVersionSerializer(many=True, read_only=True)
@@ -73,8 +76,18 @@ class ModelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Model
         fields = [
-            "name", "task", "framework", "description", "tags", "features", "owner",
-            "version", "versions", "created_at", "updated_at", "last_seen_at",
+            "name",
+            "task",
+            "framework",
+            "description",
+            "tags",
+            "features",
+            "owner",
+            "version",
+            "versions",
+            "created_at",
+            "updated_at",
+            "last_seen_at",
         ]
         read_only_fields = ["created_at", "updated_at", "last_seen_at"]
 
@@ -168,15 +181,18 @@ class SeriesSerializer(serializers.Serializer):
 class PredictionRecordSerializer(serializers.Serializer):
     """One served prediction (schema only: records are validated in bulk)."""
 
-    id = serializers.CharField(max_length=200, required=False,
-                               help_text="Client id, unique per model; labels join on it.")
+    id = serializers.CharField(
+        max_length=200, required=False, help_text="Client id, unique per model; labels join on it."
+    )
     timestamp = serializers.DateTimeField(required=False)
     features = serializers.DictField(
         help_text="Feature values. Nulls, wrong types, out-of-range values and unseen "
-                  "categories are stored and counted, never rejected.")
+        "categories are stored and counted, never rejected."
+    )
     prediction = serializers.JSONField(help_text="Required unless `error` is set.")
-    scores = serializers.DictField(child=serializers.FloatField(), required=False,
-                                   help_text="Class -> probability.")
+    scores = serializers.DictField(
+        child=serializers.FloatField(), required=False, help_text="Class -> probability."
+    )
     label = serializers.JSONField(required=False)
     latency_ms = serializers.FloatField(required=False, min_value=0)
     error = serializers.CharField(required=False, allow_blank=True)
@@ -197,8 +213,9 @@ class LabelBatchSerializer(serializers.Serializer):
 
 class LabelAnswerSerializer(serializers.Serializer):
     matched = serializers.IntegerField()
-    unmatched = serializers.ListField(child=serializers.CharField(),
-                                      help_text="Ids kept until their prediction arrives.")
+    unmatched = serializers.ListField(
+        child=serializers.CharField(), help_text="Ids kept until their prediction arrives."
+    )
 
 
 class ParameterRecordSerializer(serializers.Serializer):
@@ -214,10 +231,12 @@ class ParameterRecordSerializer(serializers.Serializer):
     nan_count = serializers.IntegerField(required=False, min_value=0)
     inf_count = serializers.IntegerField(required=False, min_value=0)
     grad_norm = serializers.FloatField(required=False, min_value=0)
-    update_ratio = serializers.FloatField(required=False, min_value=0,
-                                          help_text="‖update‖ / ‖weights‖ of the step.")
-    histogram = serializers.DictField(required=False,
-                                      help_text='{"edges": [n+1 numbers], "counts": [n]}')
+    update_ratio = serializers.FloatField(
+        required=False, min_value=0, help_text="‖update‖ / ‖weights‖ of the step."
+    )
+    histogram = serializers.DictField(
+        required=False, help_text='{"edges": [n+1 numbers], "counts": [n]}'
+    )
 
 
 class ParameterBatchSerializer(BatchSerializer):

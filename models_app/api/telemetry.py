@@ -23,13 +23,20 @@ from models_app.reference_io import (
 
 
 def post_predictions(request, model: Model) -> Response:
-    return ingest_batch(request, model, "predictions", validation.prediction_record,
-                        ingest.record_predictions, ingest.check_prediction_batch)
+    return ingest_batch(
+        request,
+        model,
+        "predictions",
+        validation.prediction_record,
+        ingest.record_predictions,
+        ingest.check_prediction_batch,
+    )
 
 
 def post_parameters(request, model: Model) -> Response:
-    return ingest_batch(request, model, "parameters", validation.parameter_record,
-                        ingest.record_parameters)
+    return ingest_batch(
+        request, model, "parameters", validation.parameter_record, ingest.record_parameters
+    )
 
 
 def post_labels(request, model: Model) -> Response:
@@ -45,9 +52,14 @@ def post_labels(request, model: Model) -> Response:
 
 
 def reference_answer(reference: Reference) -> dict:
-    return {"id": reference.pk, "version": reference.version.version,
-            "created_at": reference.created_at.isoformat(), "source": reference.source,
-            "n_rows": reference.n_rows, "summary": without_samples(reference.summary)}
+    return {
+        "id": reference.pk,
+        "version": reference.version.version,
+        "created_at": reference.created_at.isoformat(),
+        "source": reference.source,
+        "n_rows": reference.n_rows,
+        "summary": without_samples(reference.summary),
+    }
 
 
 def get_reference(request, model: Model) -> Response:
@@ -81,8 +93,11 @@ def window_field(window) -> tuple:
 
 
 def record_objects(records: list) -> list[dict]:
-    bad = {str(i): {"non_field_errors": ["Expected an object."]}
-           for i, record in enumerate(records) if not isinstance(record, dict)}
+    bad = {
+        str(i): {"non_field_errors": ["Expected an object."]}
+        for i, record in enumerate(records)
+        if not isinstance(record, dict)
+    }
     if bad:
         raise ValidationError({"records": bad})
     return records

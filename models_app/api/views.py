@@ -40,11 +40,16 @@ class ModelViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(owner=self.request.user)
 
-    @extend_schema(methods=["POST"], request=ModelVersionSerializer,
-                   responses={201: ModelVersionSerializer})
+    @extend_schema(
+        methods=["POST"], request=ModelVersionSerializer, responses={201: ModelVersionSerializer}
+    )
     @extend_schema(methods=["GET"], responses={200: ModelVersionSerializer(many=True)})
-    @action(detail=True, methods=["get", "post"], serializer_class=ModelVersionSerializer,
-            filterset_class=None)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ModelVersionSerializer,
+        filterset_class=None,
+    )
     def versions(self, request, name=None):
         model = self.get_object()
         if request.method == "GET":
@@ -61,8 +66,13 @@ class ModelViewSet(viewsets.ModelViewSet):
         responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad records")},
     )
     @extend_schema(methods=["GET"], parameters=[SeriesQuerySerializer], responses=SeriesSerializer)
-    @action(detail=True, methods=["get", "post"], serializer_class=MetricBatchSerializer,
-            filterset_class=None, pagination_class=None)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=MetricBatchSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
     def metrics(self, request, name=None):
         model = get_object_or_404(Model, name=name)
         if request.method == "POST":
@@ -75,8 +85,13 @@ class ModelViewSet(viewsets.ModelViewSet):
         request=PredictionBatchSerializer,
         responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad records")},
     )
-    @action(detail=True, methods=["post"], serializer_class=PredictionBatchSerializer,
-            filterset_class=None, pagination_class=None)
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=PredictionBatchSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
     def predictions(self, request, name=None):
         """Served predictions with their inputs; features problems are counted, not refused."""
         return telemetry.post_predictions(request, get_object_or_404(Model, name=name))
@@ -85,21 +100,33 @@ class ModelViewSet(viewsets.ModelViewSet):
         request=LabelBatchSerializer,
         responses={200: LabelAnswerSerializer, 400: OpenApiResponse(description="Bad records")},
     )
-    @action(detail=True, methods=["post"], serializer_class=LabelBatchSerializer,
-            filterset_class=None, pagination_class=None)
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=LabelBatchSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
     def labels(self, request, name=None):
         """Late ground truth joined to predictions by their `id`."""
         return telemetry.post_labels(request, get_object_or_404(Model, name=name))
 
     @extend_schema(
         methods=["POST"],
-        request={"application/json": ReferenceRequestSerializer,
-                 "multipart/form-data": ReferenceRequestSerializer},
+        request={
+            "application/json": ReferenceRequestSerializer,
+            "multipart/form-data": ReferenceRequestSerializer,
+        },
         responses={201: ReferenceSerializer, 400: OpenApiResponse(description="Bad upload")},
     )
     @extend_schema(methods=["GET"], responses={200: ReferenceSerializer})
-    @action(detail=True, methods=["get", "post"], serializer_class=ReferenceRequestSerializer,
-            filterset_class=None, pagination_class=None)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ReferenceRequestSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
     def reference(self, request, name=None):
         """The baseline of the drift checks: from a CSV, JSON records or a window."""
         model = get_object_or_404(Model, name=name)
@@ -111,8 +138,13 @@ class ModelViewSet(viewsets.ModelViewSet):
         request=ParameterBatchSerializer,
         responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad records")},
     )
-    @action(detail=True, methods=["post"], serializer_class=ParameterBatchSerializer,
-            filterset_class=None, pagination_class=None)
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=ParameterBatchSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
     def parameters(self, request, name=None):
         """Weight statistics per tensor and step."""
         return telemetry.post_parameters(request, get_object_or_404(Model, name=name))
@@ -133,7 +165,8 @@ def metric_series(model: Model, params) -> dict:
         return {"name": q["name"], "stage": stage, "points": []}
     start, end = q.get("start") or bounds[0], q.get("end") or bounds[1]
     return {
-        "name": q["name"], "stage": stage,
+        "name": q["name"],
+        "stage": stage,
         "points": series.downsample(points, start, end, q["max_points"]),
     }
 

@@ -56,13 +56,16 @@ def model_fields() -> dict:
     schema = []
     for feature in feature_schema():
         low, high = DECLARED_RANGES.get(feature["name"], (feature.get("min"), feature.get("max")))
-        schema.append({k: v for k, v in (feature | {"min": low, "max": high}).items()
-                       if v is not None})
+        schema.append(
+            {k: v for k, v in (feature | {"min": low, "max": high}).items() if v is not None}
+        )
     return {
-        "task": "multiclass_classification", "framework": "scikit-learn",
-        "tags": ["demo", "vision"], "features": schema,
+        "task": "multiclass_classification",
+        "framework": "scikit-learn",
+        "tags": ["demo", "vision"],
+        "features": schema,
         "description": "Demo: digit classifier on camera frames (scikit-learn's digits, "
-                       "upscaled), profiled by OpenCV image features. New camera on day 20.",
+        "upscaled), profiled by OpenCV image features. New camera on day 20.",
     }
 
 
@@ -98,21 +101,31 @@ def reference_records(count: int = 500) -> list[dict]:
     w, rng = world(), np.random.default_rng(STORY)
     picks = rng.integers(0, len(w.pool_images), count)
     frames = [render(w.pool_images[pick], BEFORE, rng) for pick in picks]
-    return [image_features(frame) | {"prediction": prediction, "label": str(w.pool_labels[pick])}
-            for frame, prediction, pick in zip(frames, classify(frames), picks, strict=True)]
+    return [
+        image_features(frame) | {"prediction": prediction, "label": str(w.pool_labels[pick])}
+        for frame, prediction, pick in zip(frames, classify(frames), picks, strict=True)
+    ]
 
 
 def camera_at(hour: Hour) -> Camera:
     return AFTER if hour.after(CHANGE_DAY) else BEFORE
 
 
-def frame_record(ident: str, moment: datetime, frame: np.ndarray | None,
-                 prediction: str | None, label: int | None, latency: float) -> dict:
+def frame_record(
+    ident: str,
+    moment: datetime,
+    frame: np.ndarray | None,
+    prediction: str | None,
+    label: int | None,
+    latency: float,
+) -> dict:
     """One served frame (None: corrupt, answered with an error); `label` if reviewed."""
     record = {"id": ident, "timestamp": moment.isoformat(), "latency_ms": round(latency, 2)}
     if frame is None:
-        return record | {"features": undecodable_features(),
-                         "error": "ValueError: undecodable image"}
+        return record | {
+            "features": undecodable_features(),
+            "error": "ValueError: undecodable image",
+        }
     record |= {"features": image_features(frame), "prediction": prediction}
     return record | ({"label": str(label)} if label is not None else {})
 
@@ -131,6 +144,9 @@ def hour_records(hour: Hour) -> list[dict]:
     for i, moment in enumerate(moments):
         label = int(w.pool_labels[picks[i]]) if reviewed[i] else None
         frame = None if corrupt[i] else frames[i]
-        records.append(frame_record(f"cam-{hour.index}-{i}", moment, frame, predictions[i],
-                                    label, float(latency[i])))
+        records.append(
+            frame_record(
+                f"cam-{hour.index}-{i}", moment, frame, predictions[i], label, float(latency[i])
+            )
+        )
     return records

@@ -45,7 +45,8 @@ def world() -> CreditWorld:
     data = load_breast_cancer()
     names = [name.replace(" ", "_") for name in data.feature_names[:10]]
     x_train, x_pool, y_train, y_pool = train_test_split(
-        data.data[:, :10], data.target, test_size=0.45, random_state=7, stratify=data.target)
+        data.data[:, :10], data.target, test_size=0.45, random_state=7, stratify=data.target
+    )
     classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     classifier.fit(x_train, y_train)
     return CreditWorld(names, classifier, x_train, y_train, x_pool, y_pool)
@@ -54,11 +55,12 @@ def world() -> CreditWorld:
 def model_fields() -> dict:
     features = [{"name": n, "type": "numeric", "min": 0} for n in world().features]
     return {
-        "task": "binary_classification", "framework": "scikit-learn", "tags": ["demo", "tabular"],
+        "task": "binary_classification",
+        "framework": "scikit-learn",
+        "tags": ["demo", "tabular"],
         "description": "Demo: default-risk classifier (scikit-learn's breast-cancer data as "
-                       "the stand-in table). Inputs drift from day 20; labels arrive 5 days late.",
-        "features": features + [{"name": "channel", "type": "categorical",
-                                 "categories": CHANNELS}],
+        "the stand-in table). Inputs drift from day 20; labels arrive 5 days late.",
+        "features": features + [{"name": "channel", "type": "categorical", "categories": CHANNELS}],
     }
 
 
@@ -87,7 +89,8 @@ def reference_records() -> list[dict]:
         dict(zip(w.features, row.tolist(), strict=True))
         | {"channel": str(channel), "prediction": prediction, "scores": score, "label": int(y)}
         for row, channel, prediction, score, y in zip(
-            w.x_pool, channels, predictions, scores, w.y_pool, strict=True)
+            w.x_pool, channels, predictions, scores, w.y_pool, strict=True
+        )
     ]
 
 
@@ -122,8 +125,12 @@ def hour_records(hour: Hour) -> tuple[list[dict], dict[str, int]]:
     for i, moment in enumerate(hour.moments(rng, PER_HOUR)):
         features = dict(zip(w.features, x[i].round(5).tolist(), strict=True))
         features |= {"channel": str(channels[i])} | ({"mean_texture": None} if missing[i] else {})
-        record = {"id": f"cr-{hour.index}-{i}", "timestamp": moment.isoformat(),
-                  "features": features, "latency_ms": round(float(latency[i]), 2)}
+        record = {
+            "id": f"cr-{hour.index}-{i}",
+            "timestamp": moment.isoformat(),
+            "features": features,
+            "latency_ms": round(float(latency[i]), 2),
+        }
         if failed[i]:
             record["error"] = "TimeoutError: the feature store did not answer"
         else:

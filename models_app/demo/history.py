@@ -27,8 +27,9 @@ def history_times(start: datetime, now: datetime) -> list[datetime]:
 
 def backfill_history(model_names: list[str], start: datetime, now: datetime) -> int:
     """Store the past evaluations of the models' windowed rules that have none yet."""
-    rules = AlertRule.objects.filter(model__name__in=model_names,
-                                     kind__in=kinds.named(hint="history"))
+    rules = AlertRule.objects.filter(
+        model__name__in=model_names, kind__in=kinds.named(hint="history")
+    )
     fresh = rules.exclude(id__in=CheckResult.objects.values("rule_id")).select_related("model")
     stored = 0
     for rule in fresh:

@@ -68,8 +68,9 @@ def load_credit(now: datetime) -> int:
     version = ensure_model(credit.NAME, credit.model_fields())
     ensure_reference(version, credit.reference_records)
     start, first, done = traffic_span(version.model, now)
-    last_metric = MetricPoint.objects.filter(model=version.model).aggregate(
-        last=Max("timestamp"))["last"]
+    last_metric = MetricPoint.objects.filter(model=version.model).aggregate(last=Max("timestamp"))[
+        "last"
+    ]
     predictions, metrics = [], []
     for hour in hours(start, first, now):
         records, _ = credit.hour_records(hour)
@@ -86,7 +87,8 @@ def load_credit(now: datetime) -> int:
 def label_credit(model: Model, start: datetime, now: datetime) -> int:
     """The labels whose delay has passed, for predictions that have none yet."""
     waiting = Prediction.objects.filter(
-        model=model, label__isnull=True, error="", timestamp__lte=now - credit.LABEL_DELAY)
+        model=model, label__isnull=True, error="", timestamp__lte=now - credit.LABEL_DELAY
+    )
     ids = set(waiting.values_list("client_id", flat=True))
     indexes = sorted({int(ident.split("-")[1]) for ident in ids})
     labels = []
@@ -110,8 +112,9 @@ def load_training(now: datetime) -> int:
     if MetricPoint.objects.filter(version=version).exists():
         return 0
     start = training.run_start(now)
-    return (writer.write_metrics(version, training.curve_records(start))
-            + writer.write_parameters(version, training.parameter_records(start)))
+    return writer.write_metrics(version, training.curve_records(start)) + writer.write_parameters(
+        version, training.parameter_records(start)
+    )
 
 
 def seed(now: datetime, history: bool = True) -> dict[str, int]:
@@ -120,8 +123,11 @@ def seed(now: datetime, history: bool = True) -> dict[str, int]:
     `history=False` leaves the past evaluations (they only draw the dashboards' past)
     for a later run.
     """
-    written = {"credit-risk": load_credit(now), "digits-camera": load_camera(now),
-               "digits-cnn-training": load_training(now)}
+    written = {
+        "credit-risk": load_credit(now),
+        "digits-camera": load_camera(now),
+        "digits-cnn-training": load_training(now),
+    }
     models = {m.name: m for m in Model.objects.filter(name__in=written)}
     created = ensure_rules(models)
     if not history:

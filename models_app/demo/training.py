@@ -18,18 +18,26 @@ EPOCHS = 30
 OVERFIT_EPOCH = 12
 EPOCH_TIME = timedelta(minutes=6)
 LEARNING_RATE = 0.01
-TENSORS = {"conv1.weight": (32, 1, 3, 3), "conv1.bias": (32,), "conv2.weight": (64, 32, 3, 3),
-           "conv2.bias": (64,), "fc1.weight": (128, 576), "fc1.bias": (128,),
-           "fc2.weight": (10, 128), "fc2.bias": (10,)}
+TENSORS = {
+    "conv1.weight": (32, 1, 3, 3),
+    "conv1.bias": (32,),
+    "conv2.weight": (64, 32, 3, 3),
+    "conv2.bias": (64,),
+    "fc1.weight": (128, 576),
+    "fc1.bias": (128,),
+    "fc2.weight": (10, 128),
+    "fc2.bias": (10,),
+}
 EXPLODING = "fc2.weight"
 
 
 def model_fields() -> dict:
     return {
-        "task": "multiclass_classification", "framework": "pytorch",
+        "task": "multiclass_classification",
+        "framework": "pytorch",
         "tags": ["demo", "training"],
         "description": "Demo: a training run that over-fits from epoch 12 while the gradient "
-                       "of fc2.weight explodes.",
+        "of fc2.weight explodes.",
     }
 
 
@@ -48,10 +56,22 @@ def curve_records(start: datetime) -> list[dict]:
         moment = (start + (epoch + 1) * EPOCH_TIME).isoformat()
         for stage, loss in (("train", train_loss), ("validation", valid_loss)):
             accuracy = float(np.clip(1.02 - 0.42 * loss, 0, 1))
-            records += [{"name": "loss", "value": float(loss), "step": epoch, "stage": stage,
-                         "timestamp": moment},
-                        {"name": "accuracy", "value": accuracy, "step": epoch, "stage": stage,
-                         "timestamp": moment}]
+            records += [
+                {
+                    "name": "loss",
+                    "value": float(loss),
+                    "step": epoch,
+                    "stage": stage,
+                    "timestamp": moment,
+                },
+                {
+                    "name": "accuracy",
+                    "value": accuracy,
+                    "step": epoch,
+                    "stage": stage,
+                    "timestamp": moment,
+                },
+            ]
     return records
 
 
@@ -64,8 +84,10 @@ def grad_norm(tensor: str, epoch: int, rng: np.random.Generator) -> float:
 def parameter_records(start: datetime) -> list[dict]:
     """Per epoch and tensor: statistics, gradient norm and update ratio of simulated weights."""
     rng = np.random.default_rng(STORY + 1)
-    weights = {name: rng.normal(0, np.sqrt(2 / np.prod(shape[1:] or (1,))), shape)
-               for name, shape in TENSORS.items()}
+    weights = {
+        name: rng.normal(0, np.sqrt(2 / np.prod(shape[1:] or (1,))), shape)
+        for name, shape in TENSORS.items()
+    }
     records = []
     for epoch in range(EPOCHS):
         moment = (start + (epoch + 1) * EPOCH_TIME).isoformat()
@@ -74,7 +96,14 @@ def parameter_records(start: datetime) -> list[dict]:
             direction = rng.normal(0, 1, before.shape)
             after = before - LEARNING_RATE * norm * direction / np.linalg.norm(direction)
             weights[name] = after
-            records.append({"tensor": name, "step": epoch, "timestamp": moment,
-                            **tensor_stats(after), "grad_norm": norm,
-                            "update_ratio": update_ratio(before, after)})
+            records.append(
+                {
+                    "tensor": name,
+                    "step": epoch,
+                    "timestamp": moment,
+                    **tensor_stats(after),
+                    "grad_norm": norm,
+                    "update_ratio": update_ratio(before, after),
+                }
+            )
     return records

@@ -32,8 +32,11 @@ def rollup_profiles(limit: int = 20000) -> int:
     with transaction.atomic():
         if not _rollup_lock():
             return 0
-        partials = list(Profile.objects.filter(rolled_up=False).order_by("id")
-                        .values(*ROW_FIELDS, "version_id", "reference_id")[:limit])
+        partials = list(
+            Profile.objects.filter(rolled_up=False)
+            .order_by("id")
+            .values(*ROW_FIELDS, "version_id", "reference_id")[:limit]
+        )
         if not partials:
             return 0
         groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -73,8 +76,10 @@ def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
     """The stored rolled-up rows of the (version, bucket, feature) `keys`."""
     keys = list(keys)
     rows = model.objects.filter(
-        version_id__in={k[0] for k in keys}, bucket_start__in={k[1] for k in keys},
-        feature__in={k[2] for k in keys}, **filters,
+        version_id__in={k[0] for k in keys},
+        bucket_start__in={k[1] for k in keys},
+        feature__in={k[2] for k in keys},
+        **filters,
     ).values(*ROW_FIELDS, "version_id", "reference_id")
     wanted = set(keys)
     found = {}
@@ -85,13 +90,21 @@ def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
     return found
 
 
-def replace_rows(model, groups: dict[tuple, list[dict]], stored: dict[tuple, dict],
-                 **extra) -> None:
+def replace_rows(
+    model, groups: dict[tuple, list[dict]], stored: dict[tuple, dict], **extra
+) -> None:
     new_rows = []
     for key, partials in groups.items():
         profile, reference_id = merged_group(stored.get(key), partials)
-        new_rows.append(model(version_id=key[0], bucket_start=key[1], reference_id=reference_id,
-                              **stat_values(profile), **extra))
+        new_rows.append(
+            model(
+                version_id=key[0],
+                bucket_start=key[1],
+                reference_id=reference_id,
+                **stat_values(profile),
+                **extra,
+            )
+        )
     model.objects.filter(id__in=[row["id"] for row in stored.values()]).delete()
     model.objects.bulk_create(new_rows, batch_size=500)
 

@@ -36,15 +36,15 @@ def owned_by(version_or_model: ModelVersion | Model) -> Q:
     return Q(version=version_or_model)
 
 
-def window_serving(version_or_model: ModelVersion | Model, start: datetime,
-                   end: datetime) -> dict:
+def window_serving(version_or_model: ModelVersion | Model, start: datetime, end: datetime) -> dict:
     """Serving figures over [start, end] (hour buckets), for a version or a whole model.
 
     `{"predictions", "errors", "error_rate", "labels", "label_coverage", "latency":
     {"count", "mean", "min", "max", "p50", "p95", "p99"}}`.
     """
-    grouped = read_window(owned_by(version_or_model), start, end, [LATENCY, ERROR, LABEL],
-                          samples=False)
+    grouped = read_window(
+        owned_by(version_or_model), start, end, [LATENCY, ERROR, LABEL], samples=False
+    )
     error = serving_merge(grouped[ERROR], CATEGORICAL)
     latency = serving_merge(grouped[LATENCY], NUMERIC)
     labels = sum(row["count"] for row in grouped[LABEL])
@@ -57,16 +57,21 @@ def serving_merge(rows: list[dict], kind: str) -> FeatureProfile:
     return merge_all(profiles) if profiles else FeatureProfile("", kind)
 
 
-def serving_figures(predictions: int, errors: int, labels: int,
-                    latency: FeatureProfile) -> dict:
+def serving_figures(predictions: int, errors: int, labels: int, latency: FeatureProfile) -> dict:
     quantile = sketch_quantile
     return {
-        "predictions": predictions, "errors": errors,
+        "predictions": predictions,
+        "errors": errors,
         "error_rate": errors / predictions if predictions else None,
-        "labels": labels, "label_coverage": labels / predictions if predictions else None,
+        "labels": labels,
+        "label_coverage": labels / predictions if predictions else None,
         "latency": {
-            "count": latency.count, "mean": latency.mean, "min": latency.min, "max": latency.max,
-            "p50": quantile(latency.sketch, 0.50), "p95": quantile(latency.sketch, 0.95),
+            "count": latency.count,
+            "mean": latency.mean,
+            "min": latency.min,
+            "max": latency.max,
+            "p50": quantile(latency.sketch, 0.50),
+            "p95": quantile(latency.sketch, 0.95),
             "p99": quantile(latency.sketch, 0.99),
         },
     }
@@ -83,25 +88,29 @@ def bucket_seconds(start: datetime, end: datetime) -> int:
 def serving_tiers(owner: Q, start: datetime, end: datetime, daily: bool) -> list[QuerySet]:
     """The stored rows of the serving outputs, each prediction counted once: hourly rows
     (rolled up and partial), or daily rows plus the partial rows not yet in them."""
-    scope = owner & Q(feature__in=(LATENCY, ERROR, LABEL), bucket_start__gte=start,
-                      bucket_start__lte=end)
+    scope = owner & Q(
+        feature__in=(LATENCY, ERROR, LABEL), bucket_start__gte=start, bucket_start__lte=end
+    )
     hourly = Profile.objects.filter(scope)
     if not daily:
         return [hourly]
     return [DailyProfile.objects.filter(scope), hourly.filter(rolled_up=False)]
 
 
-def serving_buckets(version_or_model: ModelVersion | Model, start: datetime,
-                    end: datetime) -> list[dict]:
+def serving_buckets(
+    version_or_model: ModelVersion | Model, start: datetime, end: datetime
+) -> list[dict]:
     """Serving per hour (per day past DAILY_MIN_SPAN) over [start, end], by bucket start:
     `[{"timestamp", "predictions", "errors", "labels", "sketch"}]` ([] without profiles);
     the merged latency sketch gives percentiles with `sketch_quantile`."""
     step = bucket_seconds(start, end)
-    buckets: dict = defaultdict(lambda: {"predictions": 0, "errors": 0, "labels": 0,
-                                         "sketch": Counter()})
+    buckets: dict = defaultdict(
+        lambda: {"predictions": 0, "errors": 0, "labels": 0, "sketch": Counter()}
+    )
     fields = ("bucket_start", "feature", "count", "missing", "type_errors", "sketch")
-    for tier in serving_tiers(owned_by(version_or_model), floor_time(start, step), end,
-                              daily=step == DAY_SECONDS):
+    for tier in serving_tiers(
+        owned_by(version_or_model), floor_time(start, step), end, daily=step == DAY_SECONDS
+    ):
         for moment, feature, count, missing, type_errors, sketch in tier.values_list(*fields):
             bucket = buckets[floor_time(moment, step)]
             if feature == ERROR:
@@ -121,14 +130,21 @@ def serving_by_version(model: Model, start: datetime, end: datetime) -> dict[int
     step = bucket_seconds(start, end)
     scope = Q(version__model=model) & Q(feature__in=(LATENCY, ERROR))
     sums = {"n": Sum("count"), "other": Sum("missing") + Sum("type_errors"), "total": Sum("sum")}
-    stats: dict[int, dict] = defaultdict(lambda: {"predictions": 0, "errors": 0, "n": 0,
-                                                  "total": 0.0})
+    stats: dict[int, dict] = defaultdict(
+        lambda: {"predictions": 0, "errors": 0, "n": 0, "total": 0.0}
+    )
     for tier in serving_tiers(scope, floor_time(start, step), end, daily=step == DAY_SECONDS):
         for row in tier.values("version_id", "feature").annotate(**sums).order_by():
             add_version_sums(stats[row["version_id"]], row)
-    return {pk: {"predictions": s["predictions"], "errors": s["errors"],
-                 "latency": s["total"] / s["n"] if s["n"] else None}
-            for pk, s in stats.items() if s["predictions"]}
+    return {
+        pk: {
+            "predictions": s["predictions"],
+            "errors": s["errors"],
+            "latency": s["total"] / s["n"] if s["n"] else None,
+        }
+        for pk, s in stats.items()
+        if s["predictions"]
+    }
 
 
 def add_version_sums(stat: dict, row: dict) -> None:

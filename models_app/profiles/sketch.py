@@ -34,8 +34,12 @@ SKETCH_ALPHA = 0.01
 SKETCH_GAMMA = (1 + SKETCH_ALPHA) / (1 - SKETCH_ALPHA)
 SKETCH_ZERO = -(2**31)  # the sketch bucket of values <= 0
 DECILES = np.linspace(0.1, 0.9, 9)
-DECLARED_KINDS = {"numeric": NUMERIC, "categorical": CATEGORICAL, "boolean": CATEGORICAL,
-                  "text": CATEGORICAL}
+DECLARED_KINDS = {
+    "numeric": NUMERIC,
+    "categorical": CATEGORICAL,
+    "boolean": CATEGORICAL,
+    "text": CATEGORICAL,
+}
 _TYPE_ERROR = object()
 
 
@@ -197,8 +201,9 @@ def decile_edges(values: Sequence[float]) -> list[float]:
 def bin_counts(values: Sequence[float], edges: Sequence[float]) -> np.ndarray:
     """Counts of `values` in the `len(edges) + 1` bins of `edges`, outer bins open, a
     value equal to an edge counted in the bin above (`searchsorted(..., side="right")`)."""
-    index = np.searchsorted(np.asarray(edges, dtype=float), np.asarray(values, dtype=float),
-                            side="right")
+    index = np.searchsorted(
+        np.asarray(edges, dtype=float), np.asarray(values, dtype=float), side="right"
+    )
     return np.bincount(index, minlength=len(edges) + 1)
 
 
@@ -237,12 +242,19 @@ def sketch_quantile(sketch: dict[int, int], q: float) -> float | None:
     return 2 * SKETCH_GAMMA**index / (SKETCH_GAMMA + 1)
 
 
-def profile_numeric(feature: str, values: Sequence, spec: FeatureSpec, seed: int,
-                    sample_size: int = SAMPLE_SIZE) -> FeatureProfile:
+def profile_numeric(
+    feature: str, values: Sequence, spec: FeatureSpec, seed: int, sample_size: int = SAMPLE_SIZE
+) -> FeatureProfile:
     """The profile of raw JSON `values` of a numeric feature."""
     array, missing, type_errors = split_numeric(values)
-    profile = FeatureProfile(feature, NUMERIC, count=len(array), missing=missing,
-                             type_errors=type_errors, edges=list(spec.edges))
+    profile = FeatureProfile(
+        feature,
+        NUMERIC,
+        count=len(array),
+        missing=missing,
+        type_errors=type_errors,
+        edges=list(spec.edges),
+    )
     profile.bin_counts = bin_counts(array, spec.edges).tolist() if spec.edges else []
     if len(array):
         profile.min, profile.max = float(array.min()), float(array.max())
@@ -287,16 +299,18 @@ def profile_categorical(feature: str, values: Sequence, spec: FeatureSpec) -> Fe
     else:
         counts = Counter(map(category_key, values))
     missing, type_errors = counts.pop(None, 0), counts.pop(_TYPE_ERROR, 0)
-    profile = FeatureProfile(feature, CATEGORICAL, count=sum(counts.values()),
-                             missing=missing, type_errors=type_errors)
+    profile = FeatureProfile(
+        feature, CATEGORICAL, count=sum(counts.values()), missing=missing, type_errors=type_errors
+    )
     if spec.categories is not None:
         profile.unseen = sum(n for key, n in counts.items() if key not in spec.categories)
     profile.categories = fold_categories(counts)
     return profile
 
 
-def profile_values(feature: str, values: Sequence, spec: FeatureSpec, seed: int = 0,
-                   sample_size: int = SAMPLE_SIZE) -> FeatureProfile:
+def profile_values(
+    feature: str, values: Sequence, spec: FeatureSpec, seed: int = 0, sample_size: int = SAMPLE_SIZE
+) -> FeatureProfile:
     """The profile of one feature's raw values (JSON scalars, None for missing)."""
     if spec.kind == CATEGORICAL:
         return profile_categorical(feature, values, spec)
@@ -376,8 +390,7 @@ def _extreme(values: Iterable[float | None], pick) -> float | None:
     return pick(present) if present else None
 
 
-def merge_all(profiles: Sequence[FeatureProfile],
-              sample_size: int = SAMPLE_SIZE) -> FeatureProfile:
+def merge_all(profiles: Sequence[FeatureProfile], sample_size: int = SAMPLE_SIZE) -> FeatureProfile:
     """The profile of the union of the rows of `profiles` (same feature, kind, edges).
 
     Raises ValueError when kinds or non-empty bin edges differ: `conform` them first.
@@ -390,15 +403,22 @@ def merge_all(profiles: Sequence[FeatureProfile],
     edges = _merged_edges(profiles)
     sample, keys = _merged_sample(profiles, sample_size)
     return FeatureProfile(
-        feature=first.feature, kind=first.kind,
-        count=sum(p.count for p in profiles), missing=sum(p.missing for p in profiles),
+        feature=first.feature,
+        kind=first.kind,
+        count=sum(p.count for p in profiles),
+        missing=sum(p.missing for p in profiles),
         type_errors=sum(p.type_errors for p in profiles),
         out_of_range=sum(p.out_of_range for p in profiles),
         unseen=sum(p.unseen for p in profiles),
-        min=_extreme((p.min for p in profiles), min), max=_extreme((p.max for p in profiles), max),
-        sum=math.fsum(p.sum for p in profiles), sum_sq=math.fsum(p.sum_sq for p in profiles),
-        edges=edges, bin_counts=_merged_bins(profiles, edges),
-        categories=_merged_categories(profiles), sample=sample, sample_keys=keys,
+        min=_extreme((p.min for p in profiles), min),
+        max=_extreme((p.max for p in profiles), max),
+        sum=math.fsum(p.sum for p in profiles),
+        sum_sq=math.fsum(p.sum_sq for p in profiles),
+        edges=edges,
+        bin_counts=_merged_bins(profiles, edges),
+        categories=_merged_categories(profiles),
+        sample=sample,
+        sample_keys=keys,
         sketch=_merged_sketch(profiles),
     )
 
@@ -410,8 +430,9 @@ def merge(a: FeatureProfile, b: FeatureProfile, sample_size: int = SAMPLE_SIZE) 
 
 def empty_profile(feature: str, spec: FeatureSpec) -> FeatureProfile:
     bins = [0] * (len(spec.edges) + 1) if spec.edges and spec.kind == NUMERIC else []
-    return FeatureProfile(feature, spec.kind, edges=list(spec.edges) if bins else [],
-                          bin_counts=bins)
+    return FeatureProfile(
+        feature, spec.kind, edges=list(spec.edges) if bins else [], bin_counts=bins
+    )
 
 
 def scaled_counts(counts: np.ndarray, total: int) -> np.ndarray:
@@ -457,9 +478,17 @@ def _numeric_to_categorical(profile: FeatureProfile) -> FeatureProfile:
     counts = Counter(category_key(float(v)) for v in profile.sample)
     keys = list(counts)
     scaled = scaled_counts(np.array([counts[k] for k in keys]), profile.count)
-    return replace(profile, kind=CATEGORICAL, edges=[], bin_counts=[], sample=[],
-                   sample_keys=[], out_of_range=0, sample_seed=None,
-                   categories=fold_categories(dict(zip(keys, scaled.tolist(), strict=True))))
+    return replace(
+        profile,
+        kind=CATEGORICAL,
+        edges=[],
+        bin_counts=[],
+        sample=[],
+        sample_keys=[],
+        out_of_range=0,
+        sample_seed=None,
+        categories=fold_categories(dict(zip(keys, scaled.tolist(), strict=True))),
+    )
 
 
 def _categorical_to_numeric(profile: FeatureProfile, edges: list[float]) -> FeatureProfile:
@@ -472,7 +501,8 @@ def _categorical_to_numeric(profile: FeatureProfile, edges: list[float]) -> Feat
             not_numbers += n
     values = np.repeat(np.asarray(numbers, dtype=float), np.asarray(counts, dtype=np.int64))
     values = values[np.isfinite(values)]
-    rebuilt = profile_numeric(profile.feature, values.tolist(), FeatureSpec(NUMERIC, tuple(edges)),
-                              seed=0)
+    rebuilt = profile_numeric(
+        profile.feature, values.tolist(), FeatureSpec(NUMERIC, tuple(edges)), seed=0
+    )
     rebuilt.missing, rebuilt.type_errors = profile.missing, profile.type_errors + not_numbers
     return rebuilt

@@ -21,7 +21,12 @@ from models_app.profiles.sketch import (
 )
 
 PREDICTION, SCORE, LATENCY, ERROR, LABEL = (
-    "__prediction__", "__score__", "__latency_ms__", "__error__", "__label__")
+    "__prediction__",
+    "__score__",
+    "__latency_ms__",
+    "__error__",
+    "__label__",
+)
 OUTPUTS = (PREDICTION, SCORE, LATENCY, ERROR, LABEL)
 SUMMARY_KEYS = {PREDICTION: "prediction", SCORE: "scores", LABEL: "label"}
 SPEC_KEYS = ("type", "edges", "categories", "min", "max")
@@ -36,8 +41,12 @@ def current_reference(version: ModelVersion) -> Reference | None:
 
 def reference_for_profiles(version: ModelVersion) -> Reference | None:
     """The newest reference with its big `summary` deferred: profiling reads `specs_of`."""
-    return (Reference.objects.filter(version=version).defer("summary")
-            .order_by("-created_at", "-id").first())
+    return (
+        Reference.objects.filter(version=version)
+        .defer("summary")
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def specs_of(reference: Reference | None) -> dict:
@@ -51,11 +60,17 @@ def specs_of(reference: Reference | None) -> dict:
 
 def compact_specs(summary: dict) -> dict:
     """The part of a summary that profiling reads (no samples): `Reference.specs`."""
+
     def spec(part: dict) -> dict:
         return {key: part.get(key) for key in SPEC_KEYS}
 
-    specs = {"features": {name: spec(part) for name, part in summary.get("features", {}).items()
-                          if isinstance(part, dict)}}
+    specs = {
+        "features": {
+            name: spec(part)
+            for name, part in summary.get("features", {}).items()
+            if isinstance(part, dict)
+        }
+    }
     for name in ("prediction", "scores", "label"):
         if isinstance(summary.get(name), dict):
             specs[name] = spec(summary[name])
@@ -79,8 +94,12 @@ def cached_summary(reference_id: int, created_at) -> dict:
 def current_summary(version: ModelVersion) -> tuple[dict, int] | None:
     """(summary, rows) of the current reference (as `current_reference` picks it), or
     None when the version has none (or an empty summary)."""
-    head = (Reference.objects.filter(version=version).order_by("-created_at", "-id")
-            .values_list("id", "created_at", "n_rows").first())
+    head = (
+        Reference.objects.filter(version=version)
+        .order_by("-created_at", "-id")
+        .values_list("id", "created_at", "n_rows")
+        .first()
+    )
     summary = cached_summary(head[0], head[1]) if head else None
     if not summary:
         return None
@@ -109,8 +128,9 @@ def output_kind(name: str, task: str) -> str | None:
     return None
 
 
-def spec_from(name: str, ref: dict | None, declared: dict | None, task: str,
-              values: Sequence = ()) -> FeatureSpec:
+def spec_from(
+    name: str, ref: dict | None, declared: dict | None, task: str, values: Sequence = ()
+) -> FeatureSpec:
     """The spec of one feature: kind and bins from the reference, else the declared
     schema, else the values; allowed range/categories from the schema, else the reference."""
     declared = declared or {}
@@ -146,7 +166,8 @@ class WriteSpecs:
         return self.declared.get(name, {}).get("type") != "image"
 
 
-def feature_spec(version: ModelVersion, name: str, reference: Reference | None = None,
-                 values: Sequence = ()) -> FeatureSpec:
+def feature_spec(
+    version: ModelVersion, name: str, reference: Reference | None = None, values: Sequence = ()
+) -> FeatureSpec:
     """The spec `name` gets at ingestion for `version` under `reference`."""
     return WriteSpecs(version, reference).spec(name, values)

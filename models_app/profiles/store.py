@@ -28,14 +28,44 @@ from models_app.models import DailyProfile, Profile
 from models_app.profiles.sketch import NUMERIC, SAMPLE_SIZE, FeatureProfile, keys_of, reservoir_keys
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-STAT_FIELDS = ("feature", "kind", "count", "missing", "type_errors", "out_of_range", "unseen",
-               "min", "max", "sum", "sum_sq", "edges", "bin_counts", "categories", "sketch")
+STAT_FIELDS = (
+    "feature",
+    "kind",
+    "count",
+    "missing",
+    "type_errors",
+    "out_of_range",
+    "unseen",
+    "min",
+    "max",
+    "sum",
+    "sum_sq",
+    "edges",
+    "bin_counts",
+    "categories",
+    "sketch",
+)
 JSON_FIELDS = ("edges", "bin_counts", "categories", "sketch", "sample")
 PLAIN_FIELDS = tuple(f for f in STAT_FIELDS if f not in JSON_FIELDS)
-SCALAR_FIELDS = ("id", "bucket_start", *PLAIN_FIELDS, *(f"{f}_text" for f in JSON_FIELDS),
-                 "sample_seed", "sample_length", "is_sorted", "is_daily")
-ROW_FIELDS = ("id", "bucket_start", *STAT_FIELDS, "sample", "sample_values", "sample_keys",
-              "sample_seed")
+SCALAR_FIELDS = (
+    "id",
+    "bucket_start",
+    *PLAIN_FIELDS,
+    *(f"{f}_text" for f in JSON_FIELDS),
+    "sample_seed",
+    "sample_length",
+    "is_sorted",
+    "is_daily",
+)
+ROW_FIELDS = (
+    "id",
+    "bucket_start",
+    *STAT_FIELDS,
+    "sample",
+    "sample_values",
+    "sample_keys",
+    "sample_seed",
+)
 PREFIX_SIGMAS, PREFIX_SLACK = 3.0, 4
 WHOLE = 2**31 - 1
 
@@ -69,8 +99,9 @@ def decode_sample(row: dict) -> tuple[np.ndarray, np.ndarray]:
         if row.get("sample_seed") is not None:
             return values, reservoir_keys(row["sample_seed"], len(values))
         return values, np.frombuffer(row["sample_keys"], dtype=np.uint64)[: len(values)]
-    values = np.asarray([v for v in row.get("sample") or [] if isinstance(v, (int, float))],
-                        dtype=float)
+    values = np.asarray(
+        [v for v in row.get("sample") or [] if isinstance(v, (int, float))], dtype=float
+    )
     return values, reservoir_keys(row.get("id") or 0, len(values))
 
 
@@ -125,24 +156,39 @@ def parse_json(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def window_scalars(versions: Q, start: datetime, end: datetime,
-                   features: Iterable[str] | None) -> list[dict]:
+def window_scalars(
+    versions: Q, start: datetime, end: datetime, features: Iterable[str] | None
+) -> list[dict]:
     """Every statistic but the samples of the rows covering [start, end] once: daily rows
     for whole days, rolled-up hourly rows for the hours around them, and every partial row
     (one UNION ALL statement of index range scans)."""
     first, last, days = window_buckets(start, end)
     named = Q(feature__in=list(features)) if features is not None else Q()
     hourly = Profile.objects.filter(versions, named)
-    parts = [_scalars(hourly.filter(rolled_up=False, bucket_start__gte=first,
-                                    bucket_start__lte=last), daily=False)]
-    hour_ranges = [(first, last)] if not days else [(first, days[0] - HOUR),
-                                                   (days[-1] + DAY, last)]
-    parts += [_scalars(hourly.filter(rolled_up=True, bucket_start__gte=low,
-                                     bucket_start__lte=high), daily=False)
-              for low, high in hour_ranges if low <= high]
+    parts = [
+        _scalars(
+            hourly.filter(rolled_up=False, bucket_start__gte=first, bucket_start__lte=last),
+            daily=False,
+        )
+    ]
+    hour_ranges = [(first, last)] if not days else [(first, days[0] - HOUR), (days[-1] + DAY, last)]
+    parts += [
+        _scalars(
+            hourly.filter(rolled_up=True, bucket_start__gte=low, bucket_start__lte=high),
+            daily=False,
+        )
+        for low, high in hour_ranges
+        if low <= high
+    ]
     if days:
-        parts.append(_scalars(DailyProfile.objects.filter(
-            versions, named, bucket_start__gte=days[0], bucket_start__lte=days[-1]), daily=True))
+        parts.append(
+            _scalars(
+                DailyProfile.objects.filter(
+                    versions, named, bucket_start__gte=days[0], bucket_start__lte=days[-1]
+                ),
+                daily=True,
+            )
+        )
     return parse_json(list(parts[0].union(*parts[1:], all=True)))
 
 
@@ -163,9 +209,11 @@ def prefix_lengths(rows: Sequence[dict], k: int) -> dict[tuple, int]:
 
 def _fetch_postgresql(table: str, takes: dict[int, int]) -> dict[int, tuple]:
     """{id: (values, keys)} prefixes in one statement (lengths in items, joined by id)."""
-    sql = (f"SELECT p.id, substr(p.sample_values, 1, w.take * 8), "
-           f"substr(p.sample_keys, 1, w.take * 8) FROM {table} p "
-           f"JOIN unnest(%s::bigint[], %s::int[]) AS w(id, take) ON p.id = w.id")
+    sql = (
+        f"SELECT p.id, substr(p.sample_values, 1, w.take * 8), "
+        f"substr(p.sample_keys, 1, w.take * 8) FROM {table} p "
+        f"JOIN unnest(%s::bigint[], %s::int[]) AS w(id, take) ON p.id = w.id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(takes), [min(t, WHOLE // 8) for t in takes.values()]])
         return {row[0]: row[1:] for row in cursor.fetchall()}
@@ -177,7 +225,8 @@ def _fetch(model, takes: dict[int, int]) -> dict[int, tuple]:
     if connection.vendor == "postgresql":
         return _fetch_postgresql(model._meta.db_table, takes)
     rows = model.objects.filter(id__in=list(takes)).values_list(
-        "id", "sample_values", "sample_keys")  # small embedded databases: whole samples
+        "id", "sample_values", "sample_keys"
+    )  # small embedded databases: whole samples
     return {row[0]: row[1:] for row in rows}
 
 
@@ -189,8 +238,9 @@ def fetch_samples(rows: list[dict], k: int = SAMPLE_SIZE, whole: frozenset = fro
     ok = True
     for daily, model in ((False, Profile), (True, DailyProfile)):
         mine = [r for r in wanted if r["is_daily"] == daily]
-        takes = {r["id"]: WHOLE if (daily, r["id"]) in whole else lengths[(daily, r["id"])]
-                 for r in mine}
+        takes = {
+            r["id"]: WHOLE if (daily, r["id"]) in whole else lengths[(daily, r["id"])] for r in mine
+        }
         fetched = _fetch(model, takes)
         for row in mine:
             if row["id"] not in fetched:

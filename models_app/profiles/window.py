@@ -33,8 +33,13 @@ from models_app.profiles.specs import (
 from models_app.profiles.store import fetch_samples, profile_from_row, short_rows, window_scalars
 
 
-def read_window(versions: Q, start: datetime, end: datetime, features: Iterable[str] | None,
-                samples: bool = True) -> dict[str, list[dict]]:
+def read_window(
+    versions: Q,
+    start: datetime,
+    end: datetime,
+    features: Iterable[str] | None,
+    samples: bool = True,
+) -> dict[str, list[dict]]:
     """The stored rows covering the window, by feature (with sample prefixes if asked)."""
     for _ in range(3):  # a rollup replacing a row between the two reads: read again
         rows = window_scalars(versions, start, end, features)
@@ -65,12 +70,12 @@ def reference_spec(reference: Reference | None, name: str) -> FeatureSpec | None
     ref = reference_feature(specs_of(reference), name) if reference else None
     if not ref or name == LATENCY:
         return None
-    return FeatureSpec(ref["type"], tuple(ref.get("edges") or ()) if ref["type"] == NUMERIC
-                       else ())
+    return FeatureSpec(ref["type"], tuple(ref.get("edges") or ()) if ref["type"] == NUMERIC else ())
 
 
-def window_profiles(version: ModelVersion, start: datetime, end: datetime,
-                    features: Iterable[str] | None = None) -> dict[str, FeatureProfile]:
+def window_profiles(
+    version: ModelVersion, start: datetime, end: datetime, features: Iterable[str] | None = None
+) -> dict[str, FeatureProfile]:
     """{feature: FeatureProfile} of `version` over the hour buckets overlapping [start, end].
 
     Reads O(buckets x features) stored rows, never the raw predictions; a feature
@@ -85,8 +90,10 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
     if features is not None and expected and PREDICTION not in features:
         wanted = [*features, PREDICTION]
     grouped = read_window(Q(version=version), start, end, wanted)
-    window = {name: merged_feature(rows, reference_spec(reference, name))
-              for name, rows in grouped.items()}
+    window = {
+        name: merged_feature(rows, reference_spec(reference, name))
+        for name, rows in grouped.items()
+    }
     absent_as_missing(window, expected, specs)
     if wanted is not features:
         window.pop(PREDICTION, None)
@@ -96,16 +103,18 @@ def window_profiles(version: ModelVersion, start: datetime, end: datetime,
 def expected_features(specs: WriteSpecs, features: Iterable[str] | None) -> list[str]:
     """The declared (profiled) and reference features, among `features` if given."""
     names = [name for name in specs.declared if specs.profiled(name)]
-    names += [name for name in (specs.summary or {}).get("features") or {}
-              if name not in specs.declared]
+    names += [
+        name for name in (specs.summary or {}).get("features") or {} if name not in specs.declared
+    ]
     if features is not None:
         asked = set(features)
         names = [name for name in names if name in asked]
     return names
 
 
-def absent_as_missing(window: dict[str, FeatureProfile], names: Iterable[str],
-                      specs: WriteSpecs) -> None:
+def absent_as_missing(
+    window: dict[str, FeatureProfile], names: Iterable[str], specs: WriteSpecs
+) -> None:
     """Count the predictions of the window that lacked a declared or reference feature
     as `missing` of that feature. Ingestion writes rows only for the features a batch
     holds (its cost follows what was sent, not the schema), so a feature absent from a
@@ -126,14 +135,16 @@ def merged_feature(rows: list[dict], spec: FeatureSpec | None) -> FeatureProfile
     merged = merge_rows(rows, spec)
     short = short_rows(rows, merged, SAMPLE_SIZE)
     if short:
-        fetch_samples([r for r in rows if (r["is_daily"], r["id"]) in short],
-                      whole=frozenset(short))
+        fetch_samples(
+            [r for r in rows if (r["is_daily"], r["id"]) in short], whole=frozenset(short)
+        )
         merged = merge_rows(rows, spec)
     return merged
 
 
-def window_feature(version: ModelVersion, name: str, start: datetime,
-                   end: datetime) -> FeatureProfile | None:
+def window_feature(
+    version: ModelVersion, name: str, start: datetime, end: datetime
+) -> FeatureProfile | None:
     """The window's profile of one feature (binned on the current reference), or None
     when the window has no row for it."""
     return window_profiles(version, start, end, [name]).get(name)

@@ -77,9 +77,11 @@ def profile_rows(specs: WriteSpecs, rows: Sequence[dict]) -> list[FeatureProfile
     `absent_as_missing`) and every output."""
     columns = feature_columns(rows)
     columns.update(output_columns(rows, specs.task == Task.BINARY))
-    return [profile_values(name, values, specs.spec(name, values),
-                                     secrets.randbits(62))
-            for name, values in columns.items() if specs.profiled(name)]
+    return [
+        profile_values(name, values, specs.spec(name, values), secrets.randbits(62))
+        for name, values in columns.items()
+        if specs.profiled(name)
+    ]
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,7 @@ def batch_size(rows: Sequence[dict]) -> BatchSize:
         keys_by_hour[hour_of(row["timestamp"])].update(row["features"])
         values += len(row["features"])
     written = sum(len(keys) + len(OUTPUTS) for keys in keys_by_hour.values())
-    return BatchSize(written, len(keys_by_hour), len(set().union(*keys_by_hour.values())),
-                     values)
+    return BatchSize(written, len(keys_by_hour), len(set().union(*keys_by_hour.values())), values)
 
 
 def group_by_hour(rows: Sequence[dict], field: str = "timestamp") -> dict[datetime, list[dict]]:
@@ -110,13 +111,17 @@ def group_by_hour(rows: Sequence[dict], field: str = "timestamp") -> dict[dateti
     return groups
 
 
-def record_profiles(version: ModelVersion, rows: Sequence[dict],
-                    reference: Reference | None = None) -> int:
+def record_profiles(
+    version: ModelVersion, rows: Sequence[dict], reference: Reference | None = None
+) -> int:
     """Append partial profiles of validated prediction rows (caller holds the transaction)."""
     reference = reference if reference is not None else reference_for_profiles(version)
     specs = WriteSpecs(version, reference)
-    written = [(bucket, profile) for bucket, group in group_by_hour(rows).items()
-               for profile in profile_rows(specs, group)]
+    written = [
+        (bucket, profile)
+        for bucket, group in group_by_hour(rows).items()
+        for profile in profile_rows(specs, group)
+    ]
     write_partials(version, reference, written)
     return len(written)
 
@@ -133,17 +138,25 @@ def record_label_profiles(version_labels: dict[int, list[tuple[datetime, object]
             by_hour[hour_of(moment)].append(label)
         for bucket, labels in by_hour.items():
             spec = feature_spec(version, LABEL, reference, labels)
-            written.append((bucket, profile_values(
-                LABEL, labels, spec, secrets.randbits(62))))
+            written.append((bucket, profile_values(LABEL, labels, spec, secrets.randbits(62))))
         write_partials(version, reference, written)
 
 
-def write_partials(version: ModelVersion, reference: Reference | None,
-                   written: list[tuple[datetime, FeatureProfile]]) -> None:
-    fixed = {"version_id": version.pk, "rolled_up": False, "sample": [],
-             "reference_id": reference.pk if reference else None, "created_at": timezone.now()}
-    rows = [{"bucket_start": bucket, **fixed, **stat_values(profile)}
-            for bucket, profile in written]
+def write_partials(
+    version: ModelVersion,
+    reference: Reference | None,
+    written: list[tuple[datetime, FeatureProfile]],
+) -> None:
+    fixed = {
+        "version_id": version.pk,
+        "rolled_up": False,
+        "sample": [],
+        "reference_id": reference.pk if reference else None,
+        "created_at": timezone.now(),
+    }
+    rows = [
+        {"bucket_start": bucket, **fixed, **stat_values(profile)} for bucket, profile in written
+    ]
     if uses_copy():
         copy_dicts(Profile, rows)
     else:

@@ -1,12 +1,12 @@
 """The ModelWatch client: register models and send their telemetry.
 
-    from modelwatch import Client
+from modelwatch import Client
 
-    with Client("http://127.0.0.1:8000", token="...") as mw:
-        fraud = mw.model("fraud")
-        fraud.log_metric("accuracy", 0.93)
-        fraud.log_predictions(df)          # a DataFrame or a list of dicts
-        fraud.log_labels({"tx-1": 1, "tx-2": 0})
+with Client("http://127.0.0.1:8000", token="...") as mw:
+    fraud = mw.model("fraud")
+    fraud.log_metric("accuracy", 0.93)
+    fraud.log_predictions(df)          # a DataFrame or a list of dicts
+    fraud.log_labels({"tx-1": 1, "tx-2": 0})
 """
 
 from __future__ import annotations
@@ -47,11 +47,21 @@ class Client:
     batches that failed for good are raised from there as a ModelWatchError.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, *,
-                 timeout: float = 30.0, max_retries: int = 5, backoff: float = 0.5,
-                 max_backoff: float = 30.0, batch_size: int = DEFAULT_BATCH_SIZE,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, background: bool = False,
-                 max_queue: int = 100_000, flush_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        background: bool = False,
+        max_queue: int = 100_000,
+        flush_interval: float = 2.0,
+    ) -> None:
         url = url or os.environ.get("MODELWATCH_URL") or "http://127.0.0.1:8000"
         token = token or os.environ.get("MODELWATCH_TOKEN")
         retry = RetryPolicy(max_retries=max_retries, backoff=backoff, max_backoff=max_backoff)
@@ -60,24 +70,38 @@ class Client:
         self.max_body_bytes = max_body_bytes
         self._sender: BackgroundSender | None = None
         if background:
-            self._sender = BackgroundSender(self._send_salvaging, batch_size, max_queue,
-                                            flush_interval)
+            self._sender = BackgroundSender(
+                self._send_salvaging, batch_size, max_queue, flush_interval
+            )
             atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- registry ---------------------------------------------------------------------
 
-    def register_model(self, name: str, task: str, *, framework: str = "",
-                       description: str = "", tags: Iterable[str] | None = None,
-                       features: Iterable[Mapping[str, Any]] | None = None,
-                       version: str | None = None, exist_ok: bool = False) -> dict:
+    def register_model(
+        self,
+        name: str,
+        task: str,
+        *,
+        framework: str = "",
+        description: str = "",
+        tags: Iterable[str] | None = None,
+        features: Iterable[Mapping[str, Any]] | None = None,
+        version: str | None = None,
+        exist_ok: bool = False,
+    ) -> dict:
         """Register a model (and its first version); answers the model as the server has it.
 
         With `exist_ok=True` a model of that name that already exists is returned as it
         is (its fields are not changed), and `version`, when given, is created if missing.
         """
-        body = {"name": name, "task": task, "framework": framework,
-                "description": description, "tags": list(tags or []),
-                "features": [dict(f) for f in features or []]}
+        body = {
+            "name": name,
+            "task": task,
+            "framework": framework,
+            "description": description,
+            "tags": list(tags or []),
+            "features": [dict(f) for f in features or []],
+        }
         if version is not None:
             body["version"] = version
         try:
@@ -103,12 +127,14 @@ class Client:
             url, params = page.get("next"), None
         return models
 
-    def create_version(self, name: str, version: str, *, notes: str = "",
-                       exist_ok: bool = False) -> dict:
+    def create_version(
+        self, name: str, version: str, *, notes: str = "", exist_ok: bool = False
+    ) -> dict:
         """Add a version to a model; with `exist_ok=True` an existing one is fine."""
         try:
-            return self._json("POST", model_path(name, "versions"),
-                              json={"version": version, "notes": notes})
+            return self._json(
+                "POST", model_path(name, "versions"), json={"version": version, "notes": notes}
+            )
         except ModelWatchError as exc:
             if exist_ok and exc.status == 400 and "already exists" in str(exc):
                 return {"version": version}
@@ -153,8 +179,11 @@ class Client:
                 bad = rejected_indexes(exc, batch.count)
                 if not bad:
                     raise
-                kept = [r for i, r in enumerate(records[batch.start:batch.start + batch.count])
-                        if i not in bad]
+                kept = [
+                    r
+                    for i, r in enumerate(records[batch.start : batch.start + batch.count])
+                    if i not in bad
+                ]
                 accepted += self._send_now(key, kept) if kept else 0
                 refusals.append(exc)
         if refusals:
@@ -164,8 +193,10 @@ class Client:
     def post_batches(self, path: str, records: list[Record]) -> list[dict]:
         """Send records synchronously (after what is queued) and answer every reply."""
         self.flush()
-        return [post_batch(self.transport, batch)
-                for batch in pack(path, None, records, self.batch_size, self.max_body_bytes)]
+        return [
+            post_batch(self.transport, batch)
+            for batch in pack(path, None, records, self.batch_size, self.max_body_bytes)
+        ]
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until queued records are sent; raise the first batch that failed for good."""
@@ -228,9 +259,14 @@ class ModelHandle:
             return 0
         return self.client.deliver((model_path(self.name, endpoint), self.version), records)
 
-    def log_metrics(self, metrics: Mapping[str, Any] | Iterable[Mapping[str, Any]] | Any, *,
-                    step: int | None = None, stage: str | None = None,
-                    timestamp: Any = None) -> int:
+    def log_metrics(
+        self,
+        metrics: Mapping[str, Any] | Iterable[Mapping[str, Any]] | Any,
+        *,
+        step: int | None = None,
+        stage: str | None = None,
+        timestamp: Any = None,
+    ) -> int:
         """Log `{"loss": 0.31, "accuracy": 0.9}` at one step/stage/time, or a list of records.
 
         Records are `{"name", "value", "timestamp"?, "step"?, "stage"?}` (or a DataFrame
@@ -241,13 +277,21 @@ class ModelHandle:
         """
         return self._deliver("metrics", rec.metric_records(metrics, step, stage, timestamp))
 
-    def log_metric(self, name: str, value: Any, *, step: int | None = None,
-                   stage: str | None = None, timestamp: Any = None) -> int:
+    def log_metric(
+        self,
+        name: str,
+        value: Any,
+        *,
+        step: int | None = None,
+        stage: str | None = None,
+        timestamp: Any = None,
+    ) -> int:
         """Log one metric value."""
         return self.log_metrics({name: value}, step=step, stage=stage, timestamp=timestamp)
 
-    def log_predictions(self, data: Any, *, features: Iterable[str] | None = None,
-                        score_prefix: str = "score_") -> int:
+    def log_predictions(
+        self, data: Any, *, features: Iterable[str] | None = None, score_prefix: str = "score_"
+    ) -> int:
         """Log served predictions from a DataFrame or a list of dicts.
 
         A flat row holds the reserved fields (`id`, `timestamp`, `prediction`, `scores`,
@@ -257,14 +301,29 @@ class ModelHandle:
         """
         return self._deliver("predictions", rec.prediction_records(data, features, score_prefix))
 
-    def log_prediction(self, features: Mapping[str, Any], prediction: Any, *,
-                       id: str | None = None, scores: Mapping[str, float] | None = None,
-                       label: Any = None, latency_ms: float | None = None,
-                       error: str | None = None, timestamp: Any = None) -> int:
+    def log_prediction(
+        self,
+        features: Mapping[str, Any],
+        prediction: Any,
+        *,
+        id: str | None = None,
+        scores: Mapping[str, float] | None = None,
+        label: Any = None,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        timestamp: Any = None,
+    ) -> int:
         """Log one prediction with its input features."""
-        row = {"features": dict(features), "prediction": prediction, "id": id,
-               "scores": scores, "label": label, "latency_ms": latency_ms, "error": error,
-               "timestamp": timestamp}
+        row = {
+            "features": dict(features),
+            "prediction": prediction,
+            "id": id,
+            "scores": scores,
+            "label": label,
+            "latency_ms": latency_ms,
+            "error": error,
+            "timestamp": timestamp,
+        }
         return self.log_predictions([row])
 
     def log_labels(self, labels: Mapping[Any, Any] | Iterable[Mapping[str, Any]] | Any) -> dict:
@@ -280,8 +339,9 @@ class ModelHandle:
             answer["unmatched"] += list(reply.get("unmatched", []))
         return answer
 
-    def log_parameters(self, stats: Iterable[Mapping[str, Any]] | Any, *,
-                       step: int | None = None) -> int:
+    def log_parameters(
+        self, stats: Iterable[Mapping[str, Any]] | Any, *, step: int | None = None
+    ) -> int:
         """Log weight statistics: records with `tensor`, `step`?, `mean`, `std`, `min`, `max`,
         `l2_norm` and optionally `zero_fraction`, `nan_count`, `inf_count`, `grad_norm`,
         `update_ratio` (see `modelwatch.stats.tensor_stats`)."""
@@ -315,14 +375,20 @@ class ModelHandle:
 
     def _post_reference(self, body: dict) -> dict:
         body = body | ({"version": self.version} if self.version else {})
-        return self.client._json("POST", model_path(self.name, "reference"), json=body,
-                                 headers=idempotency_header())
+        return self.client._json(
+            "POST", model_path(self.name, "reference"), json=body, headers=idempotency_header()
+        )
 
     def _upload_csv(self, content: bytes, filename: str) -> dict:
         form = {"version": self.version} if self.version else {}
         files = {"file": (filename, content, "text/csv")}
-        return self.client._json("POST", model_path(self.name, "reference"),
-                                 files=files, data=form, headers=idempotency_header())
+        return self.client._json(
+            "POST",
+            model_path(self.name, "reference"),
+            files=files,
+            data=form,
+            headers=idempotency_header(),
+        )
 
     def health(self) -> dict:
         """`{"status": "ok|warning|critical", "firing": [...]}` of this model."""

@@ -33,8 +33,14 @@ class ModelWatchError(Exception):
     `errors` the decoded error body, e.g. `{"records": {"3": {"value": [...]}}}`.
     """
 
-    def __init__(self, message: str, status: int | None = None, errors: Any = None,
-                 method: str | None = None, url: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        errors: Any = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
         self.status = status
         self.errors = errors
         self.method = method
@@ -56,8 +62,13 @@ class ModelWatchError(Exception):
             message += ": " + "; ".join(lines[:20])
             if len(lines) > 20:
                 message += f"; ... ({len(lines) - 20} more)"
-        return cls(message, status=response.status_code, errors=errors,
-                   method=getattr(request, "method", None), url=response.url)
+        return cls(
+            message,
+            status=response.status_code,
+            errors=errors,
+            method=getattr(request, "method", None),
+            url=response.url,
+        )
 
 
 class ModelWatchConnectionError(ModelWatchError):

@@ -36,12 +36,16 @@ def scalar(value: Any) -> Any:
 
 
 def is_finite_number(value: Any) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(float(value)))
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
 
 
-def metric_records(metrics: Any, step: int | None, stage: str | None,
-                   timestamp: Any) -> list[Record]:
+def metric_records(
+    metrics: Any, step: int | None, stage: str | None, timestamp: Any
+) -> list[Record]:
     """`{"loss": 0.3, ...}` (sharing step/stage/timestamp) or records with name and value.
 
     Non-finite values (a NaN loss) are dropped with a warning: the server refuses
@@ -57,8 +61,11 @@ def metric_records(metrics: Any, step: int | None, stage: str | None,
         record = _with_defaults(row, defaults)
         record["value"] = scalar(record.get("value"))
         if record.get("value") is not None and not is_finite_number(record["value"]):
-            log.warning("modelwatch: dropped metric %r with non-finite value %r",
-                        record.get("name"), record["value"])
+            log.warning(
+                "modelwatch: dropped metric %r with non-finite value %r",
+                record.get("name"),
+                record["value"],
+            )
             continue
         records.append(finish(record))
     return records
@@ -81,8 +88,9 @@ def finish(record: dict) -> Record:
     return clean
 
 
-def prediction_record(row: Mapping, feature_names: Iterable[str] | None = None,
-                      score_prefix: str = "score_") -> Record:
+def prediction_record(
+    row: Mapping, feature_names: Iterable[str] | None = None, score_prefix: str = "score_"
+) -> Record:
     """One prediction from a flat row: reserved fields, `score_<class>` columns, features.
 
     A row that already has a `features` mapping is taken as it is.
@@ -93,14 +101,22 @@ def prediction_record(row: Mapping, feature_names: Iterable[str] | None = None,
             record["id"] = str(record["id"])
         return finish(record)
     record = {k: row[k] for k in PREDICTION_FIELDS if k in row}
-    scores = {k[len(score_prefix):]: scalar(v) for k, v in row.items()
-              if score_prefix and k.startswith(score_prefix)}
+    scores = {
+        k[len(score_prefix) :]: scalar(v)
+        for k, v in row.items()
+        if score_prefix and k.startswith(score_prefix)
+    }
     if scores and "scores" not in record:
         record["scores"] = scores
-    names = feature_names if feature_names is not None else [
-        k for k in row
-        if k not in PREDICTION_FIELDS and not (score_prefix and k.startswith(score_prefix))
-    ]
+    names = (
+        feature_names
+        if feature_names is not None
+        else [
+            k
+            for k in row
+            if k not in PREDICTION_FIELDS and not (score_prefix and k.startswith(score_prefix))
+        ]
+    )
     record["features"] = {name: row.get(name) for name in names}
     if "prediction" in record:
         record["prediction"] = scalar(record["prediction"])
@@ -109,8 +125,9 @@ def prediction_record(row: Mapping, feature_names: Iterable[str] | None = None,
     return finish(record)
 
 
-def prediction_records(data: Any, feature_names: Iterable[str] | None = None,
-                       score_prefix: str = "score_") -> list[Record]:
+def prediction_records(
+    data: Any, feature_names: Iterable[str] | None = None, score_prefix: str = "score_"
+) -> list[Record]:
     names = list(feature_names) if feature_names is not None else None
     if is_dataframe(data) and "features" not in data.columns:
         return frame_prediction_records(data, names, score_prefix)
@@ -128,17 +145,20 @@ def column_values(series: Any) -> list:
     return [to_jsonable(v) for v in values]
 
 
-def frame_prediction_records(frame: Any, feature_names: list[str] | None,
-                             score_prefix: str) -> list[Record]:
+def frame_prediction_records(
+    frame: Any, feature_names: list[str] | None, score_prefix: str
+) -> list[Record]:
     """`prediction_record` for every row of a DataFrame, column-wise (several times faster
     than converting row by row; the records are the same)."""
-    columns = {str(name): column_values(frame.iloc[:, i])
-               for i, name in enumerate(frame.columns)}
+    columns = {str(name): column_values(frame.iloc[:, i]) for i, name in enumerate(frame.columns)}
     is_score = {k: bool(score_prefix) and k.startswith(score_prefix) for k in columns}
     reserved = [k for k in PREDICTION_FIELDS if k in columns]
-    scores = [(k[len(score_prefix):], columns[k]) for k in columns if is_score[k]]
-    names = feature_names if feature_names is not None else [
-        k for k in columns if k not in PREDICTION_FIELDS and not is_score[k]]
+    scores = [(k[len(score_prefix) :], columns[k]) for k in columns if is_score[k]]
+    names = (
+        feature_names
+        if feature_names is not None
+        else [k for k in columns if k not in PREDICTION_FIELDS and not is_score[k]]
+    )
     features = [(name, columns.get(name)) for name in names]
     stamp, records = now(), []
     for i in range(len(frame)):

@@ -54,8 +54,9 @@ def envelope(version: str | None, parts: list[bytes]) -> bytes:
     return head + b'"records":[' + b",".join(parts) + b"]}"
 
 
-def pack(path: str, version: str | None, records: list[dict], batch_size: int,
-         max_body_bytes: int) -> Iterator[Batch]:
+def pack(
+    path: str, version: str | None, records: list[dict], batch_size: int, max_body_bytes: int
+) -> Iterator[Batch]:
     """Split `records` into batches of at most `batch_size` records and `max_body_bytes`.
 
     A single record over the byte limit still goes alone (the server will answer 413).
@@ -76,7 +77,9 @@ def pack(path: str, version: str | None, records: list[dict], batch_size: int,
 def post_batch(transport: Transport, batch: Batch) -> dict:
     """POST one batch (retried by the transport with the same Idempotency-Key)."""
     response = transport.request(
-        "POST", batch.path, data=batch.body,
+        "POST",
+        batch.path,
+        data=batch.body,
         headers={"Content-Type": "application/json", "Idempotency-Key": batch.key},
     )
     return response.json() if response.content else {}
@@ -108,8 +111,13 @@ class BackgroundSender:
     `batch_size` are waiting or the oldest has waited `flush_interval` seconds.
     """
 
-    def __init__(self, send: Callable[[BatchKey, list[dict]], Any], batch_size: int,
-                 max_queue: int, flush_interval: float) -> None:
+    def __init__(
+        self,
+        send: Callable[[BatchKey, list[dict]], Any],
+        batch_size: int,
+        max_queue: int,
+        flush_interval: float,
+    ) -> None:
         self._send = send
         self.batch_size = batch_size
         self.max_queue = max_queue
@@ -200,8 +208,12 @@ class BackgroundSender:
 
     def _due(self) -> bool:
         oldest = self._queue[0].queued_at
-        return (len(self._queue) >= self.batch_size or self._flushing > 0 or self._closing
-                or time.monotonic() - oldest >= self.flush_interval)
+        return (
+            len(self._queue) >= self.batch_size
+            or self._flushing > 0
+            or self._closing
+            or time.monotonic() - oldest >= self.flush_interval
+        )
 
     def _take(self) -> tuple[BatchKey, list[dict]]:
         """The longest run of queued records for one endpoint, up to `batch_size`."""

@@ -64,9 +64,14 @@ def is_retryable(response: requests.Response) -> bool:
 class Transport:
     """Sends requests to one server with one token; safe to share between threads."""
 
-    def __init__(self, url: str, token: str | None, timeout: float = 30.0,
-                 retry: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.base_url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -104,8 +109,9 @@ class Transport:
             self.sleep(wait)
             attempt += 1
 
-    def _attempt(self, method: str, url: str, attempt: int,
-                 kwargs: dict) -> requests.Response | float:
+    def _attempt(
+        self, method: str, url: str, attempt: int, kwargs: dict
+    ) -> requests.Response | float:
         """One try: the answer, or how long to wait before the next try."""
         last = attempt >= self.retry.max_retries
         try:
@@ -114,7 +120,8 @@ class Transport:
             if last:
                 raise ModelWatchConnectionError(
                     f"{method} {url} failed after {attempt + 1} attempts: {exc}",
-                    method=method, url=url,
+                    method=method,
+                    url=url,
                 ) from exc
             log.info("modelwatch: %s %s failed (%s); retrying", method, url, exc)
             return self.retry.delay(attempt, self._rng)

@@ -64,8 +64,19 @@ def stop_all(processes) -> None:
 
 def start_beat(env: dict, directory: str, index: int):
     schedule = os.path.join(directory, f"beat-{index}")
-    return spawn_celery(["beat", "--loglevel=INFO", "-S", "celery.beat:PersistentScheduler",
-                         "-s", schedule, "--pidfile="], env, f"alerting-beat-{index}")
+    return spawn_celery(
+        [
+            "beat",
+            "--loglevel=INFO",
+            "-S",
+            "celery.beat:PersistentScheduler",
+            "-s",
+            schedule,
+            "--pidfile=",
+        ],
+        env,
+        f"alerting-beat-{index}",
+    )
 
 
 @pytest.fixture(scope="session")

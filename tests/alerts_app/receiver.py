@@ -46,8 +46,14 @@ class Receiver:
         with self.lock:
             failed = sum(1 for r in self.requests if r["answered"] >= 300)
             code = self.fail_status if failed < self.fail_first else self.status
-            self.requests.append({"path": path, "body": json.loads(raw or b"null"),
-                                  "headers": headers, "answered": code})
+            self.requests.append(
+                {
+                    "path": path,
+                    "body": json.loads(raw or b"null"),
+                    "headers": headers,
+                    "answered": code,
+                }
+            )
             return code
 
     def _handler(self):

@@ -27,9 +27,10 @@ def messages_of(response) -> list[str]:
 
 
 def test_an_email_channel_is_created_with_its_address(staff):
-    response = staff.post(CHANNELS + "add/", {"name": "ops", "kind": "email",
-                                              "target": "a@example.com,b@example.com",
-                                              "enabled": "on"})
+    response = staff.post(
+        CHANNELS + "add/",
+        {"name": "ops", "kind": "email", "target": "a@example.com,b@example.com", "enabled": "on"},
+    )
     assert response.status_code == 302
     assert Channel.objects.get().config == {"address": "a@example.com, b@example.com"}
 
@@ -42,8 +43,9 @@ def test_a_bad_address_is_shown_on_the_field(staff):
 
 def test_a_private_webhook_is_refused_in_the_form(staff, settings):
     settings.MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = False
-    response = staff.post(CHANNELS + "add/", {"name": "h", "kind": "webhook",
-                                              "target": "http://192.168.1.10/hook"})
+    response = staff.post(
+        CHANNELS + "add/", {"name": "h", "kind": "webhook", "target": "http://192.168.1.10/hook"}
+    )
     (error,) = response.context["adminform"].form.errors["target"]
     assert error.startswith("Refused: 192.168.1.10 resolves to 192.168.1.10")
 
@@ -53,11 +55,13 @@ def test_send_test_notification_reports_success_and_failure(staff, settings):
     with Receiver() as good, Receiver(status=500) as bad:
         ok = make_channel("good", config={"url": good.url})
         ko = make_channel("bad", kind="slack", config={"url": bad.url})
-        response = staff.post(CHANNELS, {"action": "send_test",
-                                         "_selected_action": [ok.id, ko.id]}, follow=True)
+        response = staff.post(
+            CHANNELS, {"action": "send_test", "_selected_action": [ok.id, ko.id]}, follow=True
+        )
     assert sorted(messages_of(response)) == [
         'bad: failed (transient): HTTP 500: {"error": "nope"}',
-        "good: test notification sent."]
+        "good: test notification sent.",
+    ]
     assert good.events() == ["test"]
 
 
@@ -68,19 +72,32 @@ def test_the_channel_list_shows_the_target(staff):
 
 def test_a_silence_records_who_created_it(staff, model):
     now = timezone.now()
-    response = staff.post("/admin/alerts_app/silence/add/", {
-        "model": model.id, "starts_at_0": now.strftime("%Y-%m-%d"),
-        "starts_at_1": now.strftime("%H:%M:%S"), "ends_at_0": "2099-01-01",
-        "ends_at_1": "00:00:00", "comment": "retraining"})
+    response = staff.post(
+        "/admin/alerts_app/silence/add/",
+        {
+            "model": model.id,
+            "starts_at_0": now.strftime("%Y-%m-%d"),
+            "starts_at_1": now.strftime("%H:%M:%S"),
+            "ends_at_0": "2099-01-01",
+            "ends_at_1": "00:00:00",
+            "comment": "retraining",
+        },
+    )
     assert response.status_code == 302
     silence = Silence.objects.get()
     assert silence.created_by == staff.user and silence.comment == "retraining"
 
 
 def test_a_silence_needs_a_rule_or_a_model(staff):
-    response = staff.post("/admin/alerts_app/silence/add/", {
-        "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00",
-        "ends_at_0": "2099-01-01", "ends_at_1": "00:00:00"})
+    response = staff.post(
+        "/admin/alerts_app/silence/add/",
+        {
+            "starts_at_0": "2026-01-01",
+            "starts_at_1": "00:00:00",
+            "ends_at_0": "2099-01-01",
+            "ends_at_1": "00:00:00",
+        },
+    )
     assert "Choose a rule, a model or both." in response.content.decode()
 
 
@@ -106,8 +123,11 @@ def test_an_alert_page_shows_its_transitions(staff, firing):
 
 
 def test_alerts_can_be_acknowledged_from_the_list(staff, firing):
-    response = staff.post("/admin/alerts_app/alert/", {
-        "action": "acknowledge", "_selected_action": [firing.id]}, follow=True)
+    response = staff.post(
+        "/admin/alerts_app/alert/",
+        {"action": "acknowledge", "_selected_action": [firing.id]},
+        follow=True,
+    )
     assert messages_of(response)[0].startswith("Acknowledged 1 alert(s)")
     firing.refresh_from_db()
     assert firing.acknowledged_by == staff.user

@@ -44,10 +44,19 @@ def staff(client):
 
 
 def form_data(model, kind: str, **overrides) -> dict:
-    data = {"name": f"{kind} watch", "model": model.id, "kind": kind, "severity": "warning",
-            "enabled": "on", "interval": "5m", "pending_for": "0s", "keep_firing_for": "0s",
-            "repeat_interval": "4h",
-            "results-TOTAL_FORMS": "0", "results-INITIAL_FORMS": "0"}
+    data = {
+        "name": f"{kind} watch",
+        "model": model.id,
+        "kind": kind,
+        "severity": "warning",
+        "enabled": "on",
+        "interval": "5m",
+        "pending_for": "0s",
+        "keep_firing_for": "0s",
+        "repeat_interval": "4h",
+        "results-TOTAL_FORMS": "0",
+        "results-INITIAL_FORMS": "0",
+    }
     data |= {f"cfg_{key}": value for key, value in REQUIRED[kind].items()}
     return data | overrides
 
@@ -83,31 +92,66 @@ def test_a_rule_of_each_kind_is_created_through_its_form(staff, model, kind):
 
 
 def test_config_values_are_parsed_like_the_api(staff, model):
-    staff.post(ADD + "?kind=metric_threshold", form_data(
-        model, "metric_threshold", cfg_window="15m", cfg_operator="<=", cfg_clear_threshold="0.7",
-        cfg_threshold="0.6"))
+    staff.post(
+        ADD + "?kind=metric_threshold",
+        form_data(
+            model,
+            "metric_threshold",
+            cfg_window="15m",
+            cfg_operator="<=",
+            cfg_clear_threshold="0.7",
+            cfg_threshold="0.6",
+        ),
+    )
     config = AlertRule.objects.get().config
-    assert (config["window"], config["operator"], config["threshold"],
-            config["clear_threshold"]) == (900, "<=", 0.6, 0.7)
+    assert (
+        config["window"],
+        config["operator"],
+        config["threshold"],
+        config["clear_threshold"],
+    ) == (900, "<=", 0.6, 0.7)
 
 
 def errors_of(response) -> dict:
     return response.context["adminform"].form.errors
 
 
-@pytest.mark.parametrize(("kind", "overrides", "field", "message"), [
-    ("metric_threshold", {"cfg_metric": ""}, "cfg_metric", "This field is required."),
-    ("metric_threshold", {"cfg_window": "5 parsecs"}, "cfg_window",
-     '"5 parsecs" is not a duration.'),
-    ("metric_threshold", {"cfg_clear_threshold": "0.9"}, "cfg_clear_threshold",
-     "Must be below or equal to the threshold (0.5): it is where the alert clears."),
-    ("error_rate", {"cfg_max_rate": "3"}, "cfg_max_rate",
-     "Ensure this value is less than or equal to 1."),
-    ("metric_threshold", {"interval": "30s"}, "interval",
-     "Ensure this value is at least 60 seconds."),
-    ("metric_threshold", {"cfg_version": "9"}, "cfg_version",
-     'Version "9" of model "fraud" does not exist.'),
-])
+@pytest.mark.parametrize(
+    ("kind", "overrides", "field", "message"),
+    [
+        ("metric_threshold", {"cfg_metric": ""}, "cfg_metric", "This field is required."),
+        (
+            "metric_threshold",
+            {"cfg_window": "5 parsecs"},
+            "cfg_window",
+            '"5 parsecs" is not a duration.',
+        ),
+        (
+            "metric_threshold",
+            {"cfg_clear_threshold": "0.9"},
+            "cfg_clear_threshold",
+            "Must be below or equal to the threshold (0.5): it is where the alert clears.",
+        ),
+        (
+            "error_rate",
+            {"cfg_max_rate": "3"},
+            "cfg_max_rate",
+            "Ensure this value is less than or equal to 1.",
+        ),
+        (
+            "metric_threshold",
+            {"interval": "30s"},
+            "interval",
+            "Ensure this value is at least 60 seconds.",
+        ),
+        (
+            "metric_threshold",
+            {"cfg_version": "9"},
+            "cfg_version",
+            'Version "9" of model "fraud" does not exist.',
+        ),
+    ],
+)
 def test_a_bad_config_shows_the_fields_message(staff, model, kind, overrides, field, message):
     response = staff.post(ADD + f"?kind={kind}", form_data(model, kind, **overrides))
     assert response.status_code == 200
@@ -117,8 +161,11 @@ def test_a_bad_config_shows_the_fields_message(staff, model, kind, overrides, fi
 
 
 def test_editing_shows_the_stored_config_as_written(staff, model):
-    rule = make_alert_rule(model, config={"metric": "loss", "window": 900, "threshold": 0.5,
-                                          "operator": ">"}, interval=120)
+    rule = make_alert_rule(
+        model,
+        config={"metric": "loss", "window": 900, "threshold": 0.5, "operator": ">"},
+        interval=120,
+    )
     page = staff.get(f"{LIST}{rule.id}/change/").content.decode()
     assert 'name="cfg_window" value="15m"' in page
     assert 'name="interval" value="2m"' in page
@@ -126,8 +173,13 @@ def test_editing_shows_the_stored_config_as_written(staff, model):
 
 
 def log_loss(model, value: float) -> None:
-    MetricPoint.objects.create(model=model, version=model.latest_version(), name="loss",
-                               value=value, timestamp=timezone.now() - timedelta(minutes=1))
+    MetricPoint.objects.create(
+        model=model,
+        version=model.latest_version(),
+        name="loss",
+        value=value,
+        timestamp=timezone.now() - timedelta(minutes=1),
+    )
 
 
 def test_evaluate_now_shows_the_result_and_stores_or_notifies_nothing(staff, model):
@@ -141,8 +193,9 @@ def test_evaluate_now_shows_the_result_and_stores_or_notifies_nothing(staff, mod
 
 def test_evaluate_now_as_a_bulk_action(staff, model):
     rules = [make_alert_rule(model, name=f"r{i}") for i in range(2)]
-    response = staff.post(LIST, {"action": "evaluate_now",
-                                 "_selected_action": [r.id for r in rules]})
+    response = staff.post(
+        LIST, {"action": "evaluate_now", "_selected_action": [r.id for r in rules]}
+    )
     page = response.content.decode()
     assert page.count('class="module evaluation"') == 2
     assert "insufficient data" in page

@@ -4,8 +4,13 @@ from alerts_app.checks.drift import dataset_drift
 from alerts_app.loaders.profiles import drift_inputs
 from models_app.profiles import FeatureProfile
 
-NUMERIC_REF = {"type": "numeric", "count": 4, "sample": [1.0, 2.0, 3.0, 4.0], "std": 1.1,
-               "bin_counts": []}
+NUMERIC_REF = {
+    "type": "numeric",
+    "count": 4,
+    "sample": [1.0, 2.0, 3.0, 4.0],
+    "std": 1.1,
+    "bin_counts": [],
+}
 
 
 def window(name: str, sample: list[float]) -> FeatureProfile:
@@ -14,9 +19,11 @@ def window(name: str, sample: list[float]) -> FeatureProfile:
 
 def test_a_reference_without_values_is_skipped_and_the_rest_is_tested():
     empty_ref = {"type": "numeric", "count": 0, "sample": []}
-    data = drift_inputs({"score": empty_ref, "age": NUMERIC_REF},
-                        {"score": window("score", [0.2, 0.4]), "age": window("age", [5.0, 6.0])},
-                        n_reference=4)
+    data = drift_inputs(
+        {"score": empty_ref, "age": NUMERIC_REF},
+        {"score": window("score", [0.2, 0.4]), "age": window("age", [5.0, 6.0])},
+        n_reference=4,
+    )
     assert data.skipped == {"score": "No values in the reference."}
     assert set(data.features) == {"age"}
     results = dataset_drift(data.features, "ks", correction="fdr")

@@ -20,13 +20,21 @@ from tests.alerts_app.receiver import Receiver
 from tests.factories import make_alert_rule, make_channel
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-CONFIG = {"metric": "loss", "aggregation": "last", "window": "10m", "operator": ">",
-          "threshold": 0.5}
+CONFIG = {
+    "metric": "loss",
+    "aggregation": "last",
+    "window": "10m",
+    "operator": ">",
+    "threshold": 0.5,
+}
 
 
 def send_loss(api, value: float) -> None:
-    response = api.post("/api/v1/models/fraud/metrics/",
-                        {"records": [{"name": "loss", "value": value}]}, format="json")
+    response = api.post(
+        "/api/v1/models/fraud/metrics/",
+        {"records": [{"name": "loss", "value": value}]},
+        format="json",
+    )
     assert response.status_code == 201, response.content
 
 
@@ -45,7 +53,11 @@ def test_a_bad_value_fires_exactly_once_and_recovery_resolves_exactly_once(alert
         assert wait_until(lambda: receiver.events() == ["firing"])
         firing = receiver.bodies[0]["alert"]
         assert (firing["model"], firing["rule"], firing["value"], firing["threshold"]) == (
-            "fraud", rule.name, 0.9, 0.5)
+            "fraud",
+            rule.name,
+            0.9,
+            0.5,
+        )
         evaluated = CheckResult.objects.filter(rule=rule).count()
         assert wait_until(lambda: CheckResult.objects.filter(rule=rule).count() >= evaluated + 2)
         send_loss(api, 0.1)
@@ -54,7 +66,9 @@ def test_a_bad_value_fires_exactly_once_and_recovery_resolves_exactly_once(alert
         wait_until(lambda: CheckResult.objects.filter(rule=rule).count() >= settled + 3)
         assert receiver.events() == ["firing", "resolved"]
     assert list(AlertTransition.objects.order_by("id").values_list("event", flat=True)) == [
-        "firing", "resolved"]
+        "firing",
+        "resolved",
+    ]
     assert list(Delivery.objects.values_list("status", "attempts")) == [("sent", 1)] * 2
 
 
@@ -76,10 +90,14 @@ def test_a_receiver_failing_twice_gets_the_notification_once_with_attempts_logge
 def lock_alert_row(alert_id: int):
     """Hold the alert's row lock from another connection: the evaluation blocks on it."""
     db = connection.settings_dict
-    conn = psycopg2.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None,
-                            host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432)
-    conn.cursor().execute("SELECT id FROM alerts_app_alert WHERE id = %s FOR UPDATE",
-                          [alert_id])
+    conn = psycopg2.connect(
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+    )
+    conn.cursor().execute("SELECT id FROM alerts_app_alert WHERE id = %s FOR UPDATE", [alert_id])
     return conn
 
 
@@ -92,8 +110,11 @@ def test_a_worker_killed_mid_evaluation_is_redelivered_without_duplicate_notific
         send_loss(api, 0.9)
         lock = lock_alert_row(alert.id)
         try:
-            running = wait_until(lambda: alerting.active_tasks(
-                "alerts_app.tasks.evaluate_rules_task"), timeout=60, step=0.2)
+            running = wait_until(
+                lambda: alerting.active_tasks("alerts_app.tasks.evaluate_rules_task"),
+                timeout=60,
+                step=0.2,
+            )
             assert running, "the evaluation never started"
             time.sleep(0.5)  # it is now blocked on the row lock, mid-transaction
             os.kill(running[0]["worker_pid"], signal.SIGKILL)

@@ -19,8 +19,14 @@ def make_rule(model, kind, **config) -> AlertRule:
 def log_metric(model, name, values, minutes_apart=1, end=NOW, stage="production"):
     version = model.latest_version()
     MetricPoint.objects.bulk_create(
-        MetricPoint(model=model, version=version, name=name, value=v, stage=stage,
-                    timestamp=end - timedelta(minutes=minutes_apart * (len(values) - 1 - i)))
+        MetricPoint(
+            model=model,
+            version=version,
+            name=name,
+            value=v,
+            stage=stage,
+            timestamp=end - timedelta(minutes=minutes_apart * (len(values) - 1 - i)),
+        )
         for i, v in enumerate(values)
     )
 
@@ -28,10 +34,15 @@ def log_metric(model, name, values, minutes_apart=1, end=NOW, stage="production"
 def log_predictions(model, n, end=NOW, latency=None, errors=0, spacing_s=1):
     version = model.latest_version()
     Prediction.objects.bulk_create(
-        Prediction(model=model, version=version, features={}, prediction=1,
-                   timestamp=end - timedelta(seconds=spacing_s * i),
-                   latency_ms=None if latency is None else latency[i],
-                   error="boom" if i < errors else "")
+        Prediction(
+            model=model,
+            version=version,
+            features={},
+            prediction=1,
+            timestamp=end - timedelta(seconds=spacing_s * i),
+            latency_ms=None if latency is None else latency[i],
+            error="boom" if i < errors else "",
+        )
         for i in range(n)
     )
 
@@ -69,8 +80,9 @@ def test_metric_threshold_without_points_is_insufficient_data(model):
 @pytest.mark.django_db
 def test_threshold_results_say_whether_the_value_is_past_the_clear_threshold(model):
     log_metric(model, "drift", [0.2])
-    rule = make_rule(model, "metric_threshold", metric="drift", threshold=0.25,
-                     clear_threshold=0.15)
+    rule = make_rule(
+        model, "metric_threshold", metric="drift", threshold=0.25, clear_threshold=0.15
+    )
     details = evaluate_rule(rule, NOW).details
     assert details["clear_threshold"] == 0.15 and details["cleared"] is False
 
@@ -79,8 +91,15 @@ def test_threshold_results_say_whether_the_value_is_past_the_clear_threshold(mod
 def test_metric_change_compares_with_the_preceding_baseline_window(model):
     log_metric(model, "accuracy", [0.9] * 5, end=NOW - timedelta(hours=2))
     log_metric(model, "accuracy", [0.6] * 5)
-    rule = make_rule(model, "metric_change", metric="accuracy", window="1h",
-                     baseline_window="1d", max_change_pct=20, direction="drop")
+    rule = make_rule(
+        model,
+        "metric_change",
+        metric="accuracy",
+        window="1h",
+        baseline_window="1d",
+        max_change_pct=20,
+        direction="drop",
+    )
     result = evaluate_rule(rule, NOW)
     assert result.status == "breached"
     assert result.value == pytest.approx(100 * 0.3 / 0.9)
@@ -91,8 +110,9 @@ def test_metric_change_compares_with_the_preceding_baseline_window(model):
 def test_metric_change_ignores_a_change_in_the_other_direction(model):
     log_metric(model, "accuracy", [0.5] * 5, end=NOW - timedelta(hours=2))
     log_metric(model, "accuracy", [0.9] * 5)
-    rule = make_rule(model, "metric_change", metric="accuracy", window="1h",
-                     max_change_pct=20, direction="drop")
+    rule = make_rule(
+        model, "metric_change", metric="accuracy", window="1h", max_change_pct=20, direction="drop"
+    )
     assert evaluate_rule(rule, NOW).status == "ok"
 
 

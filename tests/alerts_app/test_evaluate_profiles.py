@@ -38,13 +38,16 @@ def reference(api, x, c, scores=None, labels=None) -> None:
 
 def predictions(api, x, c, scores=None, minutes=50) -> None:
     records = [
-        {"timestamp": (NOW - timedelta(seconds=1 + i * minutes * 60 // len(x))).isoformat(),
-         "features": {"x": None if v is None else float(v), "c": k}, "prediction": 1,
-         "scores": None if scores is None else {"0": 1 - scores[i], "1": scores[i]}}
+        {
+            "timestamp": (NOW - timedelta(seconds=1 + i * minutes * 60 // len(x))).isoformat(),
+            "features": {"x": None if v is None else float(v), "c": k},
+            "prediction": 1,
+            "scores": None if scores is None else {"0": 1 - scores[i], "1": scores[i]},
+        }
         for i, (v, k) in enumerate(zip(x, c, strict=True))
     ]
     for start in range(0, len(records), 5000):
-        post(api, "predictions", {"records": records[start:start + 5000]})
+        post(api, "predictions", {"records": records[start : start + 5000]})
 
 
 def rule(model, kind, **config) -> AlertRule:
@@ -53,16 +56,17 @@ def rule(model, kind, **config) -> AlertRule:
 
 @pytest.fixture
 def data(api, model):
-    ref_x, ref_c = rng.normal(0, 1, 1500), rng.choice(CATEGORIES, 1500, p=[.4, .3, .2, .1])
-    cur_x, cur_c = rng.normal(0.3, 1.2, 2000), rng.choice(CATEGORIES, 2000, p=[.2, .3, .3, .2])
+    ref_x, ref_c = rng.normal(0, 1, 1500), rng.choice(CATEGORIES, 1500, p=[0.4, 0.3, 0.2, 0.1])
+    cur_x, cur_c = rng.normal(0.3, 1.2, 2000), rng.choice(CATEGORIES, 2000, p=[0.2, 0.3, 0.3, 0.2])
     reference(api, ref_x, ref_c)
     predictions(api, cur_x, cur_c)
     return ref_x, ref_c, cur_x, cur_c
 
 
 def features_of(model, method: str, **config) -> dict:
-    result = evaluate_rule(rule(model, "data_drift", method=method, window="1h",
-                                correction="none", **config), NOW)
+    result = evaluate_rule(
+        rule(model, "data_drift", method=method, window="1h", correction="none", **config), NOW
+    )
     return result.details["features"]
 
 
@@ -92,8 +96,9 @@ def test_psi_and_js_from_profile_bins_equal_their_definition(model, data):
 @pytest.mark.django_db
 def test_chi_square_from_profile_counts_equals_chi2_contingency(model, data):
     _, ref_c, _, cur_c = data
-    table = np.array([[np.sum(ref_c == k) for k in CATEGORIES],
-                      [np.sum(cur_c == k) for k in CATEGORIES]])
+    table = np.array(
+        [[np.sum(ref_c == k) for k in CATEGORIES], [np.sum(cur_c == k) for k in CATEGORIES]]
+    )
     expected = stats.chi2_contingency(table)
     found = features_of(model, "chi2")["c"]
     assert found["statistic"] == pytest.approx(expected.statistic, abs=1e-9)
@@ -158,8 +163,9 @@ def test_prediction_drift_compares_the_positive_class_score(api, model):
     assert result.status == "breached"
     score = result.details["features"]["__score__"]
     assert score["method"] == "ks"
-    assert score["statistic"] == pytest.approx(stats.ks_2samp(ref_scores, cur_scores).statistic,
-                                               abs=1e-9)
+    assert score["statistic"] == pytest.approx(
+        stats.ks_2samp(ref_scores, cur_scores).statistic, abs=1e-9
+    )
 
 
 @pytest.mark.django_db
@@ -167,8 +173,12 @@ def test_data_quality_counts_missing_values_per_feature(api, model):
     reference(api, rng.normal(0, 1, 200), rng.choice(CATEGORIES, 200))
     x = [None if i % 4 == 0 else 0.1 for i in range(200)]
     predictions(api, x, ["zzz" if i % 10 == 0 else "a" for i in range(200)])
-    result = evaluate_rule(rule(model, "data_quality", window="1h", max_missing_rate=0.2,
-                                max_unseen_category_rate=0.05), NOW)
+    result = evaluate_rule(
+        rule(
+            model, "data_quality", window="1h", max_missing_rate=0.2, max_unseen_category_rate=0.05
+        ),
+        NOW,
+    )
     assert result.status == "breached"
     assert result.details["failing"] == ["c", "x"]
     assert result.details["features"]["x"]["missing_rate"] == 0.25
@@ -182,8 +192,9 @@ def test_estimated_performance_calibrates_on_the_reference_pairs(api, model):
     reference(api, rng.normal(0, 1, 2000), ["a"] * 2000, scores=ref_scores, labels=ref_labels)
     cur_scores = rng.uniform(0, 1, 3000)
     predictions(api, rng.normal(0, 1, 3000), ["a"] * 3000, scores=cur_scores)
-    result = evaluate_rule(rule(model, "estimated_performance", metric="accuracy",
-                                threshold=0.9, window="1h"), NOW)
+    result = evaluate_rule(
+        rule(model, "estimated_performance", metric="accuracy", threshold=0.9, window="1h"), NOW
+    )
     assert result.value == pytest.approx(0.75, abs=0.03)
     assert result.status == "breached" and result.details["n"] == 3000
 

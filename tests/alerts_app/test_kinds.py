@@ -66,8 +66,11 @@ def test_the_model_the_admin_and_the_api_accept_the_declared_kinds():
 
 
 def test_the_admin_chooser_shows_each_kinds_label_and_summary():
-    assert kind_choices()[0] == ("metric_threshold", "Metric Threshold",
-                                 "One aggregate of a metric over the window vs a threshold.")
+    assert kind_choices()[0] == (
+        "metric_threshold",
+        "Metric Threshold",
+        "One aggregate of a metric over the window vs a threshold.",
+    )
     for name in NAMES:
         assert rule_form_for(name).kind_name == name
 
@@ -86,5 +89,10 @@ def test_kinds_are_chosen_by_figure_line_and_hint():
     assert kinds.named(figure="serving") == ("latency", "error_rate", "no_data")
     assert kinds.named(line="quality") == ("performance", "estimated_performance")
     assert kinds.named(hint="distribution") == ("data_drift",)
-    assert kinds.named(hint="history") == ("data_drift", "prediction_drift", "data_quality",
-                                          "performance", "estimated_performance")
+    assert kinds.named(hint="history") == (
+        "data_drift",
+        "prediction_drift",
+        "data_quality",
+        "performance",
+        "estimated_performance",
+    )

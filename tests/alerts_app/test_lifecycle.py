@@ -23,8 +23,7 @@ def at(minutes: float) -> datetime:
 
 @pytest.fixture
 def channels(db):
-    return [make_channel("hook"), make_channel("mail", "email"),
-            make_channel("off", enabled=False)]
+    return [make_channel("hook"), make_channel("mail", "email"), make_channel("off", enabled=False)]
 
 
 @pytest.fixture
@@ -44,12 +43,18 @@ def test_a_breach_fires_one_alert_with_a_delivery_per_enabled_channel(rule):
     (transition,) = apply(rule, 0)
     alert = Alert.objects.get()
     assert (alert.state, alert.started_at, alert.value, alert.threshold) == (
-        "firing", at(0), 0.9, 0.5)
+        "firing",
+        at(0),
+        0.9,
+        0.5,
+    )
     assert alert.fingerprint == f"rule:{rule.id}|version:-"
     assert (transition.old, transition.new, transition.event) == ("ok", "firing", "firing")
     assert transition.processed == at(0)
     assert sorted(transition.deliveries.values_list("channel__name", "status")) == [
-        ("hook", "pending"), ("mail", "pending")]
+        ("hook", "pending"),
+        ("mail", "pending"),
+    ]
 
 
 def test_a_rule_that_never_breaks_stores_no_alert(rule):
@@ -61,7 +66,8 @@ def test_a_rule_that_never_breaks_stores_no_alert(rule):
 def test_the_message_says_what_broke(rule):
     apply(rule, 0)
     assert Alert.objects.get().message == (
-        f"{rule.name} on fraud: metric threshold breaks the rule: value 0.9 vs threshold 0.5.")
+        f"{rule.name} on fraud: metric threshold breaks the rule: value 0.9 vs threshold 0.5."
+    )
 
 
 def test_recovery_resolves_and_notifies_once(rule):
@@ -157,8 +163,9 @@ def test_acknowledging_twice_keeps_the_first(rule):
 
 
 def test_a_silence_mutes_deliveries_but_the_state_goes_on(rule):
-    silence = Silence.objects.create(model=rule.model, starts_at=at(-1), ends_at=at(10),
-                                     comment="deploy")
+    silence = Silence.objects.create(
+        model=rule.model, starts_at=at(-1), ends_at=at(10), comment="deploy"
+    )
     apply(rule, 0)
     apply(rule, 1, "ok", 0.1)
     assert Alert.objects.get().state == "resolved"
@@ -176,7 +183,11 @@ def test_what_a_silence_held_back_goes_out_when_it_ends(rule):
     alert = Alert.objects.get()
     assert events(alert) == ["firing", "repeat"] and alert.muted is False
     assert list(Delivery.objects.order_by("id").values_list("transition__event", "status")) == [
-        ("firing", "muted"), ("firing", "muted"), ("repeat", "pending"), ("repeat", "pending")]
+        ("firing", "muted"),
+        ("firing", "muted"),
+        ("repeat", "pending"),
+        ("repeat", "pending"),
+    ]
 
 
 def test_a_silence_of_another_rule_or_an_expired_one_does_not_mute(rule, model):
@@ -193,8 +204,9 @@ def test_a_silence_of_this_rule_on_this_model_mutes(rule):
     assert set(Delivery.objects.values_list("status", flat=True)) == {"muted"}
 
 
-def test_deliveries_are_enqueued_only_after_commit(rule, monkeypatch,
-                                                   django_capture_on_commit_callbacks):
+def test_deliveries_are_enqueued_only_after_commit(
+    rule, monkeypatch, django_capture_on_commit_callbacks
+):
     sent = []
     monkeypatch.setattr("alerts_app.outbox.enqueue_delivery", sent.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -211,16 +223,21 @@ def test_each_version_has_its_own_alert(rule, model):
     lifecycle.apply_result(rule, result(rule, version=v1), at(0))
     lifecycle.apply_result(rule, result(rule, version=v2), at(1))
     assert sorted(Alert.objects.values_list("fingerprint", flat=True)) == [
-        f"rule:{rule.id}|version:{v1.id}", f"rule:{rule.id}|version:{v2.id}"]
+        f"rule:{rule.id}|version:{v1.id}",
+        f"rule:{rule.id}|version:{v2.id}",
+    ]
 
 
 def test_a_drift_rule_with_listed_features_has_one_alert_per_feature(model, channels):
-    rule = make_alert_rule(model, "data_drift", channels=channels[:1],
-                           config={"features": ["age", "income"], "method": "psi"})
+    rule = make_alert_rule(
+        model,
+        "data_drift",
+        channels=channels[:1],
+        config={"features": ["age", "income"], "method": "psi"},
+    )
     lifecycle.apply_result(rule, drift_result(rule, {"age": True, "income": False}), at(0))
     alert = Alert.objects.get()
-    assert (alert.feature, alert.state, alert.value, alert.threshold) == ("age", "firing", 0.4,
-                                                                          0.2)
+    assert (alert.feature, alert.state, alert.value, alert.threshold) == ("age", "firing", 0.4, 0.2)
     assert alert.fingerprint.endswith("|feature:age")
     lifecycle.apply_result(rule, drift_result(rule, {"age": True, "income": True}), at(1))
     lifecycle.apply_result(rule, drift_result(rule, {"age": False, "income": True}), at(2))
@@ -243,11 +260,22 @@ def test_a_drift_rule_over_all_features_has_one_dataset_alert(model):
 
 
 def quality(missing: float, type_errors: float = 0.0) -> dict:
-    violations = [name for name, rate, limit in [("missing_rate", missing, 0.1),
-                                                 ("type_error_rate", type_errors, 0.01)]
-                  if rate > limit]
-    return {"missing_rate": missing, "type_error_rate": type_errors, "out_of_range_rate": 0.0,
-            "unseen_category_rate": 0.0, "rows": 100, "violations": violations}
+    violations = [
+        name
+        for name, rate, limit in [
+            ("missing_rate", missing, 0.1),
+            ("type_error_rate", type_errors, 0.01),
+        ]
+        if rate > limit
+    ]
+    return {
+        "missing_rate": missing,
+        "type_error_rate": type_errors,
+        "out_of_range_rate": 0.0,
+        "unseen_category_rate": 0.0,
+        "rows": 100,
+        "violations": violations,
+    }
 
 
 def quality_result(rule, features: dict):
@@ -258,26 +286,32 @@ def quality_result(rule, features: dict):
 
 
 def test_data_quality_alerts_are_per_feature_with_the_worst_rate(model):
-    rule = make_alert_rule(model, "data_quality", config={"max_missing_rate": 0.1,
-                                                          "max_type_error_rate": 0.01})
+    rule = make_alert_rule(
+        model, "data_quality", config={"max_missing_rate": 0.1, "max_type_error_rate": 0.01}
+    )
     features = {"age": quality(0.3), "income": quality(0.0), "city": quality(0.05, 0.04)}
     lifecycle.apply_result(rule, quality_result(rule, features), at(0))
     alerts = {a.feature: (a.state, a.value, a.threshold) for a in Alert.objects.all()}
     assert alerts == {"age": ("firing", 0.3, 0.1), "city": ("firing", 0.04, 0.01)}
     features = {"age": quality(0.02), "income": quality(0.0), "city": quality(0.05, 0.04)}
     lifecycle.apply_result(rule, quality_result(rule, features), at(1))
-    assert dict(Alert.objects.values_list("feature", "state")) == {"age": "resolved",
-                                                                   "city": "firing"}
+    assert dict(Alert.objects.values_list("feature", "state")) == {
+        "age": "resolved",
+        "city": "firing",
+    }
 
 
 def test_a_write_from_a_stale_snapshot_loses(rule):
     apply(rule, 0)
     stale = Alert.objects.get()
     Alert.objects.filter(id=stale.id).update(revision=stale.revision + 1)
-    decision = lifecycle.next_state(lifecycle.snapshot(stale), lifecycle.Observation("ok", 0.1),
-                                    lifecycle.policy_of(rule), at(1))
-    assert not lifecycle.guarded_write(stale, decision, lifecycle.Observation("ok", 0.1), "",
-                                       at(1))
+    decision = lifecycle.next_state(
+        lifecycle.snapshot(stale),
+        lifecycle.Observation("ok", 0.1),
+        lifecycle.policy_of(rule),
+        at(1),
+    )
+    assert not lifecycle.guarded_write(stale, decision, lifecycle.Observation("ok", 0.1), "", at(1))
     assert Alert.objects.get().state == "firing"
 
 

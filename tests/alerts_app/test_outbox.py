@@ -44,8 +44,11 @@ def fake(monkeypatch, settings):
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr(outbox, "enqueue_delivery",
-                        lambda delivery_id, countdown=0: calls.append((delivery_id, countdown)))
+    monkeypatch.setattr(
+        outbox,
+        "enqueue_delivery",
+        lambda delivery_id, countdown=0: calls.append((delivery_id, countdown)),
+    )
     return calls
 
 
@@ -63,7 +66,12 @@ def test_a_delivery_is_sent_once_and_marked_sent(delivery, fake):
     assert delivery.log == [{"at": at(1).isoformat(), "ok": True}]
     (sent,) = fake.sent
     assert (sent.event, sent.rule, sent.model, sent.value, sent.threshold) == (
-        "firing", "metric_threshold rule", "fraud", 0.9, 0.5)
+        "firing",
+        "metric_threshold rule",
+        "fraud",
+        0.9,
+        0.5,
+    )
     assert sent.alert_id == Alert.objects.get().id
 
 

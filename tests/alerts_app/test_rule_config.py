@@ -39,10 +39,22 @@ def errors_of(kind, config) -> dict:
     return caught.value.message_dict
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("30s", 30), ("5m", 300), ("1h", 3600), ("7d", 604800), ("2w", 1209600),
-    ("1h30m", 5400), (" 5M ", 300), ("300", 300), (300, 300), (0, 0), (60.0, 60),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("1h", 3600),
+        ("7d", 604800),
+        ("2w", 1209600),
+        ("1h30m", 5400),
+        (" 5M ", 300),
+        ("300", 300),
+        (300, 300),
+        (0, 0),
+        (60.0, 60),
+    ],
+)
 def test_parse_duration_reads_units_and_integer_seconds(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -55,7 +67,12 @@ def test_parse_duration_refuses_anything_else_with_a_clear_message(bad):
 
 def test_format_duration_spells_the_largest_exact_unit():
     assert [format_duration(s) for s in (30, 300, 3600, 90, 86400 * 7)] == [
-        "30s", "5m", "1h", "90s", "1w"]
+        "30s",
+        "5m",
+        "1h",
+        "90s",
+        "1w",
+    ]
 
 
 def test_every_kind_has_a_minimal_valid_config():
@@ -65,8 +82,9 @@ def test_every_kind_has_a_minimal_valid_config():
 
 
 def test_defaults_are_filled_and_durations_become_seconds():
-    clean = validate_config("metric_threshold", {"metric": "loss", "threshold": 1,
-                                                 "window": "15m", "operator": "lt"})
+    clean = validate_config(
+        "metric_threshold", {"metric": "loss", "threshold": 1, "window": "15m", "operator": "lt"}
+    )
     assert clean["window"] == 900
     assert clean["operator"] == "<"
     assert clean["aggregation"] == "avg"
@@ -76,7 +94,8 @@ def test_defaults_are_filled_and_durations_become_seconds():
 
 def test_a_missing_required_field_is_named():
     assert errors_of("metric_threshold", {"metric": "loss"}) == {
-        "threshold": ["This field is required."]}
+        "threshold": ["This field is required."]
+    }
 
 
 def test_every_bad_field_gets_its_own_message():
@@ -106,11 +125,13 @@ def test_numbers_must_be_finite_numbers_not_strings_or_booleans():
 
 
 def test_clear_threshold_must_be_on_the_clearing_side():
-    errors = errors_of("metric_threshold", {"metric": "x", "threshold": 0.25,
-                                            "clear_threshold": 0.3})
+    errors = errors_of(
+        "metric_threshold", {"metric": "x", "threshold": 0.25, "clear_threshold": 0.3}
+    )
     assert "below or equal" in errors["clear_threshold"][0]
-    assert validate_config("metric_threshold", {"metric": "x", "threshold": 0.25,
-                                                "clear_threshold": 0.15})
+    assert validate_config(
+        "metric_threshold", {"metric": "x", "threshold": 0.25, "clear_threshold": 0.15}
+    )
 
 
 def test_performance_operator_defaults_by_metric_direction():
@@ -125,19 +146,23 @@ def test_data_quality_needs_at_least_one_limit():
 
 def test_rule_fields_accept_durations_and_name_bad_ones():
     assert validate_rule_fields({"interval": "1m", "pending_for": "5m"}) == {
-        "interval": 60, "pending_for": 300}
+        "interval": 60,
+        "pending_for": 300,
+    }
     with pytest.raises(ValidationError) as caught:
         validate_rule_fields({"interval": 1, "keep_firing_for": "later"})
     assert set(caught.value.message_dict) == {"interval", "keep_firing_for"}
 
 
 def test_is_cleared_applies_the_clear_threshold_once_firing():
-    config = validate_config("metric_threshold", {"metric": "x", "threshold": 0.25,
-                                                  "clear_threshold": 0.15})
+    config = validate_config(
+        "metric_threshold", {"metric": "x", "threshold": 0.25, "clear_threshold": 0.15}
+    )
     assert not is_cleared("metric_threshold", config, 0.2)
     assert is_cleared("metric_threshold", config, 0.1)
-    below = validate_config("performance", {"metric": "f1", "threshold": 0.8,
-                                            "clear_threshold": 0.85})
+    below = validate_config(
+        "performance", {"metric": "f1", "threshold": 0.8, "clear_threshold": 0.85}
+    )
     assert not is_cleared("performance", below, 0.82)
     assert is_cleared("performance", below, 0.9)
 
@@ -158,16 +183,20 @@ def test_describe_kind_gives_help_required_and_default_for_the_admin_form():
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(sorted(kind.name for kind in KINDS)),
-       config=st.dictionaries(st.sampled_from(sorted({f for k in KINDS
-                                                      for f in k.fields}) + ["junk"]), JSON))
+@given(
+    kind=st.sampled_from(sorted(kind.name for kind in KINDS)),
+    config=st.dictionaries(
+        st.sampled_from(sorted({f for k in KINDS for f in k.fields}) + ["junk"]), JSON
+    ),
+)
 def test_any_json_config_is_either_normalised_or_refused_field_by_field(kind, config):
     try:
         clean = validate_config(kind, config)

@@ -21,12 +21,14 @@ def at(seconds: float) -> datetime:
 
 
 def log_loss(model, value: float, when: datetime = T0) -> None:
-    MetricPoint.objects.create(model=model, version=model.latest_version(), name="loss",
-                               value=value, timestamp=when)
+    MetricPoint.objects.create(
+        model=model, version=model.latest_version(), name="loss", value=value, timestamp=when
+    )
 
 
-@pytest.mark.parametrize(("now", "expected"), [(0, 60), (59, 60), (60, 120), (61, 120),
-                                               (3600, 3660)])
+@pytest.mark.parametrize(
+    ("now", "expected"), [(0, 60), (59, 60), (60, 120), (61, 120), (3600, 3660)]
+)
 def test_the_next_run_keeps_the_cadence_and_skips_missed_runs(now, expected):
     assert schedule.next_slot(T0, 60, at(now)) == at(expected)
 
@@ -50,8 +52,9 @@ def test_a_second_dispatch_in_the_same_cycle_finds_nothing(model):
     assert schedule.claim_due_rules(at(10), 100) == []
 
 
-def test_dispatch_claims_every_due_rule_once_in_batches(model, settings,
-                                                       django_capture_on_commit_callbacks):
+def test_dispatch_claims_every_due_rule_once_in_batches(
+    model, settings, django_capture_on_commit_callbacks
+):
     settings.MODELWATCH_DISPATCH_BATCH = 3
     rules = [make_alert_rule(model, name=f"r{i}", next_run_at=at(-i)) for i in range(7)]
     published = []
@@ -84,8 +87,10 @@ def test_a_crashing_rule_records_an_error_and_keeps_its_alert(model, monkeypatch
     monkeypatch.setattr(schedule, "evaluate_rule", crash)
     result = schedule.evaluate_due_rule(rule.id, at(60))
     assert (result.status, result.passed) == ("error", False)
-    assert result.details == {"error": "RuntimeError: profile store unavailable",
-                              "type": "RuntimeError"}
+    assert result.details == {
+        "error": "RuntimeError: profile store unavailable",
+        "type": "RuntimeError",
+    }
     assert Alert.objects.get().state == "firing"
 
 
@@ -118,17 +123,19 @@ def test_a_crashing_rule_does_not_block_the_others(model, monkeypatch):
     assert statuses == {"bad": "error", "good": "breached"}
 
 
-def test_claims_are_published_in_chunks_that_expire_after_one_interval(monkeypatch,
-                                                                        settings):
+def test_claims_are_published_in_chunks_that_expire_after_one_interval(monkeypatch, settings):
     from alerts_app.tasks import evaluate_rules_task
 
     settings.MODELWATCH_DISPATCH_CHUNK = 2
     sent = []
-    monkeypatch.setattr(evaluate_rules_task, "apply_async",
-                        lambda args, **kw: sent.append((args[0], kw["expires"])))
+    monkeypatch.setattr(
+        evaluate_rules_task, "apply_async", lambda args, **kw: sent.append((args[0], kw["expires"]))
+    )
     schedule.publish_evaluations([(7, 300, T0), (8, 600, at(1)), (9, 10, T0)])
-    assert sent == [([[7, T0.isoformat()], [8, at(1).isoformat()]], 300),
-                    ([[9, T0.isoformat()]], 30)]
+    assert sent == [
+        ([[7, T0.isoformat()], [8, at(1).isoformat()]], 300),
+        ([[9, T0.isoformat()]], 30),
+    ]
 
 
 def test_a_redelivered_message_skips_the_rules_it_already_evaluated(model):
@@ -136,8 +143,7 @@ def test_a_redelivered_message_skips_the_rules_it_already_evaluated(model):
     log_loss(model, 0.9, timezone.now() - timedelta(seconds=30))  # workers use the clock
     items = [[rule.id, T0.isoformat()] for rule in rules]
     schedule.evaluate_rules(items[:2])  # the worker died before the third
-    assert schedule.evaluate_rules(items) == [None, None, CheckResult.objects.get(
-        rule=rules[2])]
+    assert schedule.evaluate_rules(items) == [None, None, CheckResult.objects.get(rule=rules[2])]
     assert CheckResult.objects.count() == 3
     later = schedule.evaluate_rules([[rules[0].id, at(60).isoformat()]])
     assert later[0].status == "breached"  # the next slot is evaluated again
@@ -178,8 +184,16 @@ def test_two_concurrent_dispatchers_claim_each_due_rule_exactly_once():
         pytest.skip("needs concurrent transactions (PostgreSQL)")
     model = make_model()
     AlertRule.objects.bulk_create(
-        AlertRule(model=model, name=f"r{i}", kind="metric_threshold", config={},
-                  next_run_at=at(-1), interval=60) for i in range(200))
+        AlertRule(
+            model=model,
+            name=f"r{i}",
+            kind="metric_threshold",
+            config={},
+            next_run_at=at(-1),
+            interval=60,
+        )
+        for i in range(200)
+    )
     claimed: list[list[int]] = [[], []]
     barrier = threading.Barrier(2)
 

@@ -26,9 +26,16 @@ def start_cycle() -> None:
 def test_each_due_rule_is_evaluated_exactly_once_per_cycle(alerting):
     model = make_model()
     AlertRule.objects.bulk_create(
-        AlertRule(model=model, name=f"rule {i}", kind="no_data", interval=3600,
-                  config={"window": "10m"}, next_run_at=timezone.now())
-        for i in range(RULES))
+        AlertRule(
+            model=model,
+            name=f"rule {i}",
+            kind="no_data",
+            interval=3600,
+            config={"window": "10m"},
+            next_run_at=timezone.now(),
+        )
+        for i in range(RULES)
+    )
     ids = set(AlertRule.objects.values_list("id", flat=True))
     for cycle in (1, 2):
         if cycle == 2:

@@ -19,8 +19,16 @@ def at(seconds: float) -> datetime:
 
 def many_rules(model, count: int, due_at: datetime) -> list[int]:
     rules = AlertRule.objects.bulk_create(
-        AlertRule(model=model, name=f"r{i}", kind="metric_threshold", config={},
-                  next_run_at=due_at, interval=60) for i in range(count))
+        AlertRule(
+            model=model,
+            name=f"r{i}",
+            kind="metric_threshold",
+            config={},
+            next_run_at=due_at,
+            interval=60,
+        )
+        for i in range(count)
+    )
     return [rule.id for rule in rules]
 
 
@@ -31,8 +39,9 @@ def dispatched(now: datetime, capture) -> list:
     return [claim for batch in published for claim in batch]
 
 
-def test_the_other_models_rule_is_in_the_first_message(settings,
-                                                      django_capture_on_commit_callbacks):
+def test_the_other_models_rule_is_in_the_first_message(
+    settings, django_capture_on_commit_callbacks
+):
     settings.MODELWATCH_DISPATCH_BATCH = 5  # the first batch of rows is all the busy model's
     busy, quiet = make_model("busy"), make_model("quiet")
     many_rules(busy, 15, at(-600))  # due for longer than the quiet model's rule
@@ -53,7 +62,8 @@ def test_models_are_interleaved_in_the_order_of_their_oldest_due_rule():
 
 
 def test_a_model_gets_at_most_its_share_per_cycle_and_the_rest_next_cycle(
-        settings, django_capture_on_commit_callbacks):
+    settings, django_capture_on_commit_callbacks
+):
     settings.MODELWATCH_DISPATCH_PER_MODEL = 20
     settings.MODELWATCH_DISPATCH_BATCH = 7  # the share holds across the batches of a cycle
     busy, quiet = make_model("busy"), make_model("quiet")
@@ -70,7 +80,8 @@ def test_a_model_gets_at_most_its_share_per_cycle_and_the_rest_next_cycle(
 
 
 def test_rules_still_in_flight_count_against_the_models_share(
-        settings, django_capture_on_commit_callbacks):
+    settings, django_capture_on_commit_callbacks
+):
     settings.MODELWATCH_DISPATCH_PER_MODEL = 5
     busy, quiet = make_model("busy"), make_model("quiet")
     rules = many_rules(busy, 10, at(-1))
@@ -85,8 +96,10 @@ def test_rules_still_in_flight_count_against_the_models_share(
     again = dispatched(at(32), django_capture_on_commit_callbacks)
     assert sorted(rule_id for rule_id, _, _ in again) == rules[5:7]
 
+
 def test_a_rule_whose_message_was_lost_is_sent_again_once_due(
-        settings, django_capture_on_commit_callbacks):
+    settings, django_capture_on_commit_callbacks
+):
     settings.MODELWATCH_DISPATCH_PER_MODEL = 1
     rule = many_rules(make_model("busy"), 1, at(-1))[0]
     assert len(dispatched(T0, django_capture_on_commit_callbacks)) == 1  # never evaluated

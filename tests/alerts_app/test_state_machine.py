@@ -123,8 +123,9 @@ def test_hysteresis_applies_while_pending():
 
 
 def test_a_breached_value_past_the_clear_level_still_counts_as_breaching():
-    decision = next_state(AlertSnapshot(), Observation("breached", 0.3, 0.25, cleared=True),
-                          Policy(), T0)
+    decision = next_state(
+        AlertSnapshot(), Observation("breached", 0.3, 0.25, cleared=True), Policy(), T0
+    )
     assert decision.event == "firing"
 
 

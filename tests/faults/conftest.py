@@ -34,5 +34,6 @@ def scratch_postgres():
 @pytest.fixture
 def drill_database(scratch_postgres) -> str:
     """DATABASE_URL of a fresh migrated database on the drills' own cluster."""
-    return scratch_postgres.database_from(scratch_postgres.template,
-                                          f"drill_{uuid.uuid4().hex[:8]}")
+    return scratch_postgres.database_from(
+        scratch_postgres.template, f"drill_{uuid.uuid4().hex[:8]}"
+    )

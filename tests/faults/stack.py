@@ -40,8 +40,10 @@ def wait_until(predicate, timeout: float = 60, step: float = 0.2):
 
 def postgres_bindir() -> Path | None:
     """The newest installed PostgreSQL server binaries (Debian's layout, or on PATH)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if found:
         return Path(found[-1]).parent
     on_path = shutil.which("postgres")
@@ -87,15 +89,38 @@ class Postgres:
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self.log.touch()
             os.chown(self.log, owner.pw_uid, owner.pw_gid)
-        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                 "-E", "UTF8", "--no-sync", "--locale=C")
+        self.run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         return self.start()
 
     def start(self) -> "Postgres":
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c max_connections=60")
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
-                 "-w", "-t", "60", "start")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=60"
+        )
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
     def stop(self, mode: str = "immediate") -> None:
@@ -144,8 +169,20 @@ class Redis:
     def start(self) -> "Redis":
         LOGS.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--logfile", str(LOGS / f"redis-{self.port}.log")])
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(LOGS / f"redis-{self.port}.log"),
+            ]
+        )
         wait_until(self.answers, timeout=20, step=0.05)
         return self
 
@@ -164,32 +201,67 @@ class Redis:
 
 
 def app_env(database_url: str, broker_url: str, **extra: str) -> dict:
-    return os.environ | {
-        "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url,
-        "DJANGO_DEBUG": "0", "SECRET_KEY": "faults-" + "x" * 50, "LOG_LEVEL": "WARNING",
-        "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
-        "MODELWATCH_ALLOW_PRIVATE_WEBHOOKS": "1", "PYTHONUNBUFFERED": "1",
-        "CELERY_TASK_DEFAULT_QUEUE": "celery", "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
-    } | extra
+    return (
+        os.environ
+        | {
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "DJANGO_DEBUG": "0",
+            "SECRET_KEY": "faults-" + "x" * 50,
+            "LOG_LEVEL": "WARNING",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "MODELWATCH_ALLOW_PRIVATE_WEBHOOKS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "CELERY_TASK_DEFAULT_QUEUE": "celery",
+            "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
+        }
+        | extra
+    )
 
 
 def celery(env: dict, log_name: str, *args: str) -> subprocess.Popen:
     """A celery process in a session of its own, so that a drill can kill its whole group."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{log_name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "monitor_site", *args],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "monitor_site", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def worker(env: dict, name: str, concurrency: int = 2) -> subprocess.Popen:
-    return celery(env, name, "worker", "-n", f"{name}@localhost", "-c", str(concurrency),
-                  "--loglevel=INFO", "--without-gossip", "--without-mingle")
+    return celery(
+        env,
+        name,
+        "worker",
+        "-n",
+        f"{name}@localhost",
+        "-c",
+        str(concurrency),
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+    )
 
 
 def beat(env: dict, folder: str, name: str = "beat") -> subprocess.Popen:
-    return celery(env, name, "beat", "--loglevel=INFO", "-S", "celery.beat:PersistentScheduler",
-                  "-s", os.path.join(folder, "schedule"), "--pidfile=")
+    return celery(
+        env,
+        name,
+        "beat",
+        "--loglevel=INFO",
+        "-S",
+        "celery.beat:PersistentScheduler",
+        "-s",
+        os.path.join(folder, "schedule"),
+        "--pidfile=",
+    )
 
 
 def stop(process: subprocess.Popen, kill: bool = False) -> None:
@@ -251,8 +323,7 @@ class Hook:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> "Hook":
         self.thread.start()

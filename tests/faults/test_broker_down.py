@@ -27,15 +27,25 @@ cast["rule_id"] = AlertRule.objects.create(
 
 def post(url: str, token: str, endpoint: str, records: list) -> tuple[int, float]:
     started = time.monotonic()
-    response = requests.post(f"{url}/api/v1/models/drill/{endpoint}/", json={"records": records},
-                             headers={"Authorization": f"Token {token}"}, timeout=30)
+    response = requests.post(
+        f"{url}/api/v1/models/drill/{endpoint}/",
+        json={"records": records},
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
     return response.status_code, time.monotonic() - started
 
 
 def send_telemetry(url: str, token: str, batch: int) -> list[tuple[int, float]]:
-    return [post(url, token, "metrics", [{"name": "loss", "value": 0.2, "step": batch}]),
-            post(url, token, "predictions", [{"id": f"b{batch}", "features": {"x": batch},
-                                              "prediction": 0}])]
+    return [
+        post(url, token, "metrics", [{"name": "loss", "value": 0.2, "step": batch}]),
+        post(
+            url,
+            token,
+            "predictions",
+            [{"id": f"b{batch}", "features": {"x": batch}, "prediction": 0}],
+        ),
+    ]
 
 
 def test_ingestion_survives_a_broker_outage_and_checks_resume(scratch_postgres, drill_database):
@@ -46,24 +56,30 @@ def test_ingestion_survives_a_broker_outage_and_checks_resume(scratch_postgres, 
 
     def checks() -> int:
         return scratch_postgres.execute(
-            "SELECT count(*) FROM alerts_app_checkresult WHERE rule_id = %s", database,
-            [cast["rule_id"]])[0][0]
+            "SELECT count(*) FROM alerts_app_checkresult WHERE rule_id = %s",
+            database,
+            [cast["rule_id"]],
+        )[0][0]
 
     processes = [worker(env, "broker-drill-worker"), beat(env, tempfile.mkdtemp(), "broker-beat")]
     try:
         with Server(env, workers=1) as server:
             assert wait_until(lambda: checks() >= 2, timeout=90), "checks never ran"
             redis.stop()
-            answers = [a for batch in range(5) for a in send_telemetry(server.url, cast["token"],
-                                                                        batch)]
+            answers = [
+                a for batch in range(5) for a in send_telemetry(server.url, cast["token"], batch)
+            ]
             health = requests.get(f"{server.url}/healthz", timeout=30)
             time.sleep(3)
             redis.start()
             resumed_from = checks()
-            assert wait_until(lambda: checks() >= resumed_from + 2, timeout=90), \
+            assert wait_until(lambda: checks() >= resumed_from + 2, timeout=90), (
                 "checks did not resume after the broker came back"
-            healthy = wait_until(lambda: requests.get(f"{server.url}/healthz",
-                                                      timeout=30).status_code == 200, timeout=30)
+            )
+            healthy = wait_until(
+                lambda: requests.get(f"{server.url}/healthz", timeout=30).status_code == 200,
+                timeout=30,
+            )
     finally:
         for process in processes:
             stop(process)
@@ -75,5 +91,7 @@ def test_ingestion_survives_a_broker_outage_and_checks_resume(scratch_postgres, 
     assert healthy
     stored = scratch_postgres.execute(
         "SELECT (SELECT count(*) FROM models_app_metricpoint),"
-        " (SELECT count(*) FROM models_app_prediction)", database)[0]
+        " (SELECT count(*) FROM models_app_prediction)",
+        database,
+    )[0]
     assert stored == (5, 5)

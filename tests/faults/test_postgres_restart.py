@@ -39,17 +39,24 @@ class Traffic:
 def ingest(url: str, token: str, client: int, traffic: Traffic) -> None:
     """One client: alternate metric and prediction batches, each with unique keys."""
     try:
-        with Client(url, token, max_retries=30, backoff=0.2, max_backoff=2.0,
-                    timeout=10) as mw:
+        with Client(url, token, max_retries=30, backoff=0.2, max_backoff=2.0, timeout=10) as mw:
             drill = mw.model("drill")
             for batch in range(BATCHES):
                 first = (client * BATCHES + batch) * RECORDS
                 if batch % 2:
-                    drill.log_predictions([{"id": f"p{n}", "features": {"x": n}, "prediction": 1}
-                                           for n in range(first, first + RECORDS)])
+                    drill.log_predictions(
+                        [
+                            {"id": f"p{n}", "features": {"x": n}, "prediction": 1}
+                            for n in range(first, first + RECORDS)
+                        ]
+                    )
                 else:
-                    drill.log_metrics([{"name": "loss", "value": 0.5, "step": n}
-                                       for n in range(first, first + RECORDS)])
+                    drill.log_metrics(
+                        [
+                            {"name": "loss", "value": 0.5, "step": n}
+                            for n in range(first, first + RECORDS)
+                        ]
+                    )
                 traffic.sent_one()
                 time.sleep(0.05)
     except Exception as exc:  # reported by the test, with the client that failed
@@ -79,8 +86,10 @@ def test_a_database_restart_loses_no_row_and_doubles_none(scratch_postgres, dril
     cast = create_cast(env)
     traffic, done = Traffic(), threading.Event()
     with Server(env, workers=2) as server:
-        clients = [threading.Thread(target=ingest, args=(server.url, cast["token"], i, traffic))
-                   for i in range(CLIENTS)]
+        clients = [
+            threading.Thread(target=ingest, args=(server.url, cast["token"], i, traffic))
+            for i in range(CLIENTS)
+        ]
         prober = threading.Thread(target=probe, args=(server.url, cast["token"], traffic, done))
         for thread in [*clients, prober]:
             thread.start()
@@ -107,5 +116,6 @@ def test_a_database_restart_loses_no_row_and_doubles_none(scratch_postgres, dril
         " (SELECT count(DISTINCT step) FROM models_app_metricpoint),"
         " (SELECT count(*) FROM models_app_prediction),"
         " (SELECT count(DISTINCT client_id) FROM models_app_prediction)",
-        drill_database.rsplit("/", 1)[1])[0]
+        drill_database.rsplit("/", 1)[1],
+    )[0]
     assert stored == (expected, expected, expected, expected)

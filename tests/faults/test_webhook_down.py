@@ -40,12 +40,17 @@ rule.channels.set([channel])
 """
 
 
-def test_a_notification_waits_out_a_target_outage_and_arrives_once(scratch_postgres,
-                                                                   drill_database):
+def test_a_notification_waits_out_a_target_outage_and_arrives_once(
+    scratch_postgres, drill_database
+):
     port, redis = free_port(), Redis().start()
-    env = app_env(drill_database, redis.url, MODELWATCH_DISPATCH_INTERVAL="1",
-                  MODELWATCH_NOTIFY_BACKOFF_SECONDS=str(30 / SPEEDUP),
-                  MODELWATCH_NOTIFY_BACKOFF_MAX=str(3600 / SPEEDUP))
+    env = app_env(
+        drill_database,
+        redis.url,
+        MODELWATCH_DISPATCH_INTERVAL="1",
+        MODELWATCH_NOTIFY_BACKOFF_SECONDS=str(30 / SPEEDUP),
+        MODELWATCH_NOTIFY_BACKOFF_MAX=str(3600 / SPEEDUP),
+    )
     cast = create_cast(env, f'HOOK = "http://127.0.0.1:{port}/hook"\n' + RULE)
     database = drill_database.rsplit("/", 1)[1]
 
@@ -56,31 +61,39 @@ def test_a_notification_waits_out_a_target_outage_and_arrives_once(scratch_postg
     processes = [worker(env, "webhook-drill-worker"), beat(env, tempfile.mkdtemp(), "hook-beat")]
     try:
         with Server(env, workers=1) as server:
-            requests.post(f"{server.url}/api/v1/models/drill/metrics/",
-                          json={"records": [{"name": "loss", "value": 0.9}]},
-                          headers={"Authorization": f"Token {cast['token']}"}, timeout=30)
-            assert wait_until(lambda: one("SELECT 1 FROM alerts_app_delivery WHERE attempts > 0"),
-                              timeout=90), "the alert never tried to notify"
+            requests.post(
+                f"{server.url}/api/v1/models/drill/metrics/",
+                json={"records": [{"name": "loss", "value": 0.9}]},
+                headers={"Authorization": f"Token {cast['token']}"},
+                timeout=30,
+            )
+            assert wait_until(
+                lambda: one("SELECT 1 FROM alerts_app_delivery WHERE attempts > 0"), timeout=90
+            ), "the alert never tried to notify"
             time.sleep(OUTAGE / 2)
             during = one("SELECT a.state, d.status FROM alerts_app_alert a, alerts_app_delivery d")
             time.sleep(OUTAGE / 2)
             with Hook(port) as hook:
-                sent = wait_until(lambda: one(
-                    "SELECT 1 FROM alerts_app_delivery WHERE status = 'sent'"), timeout=60)
+                sent = wait_until(
+                    lambda: one("SELECT 1 FROM alerts_app_delivery WHERE status = 'sent'"),
+                    timeout=60,
+                )
                 time.sleep(2)  # a duplicate would arrive by now
     finally:
         for process in processes:
             stop(process)
         redis.stop()
-    delivery = scratch_postgres.execute("SELECT status, attempts, log FROM alerts_app_delivery",
-                                        database)
+    delivery = scratch_postgres.execute(
+        "SELECT status, attempts, log FROM alerts_app_delivery", database
+    )
     assert during == ("firing", "pending")
     assert sent, f"never delivered: {delivery}"
     assert [body["event"] for body in hook.bodies] == ["firing"]
-    (status, attempts, log), = delivery
+    ((status, attempts, log),) = delivery
     waits = [entry["retry_in"] for entry in log[:-1]]
     assert status == "sent" and attempts == len(log) and log[-1]["ok"]
     assert waits == [round(0.3 * 2**n, 6) for n in range(len(waits))] and sum(waits) >= OUTAGE
     assert one("SELECT state FROM alerts_app_alert") == ("firing",)
-    assert scratch_postgres.execute("SELECT event FROM alerts_app_alerttransition",
-                                    database) == [("firing",)]
+    assert scratch_postgres.execute("SELECT event FROM alerts_app_alerttransition", database) == [
+        ("firing",)
+    ]

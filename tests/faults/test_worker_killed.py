@@ -49,13 +49,13 @@ cast["alert_id"] = Alert.objects.create(rule=rule, fingerprint=fingerprint(rule.
 def hold_alert_row(dsn: str, alert_id: int):
     """Lock the alert's row from another connection: an evaluation blocks on it."""
     conn = psycopg2.connect(dsn)
-    conn.cursor().execute("SELECT id FROM alerts_app_alert WHERE id = %s FOR UPDATE",
-                          [alert_id])
+    conn.cursor().execute("SELECT id FROM alerts_app_alert WHERE id = %s FOR UPDATE", [alert_id])
     return conn
 
 
 def test_a_killed_worker_is_replaced_without_a_lost_or_doubled_notification(
-        scratch_postgres, drill_database):
+    scratch_postgres, drill_database
+):
     port, redis = free_port(), Redis().start()
     env = app_env(drill_database, redis.url, MODELWATCH_DISPATCH_INTERVAL="1")
     cast = create_cast(env, f'HOOK = "http://127.0.0.1:{port}/hook"\n' + RULE)
@@ -65,9 +65,14 @@ def test_a_killed_worker_is_replaced_without_a_lost_or_doubled_notification(
         return scratch_postgres.execute(sql, database)
 
     def blocked() -> bool:
-        return scratch_postgres.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = "
-            "'Lock'", params=[database])[0][0] > 0
+        return (
+            scratch_postgres.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = "
+                "'Lock'",
+                params=[database],
+            )[0][0]
+            > 0
+        )
 
     lock = hold_alert_row(drill_database, cast["alert_id"])
     doomed = worker(env, "doomed-worker", concurrency=1)

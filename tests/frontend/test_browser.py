@@ -17,8 +17,12 @@ from tests.factories import make_user
 
 CHROMIUM = os.environ.get("MODELWATCH_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,10 +81,12 @@ def wait_for_figures(page) -> list[dict]:
     page.wait_for_function(
         "() => document.querySelectorAll('[data-src]').length > 0 && "
         "[...document.querySelectorAll('[data-src]')].every(e => e.dataset.state === 'ready'"
-        " && e._fullData)")
+        " && e._fullData)"
+    )
     return page.evaluate(
         "[...document.querySelectorAll('[data-src]')].map(e => ({id: e.id, "
-        "traces: e._fullData.length, layout: e._fullLayout.xaxis.type}))")
+        "traces: e._fullData.length, layout: e._fullLayout.xaxis.type}))"
+    )
 
 
 def test_a_user_logs_in_reads_the_model_changes_the_range_and_acknowledges(page, live_server):
@@ -102,12 +108,14 @@ def test_a_user_logs_in_reads_the_model_changes_the_range_and_acknowledges(page,
     wait_for_figures(page)
     span_days = page.evaluate(
         "(() => { const r = document.getElementById('figure-timeline')._fullLayout.xaxis.range;"
-        " return (new Date(r[1]) - new Date(r[0])) / 864e5; })()")
+        " return (new Date(r[1]) - new Date(r[0])) / 864e5; })()"
+    )
     assert span_days == pytest.approx(30, abs=0.1)
 
     page.select_option("#feature-select", "clinic")
     page.wait_for_function(
-        "() => document.getElementById('figure-distribution')._fullData[0].x.includes('north')")
+        "() => document.getElementById('figure-distribution')._fullData[0].x.includes('north')"
+    )
 
     page.goto(f"{base}/alerts/")
     first = page.locator("button[data-ack]").first
@@ -134,12 +142,14 @@ def test_the_model_page_refreshes_in_place_and_fits_a_phone(page, live_server):
     Alert.objects.filter(state="firing").update(acknowledged_at=timezone.now())
     page.evaluate("window.modelwatchRefresh()")
     page.wait_for_function(
-        "() => !document.querySelector('[data-region=active-alerts] button[data-ack]')")
+        "() => !document.querySelector('[data-region=active-alerts] button[data-ack]')"
+    )
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
     figures = wait_for_figures(page)
     assert all(f["traces"] > 0 for f in figures)
-    drawn = page.evaluate("[...document.querySelectorAll('[data-src]')]"
-                          ".every(e => e.querySelector('.main-svg'))")
+    drawn = page.evaluate(
+        "[...document.querySelectorAll('[data-src]')].every(e => e.querySelector('.main-svg'))"
+    )
     assert drawn, "a refreshed figure lost its plot"
 
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -165,8 +175,9 @@ def test_names_shaped_like_links_are_drawn_as_text(page, live_server):
     page.goto(f"{base}/models/cancer-screening/?range=30d")
     wait_for_figures(page)
     links = page.evaluate("document.querySelectorAll('[data-src] svg a').length")
-    drawn = page.evaluate("[...document.querySelectorAll('[data-src] svg text')]"
-                          ".map(t => t.textContent).join('\\n')")
+    drawn = page.evaluate(
+        "[...document.querySelectorAll('[data-src] svg text')].map(t => t.textContent).join('\\n')"
+    )
     page.screenshot(path=ARTIFACTS / "model-hostile-names.png", full_page=True)
     assert links == 0
     assert '<a href="https://evil.example">' in drawn

@@ -24,8 +24,7 @@ def test_an_unknown_model_is_a_404_page_in_the_layout(browser_client, watched):
     assert 'data-live="0"' in html
 
 
-def test_an_unknown_model_is_the_same_page_with_django_debug_on(browser_client, watched,
-                                                                settings):
+def test_an_unknown_model_is_the_same_page_with_django_debug_on(browser_client, watched, settings):
     settings.DEBUG = True
     html = assert_layout_page(browser_client.get("/models/nope/"), 404, "Page not found")
     assert "technical_404" not in html and "Django tried these URL patterns" not in html
@@ -45,15 +44,16 @@ def test_a_bad_range_on_a_page_is_a_400_page_naming_the_problem(browser_client, 
     assert "range must be one of 1h, 24h, 7d, 30d, 90d, 365d (or start/end)." in html
     assert '<a href="/models/churn/">Show this page with the default range</a>' in html
     rule = watched.rules.first()
-    html = assert_layout_page(browser_client.get(f"/rules/{rule.pk}/?range=2y"), 400,
-                              "Bad request")
+    html = assert_layout_page(browser_client.get(f"/rules/{rule.pk}/?range=2y"), 400, "Bad request")
     assert "range must be one of" in html
 
 
 def test_figure_endpoints_and_the_api_keep_json_errors(browser_client, watched):
     response = browser_client.get("/models/churn/figures/serving.json?range=2y")
     assert (response.status_code, response.json()) == (
-        400, {"range": ["range must be one of 1h, 24h, 7d, 30d, 90d, 365d (or start/end)."]})
+        400,
+        {"range": ["range must be one of 1h, 24h, 7d, 30d, 90d, 365d (or start/end)."]},
+    )
     response = browser_client.get("/api/v1/models/nope/")
     assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
     response = browser_client.get("/api/v1/no-such-endpoint/")

@@ -42,8 +42,7 @@ def hostile(watched):
     all named like a link."""
     MetricPoint.objects.filter(name="accuracy").update(name=EVIL)
     rule = AlertRule.objects.get(name="accuracy too low")
-    AlertRule.objects.filter(pk=rule.pk).update(
-        name=EVIL, config=rule.config | {"metric": EVIL})
+    AlertRule.objects.filter(pk=rule.pk).update(name=EVIL, config=rule.config | {"metric": EVIL})
     ModelVersion.objects.filter(model=watched).update(version=EVIL)
     ParameterStat.objects.filter(model=watched).update(tensor=EVIL)
     for prediction in Prediction.objects.filter(model=watched):
@@ -57,8 +56,7 @@ def hostile(watched):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_no_model_figure_draws_a_user_name_as_markup(browser_client, hostile, frozen_now,
-                                                     name):
+def test_no_model_figure_draws_a_user_name_as_markup(browser_client, hostile, frozen_now, name):
     params = {"range": "7d", "name": EVIL, "feature": EVIL}
     response = browser_client.get(f"/models/churn/figures/{name}.json", params)
     assert response.status_code == 200
@@ -67,8 +65,9 @@ def test_no_model_figure_draws_a_user_name_as_markup(browser_client, hostile, fr
 
 
 def test_the_names_are_still_drawn_escaped(browser_client, hostile, frozen_now):
-    metric = browser_client.get("/models/churn/figures/metric.json",
-                                {"range": "7d", "name": EVIL}).json()
+    metric = browser_client.get(
+        "/models/churn/figures/metric.json", {"range": "7d", "name": EVIL}
+    ).json()
     assert metric["layout"]["title"]["text"] == ESCAPED
     assert metric["layout"]["yaxis"]["title"]["text"] == ESCAPED
     drift = browser_client.get("/models/churn/figures/drift.json", {"range": "7d"}).json()
@@ -83,10 +82,19 @@ def test_the_rule_history_escapes_the_rule_name(browser_client, hostile, frozen_
 
 
 def test_hover_templates_keep_their_markup_and_values_are_escaped():
-    fig = go.Figure(go.Heatmap(z=[[1.0]], y=[EVIL], x=["t"], text=[[EVIL]], name=EVIL,
-                               hovertemplate="%{y}<br>%{text}<extra></extra>"))
-    fig.update_layout(title=EVIL, annotations=[{"text": EVIL}],
-                      xaxis={"ticktext": [EVIL], "tickvals": [0]})
+    fig = go.Figure(
+        go.Heatmap(
+            z=[[1.0]],
+            y=[EVIL],
+            x=["t"],
+            text=[[EVIL]],
+            name=EVIL,
+            hovertemplate="%{y}<br>%{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=EVIL, annotations=[{"text": EVIL}], xaxis={"ticktext": [EVIL], "tickvals": [0]}
+    )
     trace = json.loads(figure_json(fig))["data"][0]
     layout = json.loads(figure_json(fig))["layout"]
     assert trace["hovertemplate"] == "%{y}<br>%{text}<extra></extra>"

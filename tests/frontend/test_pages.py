@@ -9,8 +9,17 @@ from alerts_app.models import Alert
 
 pytestmark = pytest.mark.django_db
 
-FIGURES = ["timeline", "metric", "serving", "drift", "distribution", "performance",
-           "training", "weights", "versions"]
+FIGURES = [
+    "timeline",
+    "metric",
+    "serving",
+    "drift",
+    "distribution",
+    "performance",
+    "training",
+    "weights",
+    "versions",
+]
 
 
 def figure(client, model, which, **params):
@@ -20,8 +29,12 @@ def figure(client, model, which, **params):
 
 
 def traces_with_data(fig) -> list[dict]:
-    return [t for t in fig["data"] if any(k in t for k in ("x", "y", "z"))
-            and (t.get("x") not in (None, [None]) or t.get("z") is not None)]
+    return [
+        t
+        for t in fig["data"]
+        if any(k in t for k in ("x", "y", "z"))
+        and (t.get("x") not in (None, [None]) or t.get("z") is not None)
+    ]
 
 
 @pytest.mark.parametrize("path", ["/", "/models/churn/", "/alerts/", "/rules/1/"])
@@ -37,8 +50,7 @@ def test_figure_endpoints_answer_401_json_to_anonymous_users(watched):
     assert response.json() == {"detail": "Authentication required."}
 
 
-def test_the_overview_lists_each_model_with_health_and_volume(browser_client, watched,
-                                                              frozen_now):
+def test_the_overview_lists_each_model_with_health_and_volume(browser_client, watched, frozen_now):
     response = browser_client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -72,21 +84,26 @@ def test_every_model_figure_carries_the_models_data(browser_client, watched, fro
     fig = figure(browser_client, watched, name, range="7d")
     assert traces_with_data(fig), f"{name} has no data traces"
     assert "annotations" not in fig["layout"] or all(
-        "No " not in a.get("text", "") for a in fig["layout"]["annotations"])
+        "No " not in a.get("text", "") for a in fig["layout"]["annotations"]
+    )
 
 
-def test_the_metric_figure_draws_the_rule_threshold_and_the_firing_span(browser_client, watched,
-                                                                         frozen_now):
+def test_the_metric_figure_draws_the_rule_threshold_and_the_firing_span(
+    browser_client, watched, frozen_now
+):
     fig = figure(browser_client, watched, "metric", range="7d", name="accuracy")
     shapes = fig["layout"]["shapes"]
     assert any(s["type"] == "line" and s["y0"] == 0.8 for s in shapes)
     assert {s["name"] for s in shapes if s["type"] == "rect"} == {
-        "pending: accuracy too low", "firing: accuracy too low"}
+        "pending: accuracy too low",
+        "firing: accuracy too low",
+    }
     assert fig["layout"]["yaxis"]["title"]["text"] == "accuracy"
 
 
-def test_the_distribution_figure_compares_the_reference_with_the_window(browser_client, watched,
-                                                                        frozen_now):
+def test_the_distribution_figure_compares_the_reference_with_the_window(
+    browser_client, watched, frozen_now
+):
     fig = figure(browser_client, watched, "distribution", range="7d", feature="city")
     reference, current = fig["data"]
     assert reference["x"] == ["paris", "rome"]
@@ -126,8 +143,9 @@ def test_user_text_is_escaped(browser_client, watched):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in alerts_html
 
 
-def test_the_alerts_page_lists_firing_alerts_with_a_link_to_their_time(browser_client, watched,
-                                                                       frozen_now):
+def test_the_alerts_page_lists_firing_alerts_with_a_link_to_their_time(
+    browser_client, watched, frozen_now
+):
     response = browser_client.get("/alerts/")
     (title, rows), *_ = response.context["sections"]
     assert title == "Firing" and len(rows) == 1
@@ -136,9 +154,17 @@ def test_the_alerts_page_lists_firing_alerts_with_a_link_to_their_time(browser_c
     assert "version=1" in link
 
 
-@pytest.mark.parametrize(("params", "count"), [
-    ({"state": "firing"}, 1), ({"state": "resolved"}, 0), ({"severity": "critical"}, 1),
-    ({"severity": "info"}, 0), ({"model": "churn"}, 1), ({"model": "other"}, 0)])
+@pytest.mark.parametrize(
+    ("params", "count"),
+    [
+        ({"state": "firing"}, 1),
+        ({"state": "resolved"}, 0),
+        ({"severity": "critical"}, 1),
+        ({"severity": "info"}, 0),
+        ({"model": "churn"}, 1),
+        ({"model": "other"}, 0),
+    ],
+)
 def test_the_alerts_page_filters(browser_client, watched, params, count):
     sections = browser_client.get("/alerts/", params).context["sections"]
     assert sum(len(rows) for _, rows in sections) == count
@@ -166,8 +192,9 @@ def test_acknowledge_requires_post_login_and_csrf(watched, viewer):
 
 def test_acknowledge_never_redirects_off_site(browser_client, watched):
     alert = Alert.objects.get()
-    response = browser_client.post(f"/alerts/{alert.pk}/acknowledge/",
-                                   {"next": "https://evil.example.com/"})
+    response = browser_client.post(
+        f"/alerts/{alert.pk}/acknowledge/", {"next": "https://evil.example.com/"}
+    )
     assert response.url == "/alerts/"
 
 

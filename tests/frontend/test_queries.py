@@ -31,9 +31,15 @@ def test_a_custom_range_takes_naive_times_as_utc_and_is_not_live():
     assert window.querystring() == "start=2026-01-01T00%3A00%3A00Z&end=2026-01-02T00%3A00%3A00Z"
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"range": "2y"}, "range"), ({"start": "yesterday"}, "start"),
-    ({"start": "2026-01-02", "end": "2026-01-01"}, "end"), ({"end": "2026-01-01"}, "start")])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"range": "2y"}, "range"),
+        ({"start": "yesterday"}, "start"),
+        ({"start": "2026-01-02", "end": "2026-01-01"}, "end"),
+        ({"end": "2026-01-01"}, "start"),
+    ],
+)
 def test_a_bad_range_names_its_parameter(params, field):
     with pytest.raises(RangeError) as error:
         parse_range(params, NOW)
@@ -50,25 +56,46 @@ def at(hour: float) -> datetime:
 
 
 def test_spans_follow_the_transitions_and_the_last_one_stays_open():
-    history = [(at(1), "pending"), (at(2), "firing"), (at(3), "firing"), (at(4), "resolved"),
-               (at(5), "pending"), (at(6), "ok"), (at(7), "pending")]
+    history = [
+        (at(1), "pending"),
+        (at(2), "firing"),
+        (at(3), "firing"),
+        (at(4), "resolved"),
+        (at(5), "pending"),
+        (at(6), "ok"),
+        (at(7), "pending"),
+    ]
     assert spans_from_history(history) == [
-        ("pending", at(1), at(2)), ("firing", at(2), at(4)), ("pending", at(5), at(6)),
-        ("pending", at(7), None)]
+        ("pending", at(1), at(2)),
+        ("firing", at(2), at(4)),
+        ("pending", at(5), at(6)),
+        ("pending", at(7), None),
+    ]
 
 
 def test_alert_spans_are_read_per_model_and_clipped_to_the_window(watched):
     window = TimeRange(NOW - timedelta(hours=24), NOW, "24h")
     spans = alert_spans(watched.pk, window)
     assert [(s.state, s.end) for s in spans] == [
-        ("pending", NOW - timedelta(hours=7)), ("firing", None)]
-    assert alert_spans(watched.pk, TimeRange(NOW - timedelta(days=9), NOW - timedelta(days=8),
-                                             "custom")) == []
+        ("pending", NOW - timedelta(hours=7)),
+        ("firing", None),
+    ]
+    assert (
+        alert_spans(
+            watched.pk, TimeRange(NOW - timedelta(days=9), NOW - timedelta(days=8), "custom")
+        )
+        == []
+    )
 
 
 def metric(version, values: list[tuple[datetime, float]]):
-    ingest.record_metrics(version, [{"name": "m", "value": v, "timestamp": t, "step": None,
-                                     "stage": "production"} for t, v in values])
+    ingest.record_metrics(
+        version,
+        [
+            {"name": "m", "value": v, "timestamp": t, "step": None, "stage": "production"}
+            for t, v in values
+        ],
+    )
 
 
 @pytest.mark.django_db
@@ -88,23 +115,50 @@ def test_downsampling_keeps_the_points_at_an_alert_spans_edges(model):
 @pytest.mark.django_db
 def test_metric_names_lists_each_name_and_stage_once(model):
     version = model.versions.get()
-    ingest.record_metrics(version, [
-        {"name": n, "value": 1.0, "timestamp": T0, "step": 1, "stage": s}
-        for n, s in [("loss", "train"), ("loss", "validation"), ("acc", "production"),
-                     ("loss", "train")]])
+    ingest.record_metrics(
+        version,
+        [
+            {"name": n, "value": 1.0, "timestamp": T0, "step": 1, "stage": s}
+            for n, s in [
+                ("loss", "train"),
+                ("loss", "validation"),
+                ("acc", "production"),
+                ("loss", "train"),
+            ]
+        ],
+    )
     names = queries.metric_names(model)
-    assert names.values.tolist() == [["acc", "production"], ["loss", "train"],
-                                     ["loss", "validation"]]
+    assert names.values.tolist() == [
+        ["acc", "production"],
+        ["loss", "train"],
+        ["loss", "validation"],
+    ]
     assert queries.key_metric(names) == ("acc", "production")
 
 
 def predictions(version: ModelVersion):
-    rows = [(0, 10.0, "", 1, 1), (10, 20.0, "", 1, 0), (20, 30.0, "x", 0, None),
-            (70, 40.0, "", 1, 1), (80, 100.0, "", 0, 0)]
-    Prediction.objects.bulk_create([
-        Prediction(model=version.model, version=version, timestamp=T0 + timedelta(minutes=m),
-                   latency_ms=latency, error=error, prediction=pred, label=label, features={})
-        for m, latency, error, pred, label in rows])
+    rows = [
+        (0, 10.0, "", 1, 1),
+        (10, 20.0, "", 1, 0),
+        (20, 30.0, "x", 0, None),
+        (70, 40.0, "", 1, 1),
+        (80, 100.0, "", 0, 0),
+    ]
+    Prediction.objects.bulk_create(
+        [
+            Prediction(
+                model=version.model,
+                version=version,
+                timestamp=T0 + timedelta(minutes=m),
+                latency_ms=latency,
+                error=error,
+                prediction=pred,
+                label=label,
+                features={},
+            )
+            for m, latency, error, pred, label in rows
+        ]
+    )
 
 
 @pytest.mark.django_db
@@ -138,9 +192,13 @@ def test_the_portable_serving_path_gives_the_same_frame(model):
 @pytest.mark.django_db
 def test_training_frames_are_by_step(model):
     version = model.versions.get()
-    ingest.record_metrics(version, [
-        {"name": "loss", "value": 1 / s, "timestamp": T0, "step": s, "stage": "train"}
-        for s in range(1, 101)])
+    ingest.record_metrics(
+        version,
+        [
+            {"name": "loss", "value": 1 / s, "timestamp": T0, "step": s, "stage": "train"}
+            for s in range(1, 101)
+        ],
+    )
     frame = queries.training_frame(version, max_points=10)
     assert len(frame) == 10 and frame["step"].tolist()[:2] == [1, 11]
     assert frame["value"].iloc[0] == pytest.approx(sum(1 / s for s in range(1, 11)) / 10)
@@ -150,24 +208,44 @@ def test_span_edges_merge_a_pending_stretch_with_the_firing_one_it_became():
     from frontend.spans import Span, span_edges
 
     def make(state, start, end):
-        return Span(1, 1, "r", "metric_threshold", "m", "warning", "", state, at(start),
-                    at(end) if end is not None else None)
+        return Span(
+            1,
+            1,
+            "r",
+            "metric_threshold",
+            "m",
+            "warning",
+            "",
+            state,
+            at(start),
+            at(end) if end is not None else None,
+        )
 
     window = TimeRange(at(0), at(10), "custom")
-    edges = span_edges([make("pending", 1, 2), make("firing", 2, 4), make("pending", 6, None)],
-                       window)
+    edges = span_edges(
+        [make("pending", 1, 2), make("firing", 2, 4), make("pending", 6, None)], window
+    )
     assert edges == [(at(1), at(4)), (at(6), at(10))]
 
 
 def send_predictions(version: ModelVersion, start: datetime, hours: int):
     from models_app import validation
 
-    records = [{"timestamp": (start + timedelta(hours=h, minutes=m)).isoformat(),
-                "features": {"x": m}, "prediction": 1, "label": 1 if m < 20 else None,
-                "latency_ms": 10.0 * (m + 1), "error": "boom" if m == 40 else None}
-               for h in range(hours) for m in (0, 10, 20, 30, 40, 50)]
-    rows = validation.validate_records(records, validation.prediction_record,
-                                       now=start + timedelta(days=400))
+    records = [
+        {
+            "timestamp": (start + timedelta(hours=h, minutes=m)).isoformat(),
+            "features": {"x": m},
+            "prediction": 1,
+            "label": 1 if m < 20 else None,
+            "latency_ms": 10.0 * (m + 1),
+            "error": "boom" if m == 40 else None,
+        }
+        for h in range(hours)
+        for m in (0, 10, 20, 30, 40, 50)
+    ]
+    rows = validation.validate_records(
+        records, validation.prediction_record, now=start + timedelta(days=400)
+    )
     ingest.record_predictions(version, rows)
 
 

@@ -12,7 +12,8 @@ def test_escape_leaves_plain_text_alone_and_escapes_backslash_tab_and_newlines()
 
 def test_json_values_are_escaped_like_text_and_none_is_null():
     assert pgcopy.json_value({"path": "C:\\tmp", "s": "tab\there"}) == (
-        '{"path":"C:\\\\\\\\tmp","s":"tab\\\\there"}')
+        '{"path":"C:\\\\\\\\tmp","s":"tab\\\\there"}'
+    )
     assert pgcopy.json_value(None) == pgcopy.NULL == "\\N"
 
 
@@ -27,4 +28,5 @@ def test_bytes_booleans_moments_and_numbers_have_one_text_form_each():
 def test_any_value_picks_the_form_by_python_type():
     row = (1, 0.5, "a\tb", None, True, [1, "x"], datetime(2026, 1, 1, tzinfo=UTC), b"\x00")
     assert "\t".join(map(pgcopy.any_value, row)) == (
-        '1\t0.5\ta\\tb\t\\N\tt\t[1,"x"]\t2026-01-01T00:00:00+00:00\t\\\\x00')
+        '1\t0.5\ta\\tb\t\\N\tt\t[1,"x"]\t2026-01-01T00:00:00+00:00\t\\\\x00'
+    )

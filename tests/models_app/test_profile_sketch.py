@@ -156,8 +156,19 @@ def split_points(draw, size: int) -> list[int]:
 
 
 def assert_same_profile(left, right):
-    for name in ("count", "missing", "type_errors", "out_of_range", "unseen", "min", "max",
-                 "edges", "bin_counts", "categories", "sketch"):
+    for name in (
+        "count",
+        "missing",
+        "type_errors",
+        "out_of_range",
+        "unseen",
+        "min",
+        "max",
+        "edges",
+        "bin_counts",
+        "categories",
+        "sketch",
+    ):
         assert getattr(left, name) == getattr(right, name), name
     assert left.sum == pytest.approx(right.sum, rel=1e-9, abs=1e-6)
     assert left.sum_sq == pytest.approx(right.sum_sq, rel=1e-9, abs=1e-6)
@@ -170,18 +181,30 @@ def reservoir(profile) -> list[tuple]:
 
 
 def profile_parts(values, cuts, kind, sample_size):
-    spec = FeatureSpec(kind, EDGES if kind == NUMERIC else (), frozenset({"a", "b"})
-                       if kind == CATEGORICAL else None, low=-10, high=10, sketch=True)
+    spec = FeatureSpec(
+        kind,
+        EDGES if kind == NUMERIC else (),
+        frozenset({"a", "b"}) if kind == CATEGORICAL else None,
+        low=-10,
+        high=10,
+        sketch=True,
+    )
     bounds = [0, *cuts, len(values)]
-    return [profile_values("x", values[a:b], spec, seed=17 * i + 1, sample_size=sample_size)
-            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    return [
+        profile_values("x", values[a:b], spec, seed=17 * i + 1, sample_size=sample_size)
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=st.data(), kind=st.sampled_from([NUMERIC, CATEGORICAL]),
-       sample_size=st.sampled_from([3, 10, 5000]))
+@given(
+    data=st.data(),
+    kind=st.sampled_from([NUMERIC, CATEGORICAL]),
+    sample_size=st.sampled_from([3, 10, 5000]),
+)
 def test_merging_partial_profiles_in_any_order_and_grouping_gives_the_same_profile(
-        data, kind, sample_size):
+    data, kind, sample_size
+):
     values = data.draw(st.lists(cells, max_size=60))
     parts = profile_parts(values, split_points(data.draw, len(values)), kind, sample_size)
     order = data.draw(st.permutations(range(len(parts))))
@@ -204,8 +227,18 @@ def test_merged_partials_equal_the_profile_of_all_rows_at_once(data, kind):
     parts = profile_parts(values, split_points(data.draw, len(values)), kind, 5000)
     whole = profile_parts(values, [], kind, 5000)[0]
     merged = merge_all(parts)
-    for name in ("count", "missing", "type_errors", "out_of_range", "unseen", "min", "max",
-                 "bin_counts", "categories", "sketch"):
+    for name in (
+        "count",
+        "missing",
+        "type_errors",
+        "out_of_range",
+        "unseen",
+        "min",
+        "max",
+        "bin_counts",
+        "categories",
+        "sketch",
+    ):
         assert getattr(merged, name) == getattr(whole, name), name
     assert merged.sum == pytest.approx(whole.sum, rel=1e-9, abs=1e-6)
     assert sorted(merged.sample) == sorted(whole.sample)

@@ -14,16 +14,25 @@ T0 = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
 
 
 def rows(values, start=T0, step=timedelta(minutes=7), **extra):
-    return [{"id": None, "timestamp": start + i * step,
-             "features": {"x": value, "colour": ["red", "blue"][i % 2]},
-             "prediction": i % 2, "scores": {"1": 0.1 + 0.8 * (i % 2)},
-             "label": None, "latency_ms": float(10 + i % 50), "error": "" if i % 9 else "oops"}
-            | extra for i, value in enumerate(values)]
+    return [
+        {
+            "id": None,
+            "timestamp": start + i * step,
+            "features": {"x": value, "colour": ["red", "blue"][i % 2]},
+            "prediction": i % 2,
+            "scores": {"1": 0.1 + 0.8 * (i % 2)},
+            "label": None,
+            "latency_ms": float(10 + i % 50),
+            "error": "" if i % 9 else "oops",
+        }
+        | extra
+        for i, value in enumerate(values)
+    ]
 
 
 def store(version, values, **kwargs):
     batch = rows(values, **kwargs)
-    for chunk in (batch[i:i + 37] for i in range(0, len(batch), 37)):
+    for chunk in (batch[i : i + 37] for i in range(0, len(batch), 37)):
         ingest.record_predictions(version, chunk)
     return batch
 
@@ -34,9 +43,19 @@ def version(db) -> ModelVersion:
 
 
 def comparable(window):
-    return {name: (p.count, p.missing, p.min, p.max, p.bin_counts, p.categories,
-                   sorted(p.sample), round(p.sum, 6))
-            for name, p in window.items()}
+    return {
+        name: (
+            p.count,
+            p.missing,
+            p.min,
+            p.max,
+            p.bin_counts,
+            p.categories,
+            sorted(p.sample),
+            round(p.sum, 6),
+        )
+        for name, p in window.items()
+    }
 
 
 def test_a_window_reads_the_same_before_and_after_the_rollup(version):
@@ -65,8 +84,9 @@ def test_a_long_window_uses_daily_rows_and_counts_every_row_once(version):
 
 def test_a_window_covers_the_hour_buckets_it_overlaps(version):
     store(version, [1.0, 2.0, 3.0], step=timedelta(minutes=50))
-    one_hour = profiles.window_profiles(version, T0 + timedelta(minutes=5),
-                                        T0 + timedelta(minutes=10), ["x"])
+    one_hour = profiles.window_profiles(
+        version, T0 + timedelta(minutes=5), T0 + timedelta(minutes=10), ["x"]
+    )
     assert one_hour["x"].count == 2
 
 
@@ -75,7 +95,8 @@ def test_profiles_follow_the_current_reference_bins_even_when_written_before_it(
     store(version, values.tolist())
     profiles.rollup_pending()
     reference = reference_io.reference_from_records(
-        version, [{"x": float(v)} for v in np.random.default_rng(3).normal(size=300)])
+        version, [{"x": float(v)} for v in np.random.default_rng(3).normal(size=300)]
+    )
     edges = reference.summary["features"]["x"]["edges"]
     window = profiles.window_profiles(version, T0, T0 + timedelta(days=3), ["x"])
     expected = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
@@ -120,9 +141,15 @@ def test_the_positive_class_score_is_profiled_for_binary_models(version):
     assert sorted(score["__score__"].sample) == pytest.approx([0.1, 0.1, 0.9, 0.9])
 
 
-@pytest.mark.parametrize(("scores", "expected"), [
-    ({"0": 0.3, "1": 0.7}, 0.7), ({"false": 0.4, "true": 0.6}, 0.6),
-    ({"legit": 0.2, "fraud": 0.8}, None), ({"no": 0.9, "spam": 0.1}, 0.1), (None, None),
-])
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ({"0": 0.3, "1": 0.7}, 0.7),
+        ({"false": 0.4, "true": 0.6}, 0.6),
+        ({"legit": 0.2, "fraud": 0.8}, None),
+        ({"no": 0.9, "spam": 0.1}, 0.1),
+        (None, None),
+    ],
+)
 def test_the_positive_class_is_one_true_yes_or_the_only_non_negative(scores, expected):
     assert profiles.positive_score(scores) == expected

@@ -13,9 +13,16 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def prediction(days_ago: int, i: int) -> dict:
-    return {"id": f"{days_ago}-{i}", "timestamp": NOW - timedelta(days=days_ago),
-            "features": {"x": i}, "prediction": 1, "scores": None, "label": None,
-            "latency_ms": None, "error": ""}
+    return {
+        "id": f"{days_ago}-{i}",
+        "timestamp": NOW - timedelta(days=days_ago),
+        "features": {"x": i},
+        "prediction": 1,
+        "scores": None,
+        "label": None,
+        "latency_ms": None,
+        "error": "",
+    }
 
 
 @override_settings(MODELWATCH_RETENTION_DAYS=90, MODELWATCH_PROFILE_RETENTION_DAYS=730)
@@ -24,10 +31,21 @@ def test_pruning_removes_only_rows_past_their_retention_in_bounded_batches(db):
     ingest.record_predictions(version, [prediction(100, i) for i in range(7)])
     ingest.record_predictions(version, [prediction(800, i) for i in range(2)])
     ingest.record_predictions(version, [prediction(10, i) for i in range(3)])
-    ingest.record_metrics(version, [{"name": "loss", "value": 1.0, "step": None,
-                                     "stage": "train", "timestamp": NOW - timedelta(days=100)}])
-    PendingLabel.objects.create(model=version.model, client_id="x", label=1,
-                                received_at=NOW - timedelta(days=91))
+    ingest.record_metrics(
+        version,
+        [
+            {
+                "name": "loss",
+                "value": 1.0,
+                "step": None,
+                "stage": "train",
+                "timestamp": NOW - timedelta(days=100),
+            }
+        ],
+    )
+    PendingLabel.objects.create(
+        model=version.model, client_id="x", label=1, received_at=NOW - timedelta(days=91)
+    )
     deleted = prune_telemetry(NOW, batch_size=2)
     assert deleted["predictions"] == 9 and deleted["pending_labels"] == 1
     assert Prediction.objects.count() == 3

@@ -12,14 +12,20 @@ from models_app.demo.rules import WEBHOOK, ensure_channels
 
 def test_the_default_mail_backend_logs_one_info_line_per_message(settings, caplog, capsys):
     settings.EMAIL_BACKEND = "monitor_site.mail.LogEmailBackend"
-    message = EmailMultiAlternatives("[FIRING] Input drift on credit-risk", "body " * 200,
-                                     "modelwatch@localhost", ["a@example.com", "b@example.com"])
+    message = EmailMultiAlternatives(
+        "[FIRING] Input drift on credit-risk",
+        "body " * 200,
+        "modelwatch@localhost",
+        ["a@example.com", "b@example.com"],
+    )
     message.attach_alternative("<p>" + "html " * 200 + "</p>", "text/html")
     with caplog.at_level(logging.DEBUG):
         assert mail.get_connection().send_messages([message, message]) == 2
     records = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
-    line = ("e-mail to a@example.com, b@example.com: [FIRING] Input drift on credit-risk "
-            "(not sent: EMAIL_BACKEND logs only)")
+    line = (
+        "e-mail to a@example.com, b@example.com: [FIRING] Input drift on credit-risk "
+        "(not sent: EMAIL_BACKEND logs only)"
+    )
     assert records == [("modelwatch.mail", "INFO", line)] * 2
     assert capsys.readouterr() == ("", "")  # nothing printed for the worker to log at WARNING
 

@@ -25,14 +25,24 @@ def test_an_unknown_task_name_raises():
 
 
 def test_a_process_that_never_imported_the_tasks_finds_them_by_name():
-    code = ("import django; django.setup(); import sys; "
-            "assert 'alerts_app.tasks' not in sys.modules; "
-            "from monitor_site.enqueue import task; "
-            "print(task('alerts_app.tasks.evaluate_rules_task').name, "
-            "task('alerts_app.tasks.deliver_task').acks_late)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60,
-                         env={"DJANGO_SETTINGS_MODULE": "monitor_site.settings",
-                              "CELERY_BROKER_URL": "memory://", "PATH": ""})
+    code = (
+        "import django; django.setup(); import sys; "
+        "assert 'alerts_app.tasks' not in sys.modules; "
+        "from monitor_site.enqueue import task; "
+        "print(task('alerts_app.tasks.evaluate_rules_task').name, "
+        "task('alerts_app.tasks.deliver_task').acks_late)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
+            "CELERY_BROKER_URL": "memory://",
+            "PATH": "",
+        },
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["alerts_app.tasks.evaluate_rules_task", "True"]

@@ -34,7 +34,8 @@ def first_party_files() -> dict[str, Path]:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
             if any(part == "migrations" for part in path.parts) or any(
-                    relative == skip or relative.startswith(skip + "/") for skip in EXCLUDED):
+                relative == skip or relative.startswith(skip + "/") for skip in EXCLUDED
+            ):
                 continue
             files[module_name(path)] = path
     return files
@@ -56,8 +57,10 @@ def targets(node: ast.AST, module: str, is_package: bool, known: set[str]) -> se
         names = [alias.name for alias in node.names]
     else:
         source = absolute(node, module, is_package)
-        names = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in known else source
-                 for alias in node.names]
+        names = [
+            f"{source}.{alias.name}" if f"{source}.{alias.name}" in known else source
+            for alias in node.names
+        ]
     found = set()
     for name in names:
         if any(name == skip or name.startswith(skip + ".") for skip in SKIPPED_MODULES):
@@ -139,8 +142,15 @@ def a_cycle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
 
 
 def test_imports_inside_functions_relative_ones_and_submodules_are_edges():
-    known = {"alerts_app", "alerts_app.tasks", "alerts_app.outbox", "alerts_app.checks",
-             "alerts_app.checks.base", "alerts_app.checks.drift", "models_app"}
+    known = {
+        "alerts_app",
+        "alerts_app.tasks",
+        "alerts_app.outbox",
+        "alerts_app.checks",
+        "alerts_app.checks.base",
+        "alerts_app.checks.drift",
+        "models_app",
+    }
     tree = ast.parse(
         "from .base import verdict\n"
         "from . import base\n"
@@ -148,12 +158,21 @@ def test_imports_inside_functions_relative_ones_and_submodules_are_edges():
         "import alerts_app.checks.base.verdict\n"
         "from models_app.demo import load\n"
         "def later():\n"
-        "    from alerts_app.tasks import deliver_task\n")
-    edges = set().union(*(targets(node, "alerts_app.checks.drift", False, known)
-                          for node in ast.walk(tree)
-                          if isinstance(node, ast.Import | ast.ImportFrom)))
-    assert edges == {"alerts_app.checks.base", "alerts_app.outbox", "alerts_app",
-                     "alerts_app.tasks"}
+        "    from alerts_app.tasks import deliver_task\n"
+    )
+    edges = set().union(
+        *(
+            targets(node, "alerts_app.checks.drift", False, known)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+        )
+    )
+    assert edges == {
+        "alerts_app.checks.base",
+        "alerts_app.outbox",
+        "alerts_app",
+        "alerts_app.tasks",
+    }
 
 
 def test_the_graph_covers_the_first_party_packages_without_the_demo():
@@ -161,21 +180,28 @@ def test_the_graph_covers_the_first_party_packages_without_the_demo():
     assert "monitor_site.enqueue" in graph["alerts_app.outbox"]
     assert "models_app.models" in graph["models_app.series"]
     assert {module.partition(".")[0] for module in graph} == set(PACKAGES)
-    assert not any(module.startswith(SKIPPED_MODULES) or ".migrations" in module
-                   for module in graph)
+    assert not any(
+        module.startswith(SKIPPED_MODULES) or ".migrations" in module for module in graph
+    )
 
 
 def test_no_import_cycle_between_first_party_modules():
     graph = import_graph()
-    cycles = [" -> ".join(a_cycle(graph, group))
-              for group in strongly_connected(graph)
-              if len(group) > 1 and frozenset(group) not in KNOWN_CYCLES]
+    cycles = [
+        " -> ".join(a_cycle(graph, group))
+        for group in strongly_connected(graph)
+        if len(group) > 1 and frozenset(group) not in KNOWN_CYCLES
+    ]
     assert not cycles, "import cycles:\n" + "\n".join(cycles)
 
 
 def test_models_app_does_not_import_alerts_app_or_frontend():
     graph = import_graph()
-    upward = sorted(f"{module} -> {target}" for module, edges in graph.items()
-                    if module.startswith("models_app") for target in edges
-                    if target.startswith(("alerts_app", "frontend")))
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, edges in graph.items()
+        if module.startswith("models_app")
+        for target in edges
+        if target.startswith(("alerts_app", "frontend"))
+    )
     assert not upward, "\n".join(upward)

@@ -40,11 +40,18 @@ def free_port() -> int:
 
 def run_env(marker: str, port: int, webhook_port: int) -> dict:
     """The environment of a new user: no database or broker URL, no test settings."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("MODELWATCH_", "DATABASE_", "CELERY_", "DJANGO_"))
-           and key not in ("PORT", "ADMIN_PASSWORD", "SECRET_KEY")}
-    return env | {"PORT": str(port), "MODELWATCH_DEMO_WEBHOOK_PORT": str(webhook_port),
-                  MARKER: marker, "PYTHONUNBUFFERED": "1"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MODELWATCH_", "DATABASE_", "CELERY_", "DJANGO_"))
+        and key not in ("PORT", "ADMIN_PASSWORD", "SECRET_KEY")
+    }
+    return env | {
+        "PORT": str(port),
+        "MODELWATCH_DEMO_WEBHOOK_PORT": str(webhook_port),
+        MARKER: marker,
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def marked_processes(marker: str) -> list[str]:
@@ -81,8 +88,13 @@ class Run:
         self.log_path.parent.mkdir(exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            args, cwd=copy, env=run_env(self.marker, port, webhook_port),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            args,
+            cwd=copy,
+            env=run_env(self.marker, port, webhook_port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
 
     def log(self) -> str:
@@ -132,15 +144,23 @@ def copy(tmp_path_factory) -> Path:
 def ports() -> tuple[int, int]:
     return free_port(), free_port()
 
+
 EMAIL_LINE = re.compile(r"INFO/ForkPoolWorker-\d+\] e-mail to oncall@example\.com: \[FIRING\]")
 
 
 def log_in(url: str, password: str) -> requests.Session:
     session = requests.Session()
     session.get(f"{url}/accounts/login/", timeout=10).raise_for_status()
-    answer = session.post(f"{url}/accounts/login/", timeout=10, allow_redirects=False, data={
-        "username": "admin", "password": password,
-        "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+    answer = session.post(
+        f"{url}/accounts/login/",
+        timeout=10,
+        allow_redirects=False,
+        data={
+            "username": "admin",
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+    )
     assert answer.status_code == 302, answer.text[:2000]
     assert answer.headers["Location"] == "/"
     return session
@@ -158,18 +178,21 @@ def test_make_run_serves_the_demo_fires_an_alert_and_stops_everything_on_ctrl_c(
     try:
         run.wait_for("worker heartbeat in /healthz", run.worker_last_seen, UP_TIMEOUT)
         session = log_in(run.url, (copy / "var" / "admin_password").read_text().strip())
-        alerts = run.wait_for("firing demo alert", lambda: firing_alerts(session, run.url),
-                              ALERT_TIMEOUT)
+        alerts = run.wait_for(
+            "firing demo alert", lambda: firing_alerts(session, run.url), ALERT_TIMEOUT
+        )
         assert {alert["state"] for alert in alerts} == {"firing"}
         overview = session.get(f"{run.url}/", timeout=30)
         assert overview.status_code == 200
         assert "credit-risk" in overview.text
         # The demo's webhook channel reaches the receiver (same port on both sides)...
-        run.wait_for("a webhook printed by the receiver", lambda: "[firing  ]" in run.log(),
-                     ALERT_TIMEOUT)
+        run.wait_for(
+            "a webhook printed by the receiver", lambda: "[firing  ]" in run.log(), ALERT_TIMEOUT
+        )
         # ...e-mails are one INFO line each, and the app serves its favicon.
-        run.wait_for("an e-mail logged on one INFO line",
-                     lambda: EMAIL_LINE.search(run.log()), ALERT_TIMEOUT)
+        run.wait_for(
+            "an e-mail logged on one INFO line", lambda: EMAIL_LINE.search(run.log()), ALERT_TIMEOUT
+        )
         assert "Content-Type: multipart/alternative" not in run.log()
         icon = session.get(f"{run.url}/favicon.ico", timeout=10)
         assert (icon.status_code, icon.headers["Content-Type"]) == (200, "image/svg+xml")
@@ -186,12 +209,22 @@ def test_make_run_serves_the_demo_fires_an_alert_and_stops_everything_on_ctrl_c(
 def start_embedded(copy: Path, ports) -> Run:
     """bin/run-embedded alone, on the copy that `make run` migrated and seeded."""
     if not (copy / "var" / "db.sqlite3").exists():
-        subprocess.run([".venv/bin/python", "manage.py", "migrate", "--noinput"], cwd=copy,
-                       env=run_env("setup", *ports), check=True, capture_output=True)
+        subprocess.run(
+            [".venv/bin/python", "manage.py", "migrate", "--noinput"],
+            cwd=copy,
+            env=run_env("setup", *ports),
+            check=True,
+            capture_output=True,
+        )
     run = Run(copy, ["bin/run-embedded"], *ports)
-    run.wait_for("web, worker, beat, feed and receiver",
-                 lambda: len(marked_processes(run.marker)) >= 6
-                 and requests.get(f"{run.url}/healthz", timeout=5).ok, UP_TIMEOUT)
+    run.wait_for(
+        "web, worker, beat, feed and receiver",
+        lambda: (
+            len(marked_processes(run.marker)) >= 6
+            and requests.get(f"{run.url}/healthz", timeout=5).ok
+        ),
+        UP_TIMEOUT,
+    )
     return run
 
 
@@ -211,8 +244,9 @@ def test_closing_the_terminal_stops_every_process(copy, ports):
 def test_a_child_that_exits_is_named_with_its_status_and_the_others_stop(copy, ports):
     run = start_embedded(copy, ports)
     try:
-        receiver = next(line for line in marked_processes(run.marker)
-                        if "webhook_receiver.py" in line)
+        receiver = next(
+            line for line in marked_processes(run.marker) if "webhook_receiver.py" in line
+        )
         pid = int(receiver.split()[0])
         os.kill(pid, signal.SIGTERM)
         assert run.wait_until_stopped() == 1

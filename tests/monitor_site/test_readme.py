@@ -31,9 +31,11 @@ def runnable_blocks(text: str) -> list[tuple[str, str]]:
 
 
 def test_the_block_finder_takes_only_marked_fences():
-    text = ("```sh\nmake run\n```\n<!-- runnable -->\n```sh\necho a\n```\n"
-            "`<!-- runnable -->` inline\n```python\nx = 1\n```\n"
-            "<!-- runnable -->\n```python\nprint(1)\n\nprint(2)\n```\n")
+    text = (
+        "```sh\nmake run\n```\n<!-- runnable -->\n```sh\necho a\n```\n"
+        "`<!-- runnable -->` inline\n```python\nx = 1\n```\n"
+        "<!-- runnable -->\n```python\nprint(1)\n\nprint(2)\n```\n"
+    )
     assert runnable_blocks(text) == [("sh", "echo a\n"), ("python", "print(1)\n\nprint(2)\n")]
 
 
@@ -73,17 +75,24 @@ def test_every_runnable_readme_block_runs_against_a_live_server(live_server, tmp
     pip_venv = tmp_path / "user-venv"  # the user's own environment, for `pip install`
     venv.create(pip_venv, with_pip=True)
     port = live_server.url.rsplit(":", 1)[1]
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("MODELWATCH_", "PORT"))}
-    env |= {"PATH": f"{pip_venv / 'bin'}:{env['PATH']}", "PORT": port,
-            "DATABASE_URL": database_url()}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MODELWATCH_", "PORT"))
+    }
+    env |= {
+        "PATH": f"{pip_venv / 'bin'}:{env['PATH']}",
+        "PORT": port,
+        "DATABASE_URL": database_url(),
+    }
     env_file = tmp_path / "env"
     output = run(["bash", "-c", shell_script(shell, env_file)], cwd=copy, env=env)
     assert f"{DONE} sh 0" in output
     assert "Successfully installed" in output and "modelwatch" in output
 
-    after_shell = dict(line.split("=", 1) for line in
-                       env_file.read_text().split("\0") if "=" in line)
+    after_shell = dict(
+        line.split("=", 1) for line in env_file.read_text().split("\0") if "=" in line
+    )
     assert after_shell["MODELWATCH_URL"] == f"http://127.0.0.1:{port}"
     assert re.fullmatch(r"[0-9a-f]{40}", after_shell["MODELWATCH_TOKEN"])
     script = tmp_path / "readme.py"

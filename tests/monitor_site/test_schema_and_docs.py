@@ -11,8 +11,12 @@ def test_the_schema_lists_the_registry_and_metrics_endpoints(api):
     response = api.get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ["/api/v1/models/", "/api/v1/models/{name}/", "/api/v1/models/{name}/versions/",
-                 "/api/v1/models/{name}/metrics/"]:
+    for path in [
+        "/api/v1/models/",
+        "/api/v1/models/{name}/",
+        "/api/v1/models/{name}/versions/",
+        "/api/v1/models/{name}/metrics/",
+    ]:
         assert path in paths
 
 

@@ -25,5 +25,7 @@ def examples(count: int) -> int:
 
 
 def replay_hint() -> str:
-    return (f"API fuzz random seed {SEED}: replay with MODELWATCH_FUZZ_SEED={SEED} "
-            "pytest tests/reliability/test_api_fuzz.py -k random_seed")
+    return (
+        f"API fuzz random seed {SEED}: replay with MODELWATCH_FUZZ_SEED={SEED} "
+        "pytest tests/reliability/test_api_fuzz.py -k random_seed"
+    )

@@ -41,9 +41,15 @@ random_schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
 random_schema.config.phases.examples.enabled = False
 random_schema.config.phases.coverage.enabled = False
 # (schema type, sent type) pairs that DRF's fields read losslessly on purpose.
-DRF_COERCIONS = {("string", "integer"), ("string", "number"), ("integer", "string"),
-                 ("number", "string"), ("number", "integer"), ("boolean", "integer"),
-                 ("boolean", "string")}
+DRF_COERCIONS = {
+    ("string", "integer"),
+    ("string", "number"),
+    ("integer", "string"),
+    ("number", "string"),
+    ("number", "integer"),
+    ("boolean", "integer"),
+    ("boolean", "string"),
+}
 BODY_TYPE = re.compile(r"^/properties/([^/]+)/type$")
 AIMED: set[int] = set()  # ids of the cases whose path parameters were replaced
 
@@ -66,8 +72,11 @@ def cast(in_transaction) -> dict:
     channel = make_channel("ops-mail", kind="email")
     rule = make_alert_rule(model, channels=[channel])
     alert = Alert.objects.create(rule=rule, fingerprint=f"{rule.id}", state=AlertState.FIRING)
-    return {"token": token, "paths": {"name": "fraud", "id": rule.id},
-            "ids": {"/api/v1/channels/": channel.id, "/api/v1/alerts/": alert.id}}
+    return {
+        "token": token,
+        "paths": {"name": "fraud", "id": rule.id},
+        "ids": {"/api/v1/channels/": channel.id, "/api/v1/alerts/": alert.id},
+    }
 
 
 def aim_at_real_objects(case, cast: dict) -> None:
@@ -84,14 +93,18 @@ def aim_at_real_objects(case, cast: dict) -> None:
 
 
 def coerced(mutation) -> bool:
-    return (mutation.operator == OperatorKind.CHANGE_TYPE
-            and (mutation.original_value, mutation.new_value) in DRF_COERCIONS)
+    return (
+        mutation.operator == OperatorKind.CHANGE_TYPE
+        and (mutation.original_value, mutation.new_value) in DRF_COERCIONS
+    )
 
 
 def unknown_query_parameter(mutation) -> bool:
     """An extra query parameter: ignored, as every web framework does."""
-    return (mutation.parameter_location == ParameterLocation.QUERY
-            and "additionalProperties" in mutation.keywords)
+    return (
+        mutation.parameter_location == ParameterLocation.QUERY
+        and "additionalProperties" in mutation.keywords
+    )
 
 
 def empty_query(case, location, name) -> bool:
@@ -117,8 +130,12 @@ def tolerated(case) -> bool:
     found = list(getattr(data, "mutations", None) or ())
     if found:
         sent = [m for m in found if not (aimed and m.parameter_location == ParameterLocation.PATH)]
-        return all(coerced(m) or unknown_query_parameter(m)
-                   or empty_query(case, m.parameter_location, m.parameter) for m in sent)
+        return all(
+            coerced(m)
+            or unknown_query_parameter(m)
+            or empty_query(case, m.parameter_location, m.parameter)
+            for m in sent
+        )
     location = getattr(data, "parameter_location", None)
     if aimed and location == ParameterLocation.PATH:
         return True
@@ -134,12 +151,18 @@ def rejects_schema_violations(ctx, response, case):
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_operation_answers_as_its_schema_says(case, cast):
     aim_at_real_objects(case, cast)
-    case.call_and_validate(headers={"Authorization": f"Token {cast['token']}"},
-                           excluded_checks=[positive_data_acceptance, negative_data_rejection])
+    case.call_and_validate(
+        headers={"Authorization": f"Token {cast['token']}"},
+        excluded_checks=[positive_data_acceptance, negative_data_rejection],
+    )
 
 
 @pytest.fixture
@@ -152,15 +175,20 @@ def seed_shown(request):
 
 
 @random_schema.parametrize()
-@settings(max_examples=examples(budget.RANDOM_EXAMPLES), deadline=None, derandomize=False,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=examples(budget.RANDOM_EXAMPLES),
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=list(HealthCheck),
+)
 @seed(budget.SEED)
 def test_every_operation_answers_as_its_schema_says_with_a_random_seed(case, cast, seed_shown):
     aim_at_real_objects(case, cast)
     try:
-        case.call_and_validate(headers={"Authorization": f"Token {cast['token']}"},
-                               excluded_checks=[positive_data_acceptance,
-                                                negative_data_rejection])
+        case.call_and_validate(
+            headers={"Authorization": f"Token {cast['token']}"},
+            excluded_checks=[positive_data_acceptance, negative_data_rejection],
+        )
     except Exception as exc:
         exc.add_note(budget.replay_hint())
         raise

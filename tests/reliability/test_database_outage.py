@@ -39,8 +39,13 @@ def test_an_api_view_whose_query_fails_answers_503_json(api, monkeypatch):
 
 def test_token_authentication_failing_on_the_database_answers_503(api, monkeypatch):
     monkeypatch.setattr(TokenAuthentication, "authenticate_credentials", refuse)
-    assert_unavailable(api.post("/api/v1/models/fraud/metrics/",
-                                {"records": [{"name": "loss", "value": 1}]}, format="json"))
+    assert_unavailable(
+        api.post(
+            "/api/v1/models/fraud/metrics/",
+            {"records": [{"name": "loss", "value": 1}]},
+            format="json",
+        )
+    )
 
 
 def test_a_browser_on_the_api_still_gets_json_not_the_browsable_page(api, monkeypatch):

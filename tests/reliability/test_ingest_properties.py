@@ -10,18 +10,31 @@ from tests.reliability.budget import DERANDOMIZE, examples
 from tests.reliability.test_validator_properties import WIRE_JSON, records
 
 pytestmark = pytest.mark.django_db
-STORED = {"metrics": MetricPoint, "predictions": Prediction, "parameters": ParameterStat,
-          "labels": PendingLabel, "reference": Reference}
-KIND = {"metrics": "metric", "predictions": "prediction", "parameters": "parameter",
-        "labels": "label"}
+STORED = {
+    "metrics": MetricPoint,
+    "predictions": Prediction,
+    "parameters": ParameterStat,
+    "labels": PendingLabel,
+    "reference": Reference,
+}
+KIND = {
+    "metrics": "metric",
+    "predictions": "prediction",
+    "parameters": "parameter",
+    "labels": "label",
+}
 
 
 def bodies(endpoint: str):
-    batch = records(KIND[endpoint], WIRE_JSON) if endpoint in KIND else st.dictionaries(
-        st.text(max_size=6), WIRE_JSON, max_size=4)
+    batch = (
+        records(KIND[endpoint], WIRE_JSON)
+        if endpoint in KIND
+        else st.dictionaries(st.text(max_size=6), WIRE_JSON, max_size=4)
+    )
     envelope = st.fixed_dictionaries(
         {"records": st.lists(batch, max_size=4)},
-        optional={"version": st.sampled_from(["1", "2", ""]) | WIRE_JSON})
+        optional={"version": st.sampled_from(["1", "2", ""]) | WIRE_JSON},
+    )
     return envelope | WIRE_JSON
 
 
@@ -32,8 +45,12 @@ def counted(endpoint: str, answer: dict) -> int:
 
 
 @pytest.mark.parametrize("endpoint", sorted(STORED))
-@settings(max_examples=examples(60), deadline=None, derandomize=DERANDOMIZE,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=examples(60),
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_any_json_is_stored_whole_or_refused_with_nothing_stored(api, model, endpoint, data):
     body = data.draw(bodies(endpoint))

@@ -30,11 +30,13 @@ def deleting_the_rule_midway(rule: AlertRule):
     def run_check(rule_, config, now):
         AlertRule.objects.filter(pk=rule.pk).delete()
         return real(rule_, config, now)
+
     return mock.patch.object(evaluate, "run_check", run_check)
 
 
 def test_evaluate_and_store_of_a_rule_deleted_meanwhile_answers_404_and_stores_nothing(
-        staff, model):
+    staff, model
+):
     rule = make_alert_rule(model, kind="no_data")
     with deleting_the_rule_midway(rule):
         response = staff.post(f"/api/v1/rules/{rule.id}/evaluate/", {}, format="json")
@@ -46,15 +48,13 @@ def test_evaluate_and_store_of_a_rule_deleted_meanwhile_answers_404_and_stores_n
 def test_evaluate_without_storing_a_rule_deleted_meanwhile_still_answers(staff, model):
     rule = make_alert_rule(model, kind="no_data")
     with deleting_the_rule_midway(rule):
-        response = staff.post(f"/api/v1/rules/{rule.id}/evaluate/", {"store": False},
-                              format="json")
+        response = staff.post(f"/api/v1/rules/{rule.id}/evaluate/", {"store": False}, format="json")
     assert response.status_code == 200 and response.json()["id"] is None
     assert not CheckResult.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
-def test_a_delete_during_a_dispatched_evaluation_waits_for_it_and_removes_its_rows(
-        staff, model):
+def test_a_delete_during_a_dispatched_evaluation_waits_for_it_and_removes_its_rows(staff, model):
     """The dispatcher holds the rule's row lock while it evaluates; a DELETE arriving then
     must wait and cascade to the CheckResult and Alert the evaluation adds."""
     rule = make_alert_rule(model, kind="no_data")  # never seen data: breached, alert created

@@ -24,42 +24,84 @@ BIGINT = 2**63 - 1
 
 def json_values(floats):
     """Any JSON value (NaN and infinities too, as in-process callers could pass them)."""
-    scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-               | floats | st.text(max_size=30))
-    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                        | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                        max_leaves=12)
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | floats
+        | st.text(max_size=30)
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
 
 
 JSON = json_values(st.floats())
 WIRE_JSON = json_values(st.floats(allow_nan=False, allow_infinity=False))  # what HTTP carries
 FIELDS = {
     "metric": ["name", "value", "timestamp", "step", "stage"],
-    "prediction": ["id", "timestamp", "features", "prediction", "scores", "label",
-                   "latency_ms", "error"],
-    "parameter": ["tensor", "step", "timestamp", "mean", "std", "min", "max", "l2_norm",
-                  "zero_fraction", "nan_count", "inf_count", "grad_norm", "update_ratio",
-                  "histogram"],
+    "prediction": [
+        "id",
+        "timestamp",
+        "features",
+        "prediction",
+        "scores",
+        "label",
+        "latency_ms",
+        "error",
+    ],
+    "parameter": [
+        "tensor",
+        "step",
+        "timestamp",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "l2_norm",
+        "zero_fraction",
+        "nan_count",
+        "inf_count",
+        "grad_norm",
+        "update_ratio",
+        "histogram",
+    ],
     "label": ["id", "label"],
 }
-VALIDATORS = {"metric": validation.metric_record, "prediction": validation.prediction_record,
-              "parameter": validation.parameter_record, "label": validation.label_record}
+VALIDATORS = {
+    "metric": validation.metric_record,
+    "prediction": validation.prediction_record,
+    "parameter": validation.parameter_record,
+    "label": validation.label_record,
+}
 KINDS = sorted(VALIDATORS)
 
 
 def field_values(name: str, values=JSON):
     """Values for one field: arbitrary JSON, plus the near misses that matter for it."""
-    timestamps = (st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
-                  | st.datetimes().map(datetime.isoformat) | st.integers() | values)
-    special = {"timestamp": timestamps, "stage": st.sampled_from(["train", "production", "x"]),
-               "features": st.dictionaries(st.text(max_size=5), values, max_size=3)}
+    timestamps = (
+        st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
+        | st.datetimes().map(datetime.isoformat)
+        | st.integers()
+        | values
+    )
+    special = {
+        "timestamp": timestamps,
+        "stage": st.sampled_from(["train", "production", "x"]),
+        "features": st.dictionaries(st.text(max_size=5), values, max_size=3),
+    }
     return special.get(name, values) | values
 
 
 def records(kind: str, values=JSON):
     """Objects made of the kind's own fields (so each field validator runs), or any JSON."""
     fields = st.sampled_from(FIELDS[kind]).flatmap(
-        lambda f: st.tuples(st.just(f), field_values(f, values)))
+        lambda f: st.tuples(st.just(f), field_values(f, values))
+    )
     return st.lists(fields, max_size=len(FIELDS[kind])).map(dict) | values
 
 
@@ -129,8 +171,10 @@ def test_accepted_weight_statistics_are_finite_and_counts_never_negative(record)
 
 
 @settings(max_examples=examples(300), deadline=None, derandomize=DERANDOMIZE)
-@given(features=st.dictionaries(st.text(max_size=8), JSON, max_size=5),
-       prediction=JSON.filter(lambda v: v is not None))
+@given(
+    features=st.dictionaries(st.text(max_size=8), JSON, max_size=5),
+    prediction=JSON.filter(lambda v: v is not None),
+)
 def test_anything_inside_features_is_data_never_an_error(features, prediction):
     rows, failures = verdict("prediction", [{"features": features, "prediction": prediction}])
     assert failures is None and rows[0]["features"] == features
@@ -145,8 +189,9 @@ def test_an_accepted_prediction_has_an_object_of_features_and_finite_scores(reco
     row = rows[0]
     assert isinstance(row["features"], dict)
     assert row["prediction"] is not None or row["error"]
-    assert row["latency_ms"] is None or (math.isfinite(row["latency_ms"]) and
-                                         row["latency_ms"] >= 0)
+    assert row["latency_ms"] is None or (
+        math.isfinite(row["latency_ms"]) and row["latency_ms"] >= 0
+    )
     for score in (row["scores"] or {}).values():
         assert not isinstance(score, bool) and math.isfinite(score)
 

@@ -16,8 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host",
-               "content-encoding"}
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "host",
+    "content-encoding",
+}
 
 
 @dataclass
@@ -70,8 +76,9 @@ def make_handler(plan: FaultPlan) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
-            self.send_header("Content-Type", (headers or {}).get("Content-Type",
-                                                                 "application/json"))
+            self.send_header(
+                "Content-Type", (headers or {}).get("Content-Type", "application/json")
+            )
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

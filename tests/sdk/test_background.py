@@ -14,8 +14,15 @@ from modelwatch.sender import BackgroundSender
 @pytest.mark.django_db(transaction=True)
 def test_close_delivers_every_queued_record(server_url, token, fraud, faulty):
     proxy = faulty(["refuse", "lose"])
-    client = Client(proxy.url, token, background=True, batch_size=1000, flush_interval=60,
-                    backoff=0.01, max_backoff=0.05)
+    client = Client(
+        proxy.url,
+        token,
+        background=True,
+        batch_size=1000,
+        flush_interval=60,
+        backoff=0.01,
+        max_backoff=0.05,
+    )
     handle = client.model("fraud")
     for chunk in range(5):
         rows = [{"name": "loss", "value": float(i), "step": chunk * 500 + i} for i in range(500)]
@@ -47,7 +54,8 @@ def test_the_flush_interval_sends_without_being_asked(server_url, token, fraud):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_record_is_raised_by_close_and_its_batch_mates_still_stored(
-        server_url, token, fraud):
+    server_url, token, fraud
+):
     client = Client(server_url, token, background=True, flush_interval=60)
     client.model("fraud").log_metric("auc", 0.7)
     client.model("fraud").log_metric("auc", 0.9, stage="bogus")
@@ -74,7 +82,9 @@ def test_labels_sent_after_predictions_wait_for_the_queue(server_url, token, fra
         client.model("fraud").log_metric("auc", 0.9)
         client.post_batches("api/v1/models/fraud/metrics/", [{"name": "auc", "value": 0.5}])
         assert list(MetricPoint.objects.order_by("id").values_list("value", flat=True)) == [
-            0.9, 0.5]
+            0.9,
+            0.5,
+        ]
 
 
 def test_submit_blocks_while_the_queue_is_full():
@@ -97,22 +107,30 @@ def test_submit_blocks_while_the_queue_is_full():
 
 def test_records_for_different_endpoints_are_never_mixed_in_one_batch():
     batches = []
-    sender = BackgroundSender(lambda key, records: batches.append((key, records)),
-                              batch_size=10, max_queue=100, flush_interval=60)
+    sender = BackgroundSender(
+        lambda key, records: batches.append((key, records)),
+        batch_size=10,
+        max_queue=100,
+        flush_interval=60,
+    )
     sender.submit(("metrics", "1"), [1, 2])
     sender.submit(("predictions", "1"), [3])
     sender.submit(("metrics", "2"), [4])
     sender.submit(("metrics", "2"), [5])
     assert sender.flush(5)
-    assert batches == [(("metrics", "1"), [1, 2]), (("predictions", "1"), [3]),
-                       (("metrics", "2"), [4, 5])]
+    assert batches == [
+        (("metrics", "1"), [1, 2]),
+        (("predictions", "1"), [3]),
+        (("metrics", "2"), [4, 5]),
+    ]
     sender.close(5)
 
 
 def test_flush_with_a_timeout_reports_an_undelivered_queue():
     release = threading.Event()
-    sender = BackgroundSender(lambda key, records: release.wait(5), batch_size=10,
-                              max_queue=100, flush_interval=0)
+    sender = BackgroundSender(
+        lambda key, records: release.wait(5), batch_size=10, max_queue=100, flush_interval=0
+    )
     sender.submit(("p", None), [1])
     assert sender.flush(0.05) is False
     release.set()

@@ -9,13 +9,21 @@ from modelwatch import Client, ModelWatchError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FEATURES = [{"name": "amount", "type": "numeric", "min": 0}, {"name": "country",
-                                                              "type": "categorical"}]
+FEATURES = [
+    {"name": "amount", "type": "numeric", "min": 0},
+    {"name": "country", "type": "categorical"},
+]
 
 
 def test_register_model_creates_the_model_with_its_first_version(mw):
-    answer = mw.register_model("churn", "binary_classification", framework="sklearn",
-                               tags=["demo"], features=FEATURES, version="2024-01")
+    answer = mw.register_model(
+        "churn",
+        "binary_classification",
+        framework="sklearn",
+        tags=["demo"],
+        features=FEATURES,
+        version="2024-01",
+    )
     model = Model.objects.get(name="churn")
     assert answer["name"] == "churn" and [v["version"] for v in answer["versions"]] == ["2024-01"]
     assert model.features[0] == {"name": "amount", "type": "numeric", "min": 0.0}
@@ -24,8 +32,9 @@ def test_register_model_creates_the_model_with_its_first_version(mw):
 
 def test_register_model_twice_with_exist_ok_returns_the_existing_model(mw):
     mw.register_model("churn", "binary_classification", description="first")
-    again = mw.register_model("churn", "regression", description="second", version="2",
-                              exist_ok=True)
+    again = mw.register_model(
+        "churn", "regression", description="second", version="2", exist_ok=True
+    )
     assert again["description"] == "first" and again["task"] == "binary_classification"
     assert sorted(v["version"] for v in again["versions"]) == ["1", "2"]
 
@@ -58,9 +67,11 @@ def test_log_metric_accepts_epoch_seconds_and_datetimes_as_timestamps(mw, fraud)
     handle.log_metric("auc", 0.8, timestamp=datetime(2024, 5, 1, 12, 30, tzinfo=UTC))
     handle.log_metric("auc", 0.7, timestamp="2024-05-02T00:00:00+02:00")
     stamps = list(MetricPoint.objects.order_by("value").values_list("timestamp", flat=True))
-    assert stamps == [datetime(2024, 5, 1, 22, 0, tzinfo=UTC),
-                      datetime(2024, 5, 1, 12, 30, tzinfo=UTC),
-                      datetime.fromtimestamp(1_700_000_000, tz=UTC)]
+    assert stamps == [
+        datetime(2024, 5, 1, 22, 0, tzinfo=UTC),
+        datetime(2024, 5, 1, 12, 30, tzinfo=UTC),
+        datetime.fromtimestamp(1_700_000_000, tz=UTC),
+    ]
 
 
 def test_log_metrics_stamps_records_when_they_are_logged(mw, fraud):
@@ -79,8 +90,14 @@ def test_log_metrics_takes_records_and_a_dataframe(mw, fraud):
     pandas = pytest.importorskip("pandas")
     handle = mw.model("fraud")
     handle.log_metrics([{"name": "loss", "value": 1.0, "step": 1}], stage="validation")
-    frame = pandas.DataFrame({"name": ["loss", "loss"], "value": [0.9, 0.8], "step": [2, 3],
-                              "timestamp": pandas.to_datetime(["2024-01-01", "2024-01-02"])})
+    frame = pandas.DataFrame(
+        {
+            "name": ["loss", "loss"],
+            "value": [0.9, 0.8],
+            "step": [2, 3],
+            "timestamp": pandas.to_datetime(["2024-01-01", "2024-01-02"]),
+        }
+    )
     handle.log_metrics(frame, stage="validation")
     rows = MetricPoint.objects.order_by("step").values_list("step", "value", "stage")
     assert list(rows) == [(1, 1.0, "validation"), (2, 0.9, "validation"), (3, 0.8, "validation")]

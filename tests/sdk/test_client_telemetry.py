@@ -14,11 +14,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_log_predictions_from_a_dataframe_stores_features_scores_and_ids(mw, fraud):
-    frame = pd.DataFrame({
-        "id": ["t1", "t2"], "amount": [12.5, None], "country": ["fr", "de"],
-        "prediction": [1, 0], "score_0": [0.1, 0.8], "score_1": [0.9, 0.2],
-        "latency_ms": [3.5, 4.0], "timestamp": [1_700_000_000, 1_700_000_060],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ["t1", "t2"],
+            "amount": [12.5, None],
+            "country": ["fr", "de"],
+            "prediction": [1, 0],
+            "score_0": [0.1, 0.8],
+            "score_1": [0.9, 0.2],
+            "latency_ms": [3.5, 4.0],
+            "timestamp": [1_700_000_000, 1_700_000_060],
+        }
+    )
     assert mw.model("fraud").log_predictions(frame) == 2
     first, second = Prediction.objects.order_by("client_id")
     assert (first.client_id, first.prediction, first.latency_ms) == ("t1", 1, 3.5)
@@ -62,11 +69,15 @@ def test_a_duplicate_prediction_id_surfaces_the_field_error(mw, fraud):
 
 
 def test_set_reference_from_a_dataframe_builds_the_summary(mw, fraud):
-    frame = pd.DataFrame({"amount": [float(i) for i in range(100)],
-                          "country": ["fr", "de"] * 50, "prediction": [0, 1] * 50})
+    frame = pd.DataFrame(
+        {
+            "amount": [float(i) for i in range(100)],
+            "country": ["fr", "de"] * 50,
+            "prediction": [0, 1] * 50,
+        }
+    )
     answer = mw.model("fraud").set_reference(frame)
-    assert answer["n_rows"] == 100 and set(answer["summary"]["features"]) == {
-        "amount", "country"}
+    assert answer["n_rows"] == 100 and set(answer["summary"]["features"]) == {"amount", "country"}
     assert Reference.objects.get().summary["features"]["amount"]["max"] == 99.0
     assert mw.model("fraud").reference()["n_rows"] == 100
 
@@ -88,20 +99,34 @@ def test_a_reference_larger_than_a_batch_goes_up_as_csv(server_url, token, fraud
 
 def test_set_reference_window_uses_the_logged_predictions(mw, fraud):
     handle = mw.model("fraud")
-    handle.log_predictions([{"amount": float(i), "prediction": 0, "timestamp": 1_700_000_000}
-                            for i in range(10)])
+    handle.log_predictions(
+        [{"amount": float(i), "prediction": 0, "timestamp": 1_700_000_000} for i in range(10)]
+    )
     answer = handle.set_reference_window(1_699_999_000, 1_700_001_000)
     assert answer["source"] == "window" and answer["n_rows"] == 10
 
 
 def test_log_parameters_stores_weight_statistics_by_tensor_and_step(mw, fraud):
-    stats = {"mean": 0.1, "std": 0.2, "min": -1.0, "max": 1.0, "l2_norm": 3.0,
-             "zero_fraction": 0.0, "nan_count": 0, "inf_count": 0, "grad_norm": 0.5,
-             "update_ratio": 0.01}
+    stats = {
+        "mean": 0.1,
+        "std": 0.2,
+        "min": -1.0,
+        "max": 1.0,
+        "l2_norm": 3.0,
+        "zero_fraction": 0.0,
+        "nan_count": 0,
+        "inf_count": 0,
+        "grad_norm": 0.5,
+        "update_ratio": 0.01,
+    }
     sent = mw.model("fraud").log_parameters([{"tensor": "fc.weight", **stats}], step=7)
     row = ParameterStat.objects.get()
     assert sent == 1 and (row.tensor, row.step, row.grad_norm, row.update_ratio) == (
-        "fc.weight", 7, 0.5, 0.01)
+        "fc.weight",
+        7,
+        0.5,
+        0.01,
+    )
 
 
 def test_every_batch_carries_an_idempotency_key_the_server_keeps(mw, fraud):

@@ -30,8 +30,12 @@ def test_hours_lie_inside_their_hour_with_stable_ids():
 
 def test_credit_inputs_are_squeezed_after_the_change_day():
     def spread(day: int) -> float:
-        rows = [r["features"]["mean_radius"] for d in range(day, day + 2) for h in range(24)
-                for r in credit.hour_records(hour(d, h))[0]]
+        rows = [
+            r["features"]["mean_radius"]
+            for d in range(day, day + 2)
+            for h in range(24)
+            for r in credit.hour_records(hour(d, h))[0]
+        ]
         return float(np.std(rows))
 
     assert spread(CHANGE_DAY + 1) < 0.6 * spread(CHANGE_DAY - 3)
@@ -39,8 +43,12 @@ def test_credit_inputs_are_squeezed_after_the_change_day():
 
 def test_camera_frames_get_darker_and_blurrier_after_the_change():
     def mean_feature(day: int, name: str) -> float:
-        values = [r["features"][name] for h in range(24) for r in camera.hour_records(hour(day, h))
-                  if r["features"][name] is not None]
+        values = [
+            r["features"][name]
+            for h in range(24)
+            for r in camera.hour_records(hour(day, h))
+            if r["features"][name] is not None
+        ]
         return float(np.mean(values))
 
     before, after = CHANGE_DAY - 1, CHANGE_DAY + 1

@@ -18,39 +18,80 @@ from modelwatch.transport import retry_after_seconds
 
 
 def test_numpy_and_pandas_values_become_plain_json():
-    value = {"a": np.float32(0.5), "b": np.int64(3), "c": np.array([1, 2]), "d": np.bool_(True),
-             "e": pd.Timestamp("2024-01-02 03:04:05"), "f": np.datetime64("2024-01-02T00:00"),
-             "g": pd.NA, "h": pd.NaT, "i": date(2024, 1, 2)}
+    value = {
+        "a": np.float32(0.5),
+        "b": np.int64(3),
+        "c": np.array([1, 2]),
+        "d": np.bool_(True),
+        "e": pd.Timestamp("2024-01-02 03:04:05"),
+        "f": np.datetime64("2024-01-02T00:00"),
+        "g": pd.NA,
+        "h": pd.NaT,
+        "i": date(2024, 1, 2),
+    }
     assert to_jsonable(value) == {
-        "a": 0.5, "b": 3, "c": [1, 2], "d": True, "e": "2024-01-02T03:04:05",
-        "f": "2024-01-02T00:00:00+00:00", "g": None, "h": None, "i": "2024-01-02T00:00:00+00:00",
+        "a": 0.5,
+        "b": 3,
+        "c": [1, 2],
+        "d": True,
+        "e": "2024-01-02T03:04:05",
+        "f": "2024-01-02T00:00:00+00:00",
+        "g": None,
+        "h": None,
+        "i": "2024-01-02T00:00:00+00:00",
     }
 
 
 def test_non_finite_floats_become_null_because_strict_json_has_no_nan():
     assert to_jsonable([float("nan"), float("inf"), np.float64("-inf"), 1.5]) == [
-        None, None, None, 1.5]
+        None,
+        None,
+        None,
+        1.5,
+    ]
 
 
 def test_metric_records_from_a_mapping_share_step_stage_and_timestamp():
     stamp = datetime(2024, 1, 1, tzinfo=UTC)
     records = metric_records({"loss": np.float32(0.25), "acc": 1}, 7, "train", stamp)
     assert records == [
-        {"name": "loss", "value": 0.25, "step": 7, "stage": "train",
-         "timestamp": "2024-01-01T00:00:00+00:00"},
-        {"name": "acc", "value": 1, "step": 7, "stage": "train",
-         "timestamp": "2024-01-01T00:00:00+00:00"},
+        {
+            "name": "loss",
+            "value": 0.25,
+            "step": 7,
+            "stage": "train",
+            "timestamp": "2024-01-01T00:00:00+00:00",
+        },
+        {
+            "name": "acc",
+            "value": 1,
+            "step": 7,
+            "stage": "train",
+            "timestamp": "2024-01-01T00:00:00+00:00",
+        },
     ]
 
 
 def test_a_flat_prediction_row_splits_into_fields_scores_and_features():
-    frame = pd.DataFrame({"id": [1, 2], "amount": [10.0, np.nan], "country": ["fr", None],
-                          "prediction": [1, 0], "score_1": [0.8, 0.3], "score_0": [0.2, 0.7],
-                          "timestamp": [1_700_000_000, 1_700_000_060]})
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2],
+            "amount": [10.0, np.nan],
+            "country": ["fr", None],
+            "prediction": [1, 0],
+            "score_1": [0.8, 0.3],
+            "score_0": [0.2, 0.7],
+            "timestamp": [1_700_000_000, 1_700_000_060],
+        }
+    )
     records = prediction_records(frame)
-    assert records[0] == {"id": "1", "prediction": 1, "timestamp": 1_700_000_000,
-                          "scores": {"1": 0.8, "0": 0.2},
-                          "features": {"amount": 10.0, "country": "fr"}}
+    assert records[0] == {
+        "id": "1",
+        "prediction": 1,
+        "timestamp": 1_700_000_000,
+        "scores": {"1": 0.8, "0": 0.2},
+        "features": {"amount": 10.0, "country": "fr"},
+    }
     assert records[1]["features"] == {"amount": None, "country": None}
 
 
@@ -65,8 +106,10 @@ def test_only_the_named_feature_columns_are_sent():
 
 
 def test_labels_come_from_a_mapping_or_records():
-    assert label_records({"a": 1, 7: np.int64(0)}) == [{"id": "a", "label": 1},
-                                                       {"id": "7", "label": 0}]
+    assert label_records({"a": 1, 7: np.int64(0)}) == [
+        {"id": "a", "label": 1},
+        {"id": "7", "label": 0},
+    ]
     with pytest.raises(ValueError, match="Label 0 needs"):
         label_records([{"id": "a"}])
 
@@ -103,8 +146,10 @@ def test_rejected_indexes_are_read_from_a_records_error():
 def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_seconds("7") == 7.0
     moment = datetime(2030, 1, 1, tzinfo=UTC)
-    assert retry_after_seconds(format_datetime(moment, usegmt=True),
-                               now=moment.timestamp() - 30) == 30.0
+    assert (
+        retry_after_seconds(format_datetime(moment, usegmt=True), now=moment.timestamp() - 30)
+        == 30.0
+    )
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
@@ -129,15 +174,22 @@ def test_a_dataframe_converted_column_wise_gives_the_records_of_the_row_by_row_p
     from modelwatch.encoding import as_records
     from modelwatch.records import prediction_record
 
-    frame = pd.DataFrame({
-        "id": [1, 2, 3], "amount": [1.5, np.nan, np.inf], "count": pd.array([1, None, 3],
-                                                                          dtype="Int64"),
-        "country": ["fr", None, "de"], "flag": [True, False, True],
-        "kind": pd.Categorical(["a", "b", "a"]), "label": pd.array([1, pd.NA, 0], dtype="Int64"),
-        "seen": pd.to_datetime(["2024-01-01", None, "2024-01-03"]),
-        "timestamp": [1_700_000_000, None, 1_700_000_100], "prediction": ["x", "y", "z"],
-        "score_x": [0.5, 0.25, 0.125], "latency_ms": [1.0, np.nan, 3.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "amount": [1.5, np.nan, np.inf],
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "country": ["fr", None, "de"],
+            "flag": [True, False, True],
+            "kind": pd.Categorical(["a", "b", "a"]),
+            "label": pd.array([1, pd.NA, 0], dtype="Int64"),
+            "seen": pd.to_datetime(["2024-01-01", None, "2024-01-03"]),
+            "timestamp": [1_700_000_000, None, 1_700_000_100],
+            "prediction": ["x", "y", "z"],
+            "score_x": [0.5, 0.25, 0.125],
+            "latency_ms": [1.0, np.nan, 3.0],
+        }
+    )
     for names in (None, ["amount", "absent"]):
         fast = prediction_records(frame, feature_names=names)
         slow = [prediction_record(row, names) for row in as_records(frame)]

@@ -9,8 +9,10 @@ import pytest
 from models_app.models import MetricPoint, ParameterStat, Prediction, Reference
 from modelwatch import Client
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning"),
+]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -19,17 +19,25 @@ def fit_tiny_model(callback, epochs: int = 3):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
     y = (x[:, 0] + x[:, 1] > 0).astype("float32")
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(x, y, validation_split=0.25, epochs=epochs, batch_size=16, verbose=0,
-                        callbacks=[callback])
+    history = model.fit(
+        x, y, validation_split=0.25, epochs=epochs, batch_size=16, verbose=0, callbacks=[callback]
+    )
     return model, history
 
 
 def test_split_logs_puts_val_metrics_under_the_validation_stage():
     assert split_logs({"loss": 1, "val_loss": 2.0, "accuracy": np.float32(0.5)}) == {
-        "train": {"loss": 1.0, "accuracy": 0.5}, "validation": {"loss": 2.0}}
+        "train": {"loss": 1.0, "accuracy": 0.5},
+        "validation": {"loss": 2.0},
+    }
 
 
 def test_each_epoch_logs_train_and_validation_metrics_by_step(captured):
@@ -40,7 +48,9 @@ def test_each_epoch_logs_train_and_validation_metrics_by_step(captured):
     assert train_steps == [0, 1, 2]
     assert val_loss == pytest.approx(history.history["val_loss"])
     assert {(m["name"], m["stage"]) for m in metrics} >= {
-        ("accuracy", "train"), ("accuracy", "validation")}
+        ("accuracy", "train"),
+        ("accuracy", "validation"),
+    }
     assert "parameters" not in captured.sent
 
 

@@ -26,12 +26,18 @@ def expected(image: np.ndarray) -> dict:
     """The features computed straight from cv2/numpy, for comparison."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     saturation = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[:, :, 1].mean() if image.ndim == 3 else 0
-    return {"width": image.shape[1], "height": image.shape[0],
-            "aspect_ratio": image.shape[1] / image.shape[0],
-            "brightness": grey.mean(), "contrast": grey.std(), "saturation": saturation,
-            "blur": cv2.Laplacian(grey, cv2.CV_64F).var(),
-            "overexposed": (grey >= 250).mean(), "underexposed": (grey <= 5).mean(),
-            "undecodable": False}
+    return {
+        "width": image.shape[1],
+        "height": image.shape[0],
+        "aspect_ratio": image.shape[1] / image.shape[0],
+        "brightness": grey.mean(),
+        "contrast": grey.std(),
+        "saturation": saturation,
+        "blur": cv2.Laplacian(grey, cv2.CV_64F).var(),
+        "overexposed": (grey >= 250).mean(),
+        "underexposed": (grey <= 5).mean(),
+        "undecodable": False,
+    }
 
 
 @pytest.mark.parametrize("name", ["sharp", "blurred", "dark", "bright", "colour", "wide"])
@@ -82,8 +88,14 @@ def test_float_and_sixteen_bit_images_are_scaled_to_eight_bit_levels():
 
 def test_log_images_sends_one_prediction_per_image_with_its_features(captured):
     batch = np.stack([checkerboard(), np.full((64, 64), 10, np.uint8)])
-    count = log_images(captured, batch, predictions=[1, 0], ids=["a", "b"], latency_ms=[3, 4],
-                       scores=[{"0": 0.2, "1": 0.8}, {"0": 0.9, "1": 0.1}])
+    count = log_images(
+        captured,
+        batch,
+        predictions=[1, 0],
+        ids=["a", "b"],
+        latency_ms=[3, 4],
+        scores=[{"0": 0.2, "1": 0.8}, {"0": 0.9, "1": 0.1}],
+    )
     records = captured.sent["predictions"]
     assert count == 2 and [r["id"] for r in records] == ["a", "b"]
     assert records[1]["features"]["brightness"] == 10.0 and records[1]["prediction"] == 0
@@ -102,8 +114,11 @@ def test_the_numpy_ports_equal_opencv_exactly(monkeypatch):
     from modelwatch.integrations import opencv
 
     rng = np.random.default_rng(3)
-    images = [rng.integers(0, 256, (37, 53, 3), dtype=np.uint8), colour(checkerboard()),
-              cv2.GaussianBlur(colour(checkerboard()), (5, 5), 2)]
+    images = [
+        rng.integers(0, 256, (37, 53, 3), dtype=np.uint8),
+        colour(checkerboard()),
+        cv2.GaussianBlur(colour(checkerboard()), (5, 5), 2),
+    ]
     with_cv2 = [opencv.image_features(image) for image in images]
     parts = [(opencv.grey_level(i), opencv.hsv_saturation(i)) for i in images]
     monkeypatch.setattr(opencv, "cv2", None)

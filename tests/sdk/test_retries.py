@@ -68,8 +68,10 @@ def test_backoff_grows_exponentially_with_jitter(token, fraud, faulty):
 
 def test_it_gives_up_after_max_retries_with_the_last_status(token, fraud, faulty):
     proxy = faulty(["refuse"] * 10)
-    with fast_client(proxy.url, token, max_retries=2) as client, \
-            pytest.raises(ModelWatchError) as caught:
+    with (
+        fast_client(proxy.url, token, max_retries=2) as client,
+        pytest.raises(ModelWatchError) as caught,
+    ):
         client.model("fraud").log_metrics(RECORDS)
     assert caught.value.status == 503 and len(proxy.seen) == 3
     assert MetricPoint.objects.count() == 0

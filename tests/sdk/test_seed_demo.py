@@ -18,27 +18,39 @@ from models_app.models import MetricPoint, ParameterStat, Prediction, Reference
 from models_app.series import floor_time
 
 STORY = {
-    ("credit-risk", "Input drift"), ("credit-risk", "Score drift"),
-    ("credit-risk", "Input quality"), ("credit-risk", "F1 from late labels"),
+    ("credit-risk", "Input drift"),
+    ("credit-risk", "Score drift"),
+    ("credit-risk", "Input quality"),
+    ("credit-risk", "F1 from late labels"),
     ("credit-risk", "Estimated F1 (CBPE, no labels yet)"),
-    ("digits-camera", "Image drift"), ("digits-camera", "Image quality"),
-    ("digits-camera", "Undecodable frames"), ("digits-camera", "Accuracy on reviewed frames"),
-    ("digits-cnn-training", "Over-fitting"), ("digits-cnn-training", "Exploding or NaN weights"),
+    ("digits-camera", "Image drift"),
+    ("digits-camera", "Image quality"),
+    ("digits-camera", "Undecodable frames"),
+    ("digits-camera", "Accuracy on reviewed frames"),
+    ("digits-cnn-training", "Over-fitting"),
+    ("digits-cnn-training", "Exploding or NaN weights"),
 }
-QUIET = {("credit-risk", "p95 latency"), ("credit-risk", "Error rate"),
-         ("credit-risk", "Traffic stopped"), ("digits-cnn-training", "Training stalls")}
+QUIET = {
+    ("credit-risk", "p95 latency"),
+    ("credit-risk", "Error rate"),
+    ("credit-risk", "Traffic stopped"),
+    ("digits-cnn-training", "Training stalls"),
+}
 
 
 def firing() -> set[tuple[str, str]]:
-    return set(Alert.objects.filter(state="firing").values_list("rule__model__name",
-                                                                "rule__name"))
+    return set(Alert.objects.filter(state="firing").values_list("rule__model__name", "rule__name"))
 
 
 def counts() -> dict[str, int]:
-    return {"predictions": Prediction.objects.count(),
-            "labelled": Prediction.objects.filter(label__isnull=False).count(),
-            "metrics": MetricPoint.objects.count(), "parameters": ParameterStat.objects.count(),
-            "references": Reference.objects.count(), "rules": AlertRule.objects.count()}
+    return {
+        "predictions": Prediction.objects.count(),
+        "labelled": Prediction.objects.filter(label__isnull=False).count(),
+        "metrics": MetricPoint.objects.count(),
+        "parameters": ParameterStat.objects.count(),
+        "references": Reference.objects.count(),
+        "rules": AlertRule.objects.count(),
+    }
 
 
 def first_breach(rule_name: str) -> datetime | None:
@@ -54,7 +66,8 @@ def test_seed_demo_tells_the_stories_and_a_rerun_adds_only_what_time_added():
     # the history: no drift before the change; CBPE warns days before the late labels do
     assert change <= first_breach("Input drift") <= change + timedelta(days=1)
     assert first_breach("Estimated F1 (CBPE, no labels yet)") < first_breach(
-        "F1 from late labels") - timedelta(days=2)
+        "F1 from late labels"
+    ) - timedelta(days=2)
     assert {rule.kind for rule in AlertRule.objects.all()} == set(RuleKind.values)
     for rule in AlertRule.objects.all():
         result = evaluate_due_rule(rule.id, now)
@@ -76,12 +89,13 @@ def test_seed_demo_tells_the_stories_and_a_rerun_adds_only_what_time_added():
 
 def generated_between(first, last) -> list[str]:
     """Ids of the camera frames the story generates in (first, last]."""
-    start = floor_time(Prediction.objects.filter(model__name=camera.NAME).earliest(
-        "timestamp").timestamp, 3600)
-    frames = (r for hour in hours(start, floor_time(first, 3600), last)
-              for r in camera.hour_records(hour))
-    return [r["id"] for r in frames
-            if first < datetime.fromisoformat(r["timestamp"]) <= last]
+    start = floor_time(
+        Prediction.objects.filter(model__name=camera.NAME).earliest("timestamp").timestamp, 3600
+    )
+    frames = (
+        r for hour in hours(start, floor_time(first, 3600), last) for r in camera.hour_records(hour)
+    )
+    return [r["id"] for r in frames if first < datetime.fromisoformat(r["timestamp"]) <= last]
 
 
 @pytest.mark.celery

@@ -71,7 +71,13 @@ def test_the_monitor_logs_parameters_every_n_optimizer_steps_through_the_hook(ca
     assert all(r["update_ratio"] > 0 and r["grad_norm"] > 0 for r in stats)
     metrics = captured.sent["metrics"]
     assert [(m["step"], m["stage"]) for m in metrics] == [
-        (1, "train"), (2, "train"), (3, "train"), (4, "train"), (5, "train"), (5, "validation")]
+        (1, "train"),
+        (2, "train"),
+        (3, "train"),
+        (4, "train"),
+        (5, "train"),
+        (5, "validation"),
+    ]
     assert all(isinstance(m["value"], float) for m in metrics)
     monitor.detach()
     train_step(net, optimizer, 9)

@@ -49,8 +49,13 @@ class Cast:
 def make_cast() -> Cast:
     fraud, other = make_model("fraud"), make_model("other")
     rule = make_alert_rule(fraud, name="loss too high")
-    alert = Alert.objects.create(rule=rule, fingerprint=f"{rule.pk}:1:", state=AlertState.FIRING,
-                                 version=fraud.latest_version(), started_at=timezone.now())
+    alert = Alert.objects.create(
+        rule=rule,
+        fingerprint=f"{rule.pk}:1:",
+        state=AlertState.FIRING,
+        version=fraud.latest_version(),
+        started_at=timezone.now(),
+    )
     cast = Cast(fraud, other, rule, alert, make_channel())
     cast.users = {name: make_user(name, staff=name == "staff") for name in USERS}
     for name, role in (("viewer", "viewer"), ("editor", "editor"), ("model-admin", "admin")):

@@ -54,11 +54,13 @@ def violations(page) -> list[str]:
 def figures_drawn(page) -> None:
     page.wait_for_function(
         "() => document.querySelectorAll('[data-src]').length > 0 && [...document"
-        ".querySelectorAll('[data-src]')].every(e => e.dataset.state === 'ready' && e._fullData)")
+        ".querySelectorAll('[data-src]')].every(e => e.dataset.state === 'ready' && e._fullData)"
+    )
 
 
 def test_a_viewer_logs_in_on_the_app_page_and_sees_only_their_model_without_csp_errors(
-        page, live_server):
+    page, live_server
+):
     demo_data.build_demo(timezone.now())
     watched, hidden = Model.objects.order_by("name").first(), make_model("hidden")
     roles.grant(watched, make_user("reader"), "viewer")
@@ -86,11 +88,17 @@ def test_staff_pages_api_docs_and_admin_raise_no_csp_violation(page, live_server
     make_user("ops", staff=True, is_superuser=True)
     base = live_server.url
     log_in(page, base, "ops", "/alerts/")
-    for path in ["/", "/api/v1/docs/", "/admin/", "/admin/access/ingesttoken/add/",
-                 "/admin/access/auditentry/", f"/admin/models_app/model/"
-                 f"{Model.objects.first().pk}/change/", "/admin/alerts_app/alertrule/",
-                 f"/admin/alerts_app/alertrule/{AlertRule.objects.first().pk}/change/",
-                 "/admin/alerts_app/alert/"]:
+    for path in [
+        "/",
+        "/api/v1/docs/",
+        "/admin/",
+        "/admin/access/ingesttoken/add/",
+        "/admin/access/auditentry/",
+        f"/admin/models_app/model/{Model.objects.first().pk}/change/",
+        "/admin/alerts_app/alertrule/",
+        f"/admin/alerts_app/alertrule/{AlertRule.objects.first().pk}/change/",
+        "/admin/alerts_app/alert/",
+    ]:
         page.goto(f"{base}{path}")
         page.wait_for_load_state("networkidle")
         assert violations(page) == [], path

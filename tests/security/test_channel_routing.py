@@ -25,28 +25,33 @@ def shared(cast):
 
 def test_an_editor_cannot_attach_a_staff_channel_and_it_reads_as_missing(cast, shared):
     editor = cast.api("editor")
-    staff_only = editor.post("/api/v1/rules/", RULE | {"channels": [cast.channel.pk]},
-                             format="json")
+    staff_only = editor.post(
+        "/api/v1/rules/", RULE | {"channels": [cast.channel.pk]}, format="json"
+    )
     missing = editor.post("/api/v1/rules/", RULE | {"channels": [999999]}, format="json")
     assert staff_only.status_code == missing.status_code == 400
     assert staff_only.json() == {
-        "channels": [f'Invalid pk "{cast.channel.pk}" - object does not exist.']}
+        "channels": [f'Invalid pk "{cast.channel.pk}" - object does not exist.']
+    }
     assert missing.json() == {"channels": ['Invalid pk "999999" - object does not exist.']}
     assert not AlertRule.objects.filter(name=RULE["name"]).exists()
 
 
 def test_an_editor_cannot_add_a_staff_channel_to_their_rule(cast, shared):
-    answer = cast.api("editor").patch(f"/api/v1/rules/{cast.rule.pk}/",
-                                      {"channels": [shared.pk, cast.channel.pk]}, format="json")
+    answer = cast.api("editor").patch(
+        f"/api/v1/rules/{cast.rule.pk}/", {"channels": [shared.pk, cast.channel.pk]}, format="json"
+    )
     assert answer.status_code == 400
     assert answer.json() == {
-        "channels": [f'Invalid pk "{cast.channel.pk}" - object does not exist.']}
+        "channels": [f'Invalid pk "{cast.channel.pk}" - object does not exist.']
+    }
     assert list(cast.rule.channels.all()) == []
 
 
 def test_an_editor_routes_to_a_channel_shared_with_the_model(cast, shared):
-    answer = cast.api("editor").post("/api/v1/rules/", RULE | {"channels": [shared.pk]},
-                                     format="json")
+    answer = cast.api("editor").post(
+        "/api/v1/rules/", RULE | {"channels": [shared.pk]}, format="json"
+    )
     assert answer.status_code == 201
     assert answer.json()["channels"] == [shared.pk]
     assert list(AlertRule.objects.get(pk=answer.json()["id"]).channels.all()) == [shared]
@@ -56,7 +61,9 @@ def test_a_channel_staff_put_on_a_rule_stays_when_its_editor_changes_it(cast, sh
     cast.rule.channels.set([cast.channel])
     answer = cast.api("editor").patch(
         f"/api/v1/rules/{cast.rule.pk}/",
-        {"name": "renamed", "channels": [cast.channel.pk, shared.pk]}, format="json")
+        {"name": "renamed", "channels": [cast.channel.pk, shared.pk]},
+        format="json",
+    )
     assert answer.status_code == 200
     assert sorted(answer.json()["channels"]) == sorted([cast.channel.pk, shared.pk])
 
@@ -67,8 +74,9 @@ def test_moving_a_rule_to_another_model_rechecks_its_channels(cast, shared):
     churn = make_model("churn")
     roles.grant(churn, cast.users["editor"], "editor")
     cast.rule.channels.set([shared])
-    answer = cast.api("editor").patch(f"/api/v1/rules/{cast.rule.pk}/", {"model": "churn"},
-                                      format="json")
+    answer = cast.api("editor").patch(
+        f"/api/v1/rules/{cast.rule.pk}/", {"model": "churn"}, format="json"
+    )
     assert answer.status_code == 400
     assert answer.json() == {"channels": [f'Invalid pk "{shared.pk}" - object does not exist.']}
     cast.rule.refresh_from_db()
@@ -76,8 +84,9 @@ def test_moving_a_rule_to_another_model_rechecks_its_channels(cast, shared):
 
 
 def test_staff_route_to_any_channel(cast, shared):
-    answer = cast.api("staff").post("/api/v1/rules/", RULE | {"channels": [cast.channel.pk]},
-                                    format="json")
+    answer = cast.api("staff").post(
+        "/api/v1/rules/", RULE | {"channels": [cast.channel.pk]}, format="json"
+    )
     assert answer.status_code == 201
 
 
@@ -95,9 +104,15 @@ def test_the_policy_function_answers_for_rules_and_policies_alike(cast, shared):
 
 def test_viewers_read_only_deliveries_to_channels_shared_with_the_model(cast, shared):
     transition = AlertTransition.objects.create(
-        alert=cast.alert, old="pending", new="firing", event="firing", created_at=timezone.now())
-    Delivery.objects.create(transition=transition, channel=cast.channel, status="failed",
-                            error="ops-secret.example.com refused", log=[{"error": "refused"}])
+        alert=cast.alert, old="pending", new="firing", event="firing", created_at=timezone.now()
+    )
+    Delivery.objects.create(
+        transition=transition,
+        channel=cast.channel,
+        status="failed",
+        error="ops-secret.example.com refused",
+        log=[{"error": "refused"}],
+    )
     Delivery.objects.create(transition=transition, channel=shared, status="sent")
     url = f"/api/v1/alerts/{cast.alert.pk}/transitions/"
 
@@ -115,16 +130,28 @@ def test_viewers_read_only_deliveries_to_channels_shared_with_the_model(cast, sh
 def test_the_admin_rule_form_applies_the_same_policy(cast, shared):
     from alerts_app.admin_forms import rule_form_for
 
-    form_class = type("Form", (rule_form_for("metric_threshold"),),
-                      {"routing_user": cast.users["editor"]})
-    data = {"name": "r", "model": cast.fraud.pk, "kind": "metric_threshold",
-            "severity": "warning", "enabled": "on", "channels": [cast.channel.pk],
-            "interval": "5m", "pending_for": "0s", "keep_firing_for": "0s",
-            "repeat_interval": "4h", "cfg_metric": "loss", "cfg_aggregation": "avg",
-            "cfg_window": "10m", "cfg_operator": ">", "cfg_threshold": "0.5"}
+    form_class = type(
+        "Form", (rule_form_for("metric_threshold"),), {"routing_user": cast.users["editor"]}
+    )
+    data = {
+        "name": "r",
+        "model": cast.fraud.pk,
+        "kind": "metric_threshold",
+        "severity": "warning",
+        "enabled": "on",
+        "channels": [cast.channel.pk],
+        "interval": "5m",
+        "pending_for": "0s",
+        "keep_firing_for": "0s",
+        "repeat_interval": "4h",
+        "cfg_metric": "loss",
+        "cfg_aggregation": "avg",
+        "cfg_window": "10m",
+        "cfg_operator": ">",
+        "cfg_threshold": "0.5",
+    }
     form = form_class(data=data)
     assert not form.is_valid()
-    assert form.errors["channels"] == [
-        f'Invalid pk "{cast.channel.pk}" - object does not exist.']
+    assert form.errors["channels"] == [f'Invalid pk "{cast.channel.pk}" - object does not exist.']
     form = form_class(data=data | {"channels": [shared.pk]})
     assert form.is_valid(), form.errors

@@ -46,11 +46,14 @@ def test_grant_role_to_a_group(model):
     assert roles.role_of(member, model) == "admin"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("nobody", "viewer", "fraud"), 'No user "nobody"'),
-    (("bob", "viewer", "nope"), 'No model "nope"'),
-    (("bob", "viewer"), "Name the models, or pass --all-models"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nobody", "viewer", "fraud"), 'No user "nobody"'),
+        (("bob", "viewer", "nope"), 'No model "nope"'),
+        (("bob", "viewer"), "Name the models, or pass --all-models"),
+    ],
+)
 def test_grant_role_refuses_what_does_not_exist(model, args, message):
     make_user("bob")
     with pytest.raises(CommandError, match=message):
@@ -58,8 +61,12 @@ def test_grant_role_refuses_what_does_not_exist(model, args, message):
 
 
 def management_form(prefix: str, total: int, initial: int) -> dict:
-    return {f"{prefix}-TOTAL_FORMS": total, f"{prefix}-INITIAL_FORMS": initial,
-            f"{prefix}-MIN_NUM_FORMS": 0, f"{prefix}-MAX_NUM_FORMS": 1000}
+    return {
+        f"{prefix}-TOTAL_FORMS": total,
+        f"{prefix}-INITIAL_FORMS": initial,
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
 
 
 def test_the_model_admin_page_grants_roles_inline(client, model):
@@ -69,14 +76,24 @@ def test_the_model_admin_page_grants_roles_inline(client, model):
     page = client.get(f"/admin/models_app/model/{model.pk}/change/")
     assert page.status_code == 200 and b"roles-TOTAL_FORMS" in page.content
     version = model.versions.get()
-    data = {"name": "fraud", "task": model.task, "framework": model.framework,
-            "description": "", "tags": "[]", "features": "[]",
-            **management_form("versions", 1, 1), "versions-0-id": version.pk,
-            "versions-0-model": model.pk, "versions-0-version": "1",
-            "versions-0-created_at_0": version.created_at.strftime("%Y-%m-%d"),
-            "versions-0-created_at_1": version.created_at.strftime("%H:%M:%S"),
-            "versions-0-notes": "",
-            **management_form("roles", 1, 0), "roles-0-user": bob.pk, "roles-0-role": "editor"}
+    data = {
+        "name": "fraud",
+        "task": model.task,
+        "framework": model.framework,
+        "description": "",
+        "tags": "[]",
+        "features": "[]",
+        **management_form("versions", 1, 1),
+        "versions-0-id": version.pk,
+        "versions-0-model": model.pk,
+        "versions-0-version": "1",
+        "versions-0-created_at_0": version.created_at.strftime("%Y-%m-%d"),
+        "versions-0-created_at_1": version.created_at.strftime("%H:%M:%S"),
+        "versions-0-notes": "",
+        **management_form("roles", 1, 0),
+        "roles-0-user": bob.pk,
+        "roles-0-role": "editor",
+    }
     response = client.post(f"/admin/models_app/model/{model.pk}/change/", data)
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     grant_row = ModelRole.objects.get()
@@ -87,7 +104,9 @@ def test_the_model_admin_page_grants_roles_inline(client, model):
 def test_a_grant_with_both_a_user_and_a_group_is_refused_in_the_admin(client, model):
     client.force_login(make_user("root", staff=True, is_superuser=True))
     team = Group.objects.create(name="team")
-    page = client.post("/admin/access/modelrole/add/", {
-        "model": model.pk, "user": make_user("bob").pk, "group": team.pk, "role": "viewer"})
+    page = client.post(
+        "/admin/access/modelrole/add/",
+        {"model": model.pk, "user": make_user("bob").pk, "group": team.pk, "role": "viewer"},
+    )
     assert page.status_code == 200 and b"either a user or a group" in page.content
     assert not ModelRole.objects.exists()

@@ -13,10 +13,18 @@ ESCAPED = b"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
 
 
 def notification(**overrides) -> Notification:
-    fields = {"event": "firing", "alert_id": 1, "rule": EVIL, "model": "fraud",
-              "severity": "critical", "state": "firing", "feature": "<b>f</b> & co",
-              "message": "value <@U123> > 3 & <https://evil.example|click>",
-              "value": 1.0, "threshold": 0.5}
+    fields = {
+        "event": "firing",
+        "alert_id": 1,
+        "rule": EVIL,
+        "model": "fraud",
+        "severity": "critical",
+        "state": "firing",
+        "feature": "<b>f</b> & co",
+        "message": "value <@U123> > 3 & <https://evil.example|click>",
+        "value": 1.0,
+        "threshold": 0.5,
+    }
     return Notification(**(fields | overrides))
 
 
@@ -24,15 +32,29 @@ def notification(**overrides) -> Notification:
 def evil(db):
     model = make_model("fraud", description=EVIL, tags=[EVIL])
     rule = make_alert_rule(model, name=EVIL)
-    Alert.objects.create(rule=rule, fingerprint="evil", state=AlertState.FIRING,
-                         message=EVIL, version=model.latest_version())
+    Alert.objects.create(
+        rule=rule,
+        fingerprint="evil",
+        state=AlertState.FIRING,
+        message=EVIL,
+        version=model.latest_version(),
+    )
     client = Client()
     client.force_login(make_user("root", staff=True, is_superuser=True))
     return client, rule
 
 
-@pytest.mark.parametrize("path", ["/", "/models/fraud/", "/alerts/", "/rules/{rule}/",
-                                  "/admin/alerts_app/alertrule/", "/admin/access/auditentry/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/models/fraud/",
+        "/alerts/",
+        "/rules/{rule}/",
+        "/admin/alerts_app/alertrule/",
+        "/admin/access/auditentry/",
+    ],
+)
 def test_pages_escape_user_text(evil, path):
     client, rule = evil
     page = client.get(path.format(rule=rule.pk))
@@ -61,8 +83,11 @@ def test_an_email_subject_stays_on_one_line():
 
 def test_slack_mrkdwn_escapes_ampersands_and_angle_brackets():
     payload = slack_payload(notification())
-    texts = [payload["text"], *(f["text"] for f in payload["blocks"][1]["fields"]),
-             payload["blocks"][2]["text"]["text"]]
+    texts = [
+        payload["text"],
+        *(f["text"] for f in payload["blocks"][1]["fields"]),
+        payload["blocks"][2]["text"]["text"],
+    ]
     joined = "\n".join(texts)
     assert "<" not in joined and ">" not in joined
     assert "&lt;@U123&gt; &gt; 3 &amp; &lt;https://evil.example|click&gt;" in texts[-1]

@@ -20,16 +20,33 @@ METRICS = {"records": [{"name": "loss", "value": 0.5}]}
 
 
 def production_env(tmp_path, **extra) -> dict:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DJANGO_DEBUG"}}
-    return clean | {"DJANGO_SETTINGS_MODULE": "monitor_site.settings", "DJANGO_DEBUG": "0",
-                    "SECRET_KEY": secrets.token_urlsafe(50), "MODELWATCH_DATA_DIR": str(tmp_path),
-                    "ALLOWED_HOSTS": "modelwatch.example.com"} | extra
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DJANGO_DEBUG"}
+    }
+    return (
+        clean
+        | {
+            "DJANGO_SETTINGS_MODULE": "monitor_site.settings",
+            "DJANGO_DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "MODELWATCH_DATA_DIR": str(tmp_path),
+            "ALLOWED_HOSTS": "modelwatch.example.com",
+        }
+        | extra
+    )
 
 
 def manage(tmp_path, *args, **extra) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, env=production_env(tmp_path, **extra), timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=production_env(tmp_path, **extra),
+        timeout=120,
+    )
 
 
 def test_check_deploy_finds_nothing_under_production_settings(tmp_path):
@@ -67,8 +84,10 @@ def test_every_answer_carries_the_security_headers(path):
 
 
 def test_templates_hold_no_inline_script_handler_or_style():
-    templates = [*ROOT.glob("frontend/templates/**/*.html"),
-                 *ROOT.glob("access/templates/**/*.html")]
+    templates = [
+        *ROOT.glob("frontend/templates/**/*.html"),
+        *ROOT.glob("access/templates/**/*.html"),
+    ]
     assert templates
     for template in templates:
         text = template.read_text()
@@ -86,8 +105,9 @@ def test_a_session_write_to_the_api_needs_the_csrf_token(model):
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
     client.get("/")  # a page with a form sets the csrftoken cookie
     csrf = client.cookies["csrftoken"].value
-    allowed = client.patch("/api/v1/models/fraud/", {"description": "x"}, format="json",
-                           HTTP_X_CSRFTOKEN=csrf)
+    allowed = client.patch(
+        "/api/v1/models/fraud/", {"description": "x"}, format="json", HTTP_X_CSRFTOKEN=csrf
+    )
     assert allowed.status_code == 200
 
 
@@ -102,20 +122,29 @@ def test_token_writes_need_no_csrf_token(api, model):
 def test_the_login_and_logout_forms_need_the_csrf_token():
     make_user("bob")
     client = Client(enforce_csrf_checks=True)
-    assert client.post("/accounts/login/", {"username": "bob",
-                                            "password": "pw-12345-xyz"}).status_code == 403
+    assert (
+        client.post("/accounts/login/", {"username": "bob", "password": "pw-12345-xyz"}).status_code
+        == 403
+    )
     page = client.get("/accounts/login/?next=/alerts/")
     assert page.status_code == 200 and b'name="csrfmiddlewaretoken"' in page.content
     token = page.context["csrf_token"]
-    logged_in = client.post("/accounts/login/", {"username": "bob", "password": "pw-12345-xyz",
-                                                 "next": "/alerts/",
-                                                 "csrfmiddlewaretoken": str(token)})
+    logged_in = client.post(
+        "/accounts/login/",
+        {
+            "username": "bob",
+            "password": "pw-12345-xyz",
+            "next": "/alerts/",
+            "csrfmiddlewaretoken": str(token),
+        },
+    )
     assert (logged_in.status_code, logged_in.url) == (302, "/alerts/")
     assert client.get("/alerts/").status_code == 200
     assert client.post("/accounts/logout/").status_code == 403
     token = client.get("/alerts/").context["csrf_token"]
     assert client.post("/accounts/logout/", {"csrfmiddlewaretoken": str(token)}).url == (
-        "/accounts/login/")
+        "/accounts/login/"
+    )
     assert client.get("/alerts/").status_code == 302
 
 
@@ -134,8 +163,10 @@ def test_users_are_rate_limited_and_told_when_to_retry(api, model):
     limited = api.get("/api/v1/models/")
     assert 1 <= int(limited["Retry-After"]) <= 61
     # telemetry writes count against the ingest limit, not the user's
-    posts = [api.post("/api/v1/models/fraud/metrics/", METRICS, format="json").status_code
-             for _ in range(6)]
+    posts = [
+        api.post("/api/v1/models/fraud/metrics/", METRICS, format="json").status_code
+        for _ in range(6)
+    ]
     assert posts == [201] * 5 + [429]
 
 
@@ -167,9 +198,12 @@ def tracked_files() -> list[Path]:
 
 
 SECRET_PATTERNS = [
-    r"-----BEGIN (RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----", r"AKIA[0-9A-Z]{16}",
+    r"-----BEGIN (RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----",
+    r"AKIA[0-9A-Z]{16}",
     r"hooks\.slack\.com/services/T[A-Z0-9]{8,}/B[A-Z0-9]{8,}/[A-Za-z0-9]{24}",
-    r"xox[abprs]-[0-9A-Za-z-]{10,}", r"gh[pousr]_[A-Za-z0-9]{36}", r"mwi_[A-Za-z0-9_-]{43}",
+    r"xox[abprs]-[0-9A-Za-z-]{10,}",
+    r"gh[pousr]_[A-Za-z0-9]{36}",
+    r"mwi_[A-Za-z0-9_-]{43}",
 ]
 
 
@@ -212,8 +246,9 @@ def test_only_the_browsable_api_may_use_inline_styles_and_never_inline_scripts(a
 
 
 @pytest.mark.django_db
-@override_settings(ALLOWED_HOSTS=[".example.com"], SECURE_SSL_REDIRECT=True,
-                   SECURE_REDIRECT_EXEMPT=[r"^healthz$"])
+@override_settings(
+    ALLOWED_HOSTS=[".example.com"], SECURE_SSL_REDIRECT=True, SECURE_REDIRECT_EXEMPT=[r"^healthz$"]
+)
 def test_the_compose_healthcheck_sends_a_host_that_production_accepts(monkeypatch):
     import urllib.request
 

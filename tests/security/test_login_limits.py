@@ -18,8 +18,7 @@ PASSWORD = "pw-12345-xyz"  # tests.factories.make_user's
 
 
 def sign_in(client: Client, username: str, password: str, **headers):
-    return client.post("/accounts/login/", {"username": username, "password": password},
-                       **headers)
+    return client.post("/accounts/login/", {"username": username, "password": password}, **headers)
 
 
 def signed_in(client: Client) -> bool:
@@ -77,8 +76,11 @@ def test_a_forged_forwarded_address_does_not_reset_the_address_count():
 
 
 @pytest.mark.django_db
-@override_settings(MODELWATCH_LOGIN_FAILURES_USER="off", MODELWATCH_LOGIN_FAILURES_ADDRESS="2/hour",
-                   MODELWATCH_TRUSTED_PROXIES="127.0.0.1")
+@override_settings(
+    MODELWATCH_LOGIN_FAILURES_USER="off",
+    MODELWATCH_LOGIN_FAILURES_ADDRESS="2/hour",
+    MODELWATCH_TRUSTED_PROXIES="127.0.0.1",
+)
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count():
     make_user("bob")
     client = Client(REMOTE_ADDR="127.0.0.1")
@@ -104,8 +106,10 @@ def test_401s_count_against_the_anonymous_limit():
 @override_settings(MODELWATCH_THROTTLE_ANON="2/minute")
 def test_rotating_x_forwarded_for_does_not_escape_the_anonymous_limit():
     client = APIClient()
-    codes = [client.get("/api/v1/schema/", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
-             for i in range(3)]
+    codes = [
+        client.get("/api/v1/schema/", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+        for i in range(3)
+    ]
     assert codes == [200, 200, 429]
 
 

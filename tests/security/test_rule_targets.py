@@ -35,8 +35,9 @@ def test_a_string_naming_a_hidden_model_answers_as_a_number_does(cast, hidden):
 
 
 def test_patch_cannot_move_a_rule_onto_a_hidden_model_named_by_a_number(cast, hidden):
-    answer = cast.api("editor").patch(f"/api/v1/rules/{cast.rule.pk}/", {"model": 2024},
-                                      format="json")
+    answer = cast.api("editor").patch(
+        f"/api/v1/rules/{cast.rule.pk}/", {"model": 2024}, format="json"
+    )
     assert answer.status_code == 400
     assert answer.json() == {"model": ["Object with name=2024 does not exist."]}
     cast.rule.refresh_from_db()

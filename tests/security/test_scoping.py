@@ -34,6 +34,7 @@ def test_rules_and_alerts_are_scoped_like_their_models(cast):
 
 def test_scoped_keeps_models_rules_and_alerts_of_viewable_models_only(cast):
     """The one scoping rule behind the API's filter backend and the dashboards."""
+
     def held(queryset, principal):
         return sorted(scoped(queryset, cast.users.get(principal)).values_list("pk", flat=True))
 
@@ -68,12 +69,15 @@ def test_a_hidden_model_reads_exactly_like_a_missing_one(cast):
 
 def test_whoever_registers_a_model_becomes_its_admin(cast):
     client = cast.api("outsider")
-    assert client.post("/api/v1/models/", {"name": "mine", "task": "other"},
-                       format="json").status_code == 201
+    assert (
+        client.post("/api/v1/models/", {"name": "mine", "task": "other"}, format="json").status_code
+        == 201
+    )
     grant = ModelRole.objects.get(model__name="mine")
     assert (grant.user.username, grant.role) == ("outsider", "admin")
-    assert client.patch("/api/v1/models/mine/", {"description": "x"},
-                        format="json").status_code == 200
+    assert (
+        client.patch("/api/v1/models/mine/", {"description": "x"}, format="json").status_code == 200
+    )
 
 
 def test_a_group_role_applies_to_its_members(cast):
@@ -90,8 +94,9 @@ def test_a_group_role_applies_to_its_members(cast):
 def test_the_all_models_group_gives_a_role_on_every_model_present_and_future(cast):
     auditor = grant_all_models(make_user("auditor"), "viewer")
     assert roles.role_of(auditor, cast.fraud) == "viewer"
-    later = cast.api("staff").post("/api/v1/models/", {"name": "later", "task": "other"},
-                                   format="json")
+    later = cast.api("staff").post(
+        "/api/v1/models/", {"name": "later", "task": "other"}, format="json"
+    )
     assert later.status_code == 201
     client = cast.api("outsider")
     client.credentials(HTTP_AUTHORIZATION=f"Token {make_token(auditor)}")
@@ -119,8 +124,9 @@ def test_a_deleted_model_leaves_no_permission_behind(cast):
 
 def test_revoking_a_role_over_the_api(cast):
     client = cast.api("model-admin")
-    grant = client.post("/api/v1/models/fraud/roles/", {"user": "outsider", "role": "viewer"},
-                        format="json").json()
+    grant = client.post(
+        "/api/v1/models/fraud/roles/", {"user": "outsider", "role": "viewer"}, format="json"
+    ).json()
     assert cast.api("outsider").get("/api/v1/models/fraud/").status_code == 200
     assert client.delete(f"/api/v1/models/fraud/roles/{grant['id']}/").status_code == 204
     assert cast.api("outsider").get("/api/v1/models/fraud/").status_code == 404
@@ -128,13 +134,15 @@ def test_revoking_a_role_over_the_api(cast):
 
 def test_a_grant_names_a_user_or_a_group_not_both(cast):
     response = cast.api("model-admin").post(
-        "/api/v1/models/fraud/roles/", {"role": "viewer"}, format="json")
+        "/api/v1/models/fraud/roles/", {"role": "viewer"}, format="json"
+    )
     assert response.status_code == 400
     assert "user" in response.json()
 
 
-@pytest.mark.parametrize(("principal", "shown"), [("viewer", False), ("editor", True),
-                                                  ("staff", True)])
+@pytest.mark.parametrize(
+    ("principal", "shown"), [("viewer", False), ("editor", True), ("staff", True)]
+)
 def test_only_those_who_may_acknowledge_see_the_button(cast, principal, shown):
     client = cast.browser(principal)
     for path in ("/alerts/", "/models/fraud/"):

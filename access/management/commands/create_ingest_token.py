@@ -10,14 +10,17 @@ from models_app.models import Model
 
 
 class Command(BaseCommand):
-    help = ("Create a token that may only send telemetry to MODEL and print its key "
-            "(shown this once; only a hash is stored).")
+    help = (
+        "Create a token that may only send telemetry to MODEL and print its key "
+        "(shown this once; only a hash is stored)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("model", help="The model's name.")
         parser.add_argument("--name", default="ingest", help="What the token is for.")
-        parser.add_argument("--expires", default="",
-                            help='Lifetime such as "30d", "12h", "2w" (default: never).')
+        parser.add_argument(
+            "--expires", default="", help='Lifetime such as "30d", "12h", "2w" (default: never).'
+        )
         parser.add_argument("--created-by", default="", help="Username to record as creator.")
 
     def handle(self, model, name, expires, created_by, **options):

@@ -11,19 +11,25 @@ from models_app.models import Model
 
 
 class Command(BaseCommand):
-    help = ("Give a user (or, with --group, a group) a role on models: viewer reads, editor "
-            "also writes telemetry and rules, admin also updates/deletes the model and grants "
-            "roles. --all-models grants it on every model, present and future.")
+    help = (
+        "Give a user (or, with --group, a group) a role on models: viewer reads, editor "
+        "also writes telemetry and rules, admin also updates/deletes the model and grants "
+        "roles. --all-models grants it on every model, present and future."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("who", help="Username (or group name with --group).")
         parser.add_argument("role", choices=Role.values)
         parser.add_argument("models", nargs="*", help="Model names.")
-        parser.add_argument("--all-models", action="store_true",
-                            help='Add to the "all models: ROLE" group instead.')
+        parser.add_argument(
+            "--all-models", action="store_true", help='Add to the "all models: ROLE" group instead.'
+        )
         parser.add_argument("--group", action="store_true", help="WHO is a group name.")
-        parser.add_argument("--revoke", action="store_true",
-                            help="Take the role (on these models, or the all-models one) away.")
+        parser.add_argument(
+            "--revoke",
+            action="store_true",
+            help="Take the role (on these models, or the all-models one) away.",
+        )
 
     def handle(self, who, role, models, all_models, group, revoke, **options):
         if bool(models) == bool(all_models):
@@ -53,8 +59,9 @@ class Command(BaseCommand):
     def on_model(self, principal, role: str, model: Model, revoke: bool) -> None:
         if revoke:
             done = roles.revoke(model, principal)
-            self.stdout.write(f"{principal}: {'no longer has a role' if done else 'had no role'}"
-                              f" on {model.name}")
+            self.stdout.write(
+                f"{principal}: {'no longer has a role' if done else 'had no role'} on {model.name}"
+            )
             return
         roles.grant(model, principal, role)
         self.stdout.write(f"{principal} is {role} of {model.name}")
@@ -64,4 +71,4 @@ class Command(BaseCommand):
         if isinstance(principal, Group):
             raise CommandError("--all-models takes a user (groups get per-model roles).")
         (principal.groups.remove if revoke else principal.groups.add)(group)
-        self.stdout.write(f"{principal} {'left' if revoke else 'joined'} \"{group.name}\"")
+        self.stdout.write(f'{principal} {"left" if revoke else "joined"} "{group.name}"')

@@ -26,8 +26,10 @@ class Command(BaseCommand):
             path = settings.DATA_DIR / "admin_password"
             path.write_text(password + "\n")
             path.chmod(0o600)
-            self.stdout.write(self.style.WARNING(
-                f"Created superuser admin with password: {password}  (saved in {path})"
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Created superuser admin with password: {password}  (saved in {path})"
+                )
+            )
         else:
             self.stdout.write("Created superuser admin (password from ADMIN_PASSWORD).")

@@ -19,11 +19,19 @@ class Command(BaseCommand):
     help = "Load (or top up) the demo models, their telemetry, rules and channels."
 
     def add_arguments(self, parser):
-        parser.add_argument("--follow", type=float, default=0, metavar="SECONDS",
-                            help="Keep topping up the demo traffic every SECONDS.")
-        parser.add_argument("--no-history", dest="history", action="store_false",
-                            help="Skip the past evaluations of the rules (a later run "
-                                 "stores them).")
+        parser.add_argument(
+            "--follow",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="Keep topping up the demo traffic every SECONDS.",
+        )
+        parser.add_argument(
+            "--no-history",
+            dest="history",
+            action="store_false",
+            help="Skip the past evaluations of the rules (a later run stores them).",
+        )
 
     def handle(self, *args, follow: float = 0, history: bool = True, **options):
         self.report(seed(timezone.now(), history=history))

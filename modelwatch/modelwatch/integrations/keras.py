@@ -52,8 +52,14 @@ class ModelWatchCallback(keras.callbacks.Callback):
     (step = batches seen). With a background Client, `on_train_end` flushes.
     """
 
-    def __init__(self, handle: ModelHandle, *, log_weights: bool = True,
-                 weights_every: int = 1, batch_every: int | None = None) -> None:
+    def __init__(
+        self,
+        handle: ModelHandle,
+        *,
+        log_weights: bool = True,
+        weights_every: int = 1,
+        batch_every: int | None = None,
+    ) -> None:
         super().__init__()
         self.handle = handle
         self.log_weights = log_weights

@@ -30,8 +30,17 @@ except ImportError:  # arrays still work through the numpy ports below
 
 from modelwatch.client import ModelHandle
 
-NUMERIC_FEATURES = ("width", "height", "aspect_ratio", "brightness", "contrast", "saturation",
-                    "blur", "overexposed", "underexposed")
+NUMERIC_FEATURES = (
+    "width",
+    "height",
+    "aspect_ratio",
+    "brightness",
+    "contrast",
+    "saturation",
+    "blur",
+    "overexposed",
+    "underexposed",
+)
 OVEREXPOSED_LEVEL = 250
 UNDEREXPOSED_LEVEL = 5
 
@@ -59,8 +68,9 @@ def decode(image: Any) -> np.ndarray | None:
             return None
     if isinstance(image, (bytes, bytearray, memoryview)):
         if cv2 is None:
-            raise ImportError("Decoding image bytes needs OpenCV: pip install "
-                              "opencv-python-headless")
+            raise ImportError(
+                "Decoding image bytes needs OpenCV: pip install opencv-python-headless"
+            )
         buffer = np.frombuffer(bytes(image), dtype=np.uint8)
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
     if image is None:
@@ -105,8 +115,13 @@ def laplacian(grey: np.ndarray) -> np.ndarray:
     if cv2 is not None:
         return cv2.Laplacian(grey, cv2.CV_64F)
     padded = np.pad(grey.astype(np.float64), 1, mode="reflect")
-    return (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-            - 4 * padded[1:-1, 1:-1])
+    return (
+        padded[:-2, 1:-1]
+        + padded[2:, 1:-1]
+        + padded[1:-1, :-2]
+        + padded[1:-1, 2:]
+        - 4 * padded[1:-1, 1:-1]
+    )
 
 
 def grey_and_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -131,9 +146,13 @@ def image_features(image: Any) -> dict[str, Any]:
     height, width = grey.shape
     saturation = float(hsv_saturation(colour).mean()) if colour is not None else 0.0
     return {
-        "width": int(width), "height": int(height), "aspect_ratio": width / height,
-        "brightness": float(grey.mean()), "contrast": float(grey.std()),
-        "saturation": saturation, "blur": float(laplacian(grey).var()),
+        "width": int(width),
+        "height": int(height),
+        "aspect_ratio": width / height,
+        "brightness": float(grey.mean()),
+        "contrast": float(grey.std()),
+        "saturation": saturation,
+        "blur": float(laplacian(grey).var()),
         "overexposed": float(np.mean(grey >= OVEREXPOSED_LEVEL)),
         "underexposed": float(np.mean(grey <= UNDEREXPOSED_LEVEL)),
         "undecodable": False,
@@ -156,18 +175,31 @@ def image_reference(images: Iterable[Any], labels: Sequence[Any] | None = None) 
     return rows
 
 
-def log_images(handle: ModelHandle, images: Any, predictions: Sequence[Any] | None = None, *,
-               ids: Sequence[Any] | None = None, scores: Sequence[dict] | None = None,
-               labels: Sequence[Any] | None = None, latency_ms: Sequence[float] | None = None,
-               timestamps: Sequence[Any] | None = None,
-               extra_features: Sequence[dict] | None = None) -> int:
+def log_images(
+    handle: ModelHandle,
+    images: Any,
+    predictions: Sequence[Any] | None = None,
+    *,
+    ids: Sequence[Any] | None = None,
+    scores: Sequence[dict] | None = None,
+    labels: Sequence[Any] | None = None,
+    latency_ms: Sequence[float] | None = None,
+    timestamps: Sequence[Any] | None = None,
+    extra_features: Sequence[dict] | None = None,
+) -> int:
     """Log one prediction per image with its image features (plus `extra_features`).
 
     Every optional sequence, when given, has one entry per image.
     """
     items = as_image_list(images)
-    columns = {"prediction": predictions, "id": ids, "scores": scores, "label": labels,
-               "latency_ms": latency_ms, "timestamp": timestamps}
+    columns = {
+        "prediction": predictions,
+        "id": ids,
+        "scores": scores,
+        "label": labels,
+        "latency_ms": latency_ms,
+        "timestamp": timestamps,
+    }
     for key, values in columns.items():
         if values is not None and len(values) != len(items):
             raise ValueError(f"{len(items)} images but {len(values)} entries in {key!r}.")

@@ -34,9 +34,12 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to("cpu", torch.float64).numpy()
 
 
-def parameter_stats(module: torch.nn.Module, step: int,
-                    previous: dict[str, np.ndarray] | None = None,
-                    include: Callable[[str], bool] | None = None) -> list[dict]:
+def parameter_stats(
+    module: torch.nn.Module,
+    step: int,
+    previous: dict[str, np.ndarray] | None = None,
+    include: Callable[[str], bool] | None = None,
+) -> list[dict]:
     """One record per named parameter: weight statistics, gradient norm, update ratio.
 
     `previous` maps names to the weights before the last update (for `update_ratio`).
@@ -65,9 +68,15 @@ class TorchMonitor:
     only for the update before a logged step). `include(name)` filters parameters.
     """
 
-    def __init__(self, handle: ModelHandle, module: torch.nn.Module, *, every: int = 100,
-                 optimizer: torch.optim.Optimizer | None = None,
-                 include: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        handle: ModelHandle,
+        module: torch.nn.Module,
+        *,
+        every: int = 100,
+        optimizer: torch.optim.Optimizer | None = None,
+        include: Callable[[str], bool] | None = None,
+    ) -> None:
         if every < 1:
             raise ValueError("every must be at least 1.")
         self.handle = handle
@@ -81,8 +90,11 @@ class TorchMonitor:
             self._hook = optimizer.register_step_post_hook(lambda *args: self.step())
 
     def _snapshot(self) -> dict[str, np.ndarray]:
-        return {name: to_numpy(p).copy() for name, p in self.module.named_parameters()
-                if self.include is None or self.include(name)}
+        return {
+            name: to_numpy(p).copy()
+            for name, p in self.module.named_parameters()
+            if self.include is None or self.include(name)
+        }
 
     def step(self) -> None:
         """Count one optimizer update; log parameter statistics when it is due."""
@@ -97,8 +109,9 @@ class TorchMonitor:
         records = parameter_stats(self.module, step, self._previous, self.include)
         return self.handle.log_parameters(records)
 
-    def log_metrics(self, metrics: dict[str, Any], *, stage: str = "train",
-                    step: int | None = None) -> int:
+    def log_metrics(
+        self, metrics: dict[str, Any], *, stage: str = "train", step: int | None = None
+    ) -> int:
         """Log losses/metrics (tensors welcome) at `step`, default the update count."""
         step = self.global_step if step is None else step
         return self.handle.log_metrics(metrics, step=step, stage=stage)
@@ -128,20 +141,30 @@ def input_features(inputs: torch.Tensor, names: Sequence[str] | None = None) -> 
         columns = list(names) if names is not None else [f"x{i}" for i in range(array.shape[1])]
         return [dict(zip(columns, row.tolist(), strict=True)) for row in array]
     flat = array.reshape(array.shape[0], -1)
-    return [{"mean": float(r.mean()), "std": float(r.std()), "min": float(r.min()),
-             "max": float(r.max())} for r in flat]
+    return [
+        {
+            "mean": float(r.mean()),
+            "std": float(r.std()),
+            "min": float(r.min()),
+            "max": float(r.max()),
+        }
+        for r in flat
+    ]
 
 
-def output_predictions(outputs: torch.Tensor,
-                       class_names: Sequence[str] | None = None) -> list[tuple[Any, dict | None]]:
+def output_predictions(
+    outputs: torch.Tensor, class_names: Sequence[str] | None = None
+) -> list[tuple[Any, dict | None]]:
     """(prediction, scores) per row: argmax class with softmax scores for (batch, k > 1),
     else the value itself (regression, or a single logit)."""
     array = to_numpy(outputs)
     if array.ndim == 2 and array.shape[1] > 1:
         probabilities = as_probabilities(array)
         names = list(class_names) if class_names else [str(i) for i in range(array.shape[1])]
-        return [(names[int(row.argmax())], dict(zip(names, row.tolist(), strict=True)))
-                for row in probabilities]
+        return [
+            (names[int(row.argmax())], dict(zip(names, row.tolist(), strict=True)))
+            for row in probabilities
+        ]
     return [(float(value), None) for value in array.reshape(array.shape[0], -1)[:, 0]]
 
 
@@ -164,12 +187,16 @@ class MonitoredModule(torch.nn.Module):
     labels arriving later. A background Client keeps the logging off the request path.
     """
 
-    def __init__(self, module: torch.nn.Module, handle: ModelHandle, *,
-                 feature_names: Sequence[str] | None = None,
-                 class_names: Sequence[str] | None = None,
-                 features: Callable[[Any], list[dict]] | None = None,
-                 predictions: Callable[[Any], list[tuple[Any, dict | None]]] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        handle: ModelHandle,
+        *,
+        feature_names: Sequence[str] | None = None,
+        class_names: Sequence[str] | None = None,
+        features: Callable[[Any], list[dict]] | None = None,
+        predictions: Callable[[Any], list[tuple[Any, dict | None]]] | None = None,
+    ) -> None:
         super().__init__()
         self.module = module
         self.handle = handle
@@ -191,14 +218,26 @@ class MonitoredModule(torch.nn.Module):
         self._log(args, outputs, started, ids, None)
         return outputs
 
-    def _log(self, args: tuple, outputs: Any, started: float, ids: Sequence[Any] | None,
-             error: str | None) -> None:
+    def _log(
+        self,
+        args: tuple,
+        outputs: Any,
+        started: float,
+        ids: Sequence[Any] | None,
+        error: str | None,
+    ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         rows = self._features(args[0]) if args else [{}]
         results = self._predictions(outputs) if error is None else [(None, None)] * len(rows)
         records = [
-            {"features": features, "prediction": prediction, "scores": scores,
-             "latency_ms": latency_ms, "error": error, "id": ids[i] if ids is not None else None}
+            {
+                "features": features,
+                "prediction": prediction,
+                "scores": scores,
+                "latency_ms": latency_ms,
+                "error": error,
+                "id": ids[i] if ids is not None else None,
+            }
             for i, (features, (prediction, scores)) in enumerate(zip(rows, results, strict=True))
         ]
         self.handle.log_predictions(records)

@@ -38,18 +38,25 @@ def test_alerts_are_listed_newest_first(api, alerts):
     assert names(response) == ["drift", "latency", "loss"]
     first = response.json()["results"][0]
     assert (first["model"], first["state"], first["severity"], first["kind"]) == (
-        "churn", "resolved", "warning", "metric_threshold")
+        "churn",
+        "resolved",
+        "warning",
+        "metric_threshold",
+    )
     assert first["url"].endswith(f"/alerts/?model=churn&alert={first['id']}")
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("state=firing", ["latency", "loss"]),
-    ("state=resolved", ["drift"]),
-    ("model=churn", ["drift"]),
-    ("severity=critical", ["loss"]),
-    ("state=firing&severity=warning", ["latency"]),
-    ("state=firing&state=resolved&model=fraud", ["latency", "loss"]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("state=firing", ["latency", "loss"]),
+        ("state=resolved", ["drift"]),
+        ("model=churn", ["drift"]),
+        ("severity=critical", ["loss"]),
+        ("state=firing&severity=warning", ["latency"]),
+        ("state=firing&state=resolved&model=fraud", ["latency", "loss"]),
+    ],
+)
 def test_alerts_filter_by_state_model_and_severity(api, alerts, query, expected):
     assert names(api.get(f"/api/v1/alerts/?{query}")) == expected
 
@@ -106,7 +113,9 @@ def test_an_alerts_transitions_show_their_deliveries(api, model):
     fire(rule, 1, "ok")
     body = api.get(f"/api/v1/alerts/{alert.id}/transitions/").json()["results"]
     assert [(t["event"], t["old"], t["new"]) for t in body] == [
-        ("resolved", "firing", "resolved"), ("firing", "ok", "firing")]
+        ("resolved", "firing", "resolved"),
+        ("firing", "ok", "firing"),
+    ]
     assert body[0]["deliveries"][0]["channel"] == "ops-hook"
     assert body[0]["deliveries"][0]["status"] == "pending"
 

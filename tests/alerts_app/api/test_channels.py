@@ -19,8 +19,11 @@ def staff() -> APIClient:
 
 
 def test_staff_create_and_list_channels(staff):
-    response = staff.post(URL, {"name": "ops", "kind": "email",
-                                "config": {"address": "ops@example.com"}}, format="json")
+    response = staff.post(
+        URL,
+        {"name": "ops", "kind": "email", "config": {"address": "ops@example.com"}},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["config"] == {"address": "ops@example.com"}
     (listed,) = staff.get(URL).json()["results"]
@@ -36,16 +39,27 @@ def test_anonymous_requests_are_refused(anon):
     assert anon.get(URL).status_code == 401
 
 
-@pytest.mark.parametrize(("body", "errors"), [
-    ({"name": "a", "kind": "email", "config": {"address": "nope"}},
-     {"config": {"address": ["Enter a valid email address."]}}),
-    ({"name": "a", "kind": "webhook", "config": {}},
-     {"config": {"url": ["This field is required."]}}),
-    ({"name": "a", "kind": "slack", "config": {"url": "https://h.example.com/x", "x": 1}},
-     {"config": {"x": ["Unknown field. Known: ['url']."]}}),
-    ({"name": "a", "kind": "pager", "config": {}},
-     {"kind": ['"pager" is not a valid choice.']}),
-])
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        (
+            {"name": "a", "kind": "email", "config": {"address": "nope"}},
+            {"config": {"address": ["Enter a valid email address."]}},
+        ),
+        (
+            {"name": "a", "kind": "webhook", "config": {}},
+            {"config": {"url": ["This field is required."]}},
+        ),
+        (
+            {"name": "a", "kind": "slack", "config": {"url": "https://h.example.com/x", "x": 1}},
+            {"config": {"x": ["Unknown field. Known: ['url']."]}},
+        ),
+        (
+            {"name": "a", "kind": "pager", "config": {}},
+            {"kind": ['"pager" is not a valid choice.']},
+        ),
+    ],
+)
 def test_a_bad_config_is_answered_400_naming_the_field(staff, body, errors):
     response = staff.post(URL, body, format="json")
     assert response.status_code == 400
@@ -56,32 +70,43 @@ def test_a_bad_config_is_answered_400_naming_the_field(staff, body, errors):
 def test_a_webhook_on_a_private_network_is_refused(staff, settings):
     settings.MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = False
     for url in ("http://127.0.0.1:9000/hook", "http://10.0.0.8/hook", "http://localhost/x"):
-        response = staff.post(URL, {"name": "h", "kind": "webhook", "config": {"url": url}},
-                              format="json")
+        response = staff.post(
+            URL, {"name": "h", "kind": "webhook", "config": {"url": url}}, format="json"
+        )
         assert response.status_code == 400
         assert response.json()["config"]["url"][0].startswith("Refused:")
 
 
 def test_a_private_webhook_is_accepted_when_allowed(staff, settings):
     settings.MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = True
-    response = staff.post(URL, {"name": "h", "kind": "webhook",
-                                "config": {"url": "http://127.0.0.1:9000/hook"}}, format="json")
+    response = staff.post(
+        URL,
+        {"name": "h", "kind": "webhook", "config": {"url": "http://127.0.0.1:9000/hook"}},
+        format="json",
+    )
     assert response.status_code == 201
 
 
 def test_patching_the_config_revalidates_it_against_the_kind(staff):
     channel = make_channel(kind="email")
-    response = staff.patch(f"{URL}{channel.id}/", {"config": {"url": "https://x.io"}},
-                           format="json")
+    response = staff.patch(
+        f"{URL}{channel.id}/", {"config": {"url": "https://x.io"}}, format="json"
+    )
     assert response.status_code == 400
-    assert response.json() == {"config": {"address": ["This field is required."],
-                                          "url": ["Unknown field. Known: ['address']."]}}
+    assert response.json() == {
+        "config": {
+            "address": ["This field is required."],
+            "url": ["Unknown field. Known: ['address']."],
+        }
+    }
 
 
 def test_a_channel_can_be_disabled_and_deleted(staff):
     channel = make_channel()
-    assert staff.patch(f"{URL}{channel.id}/", {"enabled": False}, format="json").json()[
-        "enabled"] is False
+    assert (
+        staff.patch(f"{URL}{channel.id}/", {"enabled": False}, format="json").json()["enabled"]
+        is False
+    )
     assert staff.delete(f"{URL}{channel.id}/").status_code == 204
 
 

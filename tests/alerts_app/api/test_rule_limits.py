@@ -11,8 +11,12 @@ URL = "/api/v1/rules/"
 
 
 def rule_body(**overrides) -> dict:
-    body = {"name": "loss too high", "model": "fraud", "kind": "metric_threshold",
-            "config": {"metric": "loss", "threshold": 1.0, "window": "5m"}}
+    body = {
+        "name": "loss too high",
+        "model": "fraud",
+        "kind": "metric_threshold",
+        "config": {"metric": "loss", "threshold": 1.0, "window": "5m"},
+    }
     return body | overrides
 
 
@@ -30,7 +34,8 @@ def test_the_minimum_interval_is_a_setting(api, model, settings):
     settings.MODELWATCH_RULE_MIN_INTERVAL = 30
     assert api.post(URL, rule_body(interval="30s"), format="json").status_code == 201
     assert api.post(URL, rule_body(interval="20s"), format="json").json() == {
-        "interval": ["Ensure this value is at least 30 seconds."]}
+        "interval": ["Ensure this value is at least 30 seconds."]
+    }
 
 
 @pytest.mark.django_db
@@ -49,8 +54,11 @@ def test_a_model_takes_at_most_the_rule_limit(api, model, settings):
         assert api.post(URL, rule_body(), format="json").status_code == 201
     response = api.post(URL, rule_body(), format="json")
     assert response.status_code == 400
-    assert response.json() == {"model": ['Model "fraud" already has 3 rules, the most '
-                                         "allowed (MODELWATCH_MAX_RULES_PER_MODEL)."]}
+    assert response.json() == {
+        "model": [
+            'Model "fraud" already has 3 rules, the most allowed (MODELWATCH_MAX_RULES_PER_MODEL).'
+        ]
+    }
     assert AlertRule.objects.count() == 3
     other = make_model("churn")
     assert api.post(URL, rule_body(model="churn"), format="json").status_code == 201
@@ -58,8 +66,7 @@ def test_a_model_takes_at_most_the_rule_limit(api, model, settings):
 
 
 @pytest.mark.django_db
-def test_editing_a_rule_at_the_limit_is_allowed_but_moving_one_there_is_not(api, model,
-                                                                            settings):
+def test_editing_a_rule_at_the_limit_is_allowed_but_moving_one_there_is_not(api, model, settings):
     settings.MODELWATCH_MAX_RULES_PER_MODEL = 2
     first, _ = make_alert_rule(model), make_alert_rule(model)
     assert api.patch(f"{URL}{first.id}/", {"name": "renamed"}, format="json").status_code == 200
@@ -80,8 +87,11 @@ def test_a_user_takes_at_most_the_per_user_limit(api, user, model, settings):
     make_alert_rule(model, created_by=make_user("bob"))  # someone else's: not counted
     response = api.post(URL, rule_body(model="churn"), format="json")
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": [
-        "You already have 2 rules, the most allowed (MODELWATCH_MAX_RULES_PER_USER)."]}
+    assert response.json() == {
+        "non_field_errors": [
+            "You already have 2 rules, the most allowed (MODELWATCH_MAX_RULES_PER_USER)."
+        ]
+    }
     assert AlertRule.objects.filter(created_by=user).count() == 2
 
 
@@ -93,6 +103,7 @@ def test_the_admin_applies_the_same_per_model_limit(client, model, settings):
     response = client.post(ADD + "?kind=metric_threshold", form_data(model, "metric_threshold"))
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["model"] == ['Model "fraud" already has 1 rules, the most allowed '
-                               "(MODELWATCH_MAX_RULES_PER_MODEL)."]
+    assert errors["model"] == [
+        'Model "fraud" already has 1 rules, the most allowed (MODELWATCH_MAX_RULES_PER_MODEL).'
+    ]
     assert AlertRule.objects.count() == 1

@@ -11,8 +11,12 @@ URL = "/api/v1/rules/"
 
 
 def rule_body(**overrides) -> dict:
-    body = {"name": "loss too high", "model": "fraud", "kind": "metric_threshold",
-            "config": {"metric": "loss", "threshold": 1.0, "window": "5m"}}
+    body = {
+        "name": "loss too high",
+        "model": "fraud",
+        "kind": "metric_threshold",
+        "config": {"metric": "loss", "threshold": 1.0, "window": "5m"},
+    }
     return body | overrides
 
 
@@ -62,8 +66,9 @@ def test_rules_are_listed_read_patched_and_deleted(api, model):
     rule_id = api.post(URL, rule_body(), format="json").json()["id"]
     listed = api.get(URL, {"model": "fraud"}).json()
     assert [r["id"] for r in listed["results"]] == [rule_id]
-    patched = api.patch(f"{URL}{rule_id}/", {"config": {"metric": "loss", "threshold": 2}},
-                        format="json")
+    patched = api.patch(
+        f"{URL}{rule_id}/", {"config": {"metric": "loss", "threshold": 2}}, format="json"
+    )
     assert patched.status_code == 200 and patched.json()["config"]["threshold"] == 2
     assert api.get(f"{URL}{rule_id}/").json()["config"]["window"] == 3600
     assert api.delete(f"{URL}{rule_id}/").status_code == 204
@@ -80,11 +85,15 @@ def test_patching_the_kind_revalidates_the_existing_config(api, model):
 
 @pytest.mark.django_db
 def test_evaluate_answers_the_check_result_and_stores_it(api, model):
-    MetricPoint.objects.create(model=model, version=model.latest_version(), name="loss",
-                               value=3.0, timestamp=datetime(2026, 3, 1, 11, 58, tzinfo=UTC))
+    MetricPoint.objects.create(
+        model=model,
+        version=model.latest_version(),
+        name="loss",
+        value=3.0,
+        timestamp=datetime(2026, 3, 1, 11, 58, tzinfo=UTC),
+    )
     rule_id = api.post(URL, rule_body(), format="json").json()["id"]
-    response = api.post(f"{URL}{rule_id}/evaluate/", {"at": "2026-03-01T12:00:00Z"},
-                        format="json")
+    response = api.post(f"{URL}{rule_id}/evaluate/", {"at": "2026-03-01T12:00:00Z"}, format="json")
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["value"], body["threshold"]) == ("breached", 3.0, 1.0)

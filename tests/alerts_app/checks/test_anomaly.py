@@ -44,8 +44,9 @@ def test_a_flat_baseline_scores_zero_for_the_same_value_and_inf_otherwise():
     assert anomaly_score(np.r_[np.full(9, 5.0), 6.0], "zscore")[0] == np.inf
 
 
-@pytest.mark.parametrize(("direction", "status"), [("any", "breached"), ("rise", "breached"),
-                                                   ("drop", "ok")])
+@pytest.mark.parametrize(
+    ("direction", "status"), [("any", "breached"), ("rise", "breached"), ("drop", "ok")]
+)
 def test_direction_decides_which_side_is_anomalous(direction, status):
     config = validate_config("metric_anomaly", {"metric": "m", "direction": direction})
     assert metric_anomaly(SERIES, config).status == status

@@ -18,8 +18,10 @@ rng = np.random.default_rng(7)
 def drift_data(shifts: dict[str, float], n: int = 800):
     from alerts_app.checks.drift import DriftData
 
-    features = {name: numeric(rng.normal(size=n), rng.normal(loc=shift, size=n))
-                for name, shift in shifts.items()}
+    features = {
+        name: numeric(rng.normal(size=n), rng.normal(loc=shift, size=n))
+        for name, shift in shifts.items()
+    }
     return DriftData(features, n, n)
 
 
@@ -70,14 +72,20 @@ def test_a_drift_cause_scores_the_corrected_p_value_the_verdict_read():
     tested.drifted = True
     (found,) = causes.drift_causes({"channel": tested.as_dict()})
     p = max(tested.p_value_adjusted, causes.P_FLOOR)
-    assert found == {"kind": "feature", "feature": "channel", "segment": None,
-                     "score": pytest.approx(-math.log10(p) / -math.log10(0.05)),
-                     "summary": "channel (χ² p < 1e-6)"}
+    assert found == {
+        "kind": "feature",
+        "feature": "channel",
+        "segment": None,
+        "score": pytest.approx(-math.log10(p) / -math.log10(0.05)),
+        "summary": "channel (χ² p < 1e-6)",
+    }
 
 
 def test_summaries_read_as_a_person_would_write_them():
-    assert causes.drift_summary("mean_concave_points", "ks", 0.3312, 1e-9) == \
-        "mean_concave_points (KS 0.33)"
+    assert (
+        causes.drift_summary("mean_concave_points", "ks", 0.3312, 1e-9)
+        == "mean_concave_points (KS 0.33)"
+    )
     assert causes.drift_summary("plan", "z", 2.9, 0.0037) == "plan (z p = 0.0037)"
     assert causes.drift_summary("age", "psi", 0.412, None) == "age (PSI 0.41)"
     assert causes.drift_summary("__score__", "ks", 0.36, 1e-12) == "score (KS 0.36)"
@@ -93,18 +101,22 @@ def test_at_most_ten_causes_are_kept_most_important_first():
 
 def test_data_quality_causes_rank_breaching_features_by_rate_over_limit():
     config = validate_config("data_quality", {"max_missing_rate": 0.05})
-    counts = {"mean_texture": QualityCounts(80, missing=20),
-              "area": QualityCounts(92, missing=8), "fine": QualityCounts(99, missing=1)}
+    counts = {
+        "mean_texture": QualityCounts(80, missing=20),
+        "area": QualityCounts(92, missing=8),
+        "fine": QualityCounts(99, missing=1),
+    }
     result = data_quality({"rows": 100, "features": counts}, config)
     assert [(c["feature"], c["score"]) for c in result.details["causes"]] == [
-        ("mean_texture", pytest.approx(4.0)), ("area", pytest.approx(1.6))]
+        ("mean_texture", pytest.approx(4.0)),
+        ("area", pytest.approx(1.6)),
+    ]
     assert result.details["causes"][0]["summary"] == "mean_texture: 20% missing (limit 5%)"
 
 
 def test_data_quality_within_limits_has_no_causes():
     config = validate_config("data_quality", {"max_missing_rate": 0.05})
-    result = data_quality({"rows": 100, "features": {"a": QualityCounts(99, missing=1)}},
-                          config)
+    result = data_quality({"rows": 100, "features": {"a": QualityCounts(99, missing=1)}}, config)
     assert result.status == "ok" and result.details["causes"] == []
 
 
@@ -124,34 +136,35 @@ def country_window(n_per_country: int = 200) -> LabelledWindow:
 
 def test_an_accuracy_drop_confined_to_one_country_ranks_that_segment_first():
     config = validate_config("performance", {"metric": "accuracy", "threshold": 0.9})
-    result = performance({"window": country_window(), "task": "binary_classification"},
-                         config)
+    result = performance({"window": country_window(), "task": "binary_classification"}, config)
     found = result.details["causes"]
     assert result.breached
-    assert (found[0]["kind"], found[0]["feature"], found[0]["segment"]) == \
-        ("segment", "country", "FR")
+    assert (found[0]["kind"], found[0]["feature"], found[0]["segment"]) == (
+        "segment",
+        "country",
+        "FR",
+    )
     overall = result.value
     assert found[0]["score"] == pytest.approx(0.25 * (overall - 0.3))
-    assert found[0]["summary"] == (f"country = FR: accuracy 0.3 vs {overall:.3g} overall "
-                                   "(25% of rows)")
+    assert found[0]["summary"] == (
+        f"country = FR: accuracy 0.3 vs {overall:.3g} overall (25% of rows)"
+    )
     assert all(c["segment"] != "DE" for c in found)
 
 
 def test_a_loss_rule_ranks_the_segment_where_the_error_grows():
     rows = [({"region": "north"}, 10.0, 10.5)] * 50 + [({"region": "south"}, 10.0, 14.0)] * 10
-    window = LabelledWindow([r[1] for r in rows], [r[2] for r in rows], total=60,
-                            features=[r[0] for r in rows])
-    config = validate_config("performance", {"metric": "mae", "threshold": 1.0,
-                                             "operator": ">"})
+    window = LabelledWindow(
+        [r[1] for r in rows], [r[2] for r in rows], total=60, features=[r[0] for r in rows]
+    )
+    config = validate_config("performance", {"metric": "mae", "threshold": 1.0, "operator": ">"})
     result = performance({"window": window, "task": "regression"}, config)
-    assert [(c["feature"], c["segment"]) for c in result.details["causes"]] == \
-        [("region", "south")]
+    assert [(c["feature"], c["segment"]) for c in result.details["causes"]] == [("region", "south")]
 
 
 def test_a_performance_rule_that_holds_has_no_causes():
     config = validate_config("performance", {"metric": "accuracy", "threshold": 0.1})
-    result = performance({"window": country_window(), "task": "binary_classification"},
-                         config)
+    result = performance({"window": country_window(), "task": "binary_classification"}, config)
     assert result.status == "ok" and result.details["causes"] == []
 
 
@@ -162,8 +175,9 @@ def test_features_with_more_than_fifty_values_are_not_segments():
 
 def test_insufficient_results_carry_an_empty_list_of_causes():
     config = validate_config("performance", {"metric": "accuracy", "threshold": 0.9})
-    result = performance({"window": LabelledWindow([1], [1], total=1),
-                          "task": "binary_classification"}, config)
+    result = performance(
+        {"window": LabelledWindow([1], [1], total=1), "task": "binary_classification"}, config
+    )
     assert result.status == "insufficient_data" and result.details["causes"] == []
 
 
@@ -178,16 +192,19 @@ def cbpe_data(n_per_country: int = 300) -> dict:
         else:
             scores = rng.choice([0.03, 0.97], n_per_country) + rng.normal(0, 0.01, n_per_country)
         rows += [(float(s), {"country": country}) for s in scores]
-    return {"ref_scores": ref_scores, "ref_labels": (rng.random(3000) < ref_scores) * 1.0,
-            "scores": np.array([s for s, _ in rows]), "predicted": None,
-            "segment_rows": lambda: rows}
+    return {
+        "ref_scores": ref_scores,
+        "ref_labels": (rng.random(3000) < ref_scores) * 1.0,
+        "scores": np.array([s for s, _ in rows]),
+        "predicted": None,
+        "segment_rows": lambda: rows,
+    }
 
 
 def test_an_estimated_accuracy_drop_confined_to_one_country_ranks_that_segment_first():
     from alerts_app.checks.estimated import estimated_performance
 
-    config = validate_config("estimated_performance", {"metric": "accuracy",
-                                                       "threshold": 0.9})
+    config = validate_config("estimated_performance", {"metric": "accuracy", "threshold": 0.9})
     result = estimated_performance(cbpe_data(), config)
     found = result.details["causes"]
     assert result.breached
@@ -202,7 +219,6 @@ def test_an_estimate_that_holds_reads_no_segment_rows():
         raise AssertionError("segment rows read for a rule that holds")
 
     data = cbpe_data() | {"segment_rows": unexpected}
-    config = validate_config("estimated_performance", {"metric": "accuracy",
-                                                       "threshold": 0.1})
+    config = validate_config("estimated_performance", {"metric": "accuracy", "threshold": 0.1})
     result = estimated_performance(data, config)
     assert result.status == "ok" and result.details["causes"] == []

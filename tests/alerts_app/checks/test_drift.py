@@ -15,15 +15,20 @@ rng = np.random.default_rng(42)
 def numeric(ref, cur, with_bins=True) -> FeatureData:
     edges = drift.decile_edges(ref)
     return FeatureData(
-        "numeric", len(ref), len(cur), np.asarray(ref, float), np.asarray(cur, float),
+        "numeric",
+        len(ref),
+        len(cur),
+        np.asarray(ref, float),
+        np.asarray(cur, float),
         drift.bin_counts(ref, edges) if with_bins else None,
         drift.bin_counts(cur, edges) if with_bins else None,
     )
 
 
 def categorical(ref: dict, cur: dict) -> FeatureData:
-    return FeatureData("categorical", sum(ref.values()), sum(cur.values()),
-                       ref_categories=ref, cur_categories=cur)
+    return FeatureData(
+        "categorical", sum(ref.values()), sum(cur.values()), ref_categories=ref, cur_categories=cur
+    )
 
 
 def test_decile_bins_match_numpy_with_open_outer_bins():
@@ -69,8 +74,10 @@ def test_js_equals_scipy_jensenshannon_on_the_bins():
 def test_ks_equals_scipy_ks_2samp():
     ref, cur = rng.normal(size=700), rng.normal(0.2, 1, size=900)
     result = stats.ks_2samp(ref, cur)
-    assert drift.ks_test(ref, cur) == (pytest.approx(result.statistic, abs=1e-12),
-                                       pytest.approx(result.pvalue, abs=1e-12))
+    assert drift.ks_test(ref, cur) == (
+        pytest.approx(result.statistic, abs=1e-12),
+        pytest.approx(result.pvalue, abs=1e-12),
+    )
 
 
 def test_wasserstein_is_normalised_by_the_reference_std():
@@ -112,23 +119,28 @@ def test_category_bins_put_every_unseen_category_in_one_bin():
 
 # -- the auto choice (Evidently's defaults) ------------------------------------------------
 
-@pytest.mark.parametrize(("make", "expected"), [
-    (lambda: numeric(rng.normal(size=1000), rng.normal(size=500)), "ks"),
-    (lambda: numeric(rng.normal(size=1001), rng.normal(size=500)), "wasserstein"),
-    (lambda: numeric(rng.integers(0, 4, 500).astype(float), rng.integers(0, 4, 500)), "chi2"),
-    (lambda: numeric(rng.integers(0, 2, 500).astype(float), rng.integers(0, 2, 500)), "z"),
-    (lambda: numeric(rng.integers(0, 4, 5000).astype(float), rng.integers(0, 4, 500)), "js"),
-    (lambda: categorical({"a": 300, "b": 200, "c": 100}, {"a": 10}), "chi2"),
-    (lambda: categorical({"yes": 300, "no": 200}, {"yes": 10, "no": 5}), "z"),
-    (lambda: categorical({"a": 3000, "b": 2000}, {"a": 10, "b": 5}), "js"),
-])
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: numeric(rng.normal(size=1000), rng.normal(size=500)), "ks"),
+        (lambda: numeric(rng.normal(size=1001), rng.normal(size=500)), "wasserstein"),
+        (lambda: numeric(rng.integers(0, 4, 500).astype(float), rng.integers(0, 4, 500)), "chi2"),
+        (lambda: numeric(rng.integers(0, 2, 500).astype(float), rng.integers(0, 2, 500)), "z"),
+        (lambda: numeric(rng.integers(0, 4, 5000).astype(float), rng.integers(0, 4, 500)), "js"),
+        (lambda: categorical({"a": 300, "b": 200, "c": 100}, {"a": 10}), "chi2"),
+        (lambda: categorical({"yes": 300, "no": 200}, {"yes": 10, "no": 5}), "z"),
+        (lambda: categorical({"a": 3000, "b": 2000}, {"a": 10, "b": 5}), "js"),
+    ],
+)
 def test_auto_picks_the_test_by_type_and_reference_size(make, expected):
     assert drift.auto_method(make()) == expected
 
 
 def test_auto_thresholds_are_p_005_and_distance_01():
-    assert drift.feature_drift(numeric(rng.normal(size=300), rng.normal(size=300))).threshold \
-        == 0.05
+    assert (
+        drift.feature_drift(numeric(rng.normal(size=300), rng.normal(size=300))).threshold == 0.05
+    )
     big = drift.feature_drift(numeric(rng.normal(size=3000), rng.normal(size=300)))
     assert (big.method, big.threshold) == ("wasserstein", 0.1)
 
@@ -148,8 +160,10 @@ def test_p_value_methods_drift_below_the_threshold_distances_at_or_above():
 
 
 def test_numeric_only_methods_fall_back_to_auto_for_categorical_features():
-    assert drift.feature_drift(categorical({"a": 30, "b": 20, "c": 5}, {"a": 5}), "ks").method \
+    assert (
+        drift.feature_drift(categorical({"a": 30, "b": 20, "c": 5}, {"a": 5}), "ks").method
         == "chi2"
+    )
 
 
 def test_psi_on_profile_bins_equals_psi_on_the_raw_values():
@@ -162,15 +176,18 @@ def test_psi_on_profile_bins_equals_psi_on_the_raw_values():
 
 # -- corrections and dataset drift ---------------------------------------------------------
 
+
 def test_bonferroni_multiplies_by_the_number_of_tests_capped_at_one():
-    assert list(drift.adjust_p_values([0.01, 0.2, 0.5], "bonferroni")) == \
-        pytest.approx([0.03, 0.6, 1.0])
+    assert list(drift.adjust_p_values([0.01, 0.2, 0.5], "bonferroni")) == pytest.approx(
+        [0.03, 0.6, 1.0]
+    )
 
 
 def test_fdr_is_benjamini_hochberg_from_scipy():
     p = np.array([0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205])
-    assert np.allclose(drift.adjust_p_values(p, "fdr"),
-                       stats.false_discovery_control(p, method="bh"), atol=1e-12)
+    assert np.allclose(
+        drift.adjust_p_values(p, "fdr"), stats.false_discovery_control(p, method="bh"), atol=1e-12
+    )
     assert np.array_equal(drift.adjust_p_values(p, "none"), p)
 
 
@@ -187,8 +204,10 @@ def test_corrections_change_verdicts_of_p_value_tests_only():
 
 
 def test_drift_share_is_the_share_of_drifted_features():
-    results = {n: drift.FeatureDrift("js", 0.0, None, 0.1, d) for n, d in
-               zip("abcd", [True, False, True, False], strict=True)}
+    results = {
+        n: drift.FeatureDrift("js", 0.0, None, 0.1, d)
+        for n, d in zip("abcd", [True, False, True, False], strict=True)
+    }
     assert drift.drift_share(results) == 0.5
     assert drift.drift_share({}) == 0.0
 
@@ -209,8 +228,13 @@ def test_data_drift_breaks_at_the_drift_share():
     assert drift.data_drift(dataset(1), config).status == "ok"
     details = half.as_dict()["details"]
     assert set(details) >= {"features", "drift_share", "n_reference", "n_current"}
-    assert set(details["features"]["f0"]) >= {"method", "statistic", "p_value", "threshold",
-                                              "drifted"}
+    assert set(details["features"]["f0"]) >= {
+        "method",
+        "statistic",
+        "p_value",
+        "threshold",
+        "drifted",
+    }
 
 
 def test_data_drift_breaks_when_a_listed_feature_drifts():
@@ -225,8 +249,13 @@ def test_data_drift_gives_each_feature_a_verdict_with_its_statistic_and_threshol
     result = drift.data_drift(dataset(1, total=2), config)
     features, verdicts = result.details["features"], result.details["verdicts"]
     assert verdicts == {
-        name: {"status": "breached" if f["drifted"] else "ok", "value": f["statistic"],
-               "threshold": f["threshold"]} for name, f in features.items()}
+        name: {
+            "status": "breached" if f["drifted"] else "ok",
+            "value": f["statistic"],
+            "threshold": f["threshold"],
+        }
+        for name, f in features.items()
+    }
     assert [v["status"] for v in verdicts.values()] == ["breached", "ok"]
 
 
@@ -250,8 +279,11 @@ def test_wasserstein_on_5000_value_samples_stays_within_the_documented_bound(shi
     for seed in range(30):
         sampler = np.random.default_rng(seed)
         ref, cur = sampler.normal(0, 1, 20_000), sampler.normal(shift, 1, 50_000)
-        sampled = drift.wasserstein_norm(sampler.choice(ref, 5000, replace=False),
-                                         sampler.choice(cur, 5000, replace=False), np.std(ref))
+        sampled = drift.wasserstein_norm(
+            sampler.choice(ref, 5000, replace=False),
+            sampler.choice(cur, 5000, replace=False),
+            np.std(ref),
+        )
         errors.append(sampled - drift.wasserstein_norm(ref, cur))
     assert np.max(np.abs(errors)) < 0.08
     assert np.mean(np.abs(errors)) < 0.03

@@ -14,7 +14,7 @@ def calibrated_classifier(n: int, shift: float, seed: int):
     x = rng.normal(shift, 1.0, n)
     probability = 1 / (1 + np.exp(-2.0 * x))
     labels = (rng.uniform(size=n) < probability).astype(int)
-    scores = np.clip(probability ** 1.3, 0, 1)  # monotone but not itself calibrated
+    scores = np.clip(probability**1.3, 0, 1)  # monotone but not itself calibrated
     return scores, labels
 
 
@@ -45,13 +45,17 @@ def test_estimated_performance_breaks_below_the_threshold():
     scores, _ = calibrated_classifier(1000, 0.0, seed=4)
     config = validate_config("estimated_performance", {"metric": "accuracy", "threshold": 0.95})
     result = estimated.estimated_performance(
-        {"ref_scores": ref_scores, "ref_labels": ref_labels, "scores": scores}, config)
+        {"ref_scores": ref_scores, "ref_labels": ref_labels, "scores": scores}, config
+    )
     assert result.status == "breached" and 0.6 < result.value < 0.95
     assert set(result.details["expected_confusion"]) == {"tp", "fp", "fn", "tn"}
 
 
 def test_a_reference_without_both_classes_is_insufficient_data():
     config = validate_config("estimated_performance", {"metric": "f1", "threshold": 0.5})
-    data = {"ref_scores": np.linspace(0, 1, 50), "ref_labels": np.ones(50),
-            "scores": np.linspace(0, 1, 500)}
+    data = {
+        "ref_scores": np.linspace(0, 1, 50),
+        "ref_labels": np.ones(50),
+        "scores": np.linspace(0, 1, 500),
+    }
     assert estimated.estimated_performance(data, config).status == "insufficient_data"

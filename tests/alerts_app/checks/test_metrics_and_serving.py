@@ -9,26 +9,39 @@ from alerts_app.rule_config import validate_config
 VALUES = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
 
 
-@pytest.mark.parametrize(("how", "expected"), [
-    ("avg", VALUES.mean()), ("min", 1.0), ("max", 9.0), ("last", 6.0), ("sum", 31.0),
-    ("count", 8.0), ("p50", np.percentile(VALUES, 50)), ("p95", np.percentile(VALUES, 95)),
-    ("p99", np.percentile(VALUES, 99)),
-])
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("avg", VALUES.mean()),
+        ("min", 1.0),
+        ("max", 9.0),
+        ("last", 6.0),
+        ("sum", 31.0),
+        ("count", 8.0),
+        ("p50", np.percentile(VALUES, 50)),
+        ("p95", np.percentile(VALUES, 95)),
+        ("p99", np.percentile(VALUES, 99)),
+    ],
+)
 def test_aggregations_equal_numpy(how, expected):
     assert metrics.aggregate(VALUES, how) == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize(("operator", "status"), [(">", "ok"), (">=", "breached"),
-                                                  ("<", "ok"), ("==", "breached")])
+@pytest.mark.parametrize(
+    ("operator", "status"), [(">", "ok"), (">=", "breached"), ("<", "ok"), ("==", "breached")]
+)
 def test_the_operator_says_which_side_breaks(operator, status):
-    config = validate_config("metric_threshold", {"metric": "m", "aggregation": "max",
-                                                  "threshold": 9, "operator": operator})
+    config = validate_config(
+        "metric_threshold",
+        {"metric": "m", "aggregation": "max", "threshold": 9, "operator": operator},
+    )
     assert metrics.metric_threshold(VALUES, config).status == status
 
 
 def test_count_of_an_empty_window_is_zero_not_insufficient():
-    config = validate_config("metric_threshold", {"metric": "m", "aggregation": "count",
-                                                  "operator": "<", "threshold": 1})
+    config = validate_config(
+        "metric_threshold", {"metric": "m", "aggregation": "count", "operator": "<", "threshold": 1}
+    )
     result = metrics.metric_threshold(np.array([]), config)
     assert (result.status, result.value) == ("breached", 0.0)
 
@@ -46,8 +59,9 @@ def test_metric_change_with_a_zero_baseline_is_insufficient_data():
 
 def test_metric_change_any_direction_uses_the_absolute_change():
     config = validate_config("metric_change", {"metric": "m", "max_change_pct": 10})
-    result = metrics.metric_change({"current": np.array([130.0]),
-                                    "baseline": np.array([100.0])}, config)
+    result = metrics.metric_change(
+        {"current": np.array([130.0]), "baseline": np.array([100.0])}, config
+    )
     assert (result.status, result.value) == ("breached", pytest.approx(30.0))
 
 

@@ -15,14 +15,23 @@ def binary_window(n=400):
     score = np.clip(labels * 0.3 + rng.uniform(0, 0.7, n), 0, 1)
     predictions = (score >= 0.5).astype(int)
     scores = [{"0": 1 - s, "1": s} for s in score]
-    return LabelledWindow(labels.tolist(), predictions.tolist(), scores, total=n), labels, \
-        predictions, score
+    return (
+        LabelledWindow(labels.tolist(), predictions.tolist(), scores, total=n),
+        labels,
+        predictions,
+        score,
+    )
 
 
-@pytest.mark.parametrize(("metric", "func"), [
-    ("accuracy", skm.accuracy_score), ("precision", skm.precision_score),
-    ("recall", skm.recall_score), ("f1", skm.f1_score),
-])
+@pytest.mark.parametrize(
+    ("metric", "func"),
+    [
+        ("accuracy", skm.accuracy_score),
+        ("precision", skm.precision_score),
+        ("recall", skm.recall_score),
+        ("f1", skm.f1_score),
+    ],
+)
 def test_binary_label_metrics_equal_sklearn(metric, func):
     window, labels, predictions, _ = binary_window()
     value, used = compute_metric(metric, window, "binary_classification")
@@ -45,8 +54,7 @@ def test_booleans_strings_and_numbers_name_the_same_class():
 
 
 def test_a_named_positive_class_is_used_for_binary_metrics():
-    window = LabelledWindow(["fraud", "ok", "fraud", "ok"], ["fraud", "fraud", "ok", "ok"],
-                            total=4)
+    window = LabelledWindow(["fraud", "ok", "fraud", "ok"], ["fraud", "fraud", "ok", "ok"], total=4)
     value, _ = compute_metric("precision", window, "binary_classification", positive="fraud")
     assert value == 0.5
 
@@ -55,8 +63,11 @@ def test_multiclass_metrics_are_macro_averages_from_sklearn():
     labels = rng.integers(0, 3, 300)
     predictions = np.where(rng.uniform(size=300) < 0.7, labels, rng.integers(0, 3, 300))
     window = LabelledWindow(labels.tolist(), predictions.tolist(), total=300)
-    for metric, func in (("precision", skm.precision_score), ("recall", skm.recall_score),
-                         ("f1", skm.f1_score)):
+    for metric, func in (
+        ("precision", skm.precision_score),
+        ("recall", skm.recall_score),
+        ("f1", skm.f1_score),
+    ):
         value, _ = compute_metric(metric, window, "multiclass_classification")
         assert value == pytest.approx(func(labels, predictions, average="macro"), abs=1e-12)
 
@@ -73,10 +84,15 @@ def test_multiclass_roc_auc_and_log_loss_use_every_class_score():
     assert loss == pytest.approx(skm.log_loss(labels, proba), abs=1e-12)
 
 
-@pytest.mark.parametrize(("metric", "func"), [
-    ("mae", skm.mean_absolute_error), ("rmse", skm.root_mean_squared_error),
-    ("mape", skm.mean_absolute_percentage_error), ("r2", skm.r2_score),
-])
+@pytest.mark.parametrize(
+    ("metric", "func"),
+    [
+        ("mae", skm.mean_absolute_error),
+        ("rmse", skm.root_mean_squared_error),
+        ("mape", skm.mean_absolute_percentage_error),
+        ("r2", skm.r2_score),
+    ],
+)
 def test_regression_metrics_equal_sklearn(metric, func):
     y_true = rng.normal(10, 2, 200)
     y_pred = y_true + rng.normal(0, 1, 200)
@@ -88,8 +104,9 @@ def test_regression_metrics_equal_sklearn(metric, func):
 def test_performance_carries_label_coverage_and_breaks_below_the_threshold():
     window, *_ = binary_window(100)
     window.total = 400
-    config = validate_config("performance", {"metric": "accuracy", "threshold": 0.99,
-                                             "min_labels": 50})
+    config = validate_config(
+        "performance", {"metric": "accuracy", "threshold": 0.99, "min_labels": 50}
+    )
     result = performance({"window": window, "task": "binary_classification"}, config)
     assert result.status == "breached"
     assert result.details["label_coverage"] == 0.25

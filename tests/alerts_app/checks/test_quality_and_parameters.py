@@ -10,8 +10,9 @@ from alerts_app.rule_config import validate_config
 
 
 def quality(features: dict, rows: int = 100, **config):
-    return data_quality({"rows": rows, "features": features},
-                        validate_config("data_quality", config))
+    return data_quality(
+        {"rows": rows, "features": features}, validate_config("data_quality", config)
+    )
 
 
 def test_rates_are_over_rows_or_over_valid_values():
@@ -27,8 +28,9 @@ def test_a_clean_window_is_ok():
 
 
 def test_a_rate_above_its_limit_breaks_and_names_the_feature_and_rate():
-    result = quality({"age": QualityCounts(70, missing=30), "city": QualityCounts(100)},
-                     max_missing_rate=0.2)
+    result = quality(
+        {"age": QualityCounts(70, missing=30), "city": QualityCounts(100)}, max_missing_rate=0.2
+    )
     assert result.status == "breached"
     assert result.details["failing"] == ["age"]
     assert result.details["features"]["age"]["violations"] == ["missing_rate"]
@@ -37,8 +39,11 @@ def test_a_rate_above_its_limit_breaks_and_names_the_feature_and_rate():
 
 
 def test_each_feature_gets_a_verdict_with_its_worst_rate_and_that_limit():
-    features = {"age": QualityCounts(70, missing=30), "city": QualityCounts(96, type_errors=4),
-                "zip": QualityCounts(100)}
+    features = {
+        "age": QualityCounts(70, missing=30),
+        "city": QualityCounts(96, type_errors=4),
+        "zip": QualityCounts(100),
+    }
     result = quality(features, max_missing_rate=0.1, max_type_error_rate=0.01)
     assert result.details["verdicts"] == {
         "age": {"status": "breached", "value": 0.3, "threshold": 0.1},
@@ -49,8 +54,9 @@ def test_each_feature_gets_a_verdict_with_its_worst_rate_and_that_limit():
 
 def test_a_feature_with_every_limit_disabled_cannot_be_judged():
     config = validate_config("data_quality", {"max_missing_rate": 0.1})
-    verdict = quality_verdict({"missing_rate": 0.5, "violations": ["missing_rate"]},
-                              config | {"max_missing_rate": None})
+    verdict = quality_verdict(
+        {"missing_rate": 0.5, "violations": ["missing_rate"]}, config | {"max_missing_rate": None}
+    )
     assert verdict == {"status": "insufficient_data", "value": None, "threshold": None}
 
 
@@ -70,9 +76,19 @@ def test_too_few_rows_is_insufficient_data():
 
 # -- parameter health ------------------------------------------------------------------
 
+
 def row(step, norm, grad=1.0, nan=0, inf=0):
-    return {"step": step, "l2_norm": norm, "grad_norm": grad, "nan_count": nan,
-            "inf_count": inf, "mean": 0.0, "std": 1.0, "min": -1.0, "max": 1.0}
+    return {
+        "step": step,
+        "l2_norm": norm,
+        "grad_norm": grad,
+        "nan_count": nan,
+        "inf_count": inf,
+        "mean": 0.0,
+        "std": 1.0,
+        "min": -1.0,
+        "max": 1.0,
+    }
 
 
 def health(stats, **config):
@@ -90,8 +106,10 @@ def test_healthy_tensors_are_ok():
 
 
 def test_a_norm_jump_breaks_the_rule():
-    result = health({"fc.weight": [row(1, 10), row(2, 30)], "fc.bias": [row(1, 1), row(2, 1)]},
-                    max_norm_change_pct=50)
+    result = health(
+        {"fc.weight": [row(1, 10), row(2, 30)], "fc.bias": [row(1, 1), row(2, 1)]},
+        max_norm_change_pct=50,
+    )
     assert result.status == "breached" and result.details["failing"] == ["fc.weight"]
     assert result.details["tensors"]["fc.weight"]["problems"] == ["norm_change"]
 

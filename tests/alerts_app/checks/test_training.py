@@ -21,8 +21,11 @@ def overfit(turn: int, seed: int, noise: float = 0.005):
     train, val = healthy(seed, noise)
     after = STEPS > turn
     val = val.copy()
-    val[after] = val[turn] + 0.03 * (STEPS[after] - turn) + \
-        np.random.default_rng(seed + 100).normal(0, noise, after.sum())
+    val[after] = (
+        val[turn]
+        + 0.03 * (STEPS[after] - turn)
+        + np.random.default_rng(seed + 100).normal(0, noise, after.sum())
+    )
     return train, val
 
 
@@ -35,8 +38,10 @@ def first_breach(check, make_data, config, n: int) -> int | None:
 
 
 def fit_data(train, val):
-    return lambda end: {"train": Curve.of(STEPS[:end], train[:end]),
-                        "validation": Curve.of(STEPS[:end], val[:end])}
+    return lambda end: {
+        "train": Curve.of(STEPS[:end], train[:end]),
+        "validation": Curve.of(STEPS[:end], val[:end]),
+    }
 
 
 @pytest.mark.parametrize(("turn", "patience", "seed"), [(20, 3, 1), (30, 5, 2), (25, 8, 3)])
@@ -70,8 +75,9 @@ def test_overfitting_in_mode_max_watches_a_falling_validation_accuracy():
 def test_training_and_validation_are_aligned_on_validation_steps():
     train = Curve.of(np.arange(0, 100), np.linspace(2, 0.1, 100))
     val = Curve.of(np.arange(9, 100, 10), np.r_[np.linspace(2, 0.5, 5), np.linspace(0.6, 1, 5)])
-    result = overfitting({"train": train, "validation": val},
-                         validate_config("overfitting", {"patience": 3}))
+    result = overfitting(
+        {"train": train, "validation": val}, validate_config("overfitting", {"patience": 3})
+    )
     assert result.status == "breached" and result.details["best_step"] == 49
 
 
@@ -81,6 +87,7 @@ def test_too_few_points_is_insufficient_data():
 
 
 # -- under-fitting ---------------------------------------------------------------------
+
 
 def decay(level: float, seed: int, n: int = 200, rate: float = 10, noise: float = 0.003):
     steps = np.arange(n)
@@ -109,8 +116,9 @@ def test_a_curve_flattening_high_is_caught_long_before_after_steps():
 
 def test_a_run_that_never_reaches_the_threshold_breaks_at_after_steps():
     steps, values = decay(1.0, 0)
-    config = validate_config("underfitting", {"threshold": 0.3, "after_steps": 100,
-                                              "plateau": False})
+    config = validate_config(
+        "underfitting", {"threshold": 0.3, "after_steps": 100, "plateau": False}
+    )
     step = first_breach(underfitting, curve_data(steps, values), config, len(steps))
     assert step == 100
 
@@ -137,8 +145,7 @@ def test_page_hinkley_alarms_after_a_drop_in_the_mean_and_not_before():
 def test_underfitting_in_mode_max_needs_the_metric_to_rise_above_the_threshold():
     steps = np.arange(50)
     accuracy = 0.5 + 0.1 * (1 - np.exp(-steps / 5))
-    config = validate_config("underfitting", {"threshold": 0.9, "after_steps": 40,
-                                              "mode": "max"})
+    config = validate_config("underfitting", {"threshold": 0.9, "after_steps": 40, "mode": "max"})
     result = underfitting(Curve.of(steps, accuracy), config)
     assert result.status == "breached"
     assert result.value == pytest.approx(accuracy.max())

@@ -23,14 +23,24 @@ from models_app.models import (
 from tests.factories import make_model, make_token, make_user
 
 URL = "/api/v1/models/fraud/"
-KEY_REUSED = {"Idempotency-Key": [
-    "This key was already used with a different request body; "
-    "send each new batch with a new key."]}
+KEY_REUSED = {
+    "Idempotency-Key": [
+        "This key was already used with a different request body; "
+        "send each new batch with a new key."
+    ]
+}
 
 
 def stats(step: int) -> dict:
-    return {"tensor": "fc.weight", "step": step, "mean": 0.0, "std": 1.0, "min": -1.0,
-            "max": 1.0, "l2_norm": 3.0}
+    return {
+        "tensor": "fc.weight",
+        "step": step,
+        "mean": 0.0,
+        "std": 1.0,
+        "min": -1.0,
+        "max": 1.0,
+        "l2_norm": 3.0,
+    }
 
 
 @dataclass
@@ -51,23 +61,40 @@ def prediction(key: str) -> dict:
 
 ENDPOINTS = {
     "metrics": Endpoint(
-        "metrics/", {"records": [{"name": "loss", "value": 0.1, "step": 0}]},
-        {"records": [{"name": "loss", "value": 0.2, "step": 1}]}, 201,
-        lambda: sorted(MetricPoint.objects.values_list("step", "value"))),
+        "metrics/",
+        {"records": [{"name": "loss", "value": 0.1, "step": 0}]},
+        {"records": [{"name": "loss", "value": 0.2, "step": 1}]},
+        201,
+        lambda: sorted(MetricPoint.objects.values_list("step", "value")),
+    ),
     "predictions": Endpoint(
-        "predictions/", {"records": [prediction("a")]}, {"records": [prediction("b")]}, 201,
-        lambda: sorted(Prediction.objects.values_list("client_id", flat=True))),
+        "predictions/",
+        {"records": [prediction("a")]},
+        {"records": [prediction("b")]},
+        201,
+        lambda: sorted(Prediction.objects.values_list("client_id", flat=True)),
+    ),
     "parameters": Endpoint(
-        "parameters/", {"records": [stats(0)]}, {"records": [stats(1)]}, 201,
-        lambda: sorted(ParameterStat.objects.values_list("step", flat=True))),
+        "parameters/",
+        {"records": [stats(0)]},
+        {"records": [stats(1)]},
+        201,
+        lambda: sorted(ParameterStat.objects.values_list("step", flat=True)),
+    ),
     "labels": Endpoint(
-        "labels/", {"records": [{"id": "a", "label": 1}]},
-        {"records": [{"id": "b", "label": 0}]}, 200,
-        lambda: sorted(PendingLabel.objects.values_list("client_id", "label"))),
+        "labels/",
+        {"records": [{"id": "a", "label": 1}]},
+        {"records": [{"id": "b", "label": 0}]},
+        200,
+        lambda: sorted(PendingLabel.objects.values_list("client_id", "label")),
+    ),
     "reference records": Endpoint(
-        "reference/", {"records": [{"x": 1.0}, {"x": 2.0}]},
-        {"records": [{"x": 5.0}, {"x": 6.0}, {"x": 7.0}]}, 201,
-        lambda: sorted(Reference.objects.values_list("n_rows", flat=True))),
+        "reference/",
+        {"records": [{"x": 1.0}, {"x": 2.0}]},
+        {"records": [{"x": 5.0}, {"x": 6.0}, {"x": 7.0}]},
+        201,
+        lambda: sorted(Reference.objects.values_list("n_rows", flat=True)),
+    ),
 }
 
 
@@ -130,12 +157,20 @@ def test_a_key_with_control_characters_is_refused_naming_the_header(api, model):
 
 @pytest.mark.django_db
 def test_the_same_json_in_another_key_order_and_spacing_is_the_same_body(api, model):
-    first = api.generic("POST", URL + "metrics/",
-                        b'{"records": [{"name": "loss", "value": 0.1, "step": 0}]}',
-                        content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
-    again = api.generic("POST", URL + "metrics/",
-                        b'{"records":[{"step":0,"value":0.1,"name":"loss"}]}',
-                        content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
+    first = api.generic(
+        "POST",
+        URL + "metrics/",
+        b'{"records": [{"name": "loss", "value": 0.1, "step": 0}]}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+    again = api.generic(
+        "POST",
+        URL + "metrics/",
+        b'{"records":[{"step":0,"value":0.1,"name":"loss"}]}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() == {"accepted": 1}
     assert MetricPoint.objects.count() == 1
@@ -147,9 +182,13 @@ def upload(api, content: bytes, boundary: str, key: str = "ref-1"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     body = encode_multipart(boundary, {"file": SimpleUploadedFile("ref.csv", content)})
-    return api.generic("POST", URL + "reference/", body,
-                       content_type=f"multipart/form-data; boundary={boundary}",
-                       HTTP_IDEMPOTENCY_KEY=key)
+    return api.generic(
+        "POST",
+        URL + "reference/",
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
 
 
 @pytest.mark.django_db

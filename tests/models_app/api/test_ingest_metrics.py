@@ -39,11 +39,17 @@ def test_a_named_version_receives_the_batch(api, model):
 
 
 def test_timestamps_are_parsed_with_zone_naive_as_utc_and_epochs(api, model):
-    post(api, model, {"records": [
-        {"name": "a", "value": 1, "timestamp": "2026-03-01T12:00:00+02:00"},
-        {"name": "b", "value": 1, "timestamp": "2026-03-01T12:00:00"},
-        {"name": "c", "value": 1, "timestamp": 1772366400},
-    ]})
+    post(
+        api,
+        model,
+        {
+            "records": [
+                {"name": "a", "value": 1, "timestamp": "2026-03-01T12:00:00+02:00"},
+                {"name": "b", "value": 1, "timestamp": "2026-03-01T12:00:00"},
+                {"name": "c", "value": 1, "timestamp": 1772366400},
+            ]
+        },
+    )
     times = dict(MetricPoint.objects.values_list("name", "timestamp"))
     assert times["a"] == datetime(2026, 3, 1, 10, tzinfo=UTC)
     assert times["b"] == datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -66,10 +72,16 @@ def test_the_default_stage_is_production(api, model):
         ({"name": "a", "value": 1, "stage": "staging"}, "stage", "not a valid choice"),
         ({"name": "a", "value": 1, "step": 1.5}, "step", "Must be an integer."),
         ({"name": "a", "value": 1, "timestamp": "yesterday"}, "timestamp", "Invalid timestamp"),
-        ({"name": "a", "value": 1, "timestamp": "2999-01-01T00:00:00Z"}, "timestamp",
-         "out of range"),
-        ({"name": "a", "value": 1, "timestamp": "1900-01-01T00:00:00Z"}, "timestamp",
-         "out of range"),
+        (
+            {"name": "a", "value": 1, "timestamp": "2999-01-01T00:00:00Z"},
+            "timestamp",
+            "out of range",
+        ),
+        (
+            {"name": "a", "value": 1, "timestamp": "1900-01-01T00:00:00Z"},
+            "timestamp",
+            "out of range",
+        ),
     ],
 )
 def test_a_bad_record_is_answered_with_its_index_and_field_and_nothing_is_stored(
@@ -90,8 +102,9 @@ def test_a_record_that_is_not_an_object_is_refused(api, model):
 
 
 def test_every_bad_record_of_a_batch_is_named(api, model):
-    response = post(api, model, {"records": [{"name": "a", "value": "x"}, records(1)[0],
-                                             {"value": 2}]})
+    response = post(
+        api, model, {"records": [{"name": "a", "value": "x"}, records(1)[0], {"value": 2}]}
+    )
     assert set(response.json()["records"]) == {"0", "2"}
 
 
@@ -115,8 +128,12 @@ def test_a_bad_envelope_is_refused(api, model, body):
 
 
 def test_malformed_json_is_refused_with_400(api, model):
-    response = api.generic("POST", f"/api/v1/models/{model.name}/metrics/",
-                           '{"records": [', content_type="application/json")
+    response = api.generic(
+        "POST",
+        f"/api/v1/models/{model.name}/metrics/",
+        '{"records": [',
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert "JSON parse error" in response.json()["detail"]
 
@@ -124,8 +141,9 @@ def test_malformed_json_is_refused_with_400(api, model):
 def test_nan_and_infinity_literals_are_refused_with_400(api, model):
     for literal in ("NaN", "Infinity", "-Infinity"):
         body = '{"records": [{"name": "a", "value": LITERAL}]}'.replace("LITERAL", literal)
-        response = api.generic("POST", f"/api/v1/models/{model.name}/metrics/", body,
-                               content_type="application/json")
+        response = api.generic(
+            "POST", f"/api/v1/models/{model.name}/metrics/", body, content_type="application/json"
+        )
         assert response.status_code == 400
     assert MetricPoint.objects.count() == 0
 
@@ -146,9 +164,12 @@ def test_a_body_over_the_size_limit_answers_413(api, model, settings):
 
 
 def test_a_number_too_large_for_a_double_is_refused(api, model):
-    response = api.generic("POST", f"/api/v1/models/{model.name}/metrics/",
-                           '{"records": [{"name": "a", "value": 1e400}]}',
-                           content_type="application/json")
+    response = api.generic(
+        "POST",
+        f"/api/v1/models/{model.name}/metrics/",
+        '{"records": [{"name": "a", "value": 1e400}]}',
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert MetricPoint.objects.count() == 0
 
@@ -170,7 +191,8 @@ def test_a_refused_batch_does_not_burn_its_idempotency_key(api, model):
 
 
 def test_anonymous_writes_get_401_and_store_nothing(anon, model):
-    response = anon.post(f"/api/v1/models/{model.name}/metrics/", {"records": records(1)},
-                         format="json")
+    response = anon.post(
+        f"/api/v1/models/{model.name}/metrics/", {"records": records(1)}, format="json"
+    )
     assert response.status_code == 401
     assert MetricPoint.objects.count() == 0

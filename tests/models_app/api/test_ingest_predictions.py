@@ -14,9 +14,14 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def record(i: int = 0, **overrides) -> dict:
-    return {"id": f"p{i}", "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
-            "features": {"amount": 10.0 + i, "country": "fr"}, "prediction": 1,
-            "scores": {"0": 0.2, "1": 0.8}, "latency_ms": 12.5} | overrides
+    return {
+        "id": f"p{i}",
+        "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
+        "features": {"amount": 10.0 + i, "country": "fr"},
+        "prediction": 1,
+        "scores": {"0": 0.2, "1": 0.8},
+        "latency_ms": 12.5,
+    } | overrides
 
 
 def post(api, records, **extra):
@@ -25,10 +30,12 @@ def post(api, records, **extra):
 
 @pytest.fixture
 def declared(db):
-    return make_model(features=[
-        {"name": "amount", "type": "numeric", "min": 0, "max": 100},
-        {"name": "country", "type": "categorical", "categories": ["fr", "de"]},
-    ])
+    return make_model(
+        features=[
+            {"name": "amount", "type": "numeric", "min": 0, "max": 100},
+            {"name": "country", "type": "categorical", "categories": ["fr", "de"]},
+        ]
+    )
 
 
 def test_a_batch_is_stored_with_its_fields(api, model):
@@ -83,26 +90,39 @@ def test_feature_problems_are_stored_and_counted_never_rejected(api, declared):
 def test_profiles_are_written_with_the_rows(api, model):
     post(api, [record(i) for i in range(5)])
     window = profiles.window_profiles(model.versions.get(), T0, T0 + timedelta(hours=1))
-    assert set(window) == {"amount", "country", "__prediction__", "__score__",
-                           "__latency_ms__", "__error__"}
+    assert set(window) == {
+        "amount",
+        "country",
+        "__prediction__",
+        "__score__",
+        "__latency_ms__",
+        "__error__",
+    }
     assert window["amount"].count == 5 and window["__score__"].sample == [0.8] * 5
     assert Profile.objects.filter(rolled_up=False).exists()
 
 
-@pytest.mark.parametrize(("bad", "field", "message"), [
-    ({"features": [1, 2]}, "features", "Must be an object of feature values."),
-    ({"features": None}, "features", "This field is required."),
-    ({"scores": {"1": "high"}}, "scores", 'Score of class "1" must be a finite number.'),
-    ({"scores": [0.1]}, "scores", "Must be an object mapping each class to a number."),
-    ({"timestamp": "yesterday"}, "timestamp",
-     "Invalid timestamp: expected ISO-8601 or epoch seconds."),
-    ({"prediction": None}, "prediction", "This field is required (unless `error` is set)."),
-    ({"latency_ms": -1}, "latency_ms", "Must be zero or more."),
-    ({"id": {"x": 1}}, "id", "Must be a string or an integer."),
-    ({"label": [1]}, "label", "Must be a string, a number or a boolean."),
-])
+@pytest.mark.parametrize(
+    ("bad", "field", "message"),
+    [
+        ({"features": [1, 2]}, "features", "Must be an object of feature values."),
+        ({"features": None}, "features", "This field is required."),
+        ({"scores": {"1": "high"}}, "scores", 'Score of class "1" must be a finite number.'),
+        ({"scores": [0.1]}, "scores", "Must be an object mapping each class to a number."),
+        (
+            {"timestamp": "yesterday"},
+            "timestamp",
+            "Invalid timestamp: expected ISO-8601 or epoch seconds.",
+        ),
+        ({"prediction": None}, "prediction", "This field is required (unless `error` is set)."),
+        ({"latency_ms": -1}, "latency_ms", "Must be zero or more."),
+        ({"id": {"x": 1}}, "id", "Must be a string or an integer."),
+        ({"label": [1]}, "label", "Must be a string, a number or a boolean."),
+    ],
+)
 def test_a_malformed_record_gets_400_naming_index_and_field_and_nothing_is_stored(
-        api, model, bad, field, message):
+    api, model, bad, field, message
+):
     answer = post(api, [record(0), record(1), record(2, **bad)])
     assert answer.status_code == 400
     assert answer.json() == {"records": {"2": {field: [message]}}}
@@ -157,8 +177,12 @@ def test_a_replayed_idempotency_key_stores_the_batch_once(api, model):
 
 
 def test_an_unknown_model_is_404_and_no_token_is_401(api, anon, model):
-    assert api.post("/api/v1/models/nope/predictions/", {"records": [record()]},
-                    format="json").status_code == 404
+    assert (
+        api.post(
+            "/api/v1/models/nope/predictions/", {"records": [record()]}, format="json"
+        ).status_code
+        == 404
+    )
     assert anon.post(URL, {"records": [record()]}, format="json").status_code == 401
 
 

@@ -10,8 +10,9 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def predict(api, *ids):
-    records = [{"id": i, "timestamp": T0.isoformat(), "features": {"x": 1}, "prediction": 1}
-               for i in ids]
+    records = [
+        {"id": i, "timestamp": T0.isoformat(), "features": {"x": 1}, "prediction": 1} for i in ids
+    ]
     answer = api.post(URL + "predictions/", {"records": records}, format="json")
     assert answer.status_code == 201, answer.json()
 
@@ -65,11 +66,13 @@ def test_bad_label_records_are_named_and_nothing_is_joined(api, model):
     predict(api, "a")
     answer = label(api, [("a", 1), (None, 1), ("c", None), ("d", {"x": 1})])
     assert answer.status_code == 400
-    assert answer.json() == {"records": {
-        "1": {"id": ["This field is required."]},
-        "2": {"label": ["This field is required."]},
-        "3": {"label": ["Must be a string, a number or a boolean."]},
-    }}
+    assert answer.json() == {
+        "records": {
+            "1": {"id": ["This field is required."]},
+            "2": {"label": ["This field is required."]},
+            "3": {"label": ["Must be a string, a number or a boolean."]},
+        }
+    }
     assert Prediction.objects.get().label is None
 
 
@@ -86,8 +89,7 @@ def test_a_replayed_label_batch_answers_the_same(api, model):
 
 
 def test_a_label_sent_with_its_prediction_is_stamped_and_counted(api, model):
-    record = {"id": "x", "timestamp": T0.isoformat(), "features": {}, "prediction": 1,
-              "label": 1}
+    record = {"id": "x", "timestamp": T0.isoformat(), "features": {}, "prediction": 1, "label": 1}
     api.post(URL + "predictions/", {"records": [record]}, format="json")
     stored = Prediction.objects.get()
     assert stored.label == 1 and stored.labeled_at is not None

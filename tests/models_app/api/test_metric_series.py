@@ -14,8 +14,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def store(model, values, stage="production", name="acc", every=timedelta(minutes=1)):
     version = ModelVersion.objects.get(model=model, version="1")
-    rows = [{"name": name, "value": float(v), "timestamp": T0 + i * every, "step": i,
-             "stage": stage} for i, v in enumerate(values)]
+    rows = [
+        {"name": name, "value": float(v), "timestamp": T0 + i * every, "step": i, "stage": stage}
+        for i, v in enumerate(values)
+    ]
     ingest.record_metrics(version, rows)
 
 
@@ -69,7 +71,8 @@ def test_an_unknown_metric_gives_an_empty_series(api, model):
     assert series(api, model, "name=nothing")["points"] == []
 
 
-@pytest.mark.parametrize("query", ["", "name=a&max_points=0", "name=a&start=garbage",
-                                   "name=a&stage=nope"])
+@pytest.mark.parametrize(
+    "query", ["", "name=a&max_points=0", "name=a&start=garbage", "name=a&stage=nope"]
+)
 def test_bad_queries_are_refused_with_400(api, model, query):
     assert api.get(f"/api/v1/models/{model.name}/metrics/?{query}").status_code == 400

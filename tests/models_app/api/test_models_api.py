@@ -9,8 +9,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_creating_a_model_answers_201_with_its_first_version(api):
-    body = {"name": "fraud", "task": "binary_classification", "version": "2024-01",
-            "tags": ["payments"], "features": [{"name": "amount", "type": "numeric", "min": 0}]}
+    body = {
+        "name": "fraud",
+        "task": "binary_classification",
+        "version": "2024-01",
+        "tags": ["payments"],
+        "features": [{"name": "amount", "type": "numeric", "min": 0}],
+    }
     response = api.post("/api/v1/models/", body, format="json")
     assert response.status_code == 201
     assert response.json()["versions"][0]["version"] == "2024-01"
@@ -24,8 +29,9 @@ def test_a_model_without_a_version_gets_version_1(api):
 
 
 def test_a_duplicate_name_is_refused_with_400(api, model):
-    response = api.post("/api/v1/models/", {"name": model.name, "task": "regression"},
-                        format="json")
+    response = api.post(
+        "/api/v1/models/", {"name": model.name, "task": "regression"}, format="json"
+    )
     assert response.status_code == 400
     assert "name" in response.json()
     assert Model.objects.count() == 1
@@ -39,8 +45,11 @@ def test_an_unknown_task_is_refused_with_400(api):
 
 
 def test_a_bad_feature_type_names_its_index_and_field(api):
-    body = {"name": "m", "task": "regression", "features": [
-        {"name": "a", "type": "numeric"}, {"name": "b", "type": "tensor"}]}
+    body = {
+        "name": "m",
+        "task": "regression",
+        "features": [{"name": "a", "type": "numeric"}, {"name": "b", "type": "tensor"}],
+    }
     response = api.post("/api/v1/models/", body, format="json")
     assert response.status_code == 400
     assert "type" in response.json()["features"]["1"]
@@ -71,8 +80,12 @@ def test_reading_an_unknown_model_answers_404(api):
 
 
 def test_patch_updates_the_description_but_never_the_name(api, model):
-    assert api.patch(f"/api/v1/models/{model.name}/", {"description": "new"},
-                     format="json").status_code == 200
+    assert (
+        api.patch(
+            f"/api/v1/models/{model.name}/", {"description": "new"}, format="json"
+        ).status_code
+        == 200
+    )
     assert Model.objects.get().description == "new"
     response = api.patch(f"/api/v1/models/{model.name}/", {"name": "other"}, format="json")
     assert response.status_code == 400
@@ -103,7 +116,8 @@ def test_a_non_staff_browser_session_may_read_but_not_write(client, model):
     make_user("bob")
     client.login(username="bob", password="pw-12345-xyz")
     assert client.get("/api/v1/models/").status_code == 200
-    response = client.post("/api/v1/models/", {"name": "x", "task": "other"},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/models/", {"name": "x", "task": "other"}, content_type="application/json"
+    )
     assert response.status_code == 403
     assert not Model.objects.filter(name="x").exists()

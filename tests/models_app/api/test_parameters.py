@@ -6,14 +6,30 @@ URL = "/api/v1/models/fraud/parameters/"
 
 
 def stat(**overrides) -> dict:
-    return {"tensor": "fc1.weight", "step": 10, "mean": 0.01, "std": 0.2, "min": -0.9,
-            "max": 0.8, "l2_norm": 12.5} | overrides
+    return {
+        "tensor": "fc1.weight",
+        "step": 10,
+        "mean": 0.01,
+        "std": 0.2,
+        "min": -0.9,
+        "max": 0.8,
+        "l2_norm": 12.5,
+    } | overrides
 
 
 def test_weight_statistics_are_stored_with_gradient_norm_and_update_ratio(api, model):
-    records = [stat(), stat(tensor="fc2.weight", zero_fraction=0.25, nan_count=2, inf_count=1,
-                            grad_norm=0.7, update_ratio=0.001,
-                            histogram={"edges": [-1, 0, 1], "counts": [3, 4]})]
+    records = [
+        stat(),
+        stat(
+            tensor="fc2.weight",
+            zero_fraction=0.25,
+            nan_count=2,
+            inf_count=1,
+            grad_norm=0.7,
+            update_ratio=0.001,
+            histogram={"edges": [-1, 0, 1], "counts": [3, 4]},
+        ),
+    ]
     answer = api.post(URL, {"records": records}, format="json")
     assert answer.status_code == 201 and answer.json() == {"accepted": 2}
     second = ParameterStat.objects.get(tensor="fc2.weight")
@@ -25,15 +41,24 @@ def test_weight_statistics_are_stored_with_gradient_norm_and_update_ratio(api, m
 
 
 def test_bad_statistics_are_named_by_index_and_field(api, model):
-    records = [stat(), stat(mean="x", zero_fraction=2), stat(tensor=None, nan_count=-1),
-               stat(histogram={"edges": [0, 1], "counts": [1, 2]})]
+    records = [
+        stat(),
+        stat(mean="x", zero_fraction=2),
+        stat(tensor=None, nan_count=-1),
+        stat(histogram={"edges": [0, 1], "counts": [1, 2]}),
+    ]
     answer = api.post(URL, {"records": records}, format="json")
     assert answer.status_code == 400
-    assert answer.json() == {"records": {
-        "1": {"mean": ["Must be a finite number."], "zero_fraction": ["Must be between 0 and 1."]},
-        "2": {"tensor": ["This field is required."], "nan_count": ["Must be zero or more."]},
-        "3": {"histogram": ["Needs `edges` (n + 1 numbers) and `counts` (n counts)."]},
-    }}
+    assert answer.json() == {
+        "records": {
+            "1": {
+                "mean": ["Must be a finite number."],
+                "zero_fraction": ["Must be between 0 and 1."],
+            },
+            "2": {"tensor": ["This field is required."], "nan_count": ["Must be zero or more."]},
+            "3": {"histogram": ["Needs `edges` (n + 1 numbers) and `counts` (n counts)."]},
+        }
+    }
     assert not ParameterStat.objects.exists()
 
 

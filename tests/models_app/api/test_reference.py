@@ -33,7 +33,9 @@ def test_a_csv_upload_builds_the_summary_per_feature(api, model):
     amount = body["summary"]["features"]["amount"]
     values = np.arange(40) * 1.5
     assert amount["type"] == "numeric"
-    assert amount["edges"] == pytest.approx(np.unique(np.quantile(values, np.linspace(.1, .9, 9))))
+    assert amount["edges"] == pytest.approx(
+        np.unique(np.quantile(values, np.linspace(0.1, 0.9, 9)))
+    )
     assert amount["mean"] == pytest.approx(values.mean())
     assert amount["std"] == pytest.approx(values.std())
     assert amount["sample_size"] == 40 and "sample" not in amount
@@ -50,13 +52,16 @@ def test_a_numeric_feature_with_few_distinct_values_counts_as_categorical(api, m
     assert flag["min"] == 0.0 and flag["max"] == 1.0
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "The file is empty: expected a header row and data rows."),
-    ("a,b,a\n1,2,3\n", "Duplicate column names in the header: a."),
-    ("a,,c\n1,2,3\n", "Header column(s) 2 have no name."),
-    ("a,b\n1,2\n3\n", "Row 3 has 1 fields; the header has 2."),
-    ("a,b\n", "The file has a header but no data rows."),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "The file is empty: expected a header row and data rows."),
+        ("a,b,a\n1,2,3\n", "Duplicate column names in the header: a."),
+        ("a,,c\n1,2,3\n", "Header column(s) 2 have no name."),
+        ("a,b\n1,2\n3\n", "Row 3 has 1 fields; the header has 2."),
+        ("a,b\n", "The file has a header but no data rows."),
+    ],
+)
 def test_a_csv_with_a_header_error_is_refused_naming_the_problem(api, model, text, message):
     answer = upload(api, text)
     assert answer.status_code == 400
@@ -65,15 +70,15 @@ def test_a_csv_with_a_header_error_is_refused_naming_the_problem(api, model, tex
 
 
 def test_declared_features_missing_from_the_csv_are_named(api, db):
-    make_model(features=[{"name": "amount", "type": "numeric"},
-                         {"name": "age", "type": "numeric"}])
+    make_model(features=[{"name": "amount", "type": "numeric"}, {"name": "age", "type": "numeric"}])
     answer = upload(api, "amount,other\n1,2\n")
     assert answer.json() == {"file": ["Missing columns for declared features: age."]}
 
 
 def test_declared_types_decide_how_csv_cells_are_read(api, db):
-    make_model(features=[{"name": "zip", "type": "categorical"},
-                         {"name": "amount", "type": "numeric"}])
+    make_model(
+        features=[{"name": "zip", "type": "categorical"}, {"name": "amount", "type": "numeric"}]
+    )
     text = "zip,amount\n007,1\n008,oops\n009,\n010,4\n011,5\n012,6\n"
     features = upload(api, text).json()["summary"]["features"]
     assert set(features["zip"]["categories"]) == {"007", "008", "009", "010", "011", "012"}
@@ -88,8 +93,16 @@ def test_multipart_without_a_file_is_refused(api, model):
 
 
 def test_json_records_build_a_reference_with_outputs(api, model):
-    records = [{"amount": float(i), "country": "fr", "prediction": i % 2, "label": i % 2,
-                "scores": {"0": 0.4, "1": 0.6}} for i in range(30)]
+    records = [
+        {
+            "amount": float(i),
+            "country": "fr",
+            "prediction": i % 2,
+            "label": i % 2,
+            "scores": {"0": 0.4, "1": 0.6},
+        }
+        for i in range(30)
+    ]
     answer = api.post(URL, {"records": records}, format="json")
     assert answer.status_code == 201
     summary = Reference.objects.get().summary
@@ -105,8 +118,14 @@ def test_json_records_that_are_not_objects_are_named(api, model):
 
 
 def test_a_reference_from_a_window_of_own_predictions(api, model):
-    records = [{"timestamp": (T0 + timedelta(minutes=i)).isoformat(),
-                "features": {"amount": float(i)}, "prediction": 1} for i in range(50)]
+    records = [
+        {
+            "timestamp": (T0 + timedelta(minutes=i)).isoformat(),
+            "features": {"amount": float(i)},
+            "prediction": 1,
+        }
+        for i in range(50)
+    ]
     api.post("/api/v1/models/fraud/predictions/", {"records": records}, format="json")
     window = {"start": T0.isoformat(), "end": (T0 + timedelta(minutes=19)).isoformat()}
     answer = api.post(URL, {"window": window}, format="json")
@@ -119,8 +138,9 @@ def test_an_empty_or_bad_window_is_refused(api, model):
     empty = api.post(URL, {"window": {"start": T0.isoformat()}}, format="json")
     assert empty.json() == {"window": ['Version "1" has no predictions in this window.']}
     bad = api.post(URL, {"window": {"start": "soon"}}, format="json")
-    assert bad.json() == {"window": {
-        "start": ["Invalid timestamp: expected ISO-8601 or epoch seconds."]}}
+    assert bad.json() == {
+        "window": {"start": ["Invalid timestamp: expected ISO-8601 or epoch seconds."]}
+    }
 
 
 def test_the_current_reference_can_be_read_back(api, model):
