@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from access import roles
 from alerts_app.models import AlertRule
-from frontend import demo_data
+from demo import screening
 from models_app.models import Model
 from tests.factories import make_model, make_user
 from tests.frontend.test_browser import (  # noqa: F401  (fixtures)
@@ -59,7 +59,7 @@ def figures_drawn(page) -> None:
 
 def test_a_viewer_logs_in_on_the_app_page_and_sees_only_their_model_without_csp_errors(
         page, live_server):
-    demo_data.build_demo(timezone.now())
+    screening.build_demo(timezone.now())
     watched, hidden = Model.objects.order_by("name").first(), make_model("hidden")
     roles.grant(watched, make_user("reader"), "viewer")
     base = live_server.url
@@ -82,7 +82,7 @@ def test_a_viewer_logs_in_on_the_app_page_and_sees_only_their_model_without_csp_
 
 
 def test_staff_pages_api_docs_and_admin_raise_no_csp_violation(page, live_server):
-    demo_data.build_demo(timezone.now())
+    screening.build_demo(timezone.now())
     make_user("ops", staff=True, is_superuser=True)
     base = live_server.url
     log_in(page, base, "ops", "/alerts/")
