@@ -59,13 +59,14 @@ def test_every_seeded_alert_sits_on_the_fingerprint_a_live_evaluation_uses():
 
 @pytest.mark.django_db
 def test_the_seeded_history_is_the_state_machines():
-    """pending_for 2 h: the accuracy rule went ok -> pending -> firing, two hours apart."""
+    """pending_for 2 h: the accuracy rule fired two hours after its last ok -> pending."""
     now = timezone.now()
     screening.build_demo(now)
     rule = AlertRule.objects.get(name="accuracy below 0.88")
     steps = list(AlertTransition.objects.filter(alert__rule=rule).exclude(event="repeat")
                  .order_by("created_at").values_list("old", "new", "created_at"))
-    assert [(old, new) for old, new, _ in steps[:2]] == [("ok", "pending"),
-                                                          ("pending", "firing")]
-    assert steps[1][2] - steps[0][2] == timedelta(hours=2)
+    fired = [(old, new) for old, new, _ in steps].index(("pending", "firing"))
+    assert steps[0][:2] == ("ok", "pending")
+    assert steps[fired - 1][:2] == ("ok", "pending")  # a pending stretch may clear first
+    assert steps[fired][2] - steps[fired - 1][2] == timedelta(hours=2)
     assert CheckResult.objects.filter(rule=rule).count() == screening.DAYS * 24
