@@ -33,6 +33,7 @@ N_PREDICTIONS = 1_000_000
 END = datetime(2026, 6, 30, tzinfo=UTC)
 START = END - timedelta(days=365)
 REPEAT = 3
+ALERT_DAYS = 60  # of the threshold rule's results, the ones that move its alert
 
 
 def setup_django(reuse: bool) -> None:
@@ -134,9 +135,13 @@ def load_predictions(version, rng) -> None:
 
 
 def load_alerting(model, version, rng) -> None:
-    """A year of hourly results for a threshold rule (alert spans) and a drift rule."""
+    """A year of hourly results for a threshold rule (alert spans) and a drift rule.
+
+    The threshold rule's last ALERT_DAYS of results are played through the alert engine
+    (`demo.replay`), so its alert spans are the ones live evaluations would leave.
+    """
     from alerts_app.models import AlertRule, CheckResult
-    from frontend.demo_data import record_alert
+    from demo.replay import PastCheck, replay
 
     hours = [START + timedelta(hours=h) for h in range(365 * 24)]
     rule = AlertRule.objects.create(
@@ -157,29 +162,25 @@ def load_alerting(model, version, rng) -> None:
         + 0.02 * np.sin(np.arange(len(hours)) / 24 * 2 * np.pi)
         + rng.normal(0, 0.004, len(hours))
     )
+    checks = [
+        PastCheck(t, "breached" if v < 0.885 else "ok", float(v), 0.885)
+        for t, v in zip(hours, values, strict=True)
+    ]
     CheckResult.objects.bulk_create(
-        [
+        [  # as a live evaluation stores them (version: all)
             CheckResult(
                 rule=rule,
-                version=version,
-                evaluated_at=t,
-                status="breached" if v < 0.885 else "ok",
-                value=float(v),
-                threshold=0.885,
-                passed=v >= 0.885,
+                evaluated_at=c.at,
+                status=c.status,
+                value=c.value,
+                threshold=c.threshold,
+                passed=c.status == "ok",
             )
-            for t, v in zip(hours, values, strict=True)
+            for c in checks[: -ALERT_DAYS * 24]
         ],
         batch_size=5000,
     )
-    record_alert(
-        rule,
-        version,
-        [
-            (t, bool(v < 0.885), float(v))
-            for t, v in zip(hours[-24 * 60 :], values[-24 * 60 :], strict=True)
-        ],
-    )
+    replay(rule, checks[-ALERT_DAYS * 24 :])
     drift = AlertRule.objects.create(
         name="drift", model=model, kind="data_drift", config={"method": "psi"}
     )

@@ -120,6 +120,8 @@ INSTALLED_APPS = [
     "frontend",
     # Per-model roles, ingest tokens, audit log (docs/security.md).
     "access",
+    # The demo's models, telemetry, rules and alerts (`manage.py seed_demo`).
+    "demo",
 ]
 
 MIDDLEWARE = [

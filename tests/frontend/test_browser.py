@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from alerts_app.models import Alert
-from frontend import demo_data
+from demo import screening
 from tests.factories import make_user
 
 CHROMIUM = os.environ.get("MODELWATCH_CHROMIUM", "/usr/bin/chromium")
@@ -90,7 +90,7 @@ def wait_for_figures(page) -> list[dict]:
 
 
 def test_a_user_logs_in_reads_the_model_changes_the_range_and_acknowledges(page, live_server):
-    demo_data.build_demo(timezone.now())
+    screening.build_demo(timezone.now())
     base = live_server.url
     log_in(page, base)
     page.screenshot(path=ARTIFACTS / "overview.png", full_page=True)
@@ -129,7 +129,7 @@ def test_a_user_logs_in_reads_the_model_changes_the_range_and_acknowledges(page,
 
 
 def test_the_model_page_refreshes_in_place_and_fits_a_phone(page, live_server):
-    demo_data.build_demo(timezone.now())
+    screening.build_demo(timezone.now())
     base = live_server.url
     log_in(page, base)
     page.set_viewport_size({"width": 390, "height": 844})
@@ -163,7 +163,7 @@ def test_names_shaped_like_links_are_drawn_as_text(page, live_server):
     from alerts_app.models import AlertRule
     from models_app.models import MetricPoint, ParameterStat
 
-    demo = demo_data.build_demo(timezone.now())
+    demo = screening.build_demo(timezone.now())
     evil = '<a href="https://evil.example">{}</a>'
     for name in set(MetricPoint.objects.filter(model=demo).values_list("name", flat=True)):
         MetricPoint.objects.filter(model=demo, name=name).update(name=evil.format(name))

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from alerts_app.models import Channel
-from models_app.demo.rules import WEBHOOK, ensure_channels
+from demo.rules import WEBHOOK, ensure_channels
 
 
 def test_the_default_mail_backend_logs_one_info_line_per_message(settings, caplog, capsys):

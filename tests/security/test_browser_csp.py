@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from access import roles
 from alerts_app.models import AlertRule
-from frontend import demo_data
+from demo import screening
 from models_app.models import Model
 from tests.factories import make_model, make_user
 from tests.frontend.test_browser import (  # noqa: F401  (fixtures)
@@ -61,7 +61,7 @@ def figures_drawn(page) -> None:
 def test_a_viewer_logs_in_on_the_app_page_and_sees_only_their_model_without_csp_errors(
     page, live_server
 ):
-    demo_data.build_demo(timezone.now())
+    screening.build_demo(timezone.now())
     watched, hidden = Model.objects.order_by("name").first(), make_model("hidden")
     roles.grant(watched, make_user("reader"), "viewer")
     base = live_server.url
@@ -75,7 +75,7 @@ def test_a_viewer_logs_in_on_the_app_page_and_sees_only_their_model_without_csp_
     page.screenshot(path=ARTIFACTS / "viewer-model.png", full_page=True)
     page.goto(f"{base}/alerts/")
     page.goto(f"{base}/models/{hidden.name}/")
-    assert "Page not found" in page.content()
+    assert "Page not found" in page.content()  # frontend/templates/404.html
     assert violations(page) == []
     page.goto(f"{base}/alerts/")
     page.click("nav button[type=submit]")  # log out
@@ -84,7 +84,7 @@ def test_a_viewer_logs_in_on_the_app_page_and_sees_only_their_model_without_csp_
 
 
 def test_staff_pages_api_docs_and_admin_raise_no_csp_violation(page, live_server):
-    demo_data.build_demo(timezone.now())
+    screening.build_demo(timezone.now())
     make_user("ops", staff=True, is_superuser=True)
     base = live_server.url
     log_in(page, base, "ops", "/alerts/")

@@ -12,7 +12,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from models_app.demo.load import seed
+from demo.load import seed
 
 
 class Command(BaseCommand):

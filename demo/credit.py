@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from models_app.demo.timeline import CHANGE_DAY, Hour
+from demo.timeline import CHANGE_DAY, Hour
 
 NAME = "credit-risk"
 STORY = 101

@@ -3,9 +3,11 @@
 `build_demo(now)` fills one binary classifier (scikit-learn's bundled breast-cancer data
 as inputs) with 30 days of production telemetry — drift on day 20, a latency incident,
 late labels, the accuracy dip that follows — plus a training run that over-fits, weight
-statistics with an exploding gradient, a reference, alert rules, their check results
-and the alert history those results imply. Seeded: the same `now` gives the same data.
-Telemetry goes through `models_app.ingest` where it has a writer.
+statistics with an exploding gradient, a reference, and alert rules with 30 days of
+hourly check results. The results are played through the alert engine (`demo.replay`),
+so the alerts, their states and transitions are the ones the engine itself records, and
+a live evaluation afterwards continues them. Seeded: the same `now` gives the same data.
+Telemetry goes through `models_app.ingest`, like the API's.
 """
 
 from dataclasses import dataclass
@@ -15,7 +17,8 @@ import numpy as np
 from django.db import transaction
 from sklearn.datasets import load_breast_cancer
 
-from alerts_app.models import Alert, AlertRule, AlertTransition, CheckResult
+from alerts_app.models import AlertRule
+from demo.replay import PastCheck, replay
 from models_app import ingest, reference, validation
 from models_app.models import Model, ModelVersion, Reference
 
@@ -25,6 +28,7 @@ DAYS = 30
 DRIFT_DAY = 20
 INCIDENT_DAY = 12
 LABEL_DELAY = timedelta(days=3)
+FLEET = ["churn-predictor", "fraud-scoring", "demand-forecast", "image-qc"]
 
 
 @dataclass
@@ -312,14 +316,19 @@ def rule_value(
     return 0.93 - 0.13 * drift + rng.normal(0, 0.01), {"label_coverage": 0.8}
 
 
-def breached(rule: AlertRule, value: float | None) -> bool | None:
+def past_check(rule: AlertRule, moment: datetime, now: datetime, serving, rng) -> PastCheck:
+    """What the rule's check would have said at `moment` (the story's value against its
+    threshold); the engine turns these into alerts (`demo.replay`)."""
+    value, details = rule_value(rule.kind, moment, now, serving, rng)
+    limit = threshold_of(rule)
     if value is None:
-        return None
-    config = rule.config
+        return PastCheck(moment, "insufficient_data", None, limit, details)
+    below = rule.config.get("operator") == "<"
     if rule.kind == "data_drift":
-        return value >= config["drift_share"]
-    limit = config.get("threshold", config.get("threshold_ms", config.get("max_rate")))
-    return value < limit if config.get("operator") == "<" else value > limit
+        broken = value >= limit
+    else:
+        broken = value < limit if below else value > limit
+    return PastCheck(moment, "breached" if broken else "ok", float(value), limit, details)
 
 
 def threshold_of(rule: AlertRule) -> float:
@@ -332,90 +341,16 @@ def threshold_of(rule: AlertRule) -> float:
     )
 
 
-def evaluate_history(rule: AlertRule, version: ModelVersion, now: datetime, serving, rng) -> None:
-    """Hourly CheckResults of `rule` over the demo's days, and the alert they imply."""
-    results, verdicts = [], []
-    for moment in hours(now, DAYS):
-        value, details = rule_value(rule.kind, moment, now, serving, rng)
-        verdict = breached(rule, value)
-        status = {None: "insufficient_data", True: "breached", False: "ok"}[verdict]
-        results.append(
-            CheckResult(
-                rule=rule,
-                version=version,
-                evaluated_at=moment,
-                status=status,
-                value=value,
-                threshold=threshold_of(rule),
-                passed=verdict is not True,
-                details=details,
-            )
-        )
-        verdicts.append((moment, verdict, value))
-    CheckResult.objects.bulk_create(results, batch_size=1000)
-    record_alert(rule, version, verdicts)
-
-
-def alert_history(verdicts, pending_for: int) -> list[tuple[datetime, str, str, float]]:
-    """(time, old, new, value) changes of a pending_for state machine over the verdicts."""
-    state, since, changes = "ok", None, []
-    for moment, verdict, value in verdicts:
-        if verdict is None:
-            continue
-        new = state
-        if verdict and state in ("ok", "resolved"):
-            new, since = "pending", moment
-        if verdict and new == "pending" and (moment - since).total_seconds() >= pending_for:
-            new = "firing"
-        if not verdict and state == "pending":
-            new = "ok"
-        if not verdict and state == "firing":
-            new = "resolved"
-        if new != state:
-            changes.append((moment, state, new, value))
-            state = new
-    return changes
-
-
-def record_alert(rule: AlertRule, version: ModelVersion, verdicts) -> None:
-    changes = alert_history(verdicts, rule.pending_for)
-    if not changes:
-        return
-    last = changes[-1]
-    alert = Alert.objects.create(
-        rule=rule,
-        version=version,
-        fingerprint=f"{rule.pk}:{version.pk}:",
-        state=last[2],
-        value=last[3],
-        threshold=threshold_of(rule),
-        message=f"{rule.name}: {last[3]:.4g}",
-        pending_since=max((c[0] for c in changes if c[2] == "pending"), default=None),
-        started_at=max((c[0] for c in changes if c[2] == "firing"), default=None),
-        resolved_at=last[0] if last[2] == "resolved" else None,
-        last_evaluated=verdicts[-1][0],
-    )
-    AlertTransition.objects.bulk_create(
-        [
-            AlertTransition(
-                alert=alert,
-                old=old,
-                new=new,
-                created_at=moment,
-                value=value,
-                threshold=threshold_of(rule),
-                processed=moment,
-                event={"ok": "cleared"}.get(new, new),
-                message=f"{rule.name}: {value:.4g}",
-            )
-            for moment, old, new, value in changes
-        ]
+def replay_history(rule: AlertRule, now: datetime, serving, rng) -> int:
+    """Hourly checks of `rule` over the demo's days, played through the alert engine."""
+    return replay(
+        rule, [past_check(rule, moment, now, serving, rng) for moment in hours(now, DAYS)]
     )
 
 
 @transaction.atomic
 def build_demo(now: datetime, name: str = "cancer-screening", seed: int = 11) -> Model:
-    """Create the demo model with all its telemetry, rules, results and alerts."""
+    """Create the screening model with its telemetry, rules, check history and alerts."""
     rng = np.random.default_rng(seed)
     demo = make_model(name)
     data = load_breast_cancer()
@@ -449,7 +384,7 @@ def build_demo(now: datetime, name: str = "cancer-screening", seed: int = 11) ->
             interval=3600,
             last_run_at=now,
         )
-        evaluate_history(rule, demo.v1, now, serving, rng)
+        replay_history(rule, now, serving, rng)
     Model.objects.filter(pk=demo.model.pk).update(last_seen_at=now)
     return demo.model
 
@@ -457,9 +392,8 @@ def build_demo(now: datetime, name: str = "cancer-screening", seed: int = 11) ->
 def build_fleet(now: datetime, count: int = 4, seed: int = 5) -> list[Model]:
     """A few more small models so the overview has rows in every health state."""
     rng = np.random.default_rng(seed)
-    names = ["churn-predictor", "fraud-scoring", "demand-forecast", "image-qc"]
     models = []
-    for index, name in enumerate(names[:count]):
+    for index, name in enumerate(FLEET[:count]):
         task = "regression" if name == "demand-forecast" else "binary_classification"
         model = Model.objects.create(
             name=name, task=task, framework="pytorch", tags=["demo", "fleet"], last_seen_at=now

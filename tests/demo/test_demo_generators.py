@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from models_app.demo import camera, credit, training
-from models_app.demo.timeline import CHANGE_DAY, Hour
+from demo import camera, credit, training
+from demo.timeline import CHANGE_DAY, Hour
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
-from models_app.demo.timeline import CHANGE_DAY, Hour
+from demo.timeline import CHANGE_DAY, Hour
 from modelwatch.integrations.opencv import feature_schema, image_features, undecodable_features
 
 NAME = "digits-camera"

@@ -1,16 +1,15 @@
-"""manage.py dashboard_demo: fill the database with realistic dashboard data.
+"""manage.py dashboard_demo: the demo's quick, fixed dataset for developing the pages.
 
-For developing the pages and taking screenshots; `--reset` rebuilds it. See
-`frontend.demo_data` for what the data holds.
+One model with 30 days of telemetry and an alert history played through the alert engine,
+plus a small fleet (`demo.screening`); `--reset` rebuilds it. The live demo with its
+three stories is `manage.py seed_demo`.
 """
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from frontend import demo_data
+from demo import screening
 from models_app.models import Model
-
-FLEET = ["churn-predictor", "fraud-scoring", "demand-forecast", "image-qc"]
 
 
 class Command(BaseCommand):
@@ -21,12 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="delete and rebuild the demo")
 
     def handle(self, *args, name: str, reset: bool, **options):
-        existing = Model.objects.filter(name__in=[name, *FLEET])
+        existing = Model.objects.filter(name__in=[name, *screening.FLEET])
         if existing.exists() and not reset:
             self.stdout.write("Dashboard demo already loaded (use --reset to rebuild).")
             return
         existing.delete()
         now = timezone.now()
-        model = demo_data.build_demo(now, name=name)
-        demo_data.build_fleet(now)
-        self.stdout.write(f"Dashboard demo loaded: /models/{model.name}/ and {len(FLEET)} more.")
+        model = screening.build_demo(now, name=name)
+        screening.build_fleet(now)
+        self.stdout.write(
+            f"Dashboard demo loaded: /models/{model.name}/ and {len(screening.FLEET)} more."
+        )

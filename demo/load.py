@@ -1,4 +1,4 @@
-"""Load (and top up) the three demo stories through `models_app.demo.writer`.
+"""Load (and top up) the three demo stories through `demo.writer`.
 
 Idempotent: models, references, rules and the training run are created once; hourly
 traffic is generated from where it stopped up to `now` (ids and values are the same
@@ -10,10 +10,10 @@ from datetime import datetime
 
 from django.db.models import Max, Min
 
-from models_app.demo import camera, credit, training, writer
-from models_app.demo.history import backfill_history
-from models_app.demo.rules import ensure_rules
-from models_app.demo.timeline import HOUR, Hour, hours, story_start
+from demo import camera, credit, training, writer
+from demo.history import backfill_history
+from demo.rules import ensure_rules
+from demo.timeline import HOUR, Hour, hours, story_start
 from models_app.models import MetricPoint, Model, ModelVersion, Prediction, Reference
 from models_app.series import floor_time
 

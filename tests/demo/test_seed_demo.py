@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts_app.models import Alert, AlertRule, CheckResult, Delivery, RuleKind
 from alerts_app.schedule import dispatch_due_rules, evaluate_due_rule
-from models_app.demo import camera
-from models_app.demo.load import seed
-from models_app.demo.timeline import CHANGE_DAY, DAYS, hours
+from alerts_app.models import Alert, AlertRule, CheckResult, Delivery, RuleKind
+from demo import camera
+from demo.load import seed
+from demo.timeline import CHANGE_DAY, DAYS, hours
 from models_app.models import MetricPoint, ParameterStat, Prediction, Reference
 from models_app.series import floor_time
 
