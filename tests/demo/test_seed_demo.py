@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts_app.schedule import dispatch_due_rules, evaluate_due_rule
 from alerts_app.models import Alert, AlertRule, CheckResult, Delivery, RuleKind
+from alerts_app.schedule import dispatch_due_rules, evaluate_due_rule
 from demo import camera
 from demo.load import seed
 from demo.timeline import CHANGE_DAY, DAYS, hours
