@@ -150,7 +150,7 @@ def alert_links(alert) -> tuple[str, str]:
     """(alert URL, dashboard URL) on the public base URL: the alerts page filtered to the
     model (where it can be acknowledged) and the model's dashboard."""
     base, name = str(setting("MODELWATCH_BASE_URL", "")).rstrip("/"), alert.rule.model.name
-    return f"{base}/alerts/?model={name}&alert={alert.id}", f"{base}/models/{name}/"
+    return f"{base}/alerts/{alert.id}/", f"{base}/models/{name}/"
 
 
 def build_notification(transition: AlertTransition) -> Notification:

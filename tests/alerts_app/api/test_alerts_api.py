@@ -39,7 +39,7 @@ def test_alerts_are_listed_newest_first(api, alerts):
     first = response.json()["results"][0]
     assert (first["model"], first["state"], first["severity"], first["kind"]) == (
         "churn", "resolved", "warning", "metric_threshold")
-    assert first["url"].endswith(f"/alerts/?model=churn&alert={first['id']}")
+    assert first["url"].endswith(f"/alerts/{first['id']}/")
 
 
 @pytest.mark.parametrize(("query", "expected"), [
