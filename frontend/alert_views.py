@@ -69,11 +69,22 @@ def alert_figure(request, pk: int, figure: str):
     alert = visible_alert(request, pk)
     now = timezone.now()
     if figure == "history":
-        return figure_response(rule_history_figure(alert.rule,
-                                                   alert_page.when_window(alert, now)))
-    if figure != "distribution":
+        fig = rule_history_figure(alert.rule, alert_page.when_window(alert, now))
+    elif figure == "distribution":
+        fig = distribution(alert, request.GET.get("feature", ""), now)
+    else:
         raise Http404(f"No figure {figure!r}.")
-    return figure_response(distribution(alert, request.GET.get("feature", ""), now))
+    return figure_response(legend_at_the_bottom(fig))
+
+
+def legend_at_the_bottom(fig):
+    """The legend at the figure's bottom edge, below the axis labels however long they
+    are (rotated bin labels in a narrow card), instead of at a fixed share of the plot
+    height where it overlaps them and spills out of the card."""
+    if fig.layout.showlegend is False:
+        return fig
+    return fig.update_layout(legend={"yref": "container", "y": 0, "yanchor": "bottom"},
+                             xaxis={"automargin": True}, margin={"b": 32})
 
 
 def distribution(alert: Alert, feature: str, now):

@@ -93,7 +93,7 @@ def test_p_value_causes_score_by_log_p_over_log_threshold():
                             "b": drifted(0.9, 0.2)}}
     causes = alert_page.causes_of(details)
     assert [c["feature"] for c in causes] == ["a", "b"]
-    assert causes[0]["score"] == pytest.approx(10 / -(-1.3010299956639813))
+    assert causes[0]["score"] == pytest.approx(10 / 1.3010299956639813)  # -log10(0.05)
     assert causes[0]["summary"] == "a: ks 0.3, p < 1e-6 (threshold p 0.05)"
 
 
