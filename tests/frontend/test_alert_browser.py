@@ -42,7 +42,8 @@ def drifted_credit_model(now) -> Alert:
         {"name": "income", "type": "numeric"}, {"name": "age", "type": "numeric"},
         {"name": "channel", "type": "categorical"}, {"name": "tenure", "type": "numeric"}])
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {make_token(grant_all_models(make_user(), 'admin'))}")
+    owner = grant_all_models(make_user(), "admin")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {make_token(owner)}")
     mix = ["web", "branch", "phone"]
     post(api, "reference", {"records": [
         {"income": float(i), "age": float(a), "channel": c, "tenure": float(t)}
@@ -62,7 +63,8 @@ def drifted_credit_model(now) -> Alert:
     return Alert.objects.get(rule=rule, state="firing")
 
 
-def test_on_call_reads_why_and_acknowledges_from_the_notification_link(page, live_server):
+def test_on_call_reads_why_and_acknowledges_from_the_notification_link(
+        page, live_server):  # noqa: F811 (the fixture imported above)
     alert = drifted_credit_model(timezone.now())
     base = live_server.url
     log_in(page, base)
