@@ -140,6 +140,12 @@ PAGES = [
      401, 404, 200, 200, 200, 200, 401, 401, 401, 401),
     ("acknowledge from the page", "post", "/alerts/{alert}/acknowledge/",
      302, 404, 403, 302, 302, 302, 302, 302, 302, 302),
+    ("alert page", "get", "/alerts/{alert}/", 302, 404, 200, 200, 200, 200, 302, 302, 302, 302),
+    ("alert figure JSON", "get", "/alerts/{alert}/figures/history.json",
+     401, 404, 200, 200, 200, 200, 401, 401, 401, 401),
+    ("silence from the alert page", "post", "/alerts/{alert}/silence/",
+     302, 404, 403, 302, 302, 302, 302, 302, 302, 302),
+    ("rules page", "get", "/rules/", 302, 200, 200, 200, 200, 200, 302, 302, 302, 302),
     ("admin site", "get", "/admin/", 302, 302, 302, 302, 302, 200, 302, 302, 302, 302),
 ]
 
