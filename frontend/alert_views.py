@@ -31,7 +31,7 @@ def visible_alert(request, pk: int) -> Alert:
     return get_object_or_404(scoped(alerts, request.user), pk=pk)
 
 
-def explanation(alert: Alert, now) -> dict:
+def explanation(alert: Alert) -> dict:
     """The explaining result, its causes and the top features to draw."""
     result = alert_page.explaining_result(alert)
     causes = alert_page.causes_of(result.details if result else {}, alert.feature)
@@ -49,7 +49,7 @@ def alert_detail(request, pk: int):
     alert = visible_alert(request, pk)
     now = timezone.now()
     editor = has_model_perm(request.user, EDIT, alert.rule.model)
-    why = explanation(alert, now)
+    why = explanation(alert)
     evidence = alert_page.evidence_window(alert, why["result"], now)
     return render(request, "frontend/alert.html", {
         "alert": alert, "rule": alert.rule, "model": alert.rule.model, **why,

@@ -24,6 +24,7 @@ from tests.frontend.test_browser import (  # noqa: F401 (fixtures)
     log_in,
     page,
     sync_orm_beside_playwright,
+    wait_for_figures,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,6 +94,7 @@ def test_on_call_reads_why_and_acknowledges_from_the_notification_link(
     page.click("button[data-ack]")
     clicks += 1
     page.wait_for_url(f"{base}/alerts/{alert.pk}/")
+    wait_for_figures(page)  # nothing left in flight when the test's data is flushed
     assert clicks <= 2
     alert.refresh_from_db()
     assert alert.acknowledged_note == "income feed switched to monthly; on it"
