@@ -136,10 +136,12 @@ def load_drift_alert(rule, version, moment) -> None:
     from models_app.models import Reference
 
     drifted = {"age": 0.9, "income": 0.5, "segment": 0.3}
-    CheckResult.objects.filter(rule=rule, evaluated_at=moment).update(
-        status="breached", passed=False, value=0.3, threshold=0.25, details={"features": {
-            name: {"method": "psi", "statistic": value, "p_value": None, "threshold": 0.2,
-                   "drifted": True} for name, value in drifted.items()}})
+    newest = CheckResult.objects.get(rule=rule, evaluated_at=moment)
+    newest.details["features"] |= {
+        name: {"method": "psi", "statistic": value, "p_value": None, "threshold": 0.2,
+               "drifted": True} for name, value in drifted.items()}
+    CheckResult.objects.filter(pk=newest.pk).update(
+        status="breached", passed=False, value=0.3, threshold=0.25, details=newest.details)
     Alert.objects.create(rule=rule, version=version, fingerprint=f"rule:{rule.pk}|bench",
                          state="firing", value=0.3, threshold=0.25, started_at=moment,
                          pending_since=moment, last_evaluated=moment)
