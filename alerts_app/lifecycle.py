@@ -196,16 +196,21 @@ def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
-def acknowledge(alert_id: int, user, now: datetime) -> Alert | None:
+def acknowledge(alert_id: int, user, now: datetime, note: str = "") -> Alert | None:
     """Stop reminders for a pending or firing alert; None if it is not acknowledgeable.
 
-    Acknowledging twice is harmless (the first time and user are kept).
+    Acknowledging twice is harmless (the first time, user and note are kept).
     """
     Alert.objects.filter(
         id=alert_id,
         state__in=[AlertState.PENDING, AlertState.FIRING],
         acknowledged_at=None,
-    ).update(acknowledged_at=now, acknowledged_by=user, revision=F("revision") + 1)
+    ).update(
+        acknowledged_at=now,
+        acknowledged_by=user,
+        acknowledged_note=note,
+        revision=F("revision") + 1,
+    )
     alert = Alert.objects.filter(id=alert_id).first()
     if alert is None or alert.acknowledged_at is None:
         return None

@@ -140,6 +140,7 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    acknowledged_note = models.TextField(blank=True, default="")  # why / who is on it
     # The last firing/repeat announcement was held back by a silence: made up when it ends.
     muted = models.BooleanField(default=False)
     # Bumped by every guarded write: two writers holding the same snapshot cannot both win.

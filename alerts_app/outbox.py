@@ -187,10 +187,10 @@ def sweep_deliveries(now: datetime | None = None) -> dict:
 
 
 def alert_links(alert) -> tuple[str, str]:
-    """(alert URL, dashboard URL) on the public base URL: the alerts page filtered to the
-    model (where it can be acknowledged) and the model's dashboard."""
+    """(alert URL, dashboard URL) on the public base URL: the alert's own page (what, why,
+    history; acknowledge and silence there) and the model's dashboard."""
     base, name = str(setting("MODELWATCH_BASE_URL", "")).rstrip("/"), alert.rule.model.name
-    return f"{base}/alerts/?model={name}&alert={alert.id}", f"{base}/models/{name}/"
+    return f"{base}/alerts/{alert.id}/", f"{base}/models/{name}/"
 
 
 def breaking_result(transition: AlertTransition) -> CheckResult | None:

@@ -26,7 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATABASE = "mw_bench_dashboard"
+DATABASE = os.environ.get("MODELWATCH_BENCH_DB", "mw_bench_dashboard")
 METRICS = ["accuracy", "f1", "latency_ms", "throughput"]
 N_POINTS = 1_000_000
 N_PREDICTIONS = 1_000_000
@@ -210,6 +210,60 @@ def load_alerting(model, version, rng) -> None:
         ],
         batch_size=2000,
     )
+    load_drift_alert(drift, version, hours[-1])
+
+
+def load_drift_alert(rule, version, moment) -> None:
+    """The drift rule's newest result breached on age and income, its firing alert, and a
+    reference: what the alert page reads."""
+    from alerts_app.models import Alert, CheckResult
+    from models_app.models import Reference
+
+    drifted = {"age": 0.9, "income": 0.5, "segment": 0.3}
+    newest = CheckResult.objects.get(rule=rule, evaluated_at=moment)
+    newest.details["features"] |= {
+        name: {
+            "method": "psi",
+            "statistic": value,
+            "p_value": None,
+            "threshold": 0.2,
+            "drifted": True,
+        }
+        for name, value in drifted.items()
+    }
+    CheckResult.objects.filter(pk=newest.pk).update(
+        status="breached", passed=False, value=0.3, threshold=0.25, details=newest.details
+    )
+    Alert.objects.create(
+        rule=rule,
+        version=version,
+        fingerprint=f"rule:{rule.pk}|bench",
+        state="firing",
+        value=0.3,
+        threshold=0.25,
+        started_at=moment,
+        pending_since=moment,
+        last_evaluated=moment,
+    )
+    Reference.objects.create(
+        version=version,
+        n_rows=1000,
+        summary={
+            "features": {
+                "age": {
+                    "type": "numeric",
+                    "edges": [25.0, 35.0, 45.0, 55.0],
+                    "bin_counts": [70, 240, 380, 240, 70],
+                },
+                "income": {
+                    "type": "numeric",
+                    "edges": [10000.0, 20000.0, 40000.0],
+                    "bin_counts": [400, 250, 200, 150],
+                },
+                "segment": {"type": "categorical", "categories": {"a": 400, "b": 350, "c": 250}},
+            }
+        },
+    )
 
 
 def load() -> None:
@@ -338,6 +392,36 @@ def measure(range_key: str, days: int, client) -> None:
     report(range_key, ours, naive)
 
 
+def alert_requests() -> dict[str, str]:
+    """The alert page of the drift alert and of the threshold alert, their figures, and
+    the rules page."""
+    from alerts_app.models import Alert
+
+    drift = Alert.objects.get(rule__kind="data_drift")
+    threshold = Alert.objects.filter(rule__kind="metric_threshold").order_by("-id").first()
+    paths = {
+        "alert page (drift)": f"/alerts/{drift.pk}/",
+        "alert history": f"/alerts/{drift.pk}/figures/history.json",
+    }
+    for feature in ("age", "income", "segment"):
+        paths[f"alert dist {feature}"] = (
+            f"/alerts/{drift.pk}/figures/distribution.json?feature={feature}"
+        )
+    if threshold is not None:
+        paths["alert page (metric)"] = f"/alerts/{threshold.pk}/"
+        paths["alert history (metric)"] = f"/alerts/{threshold.pk}/figures/history.json"
+    return paths | {"rules page": "/rules/"}
+
+
+def measure_alert_pages(client) -> None:
+    ours = {}
+    for label, path in alert_requests().items():
+        seconds, response = timed(lambda path=path: client.get(path))
+        assert response.status_code == 200, (path, response.status_code)
+        ours[label] = (seconds, len(response.content))
+    report("alert and rules pages", ours, {})
+
+
 def report(range_key: str, ours: dict, naive: dict) -> None:
     print(f"\n=== range {range_key} ===")
     print(f"{'request':<22}{'ms':>9}{'kB':>10}{'naive ms':>11}{'naive kB':>11}{'bytes x':>9}")
@@ -350,6 +434,8 @@ def report(range_key: str, ours: dict, naive: dict) -> None:
     total_time = sum(s for s, _ in ours.values())
     total_bytes = sum(b for _, b in ours.values())
     compared = [k for k in ours if k in naive]
+    if not compared:
+        return
     ours_bytes = sum(ours[k][1] for k in compared)
     naive_bytes = sum(naive[k][1] for k in compared)
     slowest = max(ours.items(), key=lambda kv: kv[1][0])
@@ -390,6 +476,7 @@ def main() -> None:
     client.force_login(grant_all_models(viewer, "viewer"))  # scoped as a real viewer is
     for range_key, days in (("30d", 30), ("365d", 365)):
         measure(range_key, days, client)
+    measure_alert_pages(client)
 
 
 if __name__ == "__main__":

@@ -139,9 +139,9 @@ def alert_link(alert: Alert, now: datetime | None = None) -> str:
     return f"/models/{alert.rule.model.name}/?{window.querystring(version=version)}"
 
 
-def acknowledge(alert_id: int, user, now: datetime) -> bool:
+def acknowledge(alert_id: int, user, now: datetime, note: str = "") -> bool:
     """Acknowledge an active alert through the alert lifecycle (the same guarded write as
     `POST /api/v1/alerts/{id}/acknowledge/`); False when it was not pending or firing or
     was already acknowledged."""
     already = Alert.objects.filter(pk=alert_id).exclude(acknowledged_at=None).exists()
-    return not already and lifecycle.acknowledge(alert_id, user, now) is not None
+    return not already and lifecycle.acknowledge(alert_id, user, now, note) is not None

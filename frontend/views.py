@@ -23,6 +23,7 @@ from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
 from models_app.models import ModelVersion
 
 REFRESH_SECONDS = 30
+NOTE_MAX = 2000
 
 
 def login_required_json(view):
@@ -202,7 +203,8 @@ def acknowledge(request, pk: int):
     )
     if not has_model_perm(request.user, EDIT, alert.rule.model):
         raise PermissionDenied("Acknowledging needs the editor role on the model.")
-    if listings.acknowledge(alert.pk, request.user, timezone.now()):
+    note = request.POST.get("note", "").strip()[:NOTE_MAX]
+    if listings.acknowledge(alert.pk, request.user, timezone.now(), note):
         messages.success(request, f"Acknowledged “{alert.rule.name}”.")
     else:
         messages.info(request, f"“{alert.rule.name}” was already acknowledged or is not active.")

@@ -192,5 +192,5 @@ def test_send_test_notification_reaches_the_channel(settings):
 def test_a_notification_links_to_the_alert_and_the_dashboard(delivery, settings):
     settings.MODELWATCH_BASE_URL = "https://mw.example.com/"
     n = outbox.build_notification(delivery.transition)
-    assert n.url == f"https://mw.example.com/alerts/?model=fraud&alert={n.alert_id}"
+    assert n.url == f"https://mw.example.com/alerts/{n.alert_id}/"
     assert n.dashboard_url == "https://mw.example.com/models/fraud/"

@@ -49,6 +49,9 @@
         el.dataset.state = "ready";
         el._figure = fig;
         showStatus(el, "updated " + new Date().toLocaleTimeString());
+        // Plotly's responsive resize lets the plot outgrow its div (it keeps the figure's
+        // height but the div falls back to the CSS minimum): hold the div at that height.
+        if (fig.layout && fig.layout.height) el.style.minHeight = fig.layout.height + "px";
         return Plotly.react(el, fig.data, themed(fig.layout), config);
       })
       .catch(function (error) {

@@ -43,7 +43,7 @@ def test_alerts_are_listed_newest_first(api, alerts):
         "warning",
         "metric_threshold",
     )
-    assert first["url"].endswith(f"/alerts/?model=churn&alert={first['id']}")
+    assert first["url"].endswith(f"/alerts/{first['id']}/")
 
 
 @pytest.mark.parametrize(

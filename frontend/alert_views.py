@@ -1,0 +1,161 @@
+"""The alert page (what, when, why, history, actions), its figures, and the rules list."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from access.roles import EDIT, has_model_perm
+from access.scoping import scoped
+from alerts_app.models import Alert, AlertRule, AlertState, Silence
+from frontend import alert_page, charts, distributions, listings, rule_rows
+from frontend.figures import rule_history_figure
+from frontend.views import (
+    REFRESH_SECONDS,
+    figure_response,
+    html_errors,
+    login_required_json,
+)
+
+SILENCE_COMMENT_MAX = 2000
+
+
+def visible_alert(request, pk: int) -> Alert:
+    alerts = Alert.objects.select_related("rule__model", "version", "acknowledged_by")
+    return get_object_or_404(scoped(alerts, request.user), pk=pk)
+
+
+def explanation(alert: Alert) -> dict:
+    """The explaining result, its causes and the top features to draw."""
+    result = alert_page.explaining_result(alert)
+    causes = alert_page.causes_of(result.details if result else {}, alert.feature)
+    url = reverse("frontend:alert-figure", args=[alert.pk, "distribution"])
+    figures = [
+        {
+            "fid": f"distribution-{i}",
+            "feature": name,
+            "src": f"{url}?{urlencode({'feature': name})}",
+        }
+        for i, name in enumerate(alert_page.top_features(causes), start=1)
+    ]
+    return {"result": result, "causes": causes, "distributions": figures}
+
+
+@login_required
+@require_GET
+@html_errors
+def alert_detail(request, pk: int):
+    alert = visible_alert(request, pk)
+    now = timezone.now()
+    editor = has_model_perm(request.user, EDIT, alert.rule.model)
+    why = explanation(alert)
+    evidence = alert_page.evidence_window(alert, why["result"], now)
+    return render(
+        request,
+        "frontend/alert.html",
+        {
+            "alert": alert,
+            "rule": alert.rule,
+            "model": alert.rule.model,
+            **why,
+            "onset": alert_page.onset(alert),
+            "in_words": alert_page.value_in_words(alert),
+            "window": alert_page.when_window(alert, now),
+            "evidence": evidence,
+            "history": alert_page.history(alert, request.user),
+            "model_link": listings.alert_link(alert, now),
+            "silences": alert_page.active_silences(alert, now),
+            "can_act": editor,
+            "active": alert.state in (AlertState.PENDING, AlertState.FIRING),
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+    )
+
+
+@login_required_json
+@require_GET
+def alert_figure(request, pk: int, figure: str):
+    alert = visible_alert(request, pk)
+    now = timezone.now()
+    if figure == "history":
+        fig = rule_history_figure(alert.rule, alert_page.when_window(alert, now))
+    elif figure == "distribution":
+        fig = distribution(alert, request.GET.get("feature", ""), now)
+    else:
+        raise Http404(f"No figure {figure!r}.")
+    return figure_response(legend_at_the_bottom(fig))
+
+
+def legend_at_the_bottom(fig):
+    """The legend at the figure's bottom edge, below the axis labels however long they
+    are (rotated bin labels in a narrow card), instead of at a fixed share of the plot
+    height where it overlaps them and spills out of the card."""
+    if fig.layout.showlegend is False:
+        return fig
+    return fig.update_layout(
+        legend={"yref": "container", "y": 0, "yanchor": "bottom"},
+        xaxis={"automargin": True},
+        margin={"b": 32},
+    )
+
+
+def distribution(alert: Alert, feature: str, now):
+    """The feature's reference vs the window the explaining result read."""
+    result = alert_page.explaining_result(alert)
+    version = alert.version or alert.rule.model.latest_version()
+    if version is None or not feature:
+        return charts.empty_figure("No reference data yet.", title="Reference vs current")
+    window = alert_page.evidence_window(alert, result, now)
+    verdict = ((result.details or {}).get("features") or {}).get(feature) if result else None
+    frame = distributions.distribution_frame(alert.rule.model, version, feature, window)
+    return charts.distribution_figure(
+        frame, feature, verdict if isinstance(verdict, dict) else None
+    )
+
+
+@login_required
+@require_POST
+def silence(request, pk: int):
+    """Silence the alert's rule for 1 h, 24 h or until a chosen end (editors and staff)."""
+    alert = visible_alert(request, pk)
+    if not has_model_perm(request.user, EDIT, alert.rule.model):
+        raise PermissionDenied("Silencing needs the editor role on the model.")
+    now = timezone.now()
+    try:
+        end = alert_page.silence_end(
+            request.POST.get("duration", ""), request.POST.get("until", ""), now
+        )
+    except ValueError as error:
+        messages.error(request, str(error))
+        return redirect("frontend:alert", pk=alert.pk)
+    comment = request.POST.get("comment", "").strip()[:SILENCE_COMMENT_MAX]
+    Silence.objects.create(
+        rule=alert.rule,
+        starts_at=now,
+        ends_at=end,
+        created_by=request.user,
+        comment=comment or f"Silenced from alert {alert.pk} by {request.user.get_username()}.",
+    )
+    messages.success(request, f"Silenced “{alert.rule.name}” until {end:%Y-%m-%d %H:%M} UTC.")
+    return redirect("frontend:alert", pk=alert.pk)
+
+
+@login_required
+@require_GET
+def rules_page(request):
+    rules = scoped(AlertRule.objects.all(), request.user)
+    return render(
+        request,
+        "frontend/rules.html",
+        {
+            "rows": rule_rows.rule_rows(rules, timezone.now()),
+            "spark_hours": rule_rows.SPARK_HOURS,
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+    )
