@@ -16,3 +16,15 @@ class Pagination(PageNumberPagination):
             return _positive_int(raw, strict=True, cutoff=self.max_page_size)
         except ValueError:
             raise ValidationError({"page_size": ["Must be a positive integer."]})
+
+    def get_page_number(self, request, paginator) -> int | str:
+        """`page` as asked; 400 naming the parameter when it is present but not a positive
+        integer (DRF reads an empty `page=` as the first page). "last" stays allowed, and a
+        page past the end stays DRF's 404."""
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None or raw in self.last_page_strings:
+            return super().get_page_number(request, paginator)
+        try:
+            return _positive_int(raw, strict=True)
+        except ValueError:
+            raise ValidationError({"page": ["Must be a positive integer."]})

@@ -298,6 +298,12 @@ TABLE = {
     "a bad page size": Row(
         "/api/v1/models/", None, "page_size", "positive integer", query={"page_size": "all"}
     ),
+    "an empty page number": Row(
+        "/api/v1/channels/", None, "page", "positive integer", query={"page": "", "kind": "email"}
+    ),
+    "a page number that is no number": Row(
+        "/api/v1/models/", None, "page", "positive integer", query={"page": "two"}
+    ),
     "a boolean filter that is no boolean": Row(
         "/api/v1/rules/", None, "enabled", '"true" or "false"', query={"enabled": "flase"}
     ),
