@@ -1,8 +1,9 @@
 """The demo is an app over the others: nothing imports it, models_app does not import
 alerts_app, and the demo reaches alerts only through the engine (no hand-made rows)."""
 
-import ast
 from pathlib import Path
+
+from tests.source_imports import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT_TABLES = {
@@ -10,17 +11,6 @@ ALERT_TABLES = {
     "alerts_app.models.AlertTransition",
     "alerts_app.models.Delivery",
 }
-
-
-def imported_modules(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-    return found
 
 
 def sources(app: str) -> list[Path]:

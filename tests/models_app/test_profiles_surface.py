@@ -1,9 +1,9 @@
 """Profiles are one package: its public surface is complete and callers use only it."""
 
-import ast
 from pathlib import Path
 
 import models_app.profiles as profiles
+from tests.source_imports import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 INNER = {path.stem for path in (ROOT / "models_app" / "profiles").glob("*.py")} - {"__init__"}
@@ -17,17 +17,6 @@ CALLERS = [
     "models_app/reference_io.py",
     "models_app/tasks.py",
 ]
-
-
-def imported_modules(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-    return found
 
 
 def test_every_public_name_exists():
