@@ -38,18 +38,14 @@ def bounded_sample(values: Sequence, size: int, seed: int) -> list:
     return [values[i] for i in sorted(chosen)]
 
 
+def no_numbers() -> dict:
+    """The numeric statistics of a feature without numbers (a fresh dict each call)."""
+    return {"min": None, "max": None, "mean": None, "std": None, "edges": [], "bin_counts": []}
+
+
 def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
     if not len(numbers):
-        return {
-            "min": None,
-            "max": None,
-            "mean": None,
-            "std": None,
-            "edges": [],
-            "bin_counts": [],
-            "n_distinct": 0,
-            "sample": [],
-        }
+        return no_numbers() | {"n_distinct": 0, "sample": []}
     edges = decile_edges(numbers)
     return {
         "min": float(numbers.min()),
@@ -106,14 +102,8 @@ def summarize_column(
         counts, missing, type_errors = categorical_counts(values)
         count = sum(counts.values())
         keys = category_keys(values)
-        summary = {
+        summary = no_numbers() | {
             "type": CATEGORICAL,
-            "min": None,
-            "max": None,
-            "mean": None,
-            "std": None,
-            "edges": [],
-            "bin_counts": [],
             "categories": dict(counts),
             "n_distinct": len(counts),
             "sample": bounded_sample(keys, size, seed),
