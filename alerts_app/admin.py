@@ -192,9 +192,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
         kwargs["form"] = rule_form_for(self.chosen_kind(request, obj))
         kwargs["fields"] = None
         form = super().get_form(request, obj, change, **kwargs)
-        return type(
-            form.__name__, (form,), {"routing_user": request.user, "request_user": request.user}
-        )
+        return type(form.__name__, (form,), {"request_user": request.user})
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "channels":

@@ -107,7 +107,9 @@ class RuleFormBase(forms.ModelForm):
     """The fixed part of a rule; `rule_form_for(kind)` adds one field per config key."""
 
     kind_name: str = ""
-    request_user = None  # set by the admin: whose rule count is limited
+    # Set by `AlertRuleAdmin.get_form`: the admin's user, whose rule count is limited and
+    # who must be allowed the chosen channels (a form built outside a request checks neither).
+    request_user = None
     interval = DurationFormField("interval", initial="5m")
     pending_for = DurationFormField("pending_for", initial="0s")
     keep_firing_for = DurationFormField("keep_firing_for", initial="0s")
@@ -167,9 +169,8 @@ class RuleFormBase(forms.ModelForm):
         return cleaned
 
     def check_channels(self, model, channels) -> None:
-        """The API's channel policy (`access.channels`) for the admin's user (`routing_user`,
-        set by `AlertRuleAdmin.get_form`; a form built outside a request checks nothing)."""
-        user = getattr(self, "routing_user", None)
+        """The API's channel policy (`access.channels`) for the admin's user."""
+        user = self.request_user
         if user is None or model is None or channels is None:
             return
         refused = unusable_channels(user, [model], channels)

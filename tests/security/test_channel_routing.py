@@ -131,7 +131,7 @@ def test_the_admin_rule_form_applies_the_same_policy(cast, shared):
     from alerts_app.admin_forms import rule_form_for
 
     form_class = type(
-        "Form", (rule_form_for("metric_threshold"),), {"routing_user": cast.users["editor"]}
+        "Form", (rule_form_for("metric_threshold"),), {"request_user": cast.users["editor"]}
     )
     data = {
         "name": "r",
