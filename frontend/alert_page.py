@@ -9,20 +9,23 @@ ranked by the same comparable score: statistic ÷ threshold for distances,
 
 import math
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.db.models import Prefetch, Q
 
 from access.channels import visible_channels
 from access.roles import is_unrestricted
 from alerts_app import kinds
+from alerts_app.checks import causes as checks_causes
 from alerts_app.models import Alert, AlertState, CheckResult, Delivery, Silence
 from alerts_app.rule_fields import parse_duration
+from frontend import charts, distributions
 from frontend.ranges import TimeRange, around
 
 MAX_CAUSES = 10
 TOP_FEATURES = 3
-P_FLOOR = 1e-300
 DEFAULT_WINDOW = 3600
+ACTIVE_STATES = (AlertState.PENDING, AlertState.FIRING)
 SILENCE_CHOICES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 
 
@@ -38,29 +41,22 @@ def fmt(value) -> str:
 
 
 def drift_score(verdict: dict) -> float:
-    """Comparable across methods: > 1 means past the threshold."""
-    p_value, threshold = number(verdict.get("p_value")), number(verdict.get("threshold"))
-    if p_value is not None and threshold and 0 < threshold < 1:
-        return -math.log10(max(p_value, P_FLOOR)) / -math.log10(threshold)
-    statistic = number(verdict.get("statistic"))
-    if statistic is None or not threshold:
+    """Comparable across methods: > 1 means past the threshold (`checks.causes`)."""
+    statistic, threshold = number(verdict.get("statistic")), number(verdict.get("threshold"))
+    if statistic is None or threshold is None:
         return 0.0
-    return statistic / threshold
+    p_value = number(verdict.get("p_value_adjusted", verdict.get("p_value")))
+    return checks_causes.drift_score(str(verdict.get("method")), statistic, p_value, threshold)
 
 
 def drift_summary(feature: str, verdict: dict) -> str:
+    """`mean_radius (Wasserstein 0.36)`, `channel (χ² p < 1e-6)`, as the checks write it."""
+    statistic = number(verdict.get("statistic"))
+    p_value = number(verdict.get("p_value_adjusted", verdict.get("p_value")))
     method = str(verdict.get("method") or "drift")
-    p_value = number(verdict.get("p_value"))
-    if p_value is not None:
-        shown = "p < 1e-6" if p_value < 1e-6 else f"p = {p_value:.2g}"
-        return (
-            f"{feature}: {method} {fmt(verdict.get('statistic'))}, {shown} "
-            f"(threshold p {fmt(verdict.get('threshold'))})"
-        )
-    return (
-        f"{feature}: {method} {fmt(verdict.get('statistic'))} vs threshold "
-        f"{fmt(verdict.get('threshold'))}"
-    )
+    if statistic is None:
+        return f"{checks_causes.shown_name(feature)} ({method})"
+    return checks_causes.drift_summary(feature, method, statistic, p_value)
 
 
 def feature_cause(feature: str, score: float, summary: str) -> dict:
@@ -165,8 +161,22 @@ def rule_window_seconds(rule) -> int:
 
 def evidence_window(alert: Alert, result: CheckResult | None, now: datetime) -> TimeRange:
     """The window the explaining result was computed over (the current side)."""
-    end = result.evaluated_at if result is not None else (alert.last_evaluated or now)
-    return TimeRange(end - timedelta(seconds=rule_window_seconds(alert.rule)), end, "custom")
+    return result_window(alert.rule, result, alert.last_evaluated or now)
+
+
+def result_window(rule, result: CheckResult | None, fallback_end: datetime) -> TimeRange:
+    """The window `result` read: the rule's `window` ending at its evaluation."""
+    end = result.evaluated_at if result is not None else fallback_end
+    return TimeRange(end - timedelta(seconds=rule_window_seconds(rule)), end, "custom")
+
+
+def rule_explaining_result(rule) -> CheckResult | None:
+    """What the rule page explains: the newest breached result while the rule has active
+    alerts, else the newest result."""
+    newest = CheckResult.objects.filter(rule_id=rule.pk).order_by("-evaluated_at", "-id")
+    if Alert.objects.filter(rule_id=rule.pk, state__in=ACTIVE_STATES).exists():
+        return newest.filter(status="breached").first() or newest.first()
+    return newest.first()
 
 
 def value_in_words(alert: Alert) -> str:
@@ -230,3 +240,41 @@ def silence_end(choice: str, custom: str, now: datetime) -> datetime:
     if end <= now:
         raise ValueError("The silence's end must be in the future.")
     return end
+
+
+def distribution_cards(url: str, causes: list[dict]) -> list[dict]:
+    """The reference-vs-current figures of the top features, drawn on the page's load."""
+    return [
+        {
+            "fid": f"distribution-{i}",
+            "feature": name,
+            "src": f"{url}?{urlencode({'feature': name})}",
+        }
+        for i, name in enumerate(top_features(causes), start=1)
+    ]
+
+
+def result_distribution(rule, version, result, feature: str, fallback_end):
+    """`feature`'s reference vs the window `result` read (the alert page, the rule page)."""
+    version = version or (result.version if result else None) or rule.model.latest_version()
+    if version is None or not feature:
+        return charts.empty_figure("No reference data yet.", title="Reference vs current")
+    window = result_window(rule, result, fallback_end)
+    verdict = ((result.details or {}).get("features") or {}).get(feature) if result else None
+    frame = distributions.distribution_frame(rule.model, version, feature, window)
+    return charts.distribution_figure(
+        frame, feature, verdict if isinstance(verdict, dict) else None
+    )
+
+
+def legend_at_the_bottom(fig):
+    """The legend at the figure's bottom edge, below the axis labels however long they
+    are (rotated bin labels in a narrow card), instead of at a fixed share of the plot
+    height where it overlaps them and spills out of the card."""
+    if fig.layout.showlegend is False:
+        return fig
+    return fig.update_layout(
+        legend={"yref": "container", "y": 0, "yanchor": "bottom"},
+        xaxis={"automargin": True},
+        margin={"b": 32},
+    )

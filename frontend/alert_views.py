@@ -1,7 +1,5 @@
 """The alert page (what, when, why, history, actions), its figures, and the rules list."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from access.roles import EDIT, has_model_perm
 from access.scoping import scoped
 from alerts_app.models import Alert, AlertRule, AlertState, Silence
-from frontend import alert_page, charts, distributions, listings, rule_rows
+from frontend import alert_page, listings, rule_rows
 from frontend.figures import rule_history_figure
 from frontend.views import (
     REFRESH_SECONDS,
@@ -36,15 +34,11 @@ def explanation(alert: Alert) -> dict:
     result = alert_page.explaining_result(alert)
     causes = alert_page.causes_of(result.details if result else {}, alert.feature)
     url = reverse("frontend:alert-figure", args=[alert.pk, "distribution"])
-    figures = [
-        {
-            "fid": f"distribution-{i}",
-            "feature": name,
-            "src": f"{url}?{urlencode({'feature': name})}",
-        }
-        for i, name in enumerate(alert_page.top_features(causes), start=1)
-    ]
-    return {"result": result, "causes": causes, "distributions": figures}
+    return {
+        "result": result,
+        "causes": causes,
+        "distributions": alert_page.distribution_cards(url, causes),
+    }
 
 
 @login_required
@@ -70,12 +64,20 @@ def alert_detail(request, pk: int):
             "evidence": evidence,
             "history": alert_page.history(alert, request.user),
             "model_link": listings.alert_link(alert, now),
+            "siblings": siblings(alert, now),
             "silences": alert_page.active_silences(alert, now),
             "can_act": editor,
             "active": alert.state in (AlertState.PENDING, AlertState.FIRING),
             "refresh_seconds": REFRESH_SECONDS,
         },
     )
+
+
+def siblings(alert: Alert, now):
+    """The alerts of the same rule (its per-feature alerts), when there are others."""
+    alerts = listings.alert_queryset().filter(rule_id=alert.rule_id).order_by("feature", "id")
+    groups = listings.linked_groups(alerts[:100], now)
+    return groups[0] if groups and len(groups[0].alerts) > 1 else None
 
 
 @login_required_json
@@ -89,34 +91,14 @@ def alert_figure(request, pk: int, figure: str):
         fig = distribution(alert, request.GET.get("feature", ""), now)
     else:
         raise Http404(f"No figure {figure!r}.")
-    return figure_response(legend_at_the_bottom(fig))
-
-
-def legend_at_the_bottom(fig):
-    """The legend at the figure's bottom edge, below the axis labels however long they
-    are (rotated bin labels in a narrow card), instead of at a fixed share of the plot
-    height where it overlaps them and spills out of the card."""
-    if fig.layout.showlegend is False:
-        return fig
-    return fig.update_layout(
-        legend={"yref": "container", "y": 0, "yanchor": "bottom"},
-        xaxis={"automargin": True},
-        margin={"b": 32},
-    )
+    return figure_response(alert_page.legend_at_the_bottom(fig))
 
 
 def distribution(alert: Alert, feature: str, now):
     """The feature's reference vs the window the explaining result read."""
     result = alert_page.explaining_result(alert)
-    version = alert.version or alert.rule.model.latest_version()
-    if version is None or not feature:
-        return charts.empty_figure("No reference data yet.", title="Reference vs current")
-    window = alert_page.evidence_window(alert, result, now)
-    verdict = ((result.details or {}).get("features") or {}).get(feature) if result else None
-    frame = distributions.distribution_frame(alert.rule.model, version, feature, window)
-    return charts.distribution_figure(
-        frame, feature, verdict if isinstance(verdict, dict) else None
-    )
+    fallback_end = alert.last_evaluated or now
+    return alert_page.result_distribution(alert.rule, alert.version, result, feature, fallback_end)
 
 
 @login_required

@@ -453,3 +453,103 @@ def version_metric_avgs(model: Model, window: TimeRange, metric) -> dict[int, fl
         .annotate(avg=Avg("value"))
     )
     return {row["version_id"]: row["avg"] for row in rows}
+
+
+# --- the overview: every model's key series in a few statements ---------------------------
+
+
+def series_by_model(model_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """{model id: its (name, stage) metric series}: one statement for all the models (a
+    skip scan of the `metric_series` index on PostgreSQL: O(series), not O(points))."""
+    if not model_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        rows = skip_scan_all_series(model_ids)
+    else:
+        rows = (
+            MetricPoint.objects.filter(model_id__in=model_ids)
+            .values_list("model_id", "name", "stage")
+            .distinct()
+        )
+    found: dict[int, list[tuple[str, str]]] = {}
+    for model_id, name, stage in sorted(rows):
+        found.setdefault(model_id, []).append((name, stage))
+    return found
+
+
+def skip_scan_all_series(model_ids: list[int]) -> list[tuple[int, str, str]]:
+    table = MetricPoint._meta.db_table
+    step = f"""SELECT model_id, name, stage FROM {table} WHERE model_id = ANY(%s) {{after}}
+               ORDER BY model_id, name, stage LIMIT 1"""
+    sql = f"""
+        WITH RECURSIVE walk AS (
+            ({step.format(after="")})
+            UNION ALL
+            SELECT nxt.model_id, nxt.name, nxt.stage FROM walk, LATERAL ({
+        step.format(after="AND (model_id, name, stage) > (walk.model_id, walk.name, walk.stage)")
+    }) nxt
+        ) SELECT model_id, name, stage FROM walk"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(model_ids), list(model_ids)])
+        return cursor.fetchall()
+
+
+def recent_metric_values(
+    series: dict[int, tuple[str, str]], ends: dict[int, datetime], span: timedelta, points: int
+) -> dict[int, list[float]]:
+    """{model id: bucket averages of its series over `span` before its end}, oldest first;
+    one statement for all the models (buckets aligned on the epoch, `span / points` wide)."""
+    if not series:
+        return {}
+    match = Q()
+    for model_id, (name, stage) in series.items():
+        end = ends[model_id]
+        match |= Q(
+            model_id=model_id,
+            name=name,
+            stage=stage,
+            timestamp__gte=end - span,
+            timestamp__lte=end,
+        )
+    rows = (
+        MetricPoint.objects.filter(match)
+        .annotate(bucket=BucketIndex(F("timestamp"), 0.0, span.total_seconds() / points))
+        .values("model_id", "bucket")
+        .annotate(avg=Avg("value"))
+        .order_by("model_id", "bucket")
+    )
+    values: dict[int, list[float]] = {}
+    for row in rows:
+        values.setdefault(row["model_id"], []).append(row["avg"])
+    return values
+
+
+def prediction_volumes(
+    model_ids: list[int], end: datetime, span: timedelta, points: int
+) -> dict[int, list[int]]:
+    """{model id: predictions per bucket over `span` before `end`}, oldest first, empty
+    buckets as 0; one statement for all the models."""
+    if not model_ids:
+        return {}
+    width = span.total_seconds() / points
+    start = end - span
+    rows = (
+        Prediction.objects.filter(model_id__in=model_ids, timestamp__gte=start, timestamp__lte=end)
+        .annotate(bucket=BucketIndex(F("timestamp"), start.timestamp(), width))
+        .values("model_id", "bucket")
+        .annotate(n=Count("pk"))
+    )
+    volumes = {model_id: [0] * points for model_id in model_ids}
+    for row in rows:
+        volumes[row["model_id"]][min(int(row["bucket"]), points - 1)] += row["n"]
+    return volumes
+
+
+def prediction_counts(model_ids: list[int], since: datetime) -> dict[int, int]:
+    """{model id: predictions since `since`} in one statement."""
+    rows = (
+        Prediction.objects.filter(model_id__in=model_ids, timestamp__gte=since)
+        .values("model_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["model_id"]: row["n"] for row in rows}

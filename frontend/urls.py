@@ -19,5 +19,6 @@ urlpatterns = [
     path("alerts/<int:pk>/silence/", alert_views.silence, name="silence"),
     path("rules/", alert_views.rules_page, name="rules"),
     path("rules/<int:pk>/", views.rule_page, name="rule"),
+    path("rules/<int:pk>/acknowledge/", views.acknowledge_rule, name="acknowledge-rule"),
     path("rules/<int:pk>/figures/<slug:figure>.json", views.rule_figure, name="rule-figure"),
 ]

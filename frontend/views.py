@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +18,7 @@ from access.roles import EDIT, editable_model_ids, has_model_perm, visible_model
 from access.scoping import scoped
 from alerts_app import kinds
 from alerts_app.models import Alert, AlertRule, Severity
-from frontend import distributions, evaluations, listings
+from frontend import alert_page, distributions, evaluations, listings
 from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
 from frontend.plotly_text import figure_json
 from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
@@ -174,15 +176,11 @@ def alerts_page(request):
     now = timezone.now()
     visible = visible_models(request.user)
     alerts = scoped(listings.filtered_alerts(state, severity, model), request.user)
-    sections = listings.alert_sections(alerts, state, now)
     return render(
         request,
         "frontend/alerts.html",
         {
-            "sections": [
-                (title, [(a, listings.alert_link(a, now)) for a in rows])
-                for title, rows in sections
-            ],
+            "sections": listings.alert_sections(alerts, state, now),
             "state": state,
             "severity": severity,
             "model_name": model,
@@ -208,20 +206,35 @@ def acknowledge(request, pk: int):
         messages.success(request, f"Acknowledged “{alert.rule.name}”.")
     else:
         messages.info(request, f"“{alert.rule.name}” was already acknowledged or is not active.")
+    return redirect(safe_next(request, "/alerts/"))
+
+
+def safe_next(request, default: str) -> str:
+    """The form's `next` when it is a URL of this site, else `default`."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
     ):
-        target = "/alerts/"
-    return redirect(target)
+        return target
+    return default
+
+
+def visible_rule(request, pk: int) -> AlertRule:
+    return get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user), pk=pk)
 
 
 @login_required
 @require_GET
 @html_errors
 def rule_page(request, pk: int):
-    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user), pk=pk)
-    window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
+    rule = visible_rule(request, pk)
+    now = timezone.now()
+    window = parse_range(request.GET, now, anchor=rule.last_run_at)
+    result = alert_page.rule_explaining_result(rule)
+    causes = alert_page.causes_of(result.details if result else {})
+    alerts = listings.alert_queryset().filter(rule=rule).order_by("-last_evaluated")[:50]
+    groups = listings.linked_groups(alerts, now)
+    url = reverse("frontend:rule-figure", args=[rule.pk, "distribution"])
     return render(
         request,
         "frontend/rule.html",
@@ -229,7 +242,12 @@ def rule_page(request, pk: int):
             "rule": rule,
             "config": json.dumps(rule.config, indent=2, sort_keys=True),
             "is_drift": kinds.kind_of(rule.kind).figure == "drift",
-            "alerts": listings.alert_queryset().filter(rule=rule).order_by("-last_evaluated")[:50],
+            "group": groups[0] if groups else None,
+            "result": result,
+            "causes": causes,
+            "evidence": alert_page.result_window(rule, result, now),
+            "distributions": alert_page.distribution_cards(url, causes),
+            "can_act": has_model_perm(request.user, EDIT, rule.model),
             "transitions": records(evaluations.transitions_frame(rule)),
             "latest": rule.results.order_by("-evaluated_at", "-id").first(),
             "query": window.querystring(),
@@ -241,12 +259,36 @@ def rule_page(request, pk: int):
 @login_required_json
 @require_GET
 def rule_figure(request, pk: int, figure: str):
+    rule = visible_rule(request, pk)
+    if figure == "distribution":
+        result = alert_page.rule_explaining_result(rule)
+        feature, now = request.GET.get("feature", ""), timezone.now()
+        return figure_response(
+            alert_page.legend_at_the_bottom(
+                alert_page.result_distribution(rule, None, result, feature, now)
+            )
+        )
     build = RULE_FIGURES.get(figure)
     if build is None:
         raise Http404(f"No figure {figure!r}.")
-    rule = get_object_or_404(scoped(AlertRule.objects.select_related("model"), request.user), pk=pk)
     try:
         window = parse_range(request.GET, timezone.now(), anchor=rule.last_run_at)
     except RangeError as error:
         return bad_range(error)
     return figure_response(build(rule, window))
+
+
+@login_required
+@require_POST
+def acknowledge_rule(request, pk: int):
+    """Acknowledge every active alert of the rule (its per-feature alerts together)."""
+    rule = visible_rule(request, pk)
+    if not has_model_perm(request.user, EDIT, rule.model):
+        raise PermissionDenied("Acknowledging needs the editor role on the model.")
+    note = request.POST.get("note", "").strip()[:NOTE_MAX]
+    count = listings.acknowledge_rule(rule, request.user, timezone.now(), note)
+    if count:
+        messages.success(request, f"Acknowledged {count} alert{pluralize(count)} of “{rule.name}”.")
+    else:
+        messages.info(request, f"“{rule.name}” has no active alert left to acknowledge.")
+    return redirect(safe_next(request, reverse("frontend:rule", args=[rule.pk])))

@@ -91,6 +91,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "last_notified_at",
             "acknowledged_at",
             "acknowledged_by",
+            "acknowledged_note",
             "muted",
             "url",
         ]
@@ -98,6 +99,12 @@ class AlertSerializer(serializers.ModelSerializer):
 
     def get_url(self, alert: Alert) -> str:
         return alert_links(alert)[0]
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    """The optional body of an acknowledgement: what the person is doing about it."""
+
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class DeliverySerializer(serializers.ModelSerializer):

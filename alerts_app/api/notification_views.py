@@ -15,6 +15,7 @@ from access.permissions import IsStaff
 from access.roles import is_unrestricted
 from alerts_app import lifecycle
 from alerts_app.api.notification_serializers import (
+    AcknowledgeSerializer,
     AlertSerializer,
     ChannelSerializer,
     HealthSerializer,
@@ -86,14 +87,18 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = AlertFilterSet
 
     @extend_schema(
-        request=None,
+        request=AcknowledgeSerializer,
         responses={200: AlertSerializer, 409: OpenApiResponse(description="Not pending or firing")},
     )
     @action(detail=True, methods=["post"], filterset_class=None)
     def acknowledge(self, request, pk=None):
-        """Stop reminders until the alert resolves (pending or firing alerts only)."""
+        """Stop reminders until the alert resolves (pending or firing alerts only); an
+        optional `{"note": "..."}` says what you are doing about it."""
         alert = self.get_object()
-        acknowledged = lifecycle.acknowledge(alert.id, request.user, timezone.now())
+        body = AcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = body.validated_data["note"].strip()
+        acknowledged = lifecycle.acknowledge(alert.id, request.user, timezone.now(), note)
         if acknowledged is None:
             return Response(
                 {

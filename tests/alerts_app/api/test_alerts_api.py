@@ -81,6 +81,46 @@ def test_acknowledging_a_firing_alert_records_who_and_when(api, alerts, user):
     assert alert.acknowledged_by == user
 
 
+def test_acknowledging_with_a_note_stores_it_and_answers_it(api, alerts, user):
+    alert = alerts["critical"]
+    response = api.post(
+        f"/api/v1/alerts/{alert.id}/acknowledge/",
+        {"note": "  feed switched to monthly; on it  "},
+        format="json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["acknowledged_note"] == "feed switched to monthly; on it"
+    assert body["acknowledged_by"] == user.username
+    listed = api.get(f"/api/v1/alerts/{alert.id}/").json()
+    assert (listed["acknowledged_note"], listed["acknowledged_at"]) == (
+        "feed switched to monthly; on it",
+        body["acknowledged_at"],
+    )
+    alert.refresh_from_db()
+    assert alert.acknowledged_note == "feed switched to monthly; on it"
+
+
+def test_an_unacknowledged_alert_answers_an_empty_note(api, alerts):
+    body = api.get(f"/api/v1/alerts/{alerts['warning'].id}/").json()
+    assert (body["acknowledged_note"], body["acknowledged_by"], body["acknowledged_at"]) == (
+        "",
+        None,
+        None,
+    )
+
+
+def test_a_note_longer_than_2000_characters_is_refused_by_name(api, alerts):
+    alert = alerts["critical"]
+    response = api.post(
+        f"/api/v1/alerts/{alert.id}/acknowledge/", {"note": "x" * 2001}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["note"]
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+
+
 def test_an_acknowledged_alert_gets_no_reminders(api, model):
     rule = make_alert_rule(model, repeat_interval=60, channels=[make_channel()])
     alert = fire(rule, 0)
