@@ -58,7 +58,8 @@ def test_the_overview_lists_each_model_with_health_and_volume(browser_client, wa
     assert '<span class="badge critical">critical</span>' in html
     row = next(r for r in response.context["rows"] if r.model.name == "churn")
     assert (row.health, row.firing, row.predictions_24h) == ("critical", 1, 96)
-    assert row.spark.count(",") > 10
+    assert row.key.label == "accuracy (production), 7 d" and row.key.last == "0.7"
+    assert row.key.spark.count(",") > 10
 
 
 def test_the_overview_filters_by_search_and_tag(browser_client, watched):
@@ -149,7 +150,7 @@ def test_the_alerts_page_lists_firing_alerts_with_a_link_to_their_time(
     response = browser_client.get("/alerts/")
     (title, rows), *_ = response.context["sections"]
     assert title == "Firing" and len(rows) == 1
-    alert, link = rows[0]
+    link = rows[0].link
     assert link.startswith("/models/churn/?start=2026-03-02T0")
     assert "version=1" in link
 
