@@ -393,8 +393,8 @@ def measure(range_key: str, days: int, client) -> None:
 
 
 def alert_requests() -> dict[str, str]:
-    """The alert page of the drift alert and of the threshold alert, their figures, and
-    the rules page."""
+    """The alert page of the drift alert and of the threshold alert, their figures, the
+    overview, the alert list, the rules page and the drift rule's page."""
     from alerts_app.models import Alert
 
     drift = Alert.objects.get(rule__kind="data_drift")
@@ -410,7 +410,13 @@ def alert_requests() -> dict[str, str]:
     if threshold is not None:
         paths["alert page (metric)"] = f"/alerts/{threshold.pk}/"
         paths["alert history (metric)"] = f"/alerts/{threshold.pk}/figures/history.json"
-    return paths | {"rules page": "/rules/"}
+    return paths | {
+        "overview": "/",
+        "alert list": "/alerts/",
+        "rules page": "/rules/",
+        "rule page (drift)": f"/rules/{drift.rule_id}/",
+        "rule dist age": f"/rules/{drift.rule_id}/figures/distribution.json?feature=age",
+    }
 
 
 def measure_alert_pages(client) -> None:
