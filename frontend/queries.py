@@ -478,19 +478,23 @@ def series_by_model(model_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
 
 
 def skip_scan_all_series(model_ids: list[int]) -> list[tuple[int, str, str]]:
+    """Walk the `metric_series` index from one (model, name, stage) to the next: each
+    step is one index seek on the whole key (a row comparison the index serves; with
+    `model_id = ANY(...)` beside it PostgreSQL scans instead), so O(series) in all."""
     table = MetricPoint._meta.db_table
-    step = f"""SELECT model_id, name, stage FROM {table} WHERE model_id = ANY(%s) {{after}}
-               ORDER BY model_id, name, stage LIMIT 1"""
     sql = f"""
         WITH RECURSIVE walk AS (
-            ({step.format(after="")})
+            (SELECT model_id, name, stage FROM {table}
+             WHERE model_id >= %s ORDER BY model_id, name, stage LIMIT 1)
             UNION ALL
-            SELECT nxt.model_id, nxt.name, nxt.stage FROM walk, LATERAL ({
-        step.format(after="AND (model_id, name, stage) > (walk.model_id, walk.name, walk.stage)")
-    }) nxt
-        ) SELECT model_id, name, stage FROM walk"""
+            SELECT nxt.model_id, nxt.name, nxt.stage FROM walk, LATERAL (
+                SELECT model_id, name, stage FROM {table}
+                WHERE (model_id, name, stage) > (walk.model_id, walk.name, walk.stage)
+                  AND model_id <= %s
+                ORDER BY model_id, name, stage LIMIT 1) nxt
+        ) SELECT model_id, name, stage FROM walk WHERE model_id = ANY(%s)"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(model_ids), list(model_ids)])
+        cursor.execute(sql, [min(model_ids), max(model_ids), list(model_ids)])
         return cursor.fetchall()
 
 
