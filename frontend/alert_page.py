@@ -25,6 +25,7 @@ from frontend.ranges import TimeRange, around
 MAX_CAUSES = 10
 TOP_FEATURES = 3
 DEFAULT_WINDOW = 3600
+HISTORY_ROWS = 50  # newest transitions on the page; the API pages through all of them
 ACTIVE_STATES = (AlertState.PENDING, AlertState.FIRING)
 SILENCE_CHOICES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 
@@ -209,7 +210,7 @@ def history(alert: Alert, user) -> list:
     return list(
         alert.transitions.order_by("-created_at", "-id").prefetch_related(
             Prefetch("deliveries", queryset=deliveries, to_attr="visible_deliveries")
-        )[:200]
+        )[:HISTORY_ROWS]
     )
 
 

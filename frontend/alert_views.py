@@ -63,6 +63,7 @@ def alert_detail(request, pk: int):
             "window": alert_page.when_window(alert, now),
             "evidence": evidence,
             "history": alert_page.history(alert, request.user),
+            "older": max(0, alert.transitions.count() - alert_page.HISTORY_ROWS),
             "model_link": listings.alert_link(alert, now),
             "siblings": siblings(alert, now),
             "silences": alert_page.active_silences(alert, now),

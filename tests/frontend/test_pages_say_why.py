@@ -215,3 +215,21 @@ def test_a_viewer_cannot_acknowledge_a_rule(camera, frozen_now):
     assert 'data-ack-rule="' not in client.get(f"/rules/{rule.pk}/").content.decode()
     assert client.post(f"/rules/{rule.pk}/acknowledge/", {"note": "x"}).status_code == 403
     assert not Alert.objects.exclude(acknowledged_at=None).exists()
+
+
+def test_the_alert_page_shows_the_newest_50_transitions_and_counts_the_older(
+    browser_client,
+    drift_alert,  # noqa: F811
+    frozen_now,
+):
+    from alerts_app.models import AlertTransition
+
+    AlertTransition.objects.bulk_create(
+        AlertTransition(
+            alert=drift_alert, old="firing", new="firing", event="repeat", created_at=NOW
+        )
+        for _ in range(54)
+    )
+    html = browser_client.get(f"/alerts/{drift_alert.pk}/").content.decode()
+    assert html.count("data-transition=") == 50
+    assert "and 5 older transitions" in html
