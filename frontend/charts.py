@@ -186,20 +186,23 @@ def threshold_lines(thresholds: Iterable[dict], row: int | None = None) -> list[
 
 
 def threshold_annotations(thresholds: Iterable[dict], row: int | None = None) -> list[dict]:
+    """A label above each threshold line, at the right end; neighbours by value alternate
+    with the left end, so two close thresholds (0.9 and 0.93) never print on each other."""
     yref = "y" if row in (None, 1) else f"y{row}"
+    ordered = sorted(thresholds, key=lambda t: t["value"])
     return [
         {
             "text": t["label"],
             "xref": "paper",
-            "x": 1,
-            "xanchor": "right",
+            "x": 0 if i % 2 else 1,
+            "xanchor": "left" if i % 2 else "right",
             "yref": yref,
             "y": t["value"],
             "yanchor": "bottom",
             "showarrow": False,
             "font": {"size": 10, "color": THRESHOLD_COLOR},
         }
-        for t in thresholds
+        for i, t in enumerate(ordered)
     ]
 
 
@@ -506,8 +509,11 @@ def distribution_figure(
         )
     )
     fig.update_layout(
-        xaxis={"title": {"text": feature}, "type": "category"},
+        xaxis={"title": {"text": ""}, "type": "category", "automargin": True},
         yaxis=value_axis("share of rows", tickformat=".0%"),
+        # Above the plot on the right: the bins' labels below may be rotated and tall.
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
+        margin={"l": 56, "r": 16, "t": 64, "b": 40},
     )
     return fig
 
