@@ -445,7 +445,12 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
             y=drifted["feature"],
             mode="markers",
             name="drifted",
-            marker={"symbol": "x-thin", "size": 8, "line": {"width": 2, "color": "#1e3a8a"}},
+            marker={
+                "symbol": "x",
+                "size": 8,
+                "color": "#ffffff",
+                "line": {"width": 1, "color": "#1e3a8a"},
+            },
             hoverinfo="skip",
             showlegend=False,
         )

@@ -140,7 +140,7 @@ def overview(request):
 STATE_ORDER = {"firing": 0, "pending": 1}
 
 
-def rule_rows(alerts: list[Alert]) -> list[dict]:
+def alerts_by_rule(alerts: list[Alert]) -> list[dict]:
     """Active alerts grouped by rule (one row each, per-feature alerts listed together),
     firing before pending, then by onset."""
     rows: dict[int, dict] = {}
@@ -214,7 +214,7 @@ def model_page(request, name: str):
             ),
             "feature": feature,
             "active_alerts": active,
-            "alert_rows": rule_rows(active),
+            "alert_rows": alerts_by_rule(active),
             "highlighted": highlighted,
             "has": has,
             "training_first": has["training"] and not has["serving"],
