@@ -142,7 +142,7 @@ def test_the_drift_heatmap_is_feature_by_time_and_marks_drifted_cells():
     # colour = log10(statistic / threshold): 1.5x, 0.1x, 0.25x, 0.5x the threshold
     np.testing.assert_allclose(heatmap.z, np.log10([[1.5, 0.1], [0.25, 0.5]]), rtol=1e-6, atol=1e-6)
     assert list(marks.y) == ["city"] and marks.x.tolist() == [charts.ms_one(T0)]
-    assert "DRIFTED" in heatmap.text[0][0] and "score 1.5×" in heatmap.text[0][0]
+    assert "DRIFTED" in heatmap.text[0][0] and "→ 1.5×" in heatmap.text[0][0]
 
 
 def test_ks_and_chi2_cells_share_one_scale_where_one_is_the_threshold():
