@@ -2,7 +2,7 @@
 feature's distribution for that bucket; cards fill a 1440-px screen; on a phone no Plotly
 mode bar sits on the titles and Acknowledge stays on the screen.
 
-Its 1440-px screenshot, test-artifacts/model.png, is docs/screenshot-model.png.
+Its 1440-px screenshot, test-artifacts/model-1440.png, is docs/screenshot-model.png.
 """
 
 import pytest
@@ -44,7 +44,7 @@ def test_a_click_on_a_heatmap_cell_draws_that_feature_in_that_bucket(page, live_
         " Math.max(...[...g.children].map(c => c.getBoundingClientRect().right))])"
     )
     assert all(abs(grid - card) <= 1 for grid, card in edges), edges
-    page.screenshot(path=ARTIFACTS / "model.png", full_page=True)  # docs/screenshot-model.png
+    page.screenshot(path=ARTIFACTS / "model-1440.png", full_page=True)  # docs/screenshot-model.png
 
     position = page.evaluate(CELL_POSITION, "mean_radius")
     page.mouse.click(position["x"], position["y"])
