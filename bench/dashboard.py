@@ -428,6 +428,48 @@ def measure_alert_pages(client) -> None:
     report("alert and rules pages", ours, {})
 
 
+def drift_columns(client, query: str) -> np.ndarray:
+    """The drift heatmap's column times (epoch ms) for a page query, as the browser has them."""
+    import base64
+
+    fig = client.get(f"/models/bench/figures/drift.json?{query}").json()
+    x = fig["data"][0]["x"]
+    return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+
+
+def model_page_requests(client) -> dict[str, str]:
+    """The model page framed on the drift alert (`?alert=`), its heatmap over that frame,
+    and the drift-cell endpoint (a click on the newest column) at 30 d and 365 d."""
+    import html
+    import re
+    from urllib.parse import urlencode
+
+    from alerts_app.models import Alert
+
+    drift = Alert.objects.get(rule__kind="data_drift")
+    page = client.get(f"/models/bench/?alert={drift.pk}").content.decode()
+    framed = html.unescape(re.search(r'figures/drift\.json\?([^"]+)"', page).group(1))
+    paths = {
+        "page ?alert= (drift)": f"/models/bench/?alert={drift.pk}",
+        "drift, alert frame": f"/models/bench/figures/drift.json?{framed}",
+    }
+    for range_key in ("30d", "365d"):
+        query = f"range={range_key}"
+        at = drift_columns(client, query)[-1]
+        cell = urlencode({"feature": "age", "at": str(at)})
+        paths[f"drift cell {range_key}"] = f"/models/bench/figures/drift-cell.json?{query}&{cell}"
+    return paths
+
+
+def measure_model_page(client) -> None:
+    ours = {}
+    for label, path in model_page_requests(client).items():
+        seconds, response = timed(lambda path=path: client.get(path))
+        assert response.status_code == 200, (path, response.status_code)
+        ours[label] = (seconds, len(response.content))
+    report("model page: alert frame and heatmap cells", ours, {})
+
+
 def report(range_key: str, ours: dict, naive: dict) -> None:
     print(f"\n=== range {range_key} ===")
     print(f"{'request':<22}{'ms':>9}{'kB':>10}{'naive ms':>11}{'naive kB':>11}{'bytes x':>9}")
@@ -483,6 +525,7 @@ def main() -> None:
     for range_key, days in (("30d", 30), ("365d", 365)):
         measure(range_key, days, client)
     measure_alert_pages(client)
+    measure_model_page(client)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from alerts_app.checks.causes import drift_score
+
 GL_THRESHOLD = 1000  # points above which a trace is drawn with WebGL (scattergl)
 COLORWAY = [
     "#3b82f6",
@@ -184,20 +186,23 @@ def threshold_lines(thresholds: Iterable[dict], row: int | None = None) -> list[
 
 
 def threshold_annotations(thresholds: Iterable[dict], row: int | None = None) -> list[dict]:
+    """A label above each threshold line, at the right end; neighbours by value alternate
+    with the left end, so two close thresholds (0.9 and 0.93) never print on each other."""
     yref = "y" if row in (None, 1) else f"y{row}"
+    ordered = sorted(thresholds, key=lambda t: t["value"])
     return [
         {
             "text": t["label"],
             "xref": "paper",
-            "x": 1,
-            "xanchor": "right",
+            "x": 0 if i % 2 else 1,
+            "xanchor": "left" if i % 2 else "right",
             "yref": yref,
             "y": t["value"],
             "yanchor": "bottom",
             "showarrow": False,
             "font": {"size": 10, "color": THRESHOLD_COLOR},
         }
-        for t in thresholds
+        for i, t in enumerate(ordered)
     ]
 
 
@@ -342,56 +347,93 @@ def serving_figure(
 
 # --- drift heatmap -----------------------------------------------------------------------
 
+# Cells are coloured by the score the causes use (alerts_app.checks.causes.drift_score):
+# statistic ÷ threshold, or −log10(p) ÷ −log10(threshold), so 1 is "at the threshold"
+# whatever the method. The colour axis is log10(score) from 0.1× to 100×, with a step at 1×:
+# below it greys (no drift), above it amber to dark red (drifted).
+SCORE_RANGE = (0.1, 100.0)
+SCORE_TICKS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
+AT_THRESHOLD = 1 / 3  # log10(1) on the colour axis [log10(0.1), log10(100)] = [-1, 2]
+SCORE_COLORSCALE = [
+    [0.0, "rgba(148, 163, 184, 0.10)"],
+    [AT_THRESHOLD, "rgba(148, 163, 184, 0.60)"],
+    [AT_THRESHOLD, "#fcd34d"],
+    [0.6, "#f97316"],
+    [1.0, "#7f1d1d"],
+]
+
+
+def cell_scores(cells: pd.DataFrame) -> np.ndarray:
+    """The comparable score of each (feature, bucket) row: the p-value its verdict read
+    (after the rule's multiple-testing correction, when stored) for p-value tests."""
+    adjusted = cells["p_value_adjusted"] if "p_value_adjusted" in cells else cells["p_value"]
+    p_values = adjusted.where(adjusted.notna(), cells["p_value"])
+    scores = [
+        drift_score(method, statistic, p, threshold)
+        if pd.notna(threshold) and (pd.notna(statistic) or pd.notna(p))
+        else np.nan
+        for method, statistic, p, threshold in zip(
+            cells["method"],
+            cells["statistic"],
+            p_values.astype(object).where(p_values.notna(), None),
+            cells["threshold"],
+            strict=True,
+        )
+    ]
+    return np.asarray(scores, dtype="float64")
+
+
+def score_color(scores: np.ndarray) -> np.ndarray:
+    """log10 of the score clipped to SCORE_RANGE: the heatmap's colour axis."""
+    return np.log10(np.clip(scores, *SCORE_RANGE))
+
+
+def score_label(value: float) -> str:
+    return f"{value:g}×" + (" threshold" if value == 1 else "")
+
 
 def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drift") -> go.Figure:
-    """Feature x time bucket, coloured by the drift statistic; drifted cells get an x."""
+    """Feature x time bucket, coloured by the comparable drift score (1 = at the
+    threshold); drifted cells carry an x, so no hover is needed to see them. A cell drawn
+    from several rules shows its highest score."""
     if frame.empty:
         return empty_figure("No drift evaluations in this range.", title=title)
+    cells = frame.assign(score=cell_scores(frame))
+    cells["text"] = [cell_text(*row) for row in zip(*text_columns(cells), strict=True)]
     cells = (
-        frame.groupby(["feature", "timestamp"], sort=True)
+        cells.sort_values("score", ascending=False, na_position="last")
+        .groupby(["feature", "timestamp"], sort=True)
         .agg(
-            statistic=("statistic", "max"),
+            score=("score", "first"),
             drifted=("drifted", "any"),
-            method=("method", "first"),
-            threshold=("threshold", "first"),
-            p_value=("p_value", "min"),
+            text=("text", "first"),
         )
         .reset_index()
     )
     features = sorted(cells["feature"].unique(), reverse=True)
     times = sorted(cells["timestamp"].unique())
-    grid = cells.pivot(index="feature", columns="timestamp", values="statistic").reindex(
-        index=features, columns=times
-    )
-    texts = [
-        cell_text(*row)
-        for row in zip(
-            cells["method"],
-            cells["statistic"],
-            cells["p_value"],
-            cells["threshold"],
-            cells["drifted"],
-            strict=True,
+
+    def grid(column: str) -> pd.DataFrame:
+        return cells.pivot(index="feature", columns="timestamp", values=column).reindex(
+            index=features, columns=times
         )
-    ]
-    hover = (
-        cells.assign(text=texts)
-        .pivot(index="feature", columns="timestamp", values="text")
-        .reindex(index=features, columns=times)
-    )
-    z = grid.to_numpy(dtype="float64")
-    finite = z[np.isfinite(z)]
+
     fig = go.Figure(
         go.Heatmap(
             x=ms(pd.Series(times)),
             y=features,
-            z=z.astype("float32"),
-            text=hover.fillna("").to_numpy(),
-            hovertemplate="%{y}<br>%{x}<br>%{z:.4g} %{text}<extra></extra>",
-            colorscale="YlOrRd",
-            zmin=0,
-            zmax=float(np.quantile(finite, 0.98)) if finite.size else 1,
-            colorbar={"title": {"text": "statistic"}, "thickness": 12},
+            z=score_color(grid("score").to_numpy(dtype="float64")).astype("float32"),
+            text=grid("text").fillna("").to_numpy(),
+            hovertemplate="%{y}<br>%{x}<br>%{text}<extra></extra>",
+            colorscale=SCORE_COLORSCALE,
+            zmin=float(np.log10(SCORE_RANGE[0])),
+            zmax=float(np.log10(SCORE_RANGE[1])),
+            colorbar={
+                "title": {"text": "score ÷ threshold", "side": "right"},
+                "tickvals": [float(np.log10(t)) for t in SCORE_TICKS],
+                "ticktext": [score_label(t) for t in SCORE_TICKS],
+                "thickness": 12,
+            },
             xgap=1,
             ygap=1,
         )
@@ -403,26 +445,41 @@ def drift_heatmap(frame: pd.DataFrame, window: tuple, title: str = "Feature drif
             y=drifted["feature"],
             mode="markers",
             name="drifted",
-            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#2563eb"}},
+            marker={
+                "symbol": "x",
+                "size": 8,
+                "color": "#ffffff",
+                "line": {"width": 1, "color": "#1e3a8a"},
+            },
             hoverinfo="skip",
+            showlegend=False,
         )
     )
-    height = max(260, 60 + 22 * len(features))
+    height = max(260, 90 + 22 * len(features))
     fig.update_layout(
         base_layout(title, height=height, hovermode="closest"),
         xaxis=time_axis(window),
-        yaxis={"title": {"text": "feature"}, "automargin": True},
+        yaxis={"title": {"text": ""}, "automargin": True},
     )
     return fig
 
 
-def cell_text(method, statistic, p_value, threshold, drifted) -> str:
-    """The hover line of one cell (the statistic itself comes from z)."""
+def text_columns(cells: pd.DataFrame) -> list:
+    return [cells[c] for c in ("method", "statistic", "p_value", "threshold", "drifted", "score")]
+
+
+def cell_text(method, statistic, p_value, threshold, drifted, score=None) -> str:
+    """The hover line of one cell, short (one per cell goes on the wire):
+    `ks 0.21 p=1e-06 thr 0.05 → 4.6× DRIFTED`."""
     parts = [str(method)]
+    if pd.notna(statistic):
+        parts.append(f"{statistic:.3g}")
     if pd.notna(p_value):
-        parts.append(f"p={p_value:.3g}")
+        parts.append(f"p={p_value:.2g}")
     if pd.notna(threshold):
         parts.append(f"thr {threshold:.3g}")
+    if score is not None and pd.notna(score):
+        parts.append(f"→ {score:.2g}×")
     parts.append("DRIFTED" if drifted else "ok")
     return " ".join(parts)
 
@@ -458,8 +515,11 @@ def distribution_figure(
         )
     )
     fig.update_layout(
-        xaxis={"title": {"text": feature}, "type": "category"},
+        xaxis={"title": {"text": ""}, "type": "category", "automargin": True},
         yaxis=value_axis("share of rows", tickformat=".0%"),
+        # Above the plot on the right: the bins' labels below may be rotated and tall.
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
+        margin={"l": 56, "r": 16, "t": 64, "b": 40},
     )
     return fig
 

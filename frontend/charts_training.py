@@ -106,6 +106,8 @@ def add_curve(fig: go.Figure, part: pd.DataFrame, curve: str, row: int) -> None:
             y=[value],
             mode="markers+text",
             name="over-fitting starts",
+            legendgroup="over-fitting",
+            showlegend=not any(t.name == "over-fitting starts" for t in fig.data),
             text=[f"over-fitting from step {step}"],
             textposition="top center",
             marker={"symbol": "star", "size": 14, "color": "#ef4444"},

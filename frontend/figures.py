@@ -5,16 +5,37 @@ listed in MODEL_FIGURES; the views serve them as JSON for the page and its refre
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cached_property
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+from django.db.models import F, Max
 
 from alerts_app import kinds
-from alerts_app.models import AlertRule
-from frontend import charts, charts_alerts, charts_training, distributions, evaluations, queries
-from frontend.ranges import TimeRange
+from alerts_app.models import AlertRule, CheckResult
+from frontend import (
+    alert_page,
+    charts,
+    charts_alerts,
+    charts_training,
+    distributions,
+    evaluations,
+    queries,
+)
+from frontend.ranges import TimeRange, iso
 from frontend.spans import Span, alert_spans, span_edges
-from models_app.models import MetricPoint, Model, ModelVersion, ParameterStat
+from models_app.models import (
+    MetricPoint,
+    Model,
+    ModelVersion,
+    ParameterStat,
+    Prediction,
+    Profile,
+    Reference,
+)
+from models_app.series import BucketIndex, bucket_width
 
 TRAINING_STAGES = ("train", "validation")
 
@@ -71,6 +92,46 @@ class Selection:
             return []
         serving = self.series[~self.series["stage"].isin(TRAINING_STAGES)]
         return sorted(serving["name"].unique())
+
+
+LABEL_SAMPLE = 5000  # the newest predictions looked at for labels (bounded cost)
+
+
+def has_predictions(model: Model) -> bool:
+    return (
+        Prediction.objects.filter(model=model).exists()
+        or Profile.objects.filter(version__model=model).exists()
+    )
+
+
+def has_labels(model: Model, rules: list[AlertRule]) -> bool:
+    """Labels joined (their profiles), labelled recent predictions, or a performance rule
+    (realised or estimated) whose results the performance figure draws."""
+    if any(r.kind in kinds.named(figure="performance") for r in rules):
+        return True
+    if Profile.objects.filter(version__model=model, feature="__label__", count__gt=0).exists():
+        return True
+    recent = Prediction.objects.filter(model=model).order_by("-timestamp")[:LABEL_SAMPLE]
+    return Prediction.objects.filter(pk__in=recent.values("pk"), label__isnull=False).exists()
+
+
+def sections(sel: Selection) -> dict[str, bool]:
+    """Which sections of the model page have any data at all (any time, any version):
+    the page folds the others into one line saying how to send that data."""
+    model = sel.model
+    drift_kinds = kinds.named(figure="drift")
+    return {
+        "metrics": bool(sel.metric_list()),
+        "serving": has_predictions(model),
+        "performance": has_labels(model, sel.rules),
+        "drift": Reference.objects.filter(version__model=model).exists()
+        or any(r.kind in drift_kinds for r in sel.rules),
+        "training": MetricPoint.objects.filter(model=model, step__isnull=False)
+        .exclude(stage="production")
+        .exists(),
+        "weights": ParameterStat.objects.filter(model=model).exists(),
+        "versions": model.versions.count() > 1,
+    }
 
 
 def threshold(rule: AlertRule, key: str) -> dict | None:
@@ -174,6 +235,86 @@ def distribution_figure(sel: Selection) -> go.Figure:
         return charts.empty_figure("No reference data yet.", title="Reference vs current")
     frame = distributions.distribution_frame(sel.model, version, feature, sel.window)
     return charts.distribution_figure(frame, feature, verdict)
+
+
+def bucket_of(window: TimeRange, at: datetime, columns: int) -> tuple[int, float] | None:
+    """(index, width in seconds) of the heatmap column holding `at`, as the heatmap cut
+    `window`; None outside it. A millisecond of slack absorbs the rounding of a bucket
+    start that the browser sends back."""
+    width = bucket_width(window.start, window.end, columns)
+    offset = (at - window.start).total_seconds() + 0.001
+    if offset < 0 or at > window.end:
+        return None
+    return int(offset // width), width
+
+
+def newest_results(sel: Selection, index: int, width: float) -> list[CheckResult]:
+    """The newest drift result of each rule in one heatmap column, the rows its cells
+    show: bucketed by the same SQL expression as the heatmap, so a result on a bucket's
+    edge lands in the same column here and there."""
+    start = sel.window.start + timedelta(seconds=(index - 1) * width)
+    around_it = TimeRange(start, start + timedelta(seconds=3 * width), "custom")
+    results = evaluations.model_results(
+        sel.model, sel.version, around_it, kinds.named(figure="drift")
+    ).filter(evaluated_at__gte=sel.window.start, evaluated_at__lte=sel.window.end)
+    newest = (
+        results.annotate(bucket=BucketIndex(F("evaluated_at"), sel.window.start.timestamp(), width))
+        .filter(bucket=index)
+        .values("rule_id")
+        .annotate(last=Max("id"))
+    )
+    return list(
+        CheckResult.objects.filter(id__in=[row["last"] for row in newest]).select_related(
+            "rule", "version"
+        )
+    )
+
+
+def verdict_score(verdict: dict) -> float:
+    """The score its heatmap cell is coloured by."""
+    frame = pd.DataFrame([evaluations.feature_row(None, "", "", verdict)])
+    return float(np.nan_to_num(charts.cell_scores(frame)[0]))
+
+
+def drift_cell_figure(sel: Selection, feature: str, at: datetime) -> go.Figure | None:
+    """The reference vs current distribution behind one heatmap cell: of the bucket's
+    results that tested `feature`, the one with the highest score (the cell's colour), its
+    current side being the window that result read. None for an unknown feature or bucket."""
+    bucket = bucket_of(sel.window, at, evaluations.HEATMAP_COLUMNS)
+    if bucket is None or not feature:
+        return None
+    tested = [
+        (verdict_score(verdict), result, verdict)
+        for result in newest_results(sel, *bucket)
+        for verdict in [((result.details or {}).get("features") or {}).get(feature)]
+        if isinstance(verdict, dict)
+    ]
+    if not tested:
+        return None
+    score, result, verdict = max(tested, key=lambda t: (t[0], t[1].evaluated_at, t[1].pk))
+    version = result.version or reference_version(sel)
+    if version is None:
+        return None
+    read = timedelta(seconds=alert_page.rule_window_seconds(result.rule))
+    window = TimeRange(result.evaluated_at - read, result.evaluated_at, "custom")
+    frame = distributions.distribution_frame(sel.model, version, feature, window)
+    fig = charts.distribution_figure(frame, feature, verdict)
+    title = (
+        f"{feature} at {result.evaluated_at:%Y-%m-%d %H:%M} UTC — score {score:.3g}× "
+        f"({'drifted' if verdict.get('drifted') else 'no drift'})"
+    )
+    fig.update_layout(
+        title={"text": title},
+        meta={
+            "feature": feature,
+            "rule": result.rule.name,
+            "evaluated_at": iso(result.evaluated_at),
+            "window": [iso(window.start), iso(window.end)],
+            "score": score,
+            "drifted": bool(verdict.get("drifted")),
+        },
+    )
+    return fig
 
 
 def performance_figure(sel: Selection) -> go.Figure:

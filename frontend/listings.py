@@ -3,17 +3,16 @@
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import pandas as pd
 from django.db.models import Avg, OuterRef, QuerySet, Subquery
-from django.utils import timezone
 
 from alerts_app import lifecycle
 from alerts_app.health import health_status
 from alerts_app.models import Alert, AlertRule, AlertState, CheckResult, Severity
 from frontend import alert_page, queries
 from frontend.charts_alerts import sparkline_points
-from frontend.ranges import around
 from models_app.models import MetricPoint, Model
 
 SPARK_DAYS = 7
@@ -290,15 +289,12 @@ def acknowledge_rule(rule: AlertRule, user, now: datetime, note: str = "") -> in
 
 
 def alert_link(alert: Alert, now: datetime | None = None) -> str:
-    """The model page framing the alert's time (its pending start to its end or now)."""
-    now = now or timezone.now()
-    start = alert.pending_since or alert.started_at or alert.last_evaluated or now
-    if alert.started_at and alert.started_at < start:
-        start = alert.started_at
-    end = alert.resolved_at if alert.state == AlertState.RESOLVED else None
-    window = around(start, end, now)
-    version = alert.version.version if alert.version else ""
-    return f"/models/{alert.rule.model.name}/?{window.querystring(version=version)}"
+    """The model page framed on the alert's onset (`?alert=`: see frontend.views.alert_window
+    and docs/dashboards.md), on the alert's version."""
+    query = urlencode(
+        {"alert": alert.pk, **({"version": alert.version.version} if alert.version else {})}
+    )
+    return f"/models/{alert.rule.model.name}/?{query}"
 
 
 def acknowledge(alert_id: int, user, now: datetime, note: str = "") -> bool:

@@ -95,8 +95,27 @@ def custom_range(start: str, end: str, now: datetime) -> TimeRange:
     return TimeRange(begin, finish, "custom")
 
 
-def around(start: datetime, end: datetime | None, now: datetime) -> TimeRange:
-    """A custom range framing [start, end] with a margin on each side (alert links)."""
+# How an alert's window is framed (alert links, the alert page): see docs/dashboards.md.
+LEAD_RESULTS = 24  # the rule's results before the onset that the window reaches back to
+MIN_LEAD = timedelta(hours=1)
+MAX_LEAD = timedelta(days=30)
+MIN_TAIL = timedelta(minutes=30)
+
+
+def around(
+    start: datetime, end: datetime | None, now: datetime, earlier: datetime | None = None
+) -> TimeRange:
+    """A custom range framing an alert that began at `start` and ended at `end` (None
+    while active): from before the onset to now, or to the end plus a margin.
+
+    Before the onset it shows at least MIN_LEAD and half the alert's duration, and reaches
+    back to `earlier` when given (the time of the rule's LEAD_RESULTS-th result before the
+    onset, so that a drift heatmap has that many columns of history), at most MAX_LEAD.
+    """
     finish = end or now
-    margin = max((finish - start) / 2, timedelta(minutes=30))
-    return TimeRange(start - margin, min(finish + margin, max(now, finish)), "custom")
+    duration = finish - start
+    lead = max(duration / 2, MIN_LEAD)
+    if earlier is not None and earlier < start:
+        lead = max(lead, min(start - earlier, MAX_LEAD))
+    tail = max(duration / 2, MIN_TAIL) if end is not None else timedelta(0)
+    return TimeRange(start - lead, min(finish + tail, max(now, finish)), "custom")

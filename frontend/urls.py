@@ -9,7 +9,13 @@ app_name = "frontend"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("models/<slug:name>/", views.model_page, name="model"),
+    path("models/<slug:name>/figures/drift-cell.json", views.drift_cell, name="model-drift-cell"),
     path("models/<slug:name>/figures/<slug:figure>.json", views.model_figure, name="model-figure"),
+    path(
+        "models/<slug:name>/acknowledge/",
+        views.acknowledge_rule_alerts,
+        name="model-acknowledge",
+    ),
     path("alerts/", views.alerts_page, name="alerts"),
     path("alerts/<int:pk>/", alert_views.alert_detail, name="alert"),
     path(

@@ -1,6 +1,7 @@
 """Dashboard pages (server-rendered) and one JSON endpoint per figure for the 30 s refresh."""
 
 import json
+from datetime import UTC, datetime
 from functools import wraps
 
 from django.contrib import messages
@@ -17,11 +18,27 @@ from django.views.decorators.http import require_GET, require_POST
 from access.roles import EDIT, editable_model_ids, has_model_perm, visible_models
 from access.scoping import scoped
 from alerts_app import kinds
-from alerts_app.models import Alert, AlertRule, Severity
+from alerts_app.models import Alert, AlertRule, CheckResult, Severity
 from frontend import alert_page, distributions, evaluations, listings
-from frontend.figures import MODEL_FIGURES, RULE_FIGURES, Selection, chosen_feature
+from frontend.figures import (
+    MODEL_FIGURES,
+    RULE_FIGURES,
+    Selection,
+    chosen_feature,
+    drift_cell_figure,
+    sections,
+)
 from frontend.plotly_text import figure_json
-from frontend.ranges import PRESETS, RangeError, TimeRange, iso, parse_range
+from frontend.ranges import (
+    LEAD_RESULTS,
+    PRESETS,
+    RangeError,
+    TimeRange,
+    around,
+    iso,
+    parse_moment,
+    parse_range,
+)
 from models_app.models import ModelVersion
 
 REFRESH_SECONDS = 30
@@ -121,18 +138,69 @@ def overview(request):
     )
 
 
+STATE_ORDER = {"firing": 0, "pending": 1}
+
+
+def alerts_by_rule(alerts: list[Alert]) -> list[dict]:
+    """Active alerts grouped by rule (one row each, per-feature alerts listed together),
+    firing before pending, then by onset."""
+    rows: dict[int, dict] = {}
+    for alert in alerts:
+        row = rows.setdefault(alert.rule_id, {"rule": alert.rule, "alerts": []})
+        row["alerts"].append(alert)
+    for row in rows.values():
+        row["alerts"].sort(key=lambda a: (STATE_ORDER.get(a.state, 2), a.feature))
+        row["state"] = row["alerts"][0].state
+        row["since"] = min(
+            a.started_at or a.pending_since or a.last_evaluated for a in row["alerts"]
+        )
+        row["unacknowledged"] = [a.pk for a in row["alerts"] if not a.acknowledged_at]
+        row["per_feature"] = any(a.feature for a in row["alerts"])
+    return sorted(rows.values(), key=lambda r: (STATE_ORDER.get(r["state"], 2), r["since"]))
+
+
+def alert_window(request, sel: Selection) -> int | None:
+    """`?alert=<id>` without an explicit range: frame the window on that alert's onset
+    (ranges.around, reaching back LEAD_RESULTS of its rule's results). Answers the id."""
+    if not request.GET.get("alert", "").isdigit() or any(
+        request.GET.get(k) for k in ("range", "start", "end")
+    ):
+        return None
+    alert = (
+        scoped(Alert.objects.select_related("rule"), request.user)
+        .filter(pk=int(request.GET["alert"]), rule__model=sel.model)
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert on this model.")
+    now = timezone.now()
+    onset = alert.started_at or alert.pending_since or alert.last_evaluated or now
+    if alert.pending_since and alert.pending_since < onset:
+        onset = alert.pending_since
+    before = (
+        CheckResult.objects.filter(rule_id=alert.rule_id, evaluated_at__lt=onset)
+        .order_by("-evaluated_at")
+        .values_list("evaluated_at", flat=True)[:LEAD_RESULTS]
+    )
+    end = alert.resolved_at if alert.state == "resolved" else None
+    sel.window = around(onset, end, now, earlier=list(before)[-1] if before else None)
+    return alert.pk
+
+
 @login_required
 @require_GET
 @html_errors
 def model_page(request, name: str):
     sel = selection(request, name)
-    firing = (
+    highlighted = alert_window(request, sel)
+    active = list(
         listings.alert_queryset()
         .filter(rule__model=sel.model, state__in=["firing", "pending"])
         .order_by("-state", "-started_at")
     )
     metrics = sel.metric_list()
     feature, _ = chosen_feature(sel)
+    has = sections(sel)
     return render(
         request,
         "frontend/model.html",
@@ -146,13 +214,68 @@ def model_page(request, name: str):
                 sel.model, sel.version or sel.model.latest_version()
             ),
             "feature": feature,
-            "active_alerts": list(firing),
+            "active_alerts": active,
+            "alert_rows": alerts_by_rule(active),
+            "highlighted": highlighted,
+            "has": has,
+            "training_first": has["training"] and not has["serving"],
             "editable": {sel.model.pk} if has_model_perm(request.user, EDIT, sel.model) else set(),
-            "health": listings.health([a.rule.severity for a in firing if a.state == "firing"]),
+            "health": listings.health([a.rule.severity for a in active if a.state == "firing"]),
             "query": sel.window.querystring(version=sel.version.version if sel.version else ""),
             **range_context(sel.window),
         },
     )
+
+
+def cell_time(value: str):
+    """A cell's time as the browser sends it: Plotly's date string (UTC) or epoch ms."""
+    try:
+        return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return parse_moment(value, "at")
+
+
+@login_required_json
+@require_GET
+def drift_cell(request, name: str):
+    """The distribution behind one drift heatmap cell (`?feature=&at=` plus the page's
+    range): a figure JSON, 404 JSON for an unknown feature or bucket."""
+    try:
+        sel = selection(request, name)
+        if not request.GET.get("at"):
+            raise RangeError("at", "at (the cell's time) is required.")
+        at = cell_time(request.GET["at"])
+    except RangeError as error:
+        return bad_range(error)
+    fig = drift_cell_figure(sel, request.GET.get("feature", ""), at)
+    if fig is None:
+        return JsonResponse(
+            {"detail": "No drift result for that feature in that bucket."}, status=404
+        )
+    return figure_response(fig)
+
+
+@login_required
+@require_POST
+def acknowledge_rule_alerts(request, name: str):
+    """Acknowledge the listed active alerts of one model (a rule row of the model page:
+    its per-feature alerts at once). Editors of the model and staff."""
+    model = get_object_or_404(visible_models(request.user), name=name)
+    if not has_model_perm(request.user, EDIT, model):
+        raise PermissionDenied("Acknowledging needs the editor role on the model.")
+    ids = [int(v) for v in request.POST.getlist("alert") if v.isdigit()]
+    alerts = Alert.objects.filter(pk__in=ids, rule__model=model).select_related("rule")
+    now, note = timezone.now(), request.POST.get("note", "").strip()[:NOTE_MAX]
+    done = [a for a in alerts if listings.acknowledge(a.pk, request.user, now, note)]
+    if done:
+        names = sorted({a.rule.name for a in done})
+        messages.success(
+            request,
+            f"Acknowledged {len(done)} alert{pluralize(len(done))} of “{', '.join(names)}”.",
+        )
+    else:
+        messages.info(request, "Nothing to acknowledge: already acknowledged or not active.")
+    return redirect(f"/models/{model.name}/")
 
 
 @login_required_json

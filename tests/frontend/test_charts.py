@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from frontend import charts, charts_alerts, charts_training
 from frontend.spans import Span
@@ -138,9 +139,60 @@ def test_the_drift_heatmap_is_feature_by_time_and_marks_drifted_cells():
     fig = charts.drift_heatmap(frame, WINDOW)
     heatmap, marks = fig.data
     assert heatmap.type == "heatmap" and list(heatmap.y) == ["city", "age"]
-    np.testing.assert_allclose(heatmap.z, [[0.3, 0.02], [0.05, 0.1]], rtol=1e-6)
+    # colour = log10(statistic / threshold): 1.5x, 0.1x, 0.25x, 0.5x the threshold
+    np.testing.assert_allclose(heatmap.z, np.log10([[1.5, 0.1], [0.25, 0.5]]), rtol=1e-6, atol=1e-6)
     assert list(marks.y) == ["city"] and marks.x.tolist() == [charts.ms_one(T0)]
-    assert "DRIFTED" in heatmap.text[0][0]
+    assert "DRIFTED" in heatmap.text[0][0] and "→ 1.5×" in heatmap.text[0][0]
+
+
+def test_ks_and_chi2_cells_share_one_scale_where_one_is_the_threshold():
+    """KS 0.21 and χ² 110 have raw statistics 500x apart; their scores are
+    −log10(p) ÷ −log10(0.05), with χ²'s p after the rule's correction."""
+    frame = pd.DataFrame(
+        {
+            "timestamp": [T0, T0, T0],
+            "feature": ["income", "channel", "age"],
+            "statistic": [0.21, 110.0, 0.04],
+            "threshold": [0.05, 0.05, 0.05],
+            "p_value": [1e-6, 1e-20, 0.2],
+            "p_value_adjusted": [None, 1e-18, 0.4],
+            "method": ["ks", "chi2", "ks"],
+            "drifted": [True, True, False],
+            "rule": "drift",
+        }
+    )
+    scores = charts.cell_scores(frame)
+    np.testing.assert_allclose(
+        scores, [6 / -np.log10(0.05), 18 / -np.log10(0.05), -np.log10(0.4) / -np.log10(0.05)]
+    )
+    assert scores[0] == pytest.approx(4.6117, abs=1e-4)  # KS
+    assert scores[1] == pytest.approx(13.8351, abs=1e-4)  # χ²
+    heatmap = charts.drift_heatmap(frame, WINDOW).data[0]
+    assert list(heatmap.y) == ["income", "channel", "age"]
+    np.testing.assert_allclose(np.asarray(heatmap.z).ravel(), np.log10(scores), rtol=1e-6)
+    # both drifted cells sit above the colour scale's step at 1x, the other below it
+    step = np.log10(1.0)
+    assert [bool(z > step) for z in np.asarray(heatmap.z).ravel()] == [True, True, False]
+    ticks = dict(zip(heatmap.colorbar.tickvals, heatmap.colorbar.ticktext, strict=True))
+    assert ticks[0.0] == "1× threshold"
+    assert "threshold" in heatmap.colorbar.title.text
+
+
+def test_scores_beyond_the_colour_range_are_clipped_not_dropped():
+    frame = pd.DataFrame(
+        {
+            "timestamp": [T0, T0],
+            "feature": ["a", "b"],
+            "statistic": [0.0, 50.0],
+            "threshold": [0.1, 0.1],
+            "p_value": [None, None],
+            "method": ["wasserstein", "wasserstein"],
+            "drifted": [False, True],
+            "rule": "drift",
+        }
+    )
+    z = np.asarray(charts.drift_heatmap(frame, WINDOW).data[0].z).ravel()
+    np.testing.assert_allclose(z, [2.0, -1.0])  # rows b, a: 500x -> 100x, 0 -> 0.1x
 
 
 def test_the_distribution_figure_groups_reference_and_current_bars():

@@ -1,6 +1,7 @@
 """The dashboard pages and figure endpoints through Django's test client."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -75,7 +76,9 @@ def test_the_model_page_renders_a_container_per_figure(browser_client, watched, 
     assert response.status_code == 200
     html = response.content.decode()
     for name in FIGURES:
-        assert f'data-figure="{name}"' in html
+        if name != "versions":  # churn has one version: that section folds into a line
+            assert f'data-figure="{name}"' in html
+    assert 'data-fold="versions"' in html and 'data-figure="versions"' not in html
     assert "/models/churn/figures/metric.json?range=7d&amp;name=accuracy" in html
     assert 'data-live="1"' in html
 
@@ -150,9 +153,25 @@ def test_the_alerts_page_lists_firing_alerts_with_a_link_to_their_time(
     response = browser_client.get("/alerts/")
     (title, rows), *_ = response.context["sections"]
     assert title == "Firing" and len(rows) == 1
-    link = rows[0].link
-    assert link.startswith("/models/churn/?start=2026-03-02T0")
-    assert "version=1" in link
+    alert = Alert.objects.get(state="firing")
+    assert rows[0].link == f"/models/churn/?alert={alert.pk}&version=1"
+
+
+def test_an_alert_link_frames_the_model_page_on_the_onset_with_24_results_before_it(
+    browser_client, watched, frozen_now
+):
+    """The alert went pending 8 h ago; its rule has a result every hour: the window
+    starts at the 24th result before the onset (32 h ago) and runs to now."""
+    alert = Alert.objects.get(state="firing")
+    response = browser_client.get(f"/models/churn/?alert={alert.pk}")
+    window = response.context["window"]
+    assert (window.start, window.end) == (frozen_now - timedelta(hours=32), frozen_now)
+    html = response.content.decode()
+    assert "start=2026-03-01T04%3A00%3A00Z&amp;end=2026-03-02T12%3A00%3A00Z" in html
+    assert 'class="highlighted"' in html and 'id="framed-on"' in html
+    assert browser_client.get("/models/churn/?alert=999999").status_code == 404
+    explicit = browser_client.get(f"/models/churn/?alert={alert.pk}&range=30d")
+    assert explicit.context["window"].key == "30d"  # an explicit range wins
 
 
 @pytest.mark.parametrize(

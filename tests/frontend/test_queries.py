@@ -51,6 +51,21 @@ def test_around_frames_an_alert_with_a_margin():
     assert (window.start, window.end) == (T0 - timedelta(hours=1), T0 + timedelta(hours=3))
 
 
+def test_an_active_alert_is_framed_from_an_hour_before_its_onset_to_now():
+    window = around(NOW - timedelta(minutes=3), None, NOW)
+    assert (window.start, window.end) == (NOW - timedelta(minutes=63), NOW)
+
+
+def test_the_frame_reaches_back_to_the_rules_24th_result_before_the_onset():
+    """Daily results: 24 of them before an onset 3 minutes ago reach 24 days back, so the
+    drift heatmap has 24 columns of history instead of the 3 of a 33-minute window."""
+    onset = NOW - timedelta(minutes=3)
+    window = around(onset, None, NOW, earlier=onset - timedelta(days=24))
+    assert (window.start, window.end) == (onset - timedelta(days=24), NOW)
+    capped = around(onset, None, NOW, earlier=onset - timedelta(days=400))
+    assert capped.start == onset - timedelta(days=30)
+
+
 def at(hour: float) -> datetime:
     return T0 + timedelta(hours=hour)
 

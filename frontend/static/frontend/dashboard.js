@@ -5,7 +5,10 @@
   "use strict";
   var body = document.body;
   var refreshMs = (parseInt(body.dataset.refresh || "30", 10) || 30) * 1000;
-  var config = { responsive: true, displaylogo: false,
+  // On a phone the mode bar would sit on the figures' titles: no mode bar there (pinch
+  // and drag still zoom).
+  var narrow = window.matchMedia && window.matchMedia("(max-width: 700px)").matches;
+  var config = { responsive: true, displaylogo: false, displayModeBar: narrow ? false : "hover",
     modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
   function cssVar(name) {
@@ -52,7 +55,9 @@
         // Plotly's responsive resize lets the plot outgrow its div (it keeps the figure's
         // height but the div falls back to the CSS minimum): hold the div at that height.
         if (fig.layout && fig.layout.height) el.style.minHeight = fig.layout.height + "px";
-        return Plotly.react(el, fig.data, themed(fig.layout), config);
+        return Plotly.react(el, fig.data, themed(fig.layout), config).then(function () {
+          if (el.dataset.figure === "drift") bindDriftClick(el);
+        });
       })
       .catch(function (error) {
         if (el.dataset.state !== "ready") {
@@ -89,14 +94,39 @@
     });
   }
 
+  function bindDriftClick(el) {
+    // A click on a heatmap cell (or its ×) draws that feature's reference vs current for
+    // that bucket in the panel beside it, from the drift-cell endpoint.
+    if (el._clickBound || !el.on) return;
+    el._clickBound = true;
+    el.on("plotly_click", function (event) {
+      var pt = event && event.points && event.points[0];
+      var panel = document.getElementById("figure-distribution");
+      if (!pt || pt.y == null || pt.x == null || !panel || !panel.dataset.cellSrc) return;
+      var url = new URL(panel.dataset.cellSrc, window.location.href);
+      url.searchParams.set("feature", pt.y);
+      url.searchParams.set("at", String(pt.x));
+      panel.dataset.src = url.pathname + url.search;
+      var select = document.getElementById("feature-select");
+      if (select) select.value = pt.y;
+      var caption = document.getElementById("cell-caption");
+      if (caption) {
+        caption.textContent = pt.y + " in the bucket of " + String(pt.x).slice(0, 16) + " UTC, against the " +
+          "window its drift result read. Pick a feature for the whole range again.";
+      }
+      load(panel);
+    });
+  }
+
   function bindFeatureSelect() {
     var select = document.getElementById("feature-select");
     var figure = document.getElementById("figure-distribution");
     if (!select || !figure) return;
+    figure.dataset.windowSrc = figure.dataset.src;
     select.addEventListener("change", function () {
-      var url = new URL(figure.dataset.src, window.location.href);
+      var url = new URL(figure.dataset.windowSrc, window.location.href);
       url.searchParams.set("feature", select.value);
-      figure.dataset.src = url.pathname + url.search;
+      figure.dataset.src = figure.dataset.windowSrc = url.pathname + url.search;
       var page = new URL(window.location.href);
       page.searchParams.set("feature", select.value);
       window.history.replaceState(null, "", page.pathname + page.search);
