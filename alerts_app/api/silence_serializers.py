@@ -45,7 +45,8 @@ class SilenceSerializer(serializers.ModelSerializer):
             matchers = silences.clean_matchers(raw)
             silences.check_targets(self.context["request"].user, matchers)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
+            errors = exc.message_dict
+            raise serializers.ValidationError(errors.get("matchers", errors)) from exc
         return matchers
 
     def validate(self, attrs: dict) -> dict:
