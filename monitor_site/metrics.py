@@ -11,6 +11,7 @@ lag) is read at scrape time instead (alerts_app/metrics.py).
 """
 
 import os
+import socket
 
 from django.db import transaction
 from prometheus_client import Counter, Histogram
@@ -30,9 +31,23 @@ RULE_EVALUATION_SECONDS = Histogram(
 )
 INSTRUMENTS = (INGESTED_RECORDS, RULE_EVALUATION_SECONDS)
 
-# Each process opens its files on its first sample: the directory must exist by then.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+def use_host_directory() -> None:
+    """With MODELWATCH_METRICS_PER_HOST=1, write under PROMETHEUS_MULTIPROC_DIR/<host name>
+    and read the whole of PROMETHEUS_MULTIPROC_DIR: containers sharing one volume (each
+    its own host name) then never share a file, even when their process ids coincide.
+    Runs at import, before any sample opens a file (prometheus_client reads the variable
+    then, and only needs it set, not final, when it is imported)."""
+    root, host = os.environ.get("PROMETHEUS_MULTIPROC_DIR"), socket.gethostname()
+    if root and os.environ.get("MODELWATCH_METRICS_PER_HOST") == "1":
+        if os.path.basename(os.path.normpath(root)) != host:
+            os.environ.setdefault("MODELWATCH_METRICS_DIR", root)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(root, host)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each process opens its files on its
+        os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)  # first sample
+
+
+use_host_directory()
 
 
 def count_ingested(model_name: str, kind: str, records: int) -> None:

@@ -210,3 +210,15 @@ def test_the_gunicorn_config_gives_the_workers_a_directory_when_none_is_set():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env
     )
     assert done.stdout.split() == ["True", "True", "False"], done.stderr
+
+
+def test_per_host_directories_keep_containers_apart_and_are_read_together(tmp_path):
+    import socket
+
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "MODELWATCH_METRICS_PER_HOST": "1"}
+    run(COUNT_IN_A_PROCESS.format(n=2), **env)
+    run(COUNT_IN_A_PROCESS.format(n=5), **env)
+    written = {path.parent for path in tmp_path.rglob("*.db")}
+    assert written == {tmp_path / socket.gethostname()}
+    text = run(READ_ALL, **env)
+    assert 'modelwatch_ingested_records_total{kind="metrics",model="fraud"} 7.0' in text
