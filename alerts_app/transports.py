@@ -459,9 +459,11 @@ class WebhookTransport(HttpTransport):
         return webhook_payload(notification)
 
     def notify(self, notification: Notification) -> None:
-        body = encode_json(self.payload(notification))
-        secret = self.config.get("secret")
-        post_json(self.config.get("url", ""), body, signed_headers(secret, body) if secret else {})
+        url, payload = self.config.get("url", ""), self.payload(notification)
+        if not (secret := self.config.get("secret")):
+            return post_json(url, payload)
+        body = encode_json(payload)  # the exact bytes signed are the bytes sent
+        return post_json(url, body, signed_headers(secret, body))
 
 
 class SlackTransport(HttpTransport):
