@@ -1,9 +1,10 @@
-"""Notification transports: one class per channel kind, and their pure payload builders.
+"""Notification transports: one class per channel kind, which validates its config and sends.
 
 `Transport(channel_config).notify(notification)` sends or raises
 `TransportError(msg, permanent=...)`: permanent errors (a 4xx answer, a refused target,
 a rejected recipient) are never retried; transient ones (timeouts, 5xx, 429) are.
-Payload builders take a `Notification` (plain data) and are tested without any I/O.
+Payload builders (alerts_app/payloads.py) take a `Notification` (alerts_app/notifications.py,
+plain data) and are tested without any I/O.
 
 Kinds: e-mail, webhook (optionally signed with a `secret`), Slack, PagerDuty (Events API
 v2), Opsgenie (Alert API) and Microsoft Teams (an Adaptive Card). A transport's
@@ -16,35 +17,77 @@ import hmac
 import json
 import smtplib
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from urllib.parse import quote
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.template.loader import render_to_string
 
 from alerts_app import netguard
-from alerts_app.rule_fields import format_number
+from alerts_app.notifications import (
+    DIGITS,
+    EVENT_TITLES,
+    TOP_CAUSES,
+    Notification,
+    cause_headline,
+    one_line,
+    subject_line,
+    summary_line,
+    title_line,
+    top_causes,
+    why_line,
+)
+from alerts_app.payloads import (
+    SEVERITY_EMOJI,
+    TEST_DEDUP_KEY,
+    email_bodies,
+    mrkdwn,
+    msteams_payload,
+    opsgenie_create_payload,
+    opsgenie_request,
+    pagerduty_payload,
+    slack_causes,
+    slack_payload,
+    teams_text,
+    webhook_payload,
+)
 
-DIGITS = 4  # significant digits of a value or threshold in a notification
-EVENT_TITLES = {
-    "firing": "FIRING",
-    "resolved": "RESOLVED",
-    "repeat": "STILL FIRING",
-    "acknowledged": "ACKNOWLEDGED",
-    "test": "TEST",
-}
+# Re-exported: what notifications say and the payloads lived here before their own
+# modules, and callers import them from here.
+__all__ = [
+    "DIGITS",
+    "EVENT_TITLES",
+    "Notification",
+    "SEVERITY_EMOJI",
+    "TEST_DEDUP_KEY",
+    "TOP_CAUSES",
+    "Transport",
+    "TransportError",
+    "cause_headline",
+    "email_bodies",
+    "mrkdwn",
+    "msteams_payload",
+    "one_line",
+    "opsgenie_create_payload",
+    "opsgenie_request",
+    "pagerduty_payload",
+    "post_json",
+    "slack_causes",
+    "slack_payload",
+    "subject_line",
+    "summary_line",
+    "teams_text",
+    "title_line",
+    "top_causes",
+    "transport_for",
+    "validate_channel_config",
+    "webhook_payload",
+    "why_line",
+]
+
 # The events every kind is sent; pagers also hear of acknowledgements (docs/alerting.md).
 ALERT_EVENTS = frozenset({"firing", "resolved", "repeat", "test"})
-SEVERITY_EMOJI = {
-    "critical": ":red_circle:",
-    "warning": ":large_orange_circle:",
-    "info": ":large_blue_circle:",
-}
 
 
 class TransportError(Exception):
@@ -52,261 +95,6 @@ class TransportError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
-
-
-@dataclass(frozen=True)
-class Notification:
-    """Everything a message says about one alert event, as plain data."""
-
-    event: str
-    alert_id: int | None
-    rule: str
-    model: str
-    severity: str
-    state: str
-    version: str | None = None
-    feature: str = ""
-    kind: str = ""
-    value: float | None = None
-    threshold: float | None = None
-    message: str = ""
-    started_at: datetime | None = None
-    url: str = ""
-    dashboard_url: str = ""
-    details: dict = field(default_factory=dict)
-    # Why it fires: the breaking result's causes (most important first) and what broke
-    # in words ("input drift in 4 of 11 features"); empty when it does not break.
-    causes: tuple = ()
-    headline: str = ""
-    # The alert's fingerprint: PagerDuty's dedup_key, Opsgenie's alias ("" for a test).
-    fingerprint: str = ""
-
-
-TOP_CAUSES = 3
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def title_line(n: Notification) -> str:
-    """`[FIRING] rule [feature] on model`, on one line."""
-    feature = f" [{n.feature}]" if n.feature else ""
-    return one_line(
-        f"[{EVENT_TITLES.get(n.event, n.event.upper())}] {n.rule}{feature} on {n.model}"
-    )
-
-
-def top_causes(n: Notification) -> list[str]:
-    """The summaries of the top 3 causes, each on one line."""
-    return [one_line(c.get("summary", "")) for c in n.causes[:TOP_CAUSES] if isinstance(c, dict)]
-
-
-def why_line(n: Notification) -> str:
-    """`input drift in 4 of 11 features — a (KS 0.33), b (χ² p < 1e-6), …`; "" when the
-    notification has neither a headline nor causes."""
-    named = ", ".join(top_causes(n)) + (", …" if len(n.causes) > TOP_CAUSES else "")
-    return one_line(" — ".join(part for part in (n.headline, named) if part))
-
-
-def subject_line(n: Notification) -> str:
-    """One line whatever the rule or a feature is named (a newline in a mail header is
-    refused): the title, then what broke and its top causes."""
-    why = why_line(n)
-    return f"{title_line(n)}: {why}" if why else title_line(n)
-
-
-def cause_headline(
-    kind: str, details: dict, value: float | None = None, threshold: float | None = None
-) -> str:
-    """What broke, in words, from a breaking result's details ("" for other kinds)."""
-    features = details.get("features")
-    if kind in ("data_drift", "prediction_drift") and isinstance(features, dict):
-        drifted = sum(1 for f in features.values() if isinstance(f, dict) and f.get("drifted"))
-        what = "input drift" if kind == "data_drift" else "output drift"
-        noun = "features" if kind == "data_drift" else "outputs"
-        return f"{what} in {drifted} of {len(features)} {noun}"
-    if kind == "data_quality" and isinstance(features, dict):
-        return (
-            f"data quality breaks in {len(details.get('failing') or [])} of "
-            f"{len(features)} features"
-        )
-    if kind in ("performance", "estimated_performance") and details.get("metric"):
-        estimated = "estimated " if kind == "estimated_performance" else ""
-        return (
-            f"{estimated}{details['metric']} {format_number(value, DIGITS)} "
-            f"(threshold {format_number(threshold, DIGITS)})"
-        )
-    return ""
-
-
-def mrkdwn(text: str) -> str:
-    """Slack's escaping of user text in mrkdwn: &, < and > (no links or mentions injected)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def summary_line(n: Notification) -> str:
-    return (
-        f"{n.severity} alert on {n.model}"
-        f"{' version ' + n.version if n.version else ''}"
-        f": value {format_number(n.value, DIGITS)}"
-        f" vs threshold {format_number(n.threshold, DIGITS)}"
-    )
-
-
-def webhook_payload(n: Notification) -> dict:
-    """The generic webhook body: the alert (plus `feature` for per-feature alerts) and
-    the causes of the result that broke (empty when none)."""
-    return {
-        "event": n.event,
-        "alert": {
-            "id": n.alert_id,
-            "rule": n.rule,
-            "model": n.model,
-            "version": n.version,
-            "feature": n.feature or None,
-            "severity": n.severity,
-            "state": n.state,
-            "value": n.value,
-            "threshold": n.threshold,
-            "message": n.message,
-            "started_at": n.started_at.isoformat() if n.started_at else None,
-            "url": n.url,
-        },
-        "causes": [dict(c) for c in n.causes],
-    }
-
-
-def slack_payload(n: Notification) -> dict:
-    """A Slack incoming-webhook message: header, facts, the message and a dashboard link."""
-    emoji = SEVERITY_EMOJI.get(n.severity, "")
-    facts = [
-        ("Model", n.model + (f" @ {n.version}" if n.version else "")),
-        ("Severity", f"{emoji} {n.severity}"),
-        ("Value", format_number(n.value, DIGITS)),
-        ("Threshold", format_number(n.threshold, DIGITS)),
-    ]
-    if n.feature:
-        facts.append(("Feature", n.feature))
-    blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": title_line(n)[:150]}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(text)}"} for label, text in facts
-            ],
-        },
-    ]
-    if why_line(n):
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": slack_causes(n)[:2900]}}
-        )
-    if n.message:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(n.message[:2900])}}
-        )
-    if n.dashboard_url:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Open dashboard"},
-                        "url": n.dashboard_url,
-                    }
-                ],
-            }
-        )
-    why = f" — {why_line(n)}" if why_line(n) else ""
-    return {"text": mrkdwn(f"{title_line(n)}: {summary_line(n)}{why}"), "blocks": blocks}
-
-
-def slack_causes(n: Notification) -> str:
-    """*Why:* the headline, then the top causes as a bulleted list (user text escaped)."""
-    lines = [f"*Why:* {mrkdwn(n.headline)}" if n.headline else "*Why:*"]
-    return "\n".join(lines + [f"• {mrkdwn(summary)}" for summary in top_causes(n)])
-
-
-TEAMS_COLORS = {"firing": "attention", "repeat": "attention", "resolved": "good"}
-
-
-def teams_text(text: str) -> str:
-    """User text in an Adaptive Card TextBlock, which reads a Markdown subset: the
-    characters that make links and emphasis are backslash-escaped (nothing injected)."""
-    for char in "\\[]*_~`":
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def msteams_payload(n: Notification) -> dict:
-    """A Teams message with one Adaptive Card (1.4): title, facts, why, the message and
-    links to the alert and the dashboard."""
-    facts = [
-        ("Model", n.model + (f" @ {n.version}" if n.version else "")),
-        ("Severity", n.severity),
-        ("Value", format_number(n.value, DIGITS)),
-        ("Threshold", format_number(n.threshold, DIGITS)),
-    ] + ([("Feature", n.feature)] if n.feature else [])
-    body = [
-        {
-            "type": "TextBlock",
-            "text": teams_text(title_line(n)),
-            "size": "Medium",
-            "weight": "Bolder",
-            "color": TEAMS_COLORS.get(n.event, "default"),
-            "wrap": True,
-        },
-        {
-            "type": "FactSet",
-            "facts": [{"title": label, "value": teams_text(value)} for label, value in facts],
-        },
-    ]
-    if n.headline or n.causes:
-        why = [f"Why: {n.headline}" if n.headline else "Why:"] + [
-            f"• {summary}" for summary in top_causes(n)
-        ]
-        body.append({"type": "TextBlock", "text": teams_text("\n\n".join(why)), "wrap": True})
-    if n.message:
-        body.append({"type": "TextBlock", "text": teams_text(n.message[:2000]), "wrap": True})
-    actions = [
-        {"type": "Action.OpenUrl", "title": title, "url": url}
-        for title, url in (("Open alert", n.url), ("Open dashboard", n.dashboard_url))
-        if url
-    ]
-    card = {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.4",
-        "body": body,
-        "actions": actions,
-    }
-    return {
-        "type": "message",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.adaptive",
-                "contentUrl": None,
-                "content": card,
-            }
-        ],
-    }
-
-
-def email_bodies(n: Notification) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) of the e-mail for one notification."""
-    context = asdict(n) | {
-        "title": EVENT_TITLES.get(n.event, n.event.upper()),
-        "subject": subject_line(n),
-        "summary": summary_line(n),
-        "value_text": format_number(n.value, DIGITS),
-        "threshold_text": format_number(n.threshold, DIGITS),
-        "top_causes": top_causes(n),
-        "more_causes": max(len(n.causes) - TOP_CAUSES, 0),
-    }
-    plain = render_to_string("alerts_app/email/alert.txt", context)
-    html = render_to_string("alerts_app/email/alert.html", context)
-    return subject_line(n), plain, html
 
 
 class Transport:
@@ -420,6 +208,8 @@ class HttpTransport(Transport):
 
 
 SIGNATURE_HEADER = "X-ModelWatch-Signature"
+
+
 TIMESTAMP_HEADER = "X-ModelWatch-Timestamp"
 
 
@@ -484,45 +274,6 @@ class MSTeamsTransport(HttpTransport):
 
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
-PAGERDUTY_ACTIONS = {
-    "firing": "trigger",
-    "repeat": "trigger",
-    "test": "trigger",
-    "resolved": "resolve",
-    "acknowledged": "acknowledge",
-}
-PAGERDUTY_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
-TEST_DEDUP_KEY = "modelwatch-test"
-
-
-def pagerduty_payload(n: Notification, routing_key: str) -> dict:
-    """An Events API v2 event: trigger (firing, repeat), acknowledge or resolve, with the
-    alert's fingerprint as `dedup_key` so the three land on one PagerDuty alert."""
-    event = {
-        "routing_key": routing_key,
-        "event_action": PAGERDUTY_ACTIONS[n.event],
-        "dedup_key": (n.fingerprint or TEST_DEDUP_KEY)[:255],
-    }
-    if event["event_action"] != "trigger":
-        return event  # acknowledge and resolve carry no payload
-    links = [{"href": n.url, "text": "Alert in ModelWatch"}] if n.url else []
-    if n.dashboard_url:
-        links.append({"href": n.dashboard_url, "text": f"{n.model} dashboard"})
-    return event | {
-        "payload": {
-            "summary": subject_line(n)[:1024],
-            "source": n.model,
-            "severity": PAGERDUTY_SEVERITY.get(n.severity, "warning"),
-            "timestamp": n.started_at.isoformat() if n.started_at else None,
-            "component": n.feature or (f"version {n.version}" if n.version else None),
-            "group": n.rule,
-            "class": n.kind or None,
-            "custom_details": webhook_payload(n)["alert"] | {"causes": list(n.causes)},
-        },
-        "client": "ModelWatch",
-        "client_url": n.url or None,
-        "links": links,
-    }
 
 
 class PagerDutyTransport(Transport):
@@ -547,49 +298,6 @@ class PagerDutyTransport(Transport):
 
 
 OPSGENIE_URL = "https://api.opsgenie.com"
-OPSGENIE_PRIORITY = {"critical": "P1", "warning": "P3", "info": "P5"}
-
-
-def opsgenie_create_payload(n: Notification) -> dict:
-    """Create an alert (Alert API v2): message ≤ 130 characters, alias = fingerprint,
-    priority P1/P3/P5 from the severity, details as a map of strings."""
-    why = why_line(n)
-    description = "\n".join(
-        part for part in (summary_line(n), f"Why: {why}" if why else "", n.message, n.url) if part
-    )
-    details = {
-        "model": n.model,
-        "rule": n.rule,
-        "version": n.version or "",
-        "feature": n.feature,
-        "severity": n.severity,
-        "value": format_number(n.value, DIGITS),
-        "threshold": format_number(n.threshold, DIGITS),
-        "url": n.url,
-        "causes": json.dumps(list(n.causes)),
-    }
-    return {
-        "message": title_line(n)[:130],
-        "alias": (n.fingerprint or TEST_DEDUP_KEY)[:512],
-        "description": description[:15000],
-        "priority": OPSGENIE_PRIORITY.get(n.severity, "P3"),
-        "source": "ModelWatch",
-        "entity": n.model[:512],
-        "tags": ["modelwatch", n.severity],
-        "details": {key: str(value)[:8000] for key, value in details.items() if value},
-    }
-
-
-def opsgenie_request(n: Notification, base_url: str) -> tuple[str, dict]:
-    """(URL, body) of the Alert API call for this event: create on firing, repeat and
-    test; close or acknowledge by alias on resolved and acknowledged."""
-    alerts = base_url.rstrip("/") + "/v2/alerts"
-    if n.event in ("resolved", "acknowledged"):
-        action = "close" if n.event == "resolved" else "acknowledge"
-        alias = quote((n.fingerprint or TEST_DEDUP_KEY)[:512], safe="")
-        body = {"source": "ModelWatch", "note": one_line(n.message)[:25000]}
-        return f"{alerts}/{alias}/{action}?identifierType=alias", body
-    return alerts, opsgenie_create_payload(n)
 
 
 class OpsgenieTransport(Transport):
