@@ -20,6 +20,7 @@ from access.channels import routable_channels
 from alerts_app import lifecycle
 from alerts_app.admin_forms import (
     ChannelForm,
+    SilenceForm,
     config_field_names,
     kind_choices,
     kind_summary,
@@ -409,7 +410,17 @@ class SilenceAdmin(admin.ModelAdmin):
     list_filter = ["model"]
     search_fields = ["comment", "rule__name", "model__name"]
     readonly_fields = ["created_by", "created_at"]
-    fields = ["rule", "model", "starts_at", "ends_at", "comment", "created_by", "created_at"]
+    fields = [
+        "rule",
+        "model",
+        "matchers",
+        "starts_at",
+        "ends_at",
+        "comment",
+        "created_by",
+        "created_at",
+    ]
+    form = SilenceForm
 
     @admin.display(boolean=True)
     def active(self, silence: Silence) -> bool:

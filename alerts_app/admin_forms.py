@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
 from access.channels import unusable_channel_message, unusable_channels
+from alerts_app import silences
 from alerts_app.kinds import BY_NAME, KINDS, kind_of
-from alerts_app.models import AlertRule, Channel
+from alerts_app.models import AlertRule, Channel, Silence
 from alerts_app.rule_config import (
     RULE_FIELDS,
     check_rule_limits,
@@ -19,7 +20,7 @@ from alerts_app.rule_config import (
     validate_config,
     validate_rule_fields,
 )
-from alerts_app.transports import TRANSPORTS, validate_channel_config
+from alerts_app.transports import TRANSPORTS, secrets_set, validate_channel_config
 
 CONFIG_PREFIX = "cfg_"
 
@@ -205,33 +206,84 @@ def kind_choices() -> list[tuple[str, str, str]]:
 
 
 class ChannelForm(forms.ModelForm):
-    """A channel with its one setting: the address (e-mail) or the URL (webhook, Slack)."""
+    """A channel with its address or URL and, for the kinds that have one, its secret
+    (write-only: never shown back; left empty, the stored one is kept)."""
 
     target = forms.CharField(
         label="Address or URL",
         max_length=2000,
+        required=False,
         help_text="E-mail: one or more addresses, comma-separated. Webhook: the URL that "
-        "receives a JSON POST. Slack: the incoming-webhook URL. Loopback and "
+        "receives a JSON POST. Slack / Microsoft Teams: the incoming-webhook URL. PagerDuty / "
+        "Opsgenie: leave empty for the public endpoint, or give a proxy's URL. Loopback and "
         "private-network URLs are refused unless MODELWATCH_ALLOW_PRIVATE_WEBHOOKS=1.",
+    )
+    secret = forms.CharField(
+        label="Secret or key",
+        max_length=500,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Webhook: the signing secret (optional, 16+ characters). PagerDuty: the "
+        "integration's routing key. Opsgenie: the API key. Never shown again; leave empty "
+        "to keep the stored one.",
     )
 
     class Meta:
         model = Channel
-        fields = ["name", "kind", "target", "enabled", "shared_with_all_models", "shared_models"]
+        fields = [
+            "name",
+            "kind",
+            "target",
+            "secret",
+            "enabled",
+            "shared_with_all_models",
+            "shared_models",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         config = self.instance.config or {}
         self.fields["target"].initial = config.get("address") or config.get("url")
+        if secrets_set(self.instance.kind, config):
+            self.fields["secret"].help_text += " A value is stored."
 
     def clean(self):
         cleaned = super().clean()
-        kind, target = cleaned.get("kind"), cleaned.get("target")
-        if kind not in TRANSPORTS or target is None:
+        kind = cleaned.get("kind")
+        if kind not in TRANSPORTS:
             return cleaned
-        key = next(iter(TRANSPORTS[kind].fields))
+        config = {target_key(kind): cleaned.get("target") or ""}
+        secret_name = next(iter(sorted(TRANSPORTS[kind].secret_fields)), None)
+        if secret_name and cleaned.get("secret"):
+            config[secret_name] = cleaned["secret"]
+        stored = self.instance.config if self.instance.kind == kind else None
         try:
-            self.instance.config = validate_channel_config(kind, {key: target})
+            self.instance.config = validate_channel_config(kind, config, stored)
         except ValidationError as exc:
-            self.add_error("target", [m for ms in exc.message_dict.values() for m in ms])
+            for name, messages in exc.message_dict.items():
+                field = "secret" if name == secret_name else "target"
+                self.add_error(field, messages)
         return cleaned
+
+
+def target_key(kind: str) -> str:
+    return "address" if kind == "email" else "url"
+
+
+class SilenceForm(forms.ModelForm):
+    """A silence's matchers checked as the API checks them (alerts_app/silences.py)."""
+
+    class Meta:
+        model = Silence
+        fields = ["rule", "model", "matchers", "starts_at", "ends_at", "comment"]
+
+    def clean_matchers(self):
+        raw = self.cleaned_data.get("matchers") or {}
+        if not raw:
+            return {}
+        try:
+            return silences.clean_matchers(raw)
+        except ValidationError as exc:
+            raise ValidationError(
+                [f"{key}: {m}" for key, ms in exc.message_dict.items() for m in ms]
+            ) from exc

@@ -20,7 +20,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from alerts_app import outbox
+from alerts_app import outbox, silences
 from alerts_app.kinds import kind_of
 from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, CheckResult
 from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
@@ -90,10 +90,11 @@ def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[Al
         ]
     else:
         items = [("", rule_observation(result))]
-    silence = outbox.active_silence(rule, now)
+    in_force = silences.active_silences(now)
     transitions = []
     with transaction.atomic():
         for feature, obs in items:
+            silence = silences.silence_for(silences.labels_of(rule, feature), now, in_force)
             obs = replace(obs, silenced=silence is not None)
             transition = apply_observation(rule, version_id, feature, obs, result, now)
             if transition is not None:
@@ -199,22 +200,43 @@ def _fmt(value) -> str:
 def acknowledge(alert_id: int, user, now: datetime, note: str = "") -> Alert | None:
     """Stop reminders for a pending or firing alert; None if it is not acknowledgeable.
 
-    Acknowledging twice is harmless (the first time, user and note are kept).
+    The first acknowledgement records an `acknowledged` transition in the same
+    transaction, whose deliveries tell the pagers (PagerDuty, Opsgenie) once; acknowledging
+    again is harmless (the first user and note are kept, nothing more is sent).
     """
-    Alert.objects.filter(
-        id=alert_id,
-        state__in=[AlertState.PENDING, AlertState.FIRING],
-        acknowledged_at=None,
-    ).update(
-        acknowledged_at=now,
-        acknowledged_by=user,
-        acknowledged_note=note,
-        revision=F("revision") + 1,
-    )
-    alert = Alert.objects.filter(id=alert_id).first()
+    with transaction.atomic():
+        won = Alert.objects.filter(
+            id=alert_id,
+            state__in=[AlertState.PENDING, AlertState.FIRING],
+            acknowledged_at=None,
+        ).update(
+            acknowledged_at=now,
+            acknowledged_by=user,
+            acknowledged_note=note,
+            revision=F("revision") + 1,
+        )
+        alert = Alert.objects.select_related("rule__model").filter(id=alert_id).first()
+        if won == 1 and alert is not None:
+            record_acknowledgement(alert, user, note, now)
     if alert is None or alert.acknowledged_at is None:
         return None
     return alert
+
+
+def record_acknowledgement(alert: Alert, user, note: str, now: datetime) -> AlertTransition:
+    who = user.get_username() if getattr(user, "is_authenticated", False) else "someone"
+    transition = AlertTransition.objects.create(
+        alert=alert,
+        old=alert.state,
+        new=alert.state,
+        event=AlertTransition.Event.ACKNOWLEDGED,
+        value=alert.value,
+        threshold=alert.threshold,
+        message=f"Acknowledged by {who}" + (f": {note}" if note else "."),
+        created_at=now,
+    )
+    outbox.record_deliveries(transition, now)
+    return transition
 
 
 def delete_rule(rule: AlertRule) -> None:

@@ -21,12 +21,16 @@ class Severity(models.TextChoices):
 
 
 class Channel(models.Model):
-    """Where notifications go: an e-mail address, a webhook URL or a Slack webhook."""
+    """Where notifications go: e-mail, a webhook, Slack, Teams, PagerDuty or Opsgenie
+    (`config` per kind: alerts_app/transports.py)."""
 
     class Kind(models.TextChoices):
         EMAIL = "email"
         WEBHOOK = "webhook"
         SLACK = "slack"
+        MSTEAMS = "msteams", "Microsoft Teams"
+        PAGERDUTY = "pagerduty", "PagerDuty"
+        OPSGENIE = "opsgenie", "Opsgenie"
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -169,6 +173,8 @@ class AlertTransition(models.Model):
         RESOLVED = "resolved"
         REPEAT = "repeat"
         CLEARED = "cleared"  # pending -> ok before it fired: history only, never notified
+        # Someone acknowledged it: state unchanged; sent to the pagers (PagerDuty, Opsgenie).
+        ACKNOWLEDGED = "acknowledged"
 
     alert = models.ForeignKey(Alert, related_name="transitions", on_delete=models.CASCADE)
     old = models.CharField(max_length=16, choices=AlertState.choices)
@@ -224,10 +230,22 @@ class Delivery(models.Model):
 
 
 class Silence(models.Model):
-    """Mutes notifications for a rule and/or a model between two times; state goes on."""
+    """Mutes notifications of the alerts it matches between two times; state goes on.
+
+    What it matches (alerts_app/silences.py): `matchers`, `{"model": [names], "rule":
+    [ids], "severity": [levels], "feature": [names]}` (keys AND-ed, values OR-ed), and
+    the `rule` and `model` it may name directly (the alert page and the admin's
+    per-rule silences), which count as one more `rule` / `model` matcher each.
+    """
 
     rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.CASCADE)
     model = models.ForeignKey(Model, null=True, blank=True, on_delete=models.CASCADE)
+    matchers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"model": [names], "rule": [ids], "severity": [levels], "feature": [names]}: '
+        "keys AND-ed, values OR-ed.",
+    )
     starts_at = models.DateTimeField(default=timezone.now)
     ends_at = models.DateTimeField()
     comment = models.TextField(blank=True)
@@ -238,16 +256,19 @@ class Silence(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["ends_at"], name="silence_ends")]
 
     def __str__(self) -> str:
         target = " / ".join(str(x) for x in (self.rule, self.model) if x is not None)
+        named = ", ".join(f"{key}={values}" for key, values in (self.matchers or {}).items())
+        target = " / ".join(part for part in (target, named) if part)
         return f"{target or 'everything'} until {self.ends_at:%Y-%m-%d %H:%M}"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.rule_id is None and self.model_id is None:
-            raise ValidationError("Choose a rule, a model or both.")
+        if self.rule_id is None and self.model_id is None and not any(self.matchers or {}):
+            raise ValidationError("Choose a rule, a model or both. Or give matchers.")
         if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": ["Must be after the start."]})
 

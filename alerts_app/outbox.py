@@ -20,12 +20,19 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from alerts_app import silences
 from alerts_app.models import AlertTransition, Channel, CheckResult, Delivery, Silence
 from alerts_app.state import should_notify
-from alerts_app.transports import Notification, TransportError, cause_headline, transport_for
+from alerts_app.transports import (
+    Notification,
+    TransportError,
+    cause_headline,
+    hears,
+    transport_for,
+)
 from monitor_site import enqueue
 
 logger = logging.getLogger(__name__)
@@ -44,17 +51,9 @@ def backoff_seconds(attempts: int) -> float:
     return min(base * 2 ** max(attempts - 1, 0), cap)
 
 
-def active_silence(rule, now: datetime) -> Silence | None:
-    """The silence covering this rule (by rule, by model, or both) at `now`, if any."""
-    scope = (Q(rule=rule) | Q(rule__isnull=True)) & (
-        Q(model_id=rule.model_id) | Q(model__isnull=True)
-    )
-    return (
-        Silence.objects.filter(scope, starts_at__lte=now, ends_at__gt=now)
-        .exclude(rule__isnull=True, model__isnull=True)
-        .order_by("-ends_at")
-        .first()
-    )
+def active_silence(alert, now: datetime) -> Silence | None:
+    """The silence whose matchers cover this alert at `now`, if any (alerts_app/silences.py)."""
+    return silences.silence_for(silences.alert_labels(alert), now)
 
 
 def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delivery]:
@@ -65,10 +64,10 @@ def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delive
     transition.processed = now
     if not should_notify(transition.event, acknowledged=acknowledged):
         return []
-    silence = active_silence(alert.rule, now)
+    silence = active_silence(alert, now)
     audible = should_notify(transition.event, acknowledged=acknowledged, silenced=bool(silence))
     status = Status.PENDING if audible else Status.MUTED
-    error = f"muted by silence #{silence.id}" if silence else ""
+    error = f"muted by silence #{silence.id}" if silence and not audible else ""
     deliveries = [
         Delivery(
             transition=transition,
@@ -79,6 +78,7 @@ def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delive
             next_attempt_at=now,
         )
         for channel in alert.rule.channels.filter(enabled=True)
+        if hears(channel.kind, transition.event)
     ]
     Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     ids = list(
@@ -247,6 +247,7 @@ def build_notification(transition: AlertTransition) -> Notification:
         started_at=alert.started_at,
         url=url,
         dashboard_url=dashboard,
+        fingerprint=alert.fingerprint,
     )
 
 

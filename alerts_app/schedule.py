@@ -36,6 +36,7 @@ from alerts_app.lifecycle import apply_result
 from alerts_app.models import AlertRule, CheckResult
 from monitor_site import enqueue
 from monitor_site.celery import app
+from monitor_site.metrics import RULE_EVALUATION_SECONDS
 
 logger = logging.getLogger(__name__)
 Claim = tuple[int, int, datetime]  # (rule id, interval, slot)
@@ -201,7 +202,8 @@ def lock_rule(rule_id: int, slot: datetime | None) -> AlertRule | None:
 
 
 def run_rule(rule: AlertRule, now: datetime, slot: datetime | None) -> CheckResult:
-    result = evaluate_rule(rule, now, store=True)
+    with RULE_EVALUATION_SECONDS.labels(rule.kind).time():
+        result = evaluate_rule(rule, now, store=True)
     apply_result(rule, result, now)
     mark_run(rule, now, slot)
     return result

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 OK, PENDING, FIRING, RESOLVED = "ok", "pending", "firing", "resolved"
 BREACHED, INSUFFICIENT, ERROR = "breached", "insufficient_data", "error"
-NOTIFYING_EVENTS = frozenset({"firing", "resolved", "repeat"})
+NOTIFYING_EVENTS = frozenset({"firing", "resolved", "repeat", "acknowledged"})
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,12 @@ def repeat_due(alert: AlertSnapshot, policy: Policy, now: datetime) -> bool:
 def should_notify(event: str | None, *, acknowledged: bool = False, silenced: bool = False) -> bool:
     """Whether an event reaches the channels: the one place that decides when to stay quiet.
 
-    `pending` and `cleared` are history only; a silence mutes everything (state goes on);
-    an acknowledged alert gets no reminders but still announces that it resolved.
+    `pending` and `cleared` are history only; a silence mutes everything (state goes on)
+    but an acknowledgement, which only quiets the pagers that heard the alert; an
+    acknowledged alert gets no reminders but still announces that it resolved.
     """
+    if event == "acknowledged":
+        return True
     if event not in NOTIFYING_EVENTS or silenced:
         return False
     return not (event == "repeat" and acknowledged)

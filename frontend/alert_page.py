@@ -11,11 +11,11 @@ import math
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 
 from access.channels import visible_channels
 from access.roles import is_unrestricted
-from alerts_app import kinds
+from alerts_app import kinds, silences
 from alerts_app.checks import causes as checks_causes
 from alerts_app.models import Alert, AlertState, CheckResult, Delivery, Silence
 from alerts_app.rule_fields import parse_duration
@@ -215,14 +215,9 @@ def history(alert: Alert, user) -> list:
 
 
 def active_silences(alert: Alert, now: datetime) -> list[Silence]:
-    """Silences covering the alert's rule or model now."""
-    return list(
-        Silence.objects.filter(
-            Q(rule_id=alert.rule_id) | Q(rule=None, model_id=alert.rule.model_id),
-            starts_at__lte=now,
-            ends_at__gt=now,
-        ).order_by("ends_at")
-    )
+    """Silences whose matchers cover the alert now, the one ending first first."""
+    found = silences.covering(silences.alert_labels(alert), silences.active_silences(now))
+    return sorted(found, key=lambda silence: silence.ends_at)
 
 
 def silence_end(choice: str, custom: str, now: datetime) -> datetime:

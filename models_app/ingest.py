@@ -36,6 +36,7 @@ from models_app.pgcopy import (
     text_value,
     uses_copy,
 )
+from monitor_site.metrics import count_ingested
 
 TOUCH_EVERY = timedelta(seconds=1)
 # The late-label sweep: pending labels examined per model and sweep, and how long a
@@ -73,6 +74,7 @@ def record_metrics(version: ModelVersion, rows: list[dict]) -> int:
             batch_size=2000,
         )
     touch_model(version.model)
+    count_ingested(version.model.name, "metrics", len(rows))
     return len(rows)
 
 
@@ -224,6 +226,7 @@ def record_predictions(version: ModelVersion, rows: list[dict]) -> int:
         raise duplicate_id_error(model, rows) from None
     profiles.record_profiles(version, rows)
     touch_model(model)
+    count_ingested(model.name, "predictions", len(rows))
     return len(rows)
 
 
@@ -301,6 +304,7 @@ def record_labels(model: Model, rows: list[dict]) -> dict:
     if unmatched:
         keep_pending(model, unmatched, now)
     touch_model(model, now)
+    count_ingested(model.name, "labels", len(rows))
     return {"matched": len(matches), "unmatched": list(unmatched)}
 
 
@@ -350,4 +354,5 @@ def record_parameters(version: ModelVersion, rows: list[dict]) -> int:
     else:
         ParameterStat.objects.bulk_create(objects, batch_size=1000)
     touch_model(version.model)
+    count_ingested(version.model.name, "parameters", len(rows))
     return len(rows)

@@ -358,6 +358,8 @@ MODELWATCH_NOTIFY_REQUEUE_AFTER = envint("MODELWATCH_NOTIFY_REQUEUE_AFTER", "60"
 MODELWATCH_NOTIFY_STUCK_AFTER = envint("MODELWATCH_NOTIFY_STUCK_AFTER", "600")
 MODELWATCH_WEBHOOK_TIMEOUT = envfloat("MODELWATCH_WEBHOOK_TIMEOUT", "10")
 MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = envbool("MODELWATCH_ALLOW_PRIVATE_WEBHOOKS", "0")
+# /metrics for Prometheus: off (404) while empty; else scrapes send it as a bearer token.
+MODELWATCH_METRICS_TOKEN = env("MODELWATCH_METRICS_TOKEN", "")
 CELERY_BEAT_SCHEDULE = {
     # Liveness: /healthz reports the last beat-driven heartbeat a worker executed.
     "worker-heartbeat": {

@@ -1,4 +1,5 @@
-"""Root URLs: admin, the REST API under /api/v1/, its schema and docs, health, dashboards."""
+"""Root URLs: admin, the REST API under /api/v1/, its schema and docs, health, Prometheus
+metrics, dashboards."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -8,11 +9,13 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from access.login_limits import LimitedLoginView
+from alerts_app.metrics import metrics_view
 from monitor_site.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init code as a file: no inline script (CSP).
     path(

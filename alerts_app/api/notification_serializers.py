@@ -9,13 +9,20 @@ from rest_framework import serializers
 
 from alerts_app.models import Alert, AlertTransition, Channel, Delivery
 from alerts_app.outbox import alert_links
-from alerts_app.transports import validate_channel_config
+from alerts_app.transports import public_config, secrets_set, validate_channel_config
 from models_app.models import Model
 
 
 class ChannelSerializer(serializers.ModelSerializer):
     config = serializers.JSONField(
-        help_text='email: {"address": "a@x.com, b@y.com"}; webhook and slack: {"url": "https://…"}.'
+        help_text='email: {"address": "a@x.com, b@y.com"}; webhook: {"url": "https://…", '
+        '"secret"?: "…"}; slack, msteams: {"url": "https://…"}; pagerduty: {"routing_key": '
+        '"…", "url"?: "…"}; opsgenie: {"api_key": "…", "url"?: "…"}. Secrets (secret, '
+        "routing_key, api_key) are write-only: never shown back, kept when left out of a "
+        'PATCH, removed by "".'
+    )
+    secrets_set = serializers.SerializerMethodField(
+        help_text="The secret fields of the config that hold a value."
     )
 
     shared_models = serializers.SlugRelatedField(
@@ -34,6 +41,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "name",
             "kind",
             "config",
+            "secrets_set",
             "enabled",
             "shared_with_all_models",
             "shared_models",
@@ -41,11 +49,20 @@ class ChannelSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "created_at"]
 
+    def to_representation(self, channel: Channel) -> dict:
+        shown = super().to_representation(channel)
+        shown["config"] = public_config(channel.kind, channel.config)
+        return shown
+
+    def get_secrets_set(self, channel: Channel) -> list[str]:
+        return secrets_set(channel.kind, channel.config)
+
     def validate(self, attrs: dict) -> dict:
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        stored = self.instance.config if self.instance and self.instance.kind == kind else None
         config = attrs.get("config", getattr(self.instance, "config", None))
         try:
-            attrs["config"] = validate_channel_config(kind, config)
+            attrs["config"] = validate_channel_config(kind, config, stored)
         except DjangoValidationError as exc:
             errors = exc.message_dict
             raise serializers.ValidationError(

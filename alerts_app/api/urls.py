@@ -1,15 +1,17 @@
-"""The alerting API: rules, channels, alerts."""
+"""The alerting API: rules, channels, alerts, silences."""
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from alerts_app.api.notification_views import AlertViewSet, ChannelViewSet, ModelHealthView
+from alerts_app.api.silence_views import SilenceViewSet
 from alerts_app.api.views import RuleViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("rules", RuleViewSet, basename="rule")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("silences", SilenceViewSet, basename="silence")
 
 urlpatterns = router.urls + [
     path("models/<slug:name>/health/", ModelHealthView.as_view(), name="model-health"),

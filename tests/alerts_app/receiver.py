@@ -50,6 +50,7 @@ class Receiver:
                 {
                     "path": path,
                     "body": json.loads(raw or b"null"),
+                    "raw": raw,
                     "headers": headers,
                     "answered": code,
                 }

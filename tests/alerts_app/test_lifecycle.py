@@ -133,7 +133,7 @@ def test_an_acknowledged_alert_stops_repeating_but_still_resolves(rule):
     for minute in (1, 2, 3):
         apply(rule, minute)
     apply(rule, 4, "ok", 0.1)
-    assert events(Alert.objects.get()) == ["firing", "resolved"]
+    assert events(Alert.objects.get()) == ["firing", "acknowledged", "resolved"]
     assert Delivery.objects.filter(transition__event="resolved", status="pending").count() == 2
 
 

@@ -279,7 +279,16 @@ def test_a_name_that_does_not_resolve_here_is_accepted_at_validation(monkeypatch
             {"url": "https://hooks.example.com/x", "channel": "#a"},
             {"channel": ["Unknown field. Known: ['url']."]},
         ),
-        ("sms", {}, {"kind": ["Choose one of ['email', 'slack', 'webhook']."]}),
+        (
+            "sms",
+            {},
+            {
+                "kind": [
+                    "Choose one of ['email', 'msteams', 'opsgenie', 'pagerduty', 'slack', "
+                    "'webhook']."
+                ]
+            },
+        ),
         ("webhook", [], {"config": ["Expected a JSON object."]}),
     ],
 )
