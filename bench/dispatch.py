@@ -11,8 +11,15 @@ data quality, performance, latency, error rate, no data). Then, in the same run:
    `celery worker --concurrency 2` evaluates them; the clock stops when the 1,000th
    result of the cycle is stored.
 
-Prints seconds and rules/s of both, their ratio, the per-kind serial cost, and the
-statuses. Goal: the cycle within 30 s on 2 cores.
+With `--policies N` (default 10) the rules have no channels of their own and N
+notification policies route them (by model, tags, severity and kind, with `continue`,
+grouped by model or by model and severity, and a catch-all default), so every firing
+alert of the cycle also joins its incidents in the evaluating transaction; alerts and
+incidents are cleared between the two runs so that both fire and route the same alerts.
+Afterwards the incidents' first notifications are flushed in this process (timed).
+
+Prints seconds and rules/s of both, their ratio, the per-kind serial cost, the
+statuses and the incidents. Goal: the cycle within 30 s on 2 cores.
 
     CELERY_BROKER_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/dispatch.py
 """
@@ -162,6 +169,58 @@ def seed(models: int) -> None:
     )
 
 
+def seed_policies(count: int) -> None:
+    """`count` policies: a catch-all default plus policies by model, tags, severity and
+    kind (some with `continue`), all to one webhook channel (never sent: flushed only)."""
+    from alerts_app.models import Channel, NotificationPolicy
+    from models_app.models import Model
+
+    if count <= 0:
+        return
+    names = list(Model.objects.order_by("name").values_list("name", flat=True))
+    for index, name in enumerate(names):
+        Model.objects.filter(name=name).update(tags=["even" if index % 2 else "odd"])
+    channel = Channel.objects.create(
+        name="bench-hook", kind="webhook", config={"url": "https://hooks.example.com/bench"}
+    )
+    shapes = [
+        {"matchers": {"severity": ["critical"]}, "group_by": ["model", "severity"]},
+        {"matchers": {"kind": ["data_drift", "prediction_drift"]}, "continue_matching": True},
+        {"matchers": {"tags": ["odd"]}, "group_by": ["model", "kind"]},
+        {"matchers": {"kind": ["no_data"]}},
+    ]
+    for i in range(count - 1):
+        fields = (
+            shapes[i % len(shapes)]
+            if i < len(shapes)
+            else {"matchers": {"model": names[i::count][:10]}}
+        )
+        policy = NotificationPolicy.objects.create(name=f"policy-{i}", **fields)
+        policy.channels.set([channel])
+    default = NotificationPolicy.objects.create(name="default", matchers={})
+    default.channels.set([channel])
+
+
+def clear_alerts() -> None:
+    from alerts_app.models import Alert, Incident
+
+    Incident.objects.all().delete()
+    Alert.objects.all().delete()
+
+
+def flush_incidents() -> tuple[int, int, float]:
+    """(incidents, their alerts, seconds to flush every first notification)."""
+    from django.utils import timezone
+
+    from alerts_app.incidents import flush_due_incidents
+    from alerts_app.models import Incident, IncidentAlert
+
+    start = time.perf_counter()
+    flush_due_incidents(timezone.now() + timedelta(minutes=1))
+    took = time.perf_counter() - start
+    return Incident.objects.count(), IncidentAlert.objects.count(), took
+
+
 def serial_baseline() -> tuple[float, dict, Counter]:
     """Every rule evaluated in this process, one after the other."""
     from alerts_app.models import AlertRule
@@ -265,16 +324,20 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--policies", type=int, default=10)
+    parser.add_argument("--database", default="mw_bench_dispatch", help="scratch database")
     args = parser.parse_args()
     if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
         sys.exit("set CELERY_BROKER_URL=redis://... (a Redis database of your own)")
-    _, env = bench_database("mw_bench_dispatch")
+    _, env = bench_database(args.database)
     setup_django(env)
     t0 = time.perf_counter()
     seed(args.models)
     print(f"seeded {args.models} models in {time.perf_counter() - t0:.1f} s")
+    seed_policies(args.policies)
     rules = args.models * len(RULES)
     serial, per_kind, serial_statuses = serial_baseline()
+    clear_alerts()
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     worker = start_workers(env | {"LOG_LEVEL": "WARNING"}, queue, args.concurrency)
     try:
@@ -284,6 +347,11 @@ def main() -> None:
         worker.terminate()
         worker.wait(timeout=30)
     report(serial, per_kind, serial_statuses, cycle, statuses, rules)
+    incidents, members, took = flush_incidents()
+    print(
+        f"policies: {args.policies}; incidents: {incidents} holding {members} alert "
+        f"memberships; first notifications flushed in {took:.2f} s (in process)"
+    )
 
 
 if __name__ == "__main__":
