@@ -25,6 +25,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -168,8 +169,7 @@ def leave(alert: Alert, now: datetime) -> None:
         Incident.objects.filter(id=incident.id).update(
             state=Incident.State.RESOLVED, resolved_at=now, next_flush_at=now
         )
-        incident.next_flush_at = None
-        schedule(incident, now, now)
+        transaction.on_commit(lambda incident_id=incident.id: enqueue_flush(incident_id))
 
 
 def enqueue_flush(incident_id: int, countdown: float = 0) -> None:
@@ -316,7 +316,12 @@ def record_notification(
     incident.last_notified_at = now
     IncidentDelivery.objects.bulk_create(
         [
-            IncidentDelivery(notification=notification, channel_id=channel_id, created_at=now)
+            IncidentDelivery(
+                notification=notification,
+                channel_id=channel_id,
+                created_at=now,
+                next_attempt_at=now,
+            )
             for channel_id in incident_channels(incident)
         ],
         ignore_conflicts=True,
@@ -488,9 +493,16 @@ def acknowledge(incident_id: int, user, now: datetime, note: str = "") -> Incide
     incident = Incident.objects.filter(id=incident_id).first()
     if incident is None or incident.acknowledged_at is None:
         return None
-    from alerts_app.lifecycle import acknowledge as acknowledge_alert  # lifecycle imports us
-
-    firing = incident.members.filter(resolved_at=None, alert__state=AlertState.FIRING)
-    for alert_id in firing.values_list("alert_id", flat=True):
-        acknowledge_alert(alert_id, user, now, note)
+    # As lifecycle.acknowledge, for every firing alert of the incident at once.
+    member_ids = incident.members.filter(resolved_at=None).values("alert_id")
+    Alert.objects.filter(
+        id__in=member_ids,
+        state__in=[AlertState.PENDING, AlertState.FIRING],
+        acknowledged_at=None,
+    ).update(
+        acknowledged_at=now,
+        acknowledged_by=user,
+        acknowledged_note=note,
+        revision=F("revision") + 1,
+    )
     return incident

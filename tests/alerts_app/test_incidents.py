@@ -253,3 +253,18 @@ def test_incident_deliveries_are_sent_once_and_retried_like_deliveries(model, po
     assert incidents.deliver_incident(delivery.id, at(32)) is None  # claimed once
     assert [b["event"] for b in sent] == ["firing"]
     assert IncidentDelivery.objects.get().log[0]["ok"] is True
+
+
+def test_email_and_slack_carry_the_incident_in_one_line_and_list_each_alert(model, policy):
+    from alerts_app.transports import email_bodies, slack_payload
+
+    breach(rule(model, "A"), 0)
+    breach(rule(model, "B"), 0)
+    incident = Incident.objects.get()
+    notification = as_notification(flush_incident(incident.id, at(30)).body)
+    subject, plain, html = email_bodies(notification)
+    assert subject == f"[FIRING] Incident #{incident.id}: 2 of 2 alerts firing on fraud: A, B"
+    assert "firing: A on fraud" in plain and "firing: B on fraud" in plain
+    assert slack_payload(notification)["blocks"][0]["text"]["text"].startswith(
+        f"[FIRING] Incident #{incident.id}"
+    )
