@@ -268,3 +268,17 @@ def test_email_and_slack_carry_the_incident_in_one_line_and_list_each_alert(mode
     assert slack_payload(notification)["blocks"][0]["text"]["text"].startswith(
         f"[FIRING] Incident #{incident.id}"
     )
+
+
+def test_an_alert_held_back_by_inhibition_is_announced_once_the_inhibitor_resolves(model):
+    no_data = rule(model, "Silent feed", kind="no_data", config={"window": "10m"})
+    drift = rule(model, "Drift", kind="data_drift", config={})
+    drift.channels.set([make_channel("own")])
+    breach(no_data, 0)
+    breach(drift, 5)
+    assert Delivery.objects.get().status == "muted"
+    assert Alert.objects.get(rule=drift).muted is True
+    breach(no_data, 10, status="ok")
+    (transition,) = breach(drift, 20)
+    assert transition.event == "repeat"
+    assert list(transition.deliveries.values_list("status", flat=True)) == ["pending"]
