@@ -110,32 +110,37 @@ def join(alert: Alert, match: routing.Match, now: datetime) -> Incident:
 
 def open_incident(alert: Alert, match: routing.Match, now: datetime) -> Incident:
     """The open incident of the group, locked; opened when there is none (a concurrent
-    opener wins through the unique index and we use theirs)."""
-    while True:
-        found = (
-            Incident.objects.select_for_update()
-            .filter(group_key=match.group_key, state=Incident.State.FIRING)
-            .first()
-        )
-        if found is not None:
-            return found
+    opener wins through the unique index, and the next try locks theirs)."""
+    for _ in range(2):
         try:
-            with transaction.atomic():
-                return Incident.objects.create(
-                    policy_id=match.policy_id,
-                    model_id=alert.rule.model_id if "model" in match.group_labels else None,
-                    group_key=match.group_key,
-                    labels=match.group_labels,
-                    channels=list(match.channels),
-                    group_wait=match.group_wait,
-                    group_interval=match.group_interval,
-                    repeat_interval=match.repeat_interval,
-                    mute_timings=list(match.mute_timings),
-                    started_at=now,
-                    next_flush_at=now + timedelta(seconds=match.group_wait),
-                )
+            return locked_or_opened(alert, match, now)
         except IntegrityError:
             continue
+    return locked_or_opened(alert, match, now)
+
+
+def locked_or_opened(alert: Alert, match: routing.Match, now: datetime) -> Incident:
+    found = (
+        Incident.objects.select_for_update()
+        .filter(group_key=match.group_key, state=Incident.State.FIRING)
+        .first()
+    )
+    if found is not None:
+        return found
+    with transaction.atomic():
+        return Incident.objects.create(
+            policy_id=match.policy_id,
+            model_id=alert.rule.model_id if "model" in match.group_labels else None,
+            group_key=match.group_key,
+            labels=match.group_labels,
+            channels=list(match.channels),
+            group_wait=match.group_wait,
+            group_interval=match.group_interval,
+            repeat_interval=match.repeat_interval,
+            mute_timings=list(match.mute_timings),
+            started_at=now,
+            next_flush_at=now + timedelta(seconds=match.group_wait),
+        )
 
 
 def change_due(incident: Incident, now: datetime) -> datetime:

@@ -1,8 +1,10 @@
 """Incidents: grouping through policies, one notification per change, inhibition."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from alerts_app import incidents, lifecycle
@@ -18,7 +20,7 @@ from alerts_app.models import (
 )
 from alerts_app.transports import webhook_payload
 from tests.alerts_app.results import result
-from tests.factories import make_alert_rule, make_channel, make_user
+from tests.factories import make_alert_rule, make_channel, make_model, make_user
 
 pytestmark = pytest.mark.django_db
 T0 = timezone.now().replace(microsecond=0)
@@ -282,3 +284,55 @@ def test_an_alert_held_back_by_inhibition_is_announced_once_the_inhibitor_resolv
     (transition,) = breach(drift, 20)
     assert transition.event == "repeat"
     assert list(transition.deliveries.values_list("status", flat=True)) == ["pending"]
+
+
+def in_threads(count: int, work) -> list:
+    """Run `work` in `count` threads started together; return the errors."""
+    barrier, errors = threading.Barrier(count), []
+
+    def worker(index):
+        try:
+            barrier.wait()
+            work(index)
+        except Exception as exc:  # surfaced by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_workers_flushing_one_incident_record_one_notification(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    monkeypatch.setattr("alerts_app.incidents.enqueue_flush", lambda *a, **k: None)
+    monkeypatch.setattr("alerts_app.incidents.enqueue_delivery", lambda *a, **k: None)
+    model = make_model()
+    policy = NotificationPolicy.objects.create(name="all", group_wait=30)
+    policy.channels.set([make_channel()])
+    breach(rule(model, "A"), 0)
+    incident = Incident.objects.get()
+    assert in_threads(4, lambda i: flush_incident(incident.id, at(30))) == []
+    assert IncidentNotification.objects.count() == 1
+    assert IncidentDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alerts_of_one_group_firing_in_four_workers_open_one_incident(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent transactions (PostgreSQL)")
+    monkeypatch.setattr("alerts_app.incidents.enqueue_flush", lambda *a, **k: None)
+    model = make_model()
+    policy = NotificationPolicy.objects.create(name="all", group_wait=30)
+    policy.channels.set([make_channel()])
+    rules = [rule(model, f"R{i}") for i in range(4)]
+    assert in_threads(4, lambda i: breach(rules[i], 0)) == []
+    (incident,) = Incident.objects.all()
+    assert incident.members.count() == 4
+    assert len(flush_incident(incident.id, at(30)).body["alerts"]) == 4
