@@ -139,8 +139,7 @@ def locked_or_opened(alert: Alert, match: routing.Match, now: datetime) -> Incid
             repeat_interval=match.repeat_interval,
             mute_timings=list(match.mute_timings),
             started_at=now,
-            next_flush_at=now + timedelta(seconds=match.group_wait),
-        )
+        )  # `join` schedules its first flush
 
 
 def change_due(incident: Incident, now: datetime) -> datetime:
@@ -152,12 +151,13 @@ def change_due(incident: Incident, now: datetime) -> datetime:
 
 
 def schedule(incident: Incident, due: datetime, now: datetime) -> None:
-    """Bring `next_flush_at` forward to `due` and enqueue a flush for then, after commit."""
-    if incident.next_flush_at is None or due < incident.next_flush_at:
-        incident.next_flush_at = due
-        Incident.objects.filter(id=incident.id).update(next_flush_at=due)
-    countdown = max((incident.next_flush_at - now).total_seconds(), 0)
-    incident_id = incident.id
+    """Bring `next_flush_at` forward to `due` and enqueue a flush for then, after commit
+    (a flush already enqueued for an earlier time covers a later change)."""
+    if incident.next_flush_at is not None and incident.next_flush_at <= due:
+        return
+    incident.next_flush_at = due
+    Incident.objects.filter(id=incident.id).update(next_flush_at=due)
+    countdown, incident_id = max((due - now).total_seconds(), 0), incident.id
     transaction.on_commit(lambda: enqueue_flush(incident_id, countdown))
 
 
