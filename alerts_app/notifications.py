@@ -17,6 +17,7 @@ EVENT_TITLES = {
     "firing": "FIRING",
     "resolved": "RESOLVED",
     "repeat": "STILL FIRING",
+    "update": "UPDATED",
     "acknowledged": "ACKNOWLEDGED",
     "test": "TEST",
 }

@@ -40,7 +40,15 @@ def mrkdwn(text: str) -> str:
 
 def webhook_payload(n: Notification) -> dict:
     """The generic webhook body: the alert (plus `feature` for per-feature alerts) and
-    the causes of the result that broke (empty when none)."""
+    the causes of the result that broke (empty when none). An incident's notification
+    (alerts_app/incidents.py) carries the incident and every alert with its causes."""
+    if n.details.get("incident"):
+        return {
+            "event": n.event,
+            "incident": n.details["incident"],
+            "alerts": n.details.get("alerts", []),
+            "causes": [dict(c) for c in n.causes],
+        }
     return {
         "event": n.event,
         "alert": {
@@ -196,6 +204,7 @@ def email_bodies(n: Notification) -> tuple[str, str, str]:
 PAGERDUTY_ACTIONS = {
     "firing": "trigger",
     "repeat": "trigger",
+    "update": "trigger",  # an incident's alerts changed: the same dedup_key, re-triggered
     "test": "trigger",
     "resolved": "resolve",
     "acknowledged": "acknowledge",
