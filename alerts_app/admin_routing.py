@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from alerts_app import incidents, routing
+from alerts_app import lifecycle, routing
 from alerts_app.models import (
     Incident,
     IncidentAlert,
@@ -134,7 +134,7 @@ class IncidentAdmin(admin.ModelAdmin):
         done = sum(
             1
             for incident in queryset
-            if incidents.acknowledge(incident.id, request.user, timezone.now())
+            if lifecycle.acknowledge_incident(incident.id, request.user, timezone.now())
         )
         messages.success(request, f"Acknowledged {done} incident(s).")
 

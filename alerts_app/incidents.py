@@ -273,7 +273,7 @@ def held_back(alerts: list[Alert], now: datetime) -> dict[int, str]:
     """{alert id: why} for the firing alerts a silence or an inhibiting alert holds back."""
     rules, held = inhibition.inhibitions(), {}
     for alert in alerts:
-        silence = outbox.active_silence(alert.rule, now)
+        silence = outbox.active_silence(alert, now)
         if silence is not None:
             held[alert.id] = f"muted by silence #{silence.id}"
             continue
@@ -380,19 +380,12 @@ def sweep(now: datetime | None = None) -> dict:
 
 
 def acknowledge(incident_id: int, user, now: datetime, note: str = "") -> Incident | None:
-    """Acknowledge a firing incident and its firing alerts (no more repeats); None when
-    it is resolved. Twice is harmless."""
+    """Acknowledge a firing incident (no more repeats); None when it is resolved. Twice
+    is harmless. `lifecycle.acknowledge_incident` also acknowledges its alerts."""
     Incident.objects.filter(
         id=incident_id, state=Incident.State.FIRING, acknowledged_at=None
     ).update(acknowledged_at=now, acknowledged_by=user, acknowledged_note=note)
     incident = Incident.objects.filter(id=incident_id).first()
     if incident is None or incident.acknowledged_at is None:
         return None
-    # Each firing alert through lifecycle.acknowledge, so each records its acknowledged
-    # transition (the pagers of rules with channels of their own hear it once).
-    from alerts_app import lifecycle  # lifecycle imports this module
-
-    member_ids = incident.members.filter(resolved_at=None).values_list("alert_id", flat=True)
-    for alert_id in member_ids:
-        lifecycle.acknowledge(alert_id, user, now, note)
     return incident

@@ -237,6 +237,19 @@ def acknowledge(alert_id: int, user, now: datetime, note: str = "") -> Alert | N
     return alert
 
 
+def acknowledge_incident(incident_id: int, user, now: datetime, note: str = ""):
+    """Acknowledge a firing incident and each of its firing alerts, every alert through
+    `acknowledge` (its acknowledged transition tells its pagers once); None when the
+    incident is resolved."""
+    incident = incidents.acknowledge(incident_id, user, now, note)
+    if incident is not None:
+        for alert_id in incident.members.filter(resolved_at=None).values_list(
+            "alert_id", flat=True
+        ):
+            acknowledge(alert_id, user, now, note)
+    return incident
+
+
 def record_acknowledgement(alert: Alert, user, note: str, now: datetime) -> AlertTransition:
     who = user.get_username() if getattr(user, "is_authenticated", False) else "someone"
     transition = AlertTransition.objects.create(

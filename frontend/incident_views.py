@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from access.roles import EDIT, has_model_perm, is_unrestricted, visible_models
-from alerts_app import incidents
+from alerts_app import lifecycle
 from alerts_app.inhibition import inhibition_text, inhibitor_of
 from alerts_app.models import Incident
 from frontend import alert_page
@@ -93,7 +93,7 @@ def acknowledge_incident(request, pk: int):
     if not may_act(request.user, incident):
         raise PermissionDenied("Acknowledging needs the editor role on the model.")
     note = request.POST.get("note", "").strip()[:NOTE_MAX]
-    if incidents.acknowledge(incident.pk, request.user, timezone.now(), note):
+    if lifecycle.acknowledge_incident(incident.pk, request.user, timezone.now(), note):
         messages.success(request, f"Acknowledged incident #{incident.pk} and its alerts.")
     else:
         messages.info(request, f"Incident #{incident.pk} is resolved.")

@@ -254,5 +254,5 @@ class IncidentSerializer(serializers.ModelSerializer):
         return incident_url(incident.id)
 
 
-class AcknowledgeSerializer(serializers.Serializer):
+class IncidentAcknowledgeSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

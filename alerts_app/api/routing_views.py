@@ -19,9 +19,9 @@ from rest_framework.response import Response
 
 from access.permissions import IsStaff, is_token_request
 from access.roles import EDIT, VIEW, has_model_perm, is_unrestricted, visible_models
-from alerts_app import incidents
+from alerts_app import lifecycle
 from alerts_app.api.routing_serializers import (
-    AcknowledgeSerializer,
+    IncidentAcknowledgeSerializer,
     IncidentSerializer,
     InhibitRuleSerializer,
     PolicySerializer,
@@ -132,7 +132,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         return found.filter(model__in=visible_models(self.request.user).values("pk"))
 
     @extend_schema(
-        request=AcknowledgeSerializer,
+        request=IncidentAcknowledgeSerializer,
         responses={200: IncidentSerializer, 409: OpenApiResponse(description="Resolved")},
     )
     @action(detail=True, methods=["post"], filterset_class=None)
@@ -145,9 +145,11 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied(
                 f'You need the editor role on model "{incident.model}" to do this.'
             )
-        note = AcknowledgeSerializer(data=request.data)
+        note = IncidentAcknowledgeSerializer(data=request.data)
         note.is_valid(raise_exception=True)
-        done = incidents.acknowledge(incident.id, request.user, timezone.now(), note.data["note"])
+        done = lifecycle.acknowledge_incident(
+            incident.id, request.user, timezone.now(), note.data["note"]
+        )
         if done is None:
             return Response(
                 {

@@ -218,8 +218,14 @@ def test_acknowledging_an_incident_acknowledges_its_alerts_and_stops_repeats(mod
     incident = Incident.objects.get()
     flush_incident(incident.id, at(30))
     user = make_user("bob")
-    assert incidents.acknowledge(incident.id, user, at(40), "on it").acknowledged_by == user
-    assert Alert.objects.get().acknowledged_note == "on it"
+    done = lifecycle.acknowledge_incident(incident.id, user, at(40), "on it")
+    assert done.acknowledged_by == user
+    alert = Alert.objects.get()
+    assert alert.acknowledged_note == "on it"
+    # each alert's acknowledgement is recorded as its own transition (what pagers hear)
+    assert list(
+        alert.transitions.filter(event="acknowledged").values_list("message", flat=True)
+    ) == ["Acknowledged by bob: on it"]
     assert flush_incident(incident.id, at(200)) is None  # no repeat once acknowledged
 
 
