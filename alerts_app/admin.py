@@ -11,7 +11,6 @@ Channels: "Send test notification".
 from datetime import timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -22,6 +21,7 @@ from django.utils.html import format_html
 
 from access.channels import routable_channels
 from alerts_app import admin_links, lifecycle
+from alerts_app.admin_evaluate import evaluation_message, evaluation_row
 from alerts_app.admin_forms import (
     ChannelForm,
     config_field_names,
@@ -29,8 +29,8 @@ from alerts_app.admin_forms import (
     kind_summary,
     rule_form_for,
 )
-from alerts_app.admin_results import explain, number, one_line
-from alerts_app.evaluate import EVALUATE_NOW_MEANING, Evaluation, RuleDisabled, evaluate_now
+from alerts_app.admin_results import badge, explain, number, one_line
+from alerts_app.evaluate import EVALUATE_NOW_MEANING
 from alerts_app.kinds import BY_NAME
 from alerts_app.models import (
     Alert,
@@ -44,24 +44,6 @@ from alerts_app.models import (
 )
 from alerts_app.outbox import send_test_notification
 from alerts_app.transports import TransportError
-
-STATE_COLOURS = {
-    "firing": "#cf222e",
-    "pending": "#bf8700",
-    "resolved": "#1a7f37",
-    "ok": "#1a7f37",
-    "breached": "#cf222e",
-    "insufficient_data": "#656d76",
-    "error": "#8250df",
-}
-
-
-def badge(text: str | None) -> str:
-    if not text:
-        return "—"
-    # A class, not an inline style (refused by the CSP): see access/static/access/admin.css
-    state = text if text in STATE_COLOURS else "other"
-    return format_html('<b class="mw-state mw-state-{}">{}</b>', state, text.replace("_", " "))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -385,69 +367,6 @@ class AlertRuleAdmin(admin.ModelAdmin):
             f"Silenced {queryset.count()} rule(s) until "
             f"{timezone.localtime(now + length):%Y-%m-%d %H:%M}.",
         )
-
-
-def evaluation_row(rule: AlertRule) -> dict:
-    """One rule's "Evaluate now": the stored result explained and what its alerts did, or
-    why nothing was stored."""
-    row = {"rule": rule, "url": reverse("admin:alerts_app_alertrule_change", args=[rule.id])}
-    try:
-        done = evaluate_now(rule.id)
-    except RuleDisabled as exc:
-        return row | {"status": "error", "error": str(exc)}
-    except AlertRule.DoesNotExist:
-        return row | {"status": "error", "error": "The rule was deleted meanwhile."}
-    except ValidationError as exc:
-        return row | {"status": "error", "error": f"Invalid stored config: {exc.messages}"}
-    except Exception as exc:  # shown to the user; the dispatcher would store an error result
-        return row | {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-    return row | result_row(done)
-
-
-def result_row(done: Evaluation) -> dict:
-    result = done.result
-    return {
-        "status": result.status,
-        "badge": badge(result.status),
-        "result": result,
-        "result_url": reverse("admin:alerts_app_checkresult_change", args=[result.id]),
-        "rule_page": admin_links.rule_page_url(result.rule),
-        "version": result.version,
-        "explained": explain(
-            result.status, result.value, result.threshold, result.details, result.rule.config
-        ),
-        "changes": [transition_line(t) for t in done.transitions],
-    }
-
-
-def transition_line(transition: AlertTransition) -> dict:
-    """An alert's move in words, with its page and the notifications it queued."""
-    alert = transition.alert
-    deliveries = list(transition.deliveries.values_list("status", flat=True))
-    queued = deliveries.count(Delivery.Status.PENDING)
-    muted = deliveries.count(Delivery.Status.MUTED)
-    feature = f" (feature {alert.feature})" if alert.feature else ""
-    notes = [f"{queued} notification(s) queued"] if queued else []
-    notes += [f"{muted} muted by a silence"] if muted else []
-    return {
-        "text": f"Alert #{alert.id}{feature}: {transition.old} → {transition.new}",
-        "notes": ", ".join(notes) or "nobody notified",
-        "url": admin_links.alert_page_url(alert.id),
-        "queued": queued,
-    }
-
-
-def evaluation_message(rows: list[dict]) -> str:
-    stored = [row for row in rows if "result" in row]
-    moves = sum(len(row["changes"]) for row in stored)
-    queued = sum(change["queued"] for row in stored for change in row["changes"])
-    failed = len(rows) - len(stored)
-    return (
-        f"Evaluated {len(stored)} rule(s) now: each result is stored in the rule's history "
-        f"and applied to its alerts, as a scheduled evaluation would be. {moves} alert(s) "
-        f"changed state; {queued} notification(s) queued."
-        + (f" {failed} rule(s) could not be evaluated: nothing stored for them." if failed else "")
-    )
 
 
 @admin.register(Channel)

@@ -9,14 +9,36 @@ Pure: a result's fields in, rows of strings out (no ORM, no request).
   a cause carries), most drifted first; p-values under 1e-6 read "< 1e-6";
 - data quality: feature, rows, each rate in % (its limit in the header when set),
   breaking yes/no and the score of its cause;
-- every result: its causes (summary and score), why it is insufficient_data or an error.
+- every result: its causes (summary and score), why it is insufficient_data or an error;
+  its status as a coloured badge.
 """
 
 import json
 
+from django.utils.html import format_html
+
 from alerts_app.checks.causes import UNBOUNDED, drift_score, percent, shown_name
 from alerts_app.checks.quality import LIMITS
 from alerts_app.rule_fields import format_number
+
+STATE_COLOURS = {
+    "firing": "#cf222e",
+    "pending": "#bf8700",
+    "resolved": "#1a7f37",
+    "ok": "#1a7f37",
+    "breached": "#cf222e",
+    "insufficient_data": "#656d76",
+    "error": "#8250df",
+}
+
+
+def badge(text: str | None) -> str:
+    if not text:
+        return "—"
+    # A class, not an inline style (refused by the CSP): see access/static/access/admin.css
+    state = text if text in STATE_COLOURS else "other"
+    return format_html('<b class="mw-state mw-state-{}">{}</b>', state, text.replace("_", " "))
+
 
 TINY_P = 1e-6
 DASH = "—"
