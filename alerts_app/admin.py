@@ -1,23 +1,27 @@
 """The admin: the main UI for alert rules, channels and silences; alerts read-only.
 
 Rules: pick a kind first, then a form that explains each config field of that kind and
-validates it like the API. "Evaluate now" runs the check and shows the result without
-storing it or touching any alert. Channels: "Send test notification".
+validates it like the API, and warns (without refusing) when the rule cannot give a verdict
+yet (`rule_warnings`: no reference). "Evaluate now" is `evaluate.evaluate_now`, as over the
+API: the result is stored and applied to the alerts. Results read as tables
+(`admin_results`); rule and channel pages link to the dashboards (`admin_links`).
+Channels: "Send test notification".
 """
 
-import json
 from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Subquery
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from access.channels import routable_channels
-from alerts_app import lifecycle
+from alerts_app import admin_links, lifecycle
+from alerts_app.admin_evaluate import evaluation_message, evaluation_row
 from alerts_app.admin_forms import (
     ChannelForm,
     SilenceForm,
@@ -26,7 +30,8 @@ from alerts_app.admin_forms import (
     kind_summary,
     rule_form_for,
 )
-from alerts_app.evaluate import evaluate_rule
+from alerts_app.admin_results import badge, explain, number, one_line
+from alerts_app.evaluate import EVALUATE_NOW_MEANING
 from alerts_app.kinds import BY_NAME
 from alerts_app.models import (
     Alert,
@@ -40,24 +45,6 @@ from alerts_app.models import (
 )
 from alerts_app.outbox import send_test_notification
 from alerts_app.transports import TransportError
-
-STATE_COLOURS = {
-    "firing": "#cf222e",
-    "pending": "#bf8700",
-    "resolved": "#1a7f37",
-    "ok": "#1a7f37",
-    "breached": "#cf222e",
-    "insufficient_data": "#656d76",
-    "error": "#8250df",
-}
-
-
-def badge(text: str | None) -> str:
-    if not text:
-        return "—"
-    # A class, not an inline style (refused by the CSP): see access/static/access/admin.css
-    state = text if text in STATE_COLOURS else "other"
-    return format_html('<b class="mw-state mw-state-{}">{}</b>', state, text.replace("_", " "))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -90,7 +77,14 @@ class RecentResultInline(ReadOnlyInline):
 
     model = CheckResult
     verbose_name_plural = "Recent results (latest 10)"
-    fields = ["evaluated_at", "status_badge", "value", "threshold", "version", "summary"]
+    fields = [
+        "evaluated_at",
+        "status_badge",
+        "shown_value",
+        "shown_threshold",
+        "version",
+        "summary",
+    ]
     readonly_fields = fields
     limit = 10
 
@@ -110,9 +104,17 @@ class RecentResultInline(ReadOnlyInline):
     def status_badge(self, result: CheckResult) -> str:
         return badge(result.status)
 
-    @admin.display(description="details")
+    @admin.display(description="why")
     def summary(self, result: CheckResult) -> str:
-        return json.dumps(result.details)[:160]
+        return one_line(result.details)
+
+    @admin.display(description="value")
+    def shown_value(self, result: CheckResult) -> str:
+        return number(result.value)
+
+    @admin.display(description="threshold")
+    def shown_threshold(self, result: CheckResult) -> str:
+        return number(result.threshold)
 
 
 def worst_state_annotations() -> dict:
@@ -144,6 +146,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "model__name"]
     readonly_fields = [
         "kind_description",
+        "dashboard_links",
+        "open_alerts",
         "next_run_at",
         "last_run_at",
         "created_by",
@@ -185,6 +189,14 @@ class AlertRuleAdmin(admin.ModelAdmin):
     def kind_description(self, rule: AlertRule) -> str:
         return format_html("<b>{}</b> — {}", rule.kind, kind_summary(rule.kind))
 
+    @admin.display(description="dashboard")
+    def dashboard_links(self, rule: AlertRule) -> str:
+        return admin_links.rule_dashboard_links(rule) if rule.pk else "—"
+
+    @admin.display(description="open alerts")
+    def open_alerts(self, rule: AlertRule) -> str:
+        return admin_links.open_alert_links(rule) if rule.pk else "—"
+
     def chosen_kind(self, request, obj=None) -> str | None:
         kind = obj.kind if obj else request.POST.get("kind") or request.GET.get("kind")
         return kind if kind in BY_NAME else None
@@ -202,7 +214,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         kind = self.chosen_kind(request, obj)
-        return [
+        dashboard = [("On the dashboard", {"fields": ["dashboard_links", "open_alerts"]})]
+        return (dashboard if obj is not None else []) + [
             (
                 None,
                 {
@@ -272,6 +285,8 @@ class AlertRuleAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         obj.kind = form.kind_name
         super().save_model(request, obj, form, change)
+        for warning in form.warnings:  # saved anyway: the reference may come later
+            self.message_user(request, warning, messages.WARNING)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.evaluate_view)
@@ -281,13 +296,27 @@ class AlertRuleAdmin(admin.ModelAdmin):
         ]
 
     def evaluate_view(self, request, rule_id: int):
+        """GET: what Evaluate now will do, and a button; POST: evaluate and show it."""
         rule = get_object_or_404(AlertRule.objects.select_related("model"), id=rule_id)
-        return self.render_evaluations(request, [rule])
+        if request.method == "POST":
+            return self.render_evaluations(request, [rule])
+        return TemplateResponse(
+            request,
+            "admin/alerts_app/alertrule/evaluate_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"Evaluate {rule.name} now",
+                "rule": rule,
+                "meaning": EVALUATE_NOW_MEANING,
+            },
+        )
 
     def render_evaluations(self, request, rules):
-        """Evaluate each rule now and show the results: nothing stored, nothing notified."""
-        now = timezone.now()
-        rows = [evaluation_row(rule, now) for rule in rules]
+        """Evaluate each rule now (`evaluate_now`: stored, applied to its alerts) and show
+        the results; the message says what that meant."""
+        rows = [evaluation_row(rule) for rule in rules]
+        self.message_user(request, evaluation_message(rows), messages.INFO)
         return TemplateResponse(
             request,
             "admin/alerts_app/alertrule/evaluate.html",
@@ -296,11 +325,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
                 "opts": self.model._meta,
                 "title": "Evaluate now",
                 "rows": rows,
-                "now": now,
+                "meaning": EVALUATE_NOW_MEANING,
             },
         )
 
-    @admin.action(description="Evaluate now (show the result, store and notify nothing)")
+    @admin.action(description="Evaluate now (store the result and apply it to the alerts)")
     def evaluate_now(self, request, queryset):
         return self.render_evaluations(request, list(queryset.select_related("model")[:50]))
 
@@ -341,23 +370,6 @@ class AlertRuleAdmin(admin.ModelAdmin):
         )
 
 
-def evaluation_row(rule: AlertRule, now) -> dict:
-    """One rule's result for the "Evaluate now" page, or the error it raised."""
-    row = {"rule": rule, "url": reverse("admin:alerts_app_alertrule_change", args=[rule.id])}
-    try:
-        result = evaluate_rule(rule, now, store=False)
-    except Exception as exc:  # shown to the user, like the dispatcher's error result
-        return row | {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
-    return row | {
-        "status": result.status,
-        "badge": badge(result.status),
-        "value": result.value,
-        "threshold": result.threshold,
-        "version": result.version,
-        "details": json.dumps(result.details, indent=2),
-    }
-
-
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     form = ChannelForm
@@ -365,11 +377,39 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ["kind", "enabled", "shared_with_all_models"]
     filter_horizontal = ["shared_models"]
     search_fields = ["name"]
+    readonly_fields = ["used_by", "recent_deliveries"]
     actions = ["send_test", "enable_channels", "disable_channels"]
+
+    def get_fieldsets(self, request, obj=None):
+        main = [
+            (
+                None,
+                {
+                    "fields": [
+                        "name",
+                        "kind",
+                        "target",
+                        "enabled",
+                        "shared_with_all_models",
+                        "shared_models",
+                    ]
+                },
+            )
+        ]
+        used = [("Where it is used", {"fields": ["used_by", "recent_deliveries"]})]
+        return main + (used if obj is not None else [])
 
     @admin.display(description="address or URL")
     def target(self, channel: Channel) -> str:
         return channel.config.get("address") or channel.config.get("url") or ""
+
+    @admin.display(description="rules sending here")
+    def used_by(self, channel: Channel) -> str:
+        return admin_links.channel_rule_links(channel) if channel.pk else "—"
+
+    @admin.display(description="recent deliveries")
+    def recent_deliveries(self, channel: Channel) -> str:
+        return admin_links.delivery_links(channel) if channel.pk else "—"
 
     @admin.action(description="Send test notification")
     def send_test(self, request, queryset):
@@ -500,11 +540,69 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 @admin.register(CheckResult)
 class CheckResultAdmin(ReadOnlyAdmin):
-    list_display = ["evaluated_at", "rule", "status", "value", "threshold", "version"]
+    """A result as a per-feature table and its causes; the raw JSON folded below."""
+
+    list_display = [
+        "evaluated_at",
+        "rule",
+        "status",
+        "shown_value",
+        "shown_threshold",
+        "version",
+        "why",
+    ]
     list_filter = ["status", "rule__kind", "rule__model"]
     list_select_related = ["rule", "version"]
     search_fields = ["rule__name"]
     date_hierarchy = "evaluated_at"
+    fields = [
+        "rule_links",
+        "version",
+        "evaluated_at",
+        "status_badge",
+        "shown_value",
+        "shown_threshold",
+        "explanation",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("rule__model", "version")
+
+    @admin.display(description="rule")
+    def rule_links(self, result: CheckResult) -> str:
+        edit = reverse("admin:alerts_app_alertrule_change", args=[result.rule_id])
+        return format_html(
+            '<a href="{}">{}</a> ({} on {}) · {}',
+            edit,
+            result.rule.name,
+            result.rule.kind,
+            result.rule.model.name,
+            admin_links.rule_dashboard_links(result.rule),
+        )
+
+    @admin.display(description="status")
+    def status_badge(self, result: CheckResult) -> str:
+        return badge(result.status)
+
+    @admin.display(description="why")
+    def why(self, result: CheckResult) -> str:
+        return one_line(result.details)
+
+    @admin.display(description="value")
+    def shown_value(self, result: CheckResult) -> str:
+        return number(result.value)
+
+    @admin.display(description="threshold")
+    def shown_threshold(self, result: CheckResult) -> str:
+        return number(result.threshold)
+
+    @admin.display(description="result")
+    def explanation(self, result: CheckResult) -> str:
+        context = explain(
+            result.status, result.value, result.threshold, result.details, result.rule.config
+        )
+        return render_to_string("admin/alerts_app/checkresult/_result.html", {"r": context})
 
 
 from alerts_app import admin_routing  # noqa: E402,F401 - routing's admin (its own module)

@@ -3,6 +3,8 @@
 Both validate with the API's functions (`rule_config.validate_config`,
 `rule_config.validate_rule_fields`, `transports.validate_channel_config`), so a bad value
 gets the same message in the admin as over the API, shown next to the field at fault.
+A rule form also carries `warnings` (`rule_warnings`, as the API's `"warnings"`): shown
+above the form, they never refuse the save.
 """
 
 from django import forms
@@ -20,6 +22,7 @@ from alerts_app.rule_config import (
     validate_config,
     validate_rule_fields,
 )
+from alerts_app.rule_warnings import reference_note, rule_warnings
 from alerts_app.transports import TRANSPORTS, secrets_set, validate_channel_config
 
 CONFIG_PREFIX = "cfg_"
@@ -139,6 +142,15 @@ class RuleFormBase(forms.ModelForm):
         config = self.instance.config if self.instance.pk else {}
         for key, spec in kind_of(self.kind_name).fields.items():
             self.fields[CONFIG_PREFIX + key].initial = initial_value(spec, config.get(key))
+        self.warnings = self.initial_warnings(config)
+
+    def initial_warnings(self, config: dict) -> list[str]:
+        """A stored rule's warnings; on a new rule of a kind that needs a reference, which
+        models lack one (the model is not chosen yet)."""
+        if self.instance.pk:
+            return rule_warnings(self.kind_name, self.instance.model, config)
+        note = reference_note(self.kind_name, self.fields["model"].queryset)
+        return [note] if note else []
 
     def clean_kind(self):
         return self.kind_name  # the kind is chosen before the form; it does not change here
@@ -159,6 +171,7 @@ class RuleFormBase(forms.ModelForm):
                 )
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
+        self.warnings = rule_warnings(self.kind_name, cleaned.get("model"), self.instance.config)
         self.check_channels(cleaned.get("model"), cleaned.get("channels"))
         try:
             check_rule_limits(

@@ -16,6 +16,7 @@ from access.fields import EditableModelField
 from alerts_app.evaluate import EVALUATION_TIME_HELP, evaluation_time_allowed
 from alerts_app.models import AlertRule, Channel, CheckResult, RuleKind
 from alerts_app.rule_config import RULE_FIELDS, validate_config, validate_rule_fields
+from alerts_app.rule_warnings import rule_warnings
 from models_app.models import Model, ModelVersion
 
 
@@ -59,6 +60,10 @@ class RuleSerializer(serializers.ModelSerializer):
     repeat_interval = _duration("repeat_interval")
     keep_firing_for = _duration("keep_firing_for")
     channels = ChannelIdsField(required=False)
+    warnings = serializers.SerializerMethodField(
+        help_text="Why the rule cannot give a verdict yet, e.g. its model has no reference "
+        "(saved anyway); [] when nothing is missing."
+    )
 
     class Meta:
         model = AlertRule
@@ -78,8 +83,12 @@ class RuleSerializer(serializers.ModelSerializer):
             "last_run_at",
             "created_at",
             "updated_at",
+            "warnings",
         ]
         read_only_fields = ["id", "last_run_at", "created_at", "updated_at"]
+
+    def get_warnings(self, rule: AlertRule) -> list[str]:
+        return rule_warnings(rule.kind, rule.model, rule.config)
 
     def validate(self, attrs: dict) -> dict:
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
@@ -125,7 +134,9 @@ def check_version(model: Model, version: str | None) -> None:
 
 class EvaluateSerializer(serializers.Serializer):
     store = serializers.BooleanField(
-        default=True, help_text="Store the result in the rule's history (never notifies)."
+        default=True,
+        help_text="Store the result and apply it to the alerts, as a scheduled evaluation "
+        "would (may notify); false: only answer the result.",
     )
     at = serializers.DateTimeField(
         required=False, help_text="Evaluate as of this time (default now): the window ends here."

@@ -4,7 +4,7 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -16,7 +16,13 @@ from alerts_app.api.serializers import (
     EvaluateSerializer,
     RuleSerializer,
 )
-from alerts_app.evaluate import evaluate_rule
+from alerts_app.evaluate import (
+    EVALUATE_NOW_MEANING,
+    EvaluationTooEarly,
+    RuleDisabled,
+    evaluate_now,
+    evaluate_rule,
+)
 from alerts_app.models import AlertRule, RuleKind, Severity
 from alerts_app.rule_config import check_rule_limits
 
@@ -60,23 +66,39 @@ class RuleViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         lifecycle.delete_rule(instance)  # after any evaluation in flight (row lock)
 
-    @extend_schema(request=EvaluateSerializer, responses={200: CheckResultSerializer})
+    @extend_schema(
+        request=EvaluateSerializer,
+        responses={
+            200: CheckResultSerializer,
+            409: OpenApiResponse(description="The rule is disabled (with `store`)."),
+        },
+        description=EVALUATE_NOW_MEANING
+        + ' With `"at"`, the window ends then (not before the rule\'s newest result). '
+        '`"store": false` only shows the result: nothing is stored, no alert moves.',
+    )
     @action(
         detail=True, methods=["post"], serializer_class=EvaluateSerializer, filterset_class=None
     )
     def evaluate(self, request, pk=None):
-        """Evaluate the rule now (or `at`), store the result unless `store` is false; no
-        alert state changes and nothing is notified."""
+        """Evaluate now: store the result and apply it to the alerts (`evaluate_now`, as the
+        admin does), or with `store: false` only answer it."""
         rule = self.get_object()
         params = EvaluateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        now = params.validated_data.get("at") or timezone.now()
+        at = params.validated_data.get("at")
         try:
-            result = evaluate_rule(rule, now, store=params.validated_data["store"])
+            if params.validated_data["store"]:
+                result = evaluate_now(rule.id, at).result
+            else:
+                result = evaluate_rule(rule, at or timezone.now(), store=False)
         except DjangoValidationError as exc:  # a config stored around the validation
             raise ValidationError({"config": exc.message_dict})
         except AlertRule.DoesNotExist:  # deleted while it was evaluated: nothing stored
             raise NotFound("No AlertRule matches the given query.") from None
+        except EvaluationTooEarly as exc:
+            raise ValidationError({"at": [str(exc)]}) from None
+        except RuleDisabled as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(CheckResultSerializer(result).data, status=status.HTTP_200_OK)
 
     @extend_schema(responses={200: CheckResultSerializer(many=True)})

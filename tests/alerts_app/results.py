@@ -1,4 +1,8 @@
-"""Build CheckResults by hand, so lifecycle and notification tests need no telemetry."""
+"""Build CheckResults by hand, so lifecycle and notification tests need no telemetry;
+read the admin's per-feature table of one."""
+
+import re
+from html import unescape
 
 from alerts_app.checks.base import feature_verdict
 from alerts_app.models import CheckResult
@@ -49,3 +53,10 @@ def drift_result(rule, drifted: dict[str, bool], version=None) -> CheckResult:
         verdicts=verdicts,
         drift_share=sum(drifted.values()) / len(drifted),
     )
+
+
+def feature_table(page: str) -> list[list[str]]:
+    """The cells of an admin page's per-feature result table, row by row, as shown."""
+    table = re.search(r'<table class="mw-features">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    return [[unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)] for row in rows]

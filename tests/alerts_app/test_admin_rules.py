@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.html import escape
 
+from alerts_app.evaluate import EVALUATE_NOW_MEANING
 from alerts_app.kinds import KINDS, kind_of
 from alerts_app.models import Alert, AlertRule, CheckResult
 from models_app.models import MetricPoint
@@ -182,13 +184,23 @@ def log_loss(model, value: float) -> None:
     )
 
 
-def test_evaluate_now_shows_the_result_and_stores_or_notifies_nothing(staff, model):
+def test_evaluate_now_asks_first_then_stores_the_result_and_fires(staff, model):
     rule = make_alert_rule(model, channels=[make_channel()])
     log_loss(model, 0.9)
     page = staff.get(f"{LIST}{rule.id}/evaluate/").content.decode()
-    assert "breached" in page and "0.9" in page
-    assert "not stored" in page
-    assert not CheckResult.objects.exists() and not Alert.objects.exists()
+    assert escape(EVALUATE_NOW_MEANING) in page and 'value="Evaluate now"' in page
+    assert not CheckResult.objects.exists()  # a GET changes nothing
+    page = staff.post(f"{LIST}{rule.id}/evaluate/").content.decode()
+    stored = CheckResult.objects.get()
+    assert (stored.status, stored.value) == ("breached", 0.9)
+    assert Alert.objects.get().state == "firing"
+    assert f"result #{stored.id}</a>" in page
+    assert "Alert #" in page and "ok → firing</a>: 1 notification(s) queued" in page
+    assert (
+        "Evaluated 1 rule(s) now: each result is stored in the rule&#x27;s history and applied "
+        "to its alerts, as a scheduled evaluation would be. 1 alert(s) changed state; "
+        "1 notification(s) queued." in page
+    )
 
 
 def test_evaluate_now_as_a_bulk_action(staff, model):
@@ -199,13 +211,23 @@ def test_evaluate_now_as_a_bulk_action(staff, model):
     page = response.content.decode()
     assert page.count('class="module evaluation"') == 2
     assert "insufficient data" in page
+    assert sorted(CheckResult.objects.values_list("rule_id", flat=True)) == [r.id for r in rules]
+    assert not Alert.objects.exists()
+
+
+def test_evaluate_now_shows_an_error_instead_of_crashing_and_stores_nothing(staff, model):
+    rule = make_alert_rule(model, config={"metric": "loss"})  # threshold missing
+    page = staff.post(f"{LIST}{rule.id}/evaluate/").content.decode()
+    assert "Invalid stored config" in page and "Nothing was stored" in page
     assert not CheckResult.objects.exists()
 
 
-def test_evaluate_now_shows_an_error_instead_of_crashing(staff, model):
-    rule = make_alert_rule(model, config={"metric": "loss"})  # threshold missing
-    page = staff.get(f"{LIST}{rule.id}/evaluate/").content.decode()
-    assert "ValidationError" in page
+def test_evaluate_now_refuses_a_disabled_rule(staff, model):
+    rule = make_alert_rule(model, enabled=False)
+    assert 'class="default" disabled>' in staff.get(f"{LIST}{rule.id}/evaluate/").content.decode()
+    page = staff.post(f"{LIST}{rule.id}/evaluate/").content.decode()
+    assert "is disabled: enable it to evaluate it now" in page
+    assert not CheckResult.objects.exists()
 
 
 def test_bulk_disable_and_enable(staff, model):

@@ -10,6 +10,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from alerts_app import evaluate, schedule
+from alerts_app.api import views
 from alerts_app.models import Alert, AlertRule, CheckResult
 from tests.factories import make_alert_rule, make_token, make_user
 
@@ -34,11 +35,23 @@ def deleting_the_rule_midway(rule: AlertRule):
     return mock.patch.object(evaluate, "run_check", run_check)
 
 
+def deleted_before_the_lock(rule: AlertRule):
+    """An evaluate_now whose rule is deleted (committed, as another request would) after
+    the view found it and before the evaluation locks it: once locked, a delete waits."""
+    real = evaluate.evaluate_now
+
+    def evaluate_now(rule_id, at=None):
+        AlertRule.objects.filter(pk=rule.pk).delete()
+        return real(rule_id, at)
+
+    return mock.patch.object(views, "evaluate_now", evaluate_now)
+
+
 def test_evaluate_and_store_of_a_rule_deleted_meanwhile_answers_404_and_stores_nothing(
     staff, model
 ):
     rule = make_alert_rule(model, kind="no_data")
-    with deleting_the_rule_midway(rule):
+    with deleted_before_the_lock(rule):
         response = staff.post(f"/api/v1/rules/{rule.id}/evaluate/", {}, format="json")
     assert response.status_code == 404, response.content
     assert response.json() == {"detail": "No AlertRule matches the given query."}
@@ -53,10 +66,17 @@ def test_evaluate_without_storing_a_rule_deleted_meanwhile_still_answers(staff, 
     assert not CheckResult.objects.exists()
 
 
+EVALUATIONS = {
+    "dispatched": lambda rule_id: schedule.evaluate_due_rule(rule_id),
+    "evaluate now": lambda rule_id: evaluate.evaluate_now(rule_id).result,
+}
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
-def test_a_delete_during_a_dispatched_evaluation_waits_for_it_and_removes_its_rows(staff, model):
-    """The dispatcher holds the rule's row lock while it evaluates; a DELETE arriving then
-    must wait and cascade to the CheckResult and Alert the evaluation adds."""
+@pytest.mark.parametrize("how", list(EVALUATIONS))
+def test_a_delete_during_an_evaluation_waits_for_it_and_removes_its_rows(staff, model, how):
+    """The dispatcher (and Evaluate now) holds the rule's row lock while it evaluates; a
+    DELETE arriving then must wait and cascade to the CheckResult and Alert it adds."""
     rule = make_alert_rule(model, kind="no_data")  # never seen data: breached, alert created
     evaluating, go = threading.Event(), threading.Event()
     real = evaluate.run_check
@@ -69,7 +89,7 @@ def test_a_delete_during_a_dispatched_evaluation_waits_for_it_and_removes_its_ro
 
     def evaluation():
         try:
-            outcome["result"] = schedule.evaluate_due_rule(rule.id)
+            outcome["result"] = EVALUATIONS[how](rule.id)
         finally:
             connections.close_all()
 
