@@ -1,8 +1,9 @@
-"""The alerting API: rules, channels, alerts."""
+"""The alerting API: rules, channels, alerts, the configuration as code."""
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from alerts_app.api.config_views import ConfigApplyView, ConfigView
 from alerts_app.api.notification_views import AlertViewSet, ChannelViewSet, ModelHealthView
 from alerts_app.api.views import RuleViewSet
 
@@ -13,4 +14,6 @@ router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = router.urls + [
     path("models/<slug:name>/health/", ModelHealthView.as_view(), name="model-health"),
+    path("config/", ConfigView.as_view(), name="config"),
+    path("config/apply/", ConfigApplyView.as_view(), name="config-apply"),
 ]
