@@ -76,11 +76,14 @@ DOCUMENT = {
     | {section.name: ENTRIES for section in SECTIONS},
     "additionalProperties": False,
 }
+MESSAGES = {"type": "array", "items": {"type": "string"}}
 ERRORS = {
     "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-    "description": 'Messages by path in the document: {"rules[3].config.threshold": [...]}.',
+    "additionalProperties": {"anyOf": [MESSAGES, {"type": "object"}]},
+    "description": 'Messages by path in the document: {"rules[3].config.threshold": [...]} '
+    "(nested by key for a body the parser refuses: a NUL character, too deep).",
 }
+DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}}
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -112,6 +115,13 @@ def flag(request, name: str) -> bool:
 class ConfigView(APIView):
     renderer_classes = [JSONRenderer, YamlRenderer]
 
+    def handle_exception(self, exc):
+        """Refusals are answered in JSON, whatever the format asked for."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -120,8 +130,11 @@ class ConfigView(APIView):
         ],
         responses={
             (200, "application/json"): OpenApiResponse(response=DOCUMENT),
-            (200, YAML): OpenApiResponse(response=OpenApiTypes.STR),
+            (200, YAML): OpenApiResponse(response=DOCUMENT),
             (400, "application/json"): OpenApiResponse(response=ERRORS),
+            (404, "application/json"): OpenApiResponse(
+                response=DETAIL, description="An unknown `format`."
+            ),
         },
     )
     def get(self, request):
@@ -136,7 +149,8 @@ class ConfigView(APIView):
             return whole_server()
         models = visible_models(request.user)
         if names:
-            models = models.filter(name__in=names)
+            # PostgreSQL takes no NUL in a query: such a name names no model
+            models = models.filter(name__in=[n for n in names if "\x00" not in n])
             missing = sorted(set(names) - set(models.values_list("name", flat=True)))
             if missing:
                 raise ValidationError({"model": [f"No such model: {', '.join(missing)}."]})
