@@ -2,14 +2,16 @@
 
 Saved through the API's RuleSerializer (the config validated by
 `alerts_app.rule_config`, the same messages as the API and the admin) and within the
-per-model and per-user rule limits. Durations are written as "5m", "4h"; a rule's
-`config` as the server stores it (durations in seconds, defaults filled in).
+per-model and per-user rule limits. Durations are written as "5m", "4h", in the rule's
+fields and in its `config` alike; the config is otherwise written as the server stores
+it (defaults filled in).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from alerts_app.api.serializers import RuleSerializer
 from alerts_app.config_io.base import ConfigError, Section, error_paths, names, sorted_mapping
+from alerts_app.kinds import BY_NAME
 from alerts_app.lifecycle import delete_rule
 from alerts_app.models import AlertRule, Channel
 from alerts_app.rule_config import RULE_FIELDS, check_rule_limits, format_duration
@@ -56,7 +58,7 @@ class RuleSection(Section):
             "enabled": obj.enabled,
             **{name: format_duration(getattr(obj, name)) for name in RULE_FIELDS},
             "channels": names(obj.channels.all()),
-            "config": sorted_mapping(obj.config),
+            "config": sorted_mapping(readable_config(obj.kind, obj.config)),
         }
 
     def save(self, entry: dict, instance: AlertRule | None, context) -> AlertRule:
@@ -74,6 +76,21 @@ class RuleSection(Section):
 
     def delete(self, obj: AlertRule) -> None:
         delete_rule(obj)
+
+
+def readable_config(kind: str, config: dict) -> dict:
+    """The stored config with its durations written as "1d", "5m" (as the API reads them)."""
+    fields = BY_NAME[kind].fields if kind in BY_NAME else {}
+    return {
+        name: format_duration(value)
+        if name in fields and fields[name].type == "duration" and is_seconds(value)
+        else value
+        for name, value in (config or {}).items()
+    }
+
+
+def is_seconds(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def channel_ids(value) -> tuple[list[int], dict]:

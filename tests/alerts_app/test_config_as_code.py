@@ -105,7 +105,7 @@ def test_the_export_is_stable_yaml_in_name_order(demo_like):
     rule = next(r for r in document["rules"] if r["name"] == "Traffic stopped")
     assert rule["channels"] == ["Demo on-call e-mail", "Demo webhook", "team slack"]
     assert (rule["interval"], rule["repeat_interval"], rule["pending_for"]) == ("1m", "4h", "0s")
-    assert rule["config"] == {"source": "predictions", "version": None, "window": 10800}
+    assert rule["config"] == {"source": "predictions", "version": None, "window": "3h"}
 
 
 def test_secrets_are_never_exported_and_are_named_by_an_environment_variable(demo_like):
