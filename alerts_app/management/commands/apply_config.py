@@ -34,7 +34,8 @@ class Command(BaseCommand):
                 document, CommandLineUser(), os.environ, prune=prune, dry_run=dry_run
             )
         except ConfigError as exc:
-            raise CommandError(f"{file} was not applied; nothing was changed:\n{exc}") from None
+            source = "stdin" if file == "-" else file
+            raise CommandError(f"{source} was not applied; nothing was changed:\n{exc}") from None
         self.stdout.write(diff_text(changes))
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
