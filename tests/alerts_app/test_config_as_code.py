@@ -286,3 +286,39 @@ def test_a_model_keeps_versions_the_file_does_not_list(tmp_path, db):
         "    versions: ['a', 'b'] -> ['a', 'b', 'c']\n"
         "0 to create, 1 to update, 0 to delete\n"
     )
+
+
+def test_prune_deletes_the_models_and_channels_the_file_does_not_name(demo_like, tmp_path):
+    document = yaml.safe_load(export())
+    document["models"] = [m for m in document["models"] if m["name"] != "digits-camera"]
+    document["rules"] = [r for r in document["rules"] if r["model"] != "digits-camera"]
+    document["channels"] = [c for c in document["channels"] if c["name"] != "team slack"]
+    rule = next(r for r in document["rules"] if r["name"] == "Traffic stopped")
+    rule["channels"].remove("team slack")
+    output = apply(write(tmp_path, yaml.safe_dump(document)), "--prune")
+    assert sorted(Model.objects.values_list("name", flat=True)) == [
+        "credit-risk",
+        "digits-cnn-training",
+    ]
+    assert not Channel.objects.filter(name="team slack").exists()
+    assert output.index("- delete rules digits-camera/") < output.index("- delete channels team")
+    assert output.index("- delete channels team slack") < output.index("- delete models digits")
+    assert output.endswith("0 to create, 1 to update, 8 to delete\n")  # 6 rules, 1, 1
+
+
+def test_a_config_stored_around_the_validation_shows_as_an_update(tmp_path, db):
+    model = make_model("m")
+    rule = AlertRule.objects.create(
+        model=model, name="r", kind="no_data", config={"window": 600}, interval=60
+    )
+    document = yaml.safe_load(export())
+    assert document["rules"][0]["config"] == {"window": "10m"}
+    output = apply(write(tmp_path, yaml.safe_dump(document)))
+    assert output == (
+        "~ update rules m/r\n"
+        "    config.source: None -> 'any'\n"
+        "0 to create, 1 to update, 0 to delete\n"
+    )
+    rule.refresh_from_db()
+    assert rule.config == {"window": 600, "source": "any", "version": None}
+    assert apply(write(tmp_path, yaml.safe_dump(document))) == "No changes.\n"
