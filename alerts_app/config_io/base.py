@@ -171,6 +171,10 @@ class Section:
         """What an apply compares (the export, plus what it leaves out, e.g. secrets)."""
         return self.export(obj)
 
+    def unchanged(self, entry: dict, instance, context: Context) -> bool:
+        """Whether `entry` is exactly what an export writes for `instance`."""
+        return entry == self.export(instance)
+
     def save(self, entry: dict, instance, context: Context):
         """Create or update from a file entry; raise ConfigError with paths inside the
         entry (`config.threshold`), which the caller prefixes with the entry's path."""

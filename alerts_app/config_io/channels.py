@@ -81,6 +81,13 @@ class ChannelSection(Section):
         kept = {field: obj.config.get(field) for field in secret_fields(obj.kind)}
         return {**self.export(obj), "secrets": {k: v for k, v in kept.items() if v}}
 
+    def unchanged(self, entry: dict, instance: Channel, context) -> bool:
+        """As exported, and no secret to read from the environment."""
+        wanted = entry.get("secret_env")
+        variables = wanted.values() if isinstance(wanted, dict) else ()
+        reads = any(isinstance(v, str) and context.environ.get(v) for v in variables)
+        return not reads and super().unchanged(entry, instance, context)
+
     def save(self, entry: dict, instance: Channel | None, context) -> Channel:
         data = DEFAULTS | {k: v for k, v in entry.items() if k != "secret_env"}
         data["config"] = with_secrets(entry, instance, context.environ)

@@ -215,7 +215,10 @@ def test_a_bad_rule_is_refused_at_its_path_with_the_api_message_and_nothing_is_s
             " features: [{name: x, type: numeric, min: 2, max: 1}]}]",
             "models[0].features[0].min: Must not be greater than max.",
         ),
-        ("models: [&a {name: a, task: other}, *a]", "aliases (*name) are not accepted"),
+        (
+            "models: [&a {name: a, task: other}, *a]",
+            "(file): Aliases (*name) are not accepted (line 1).",
+        ),
         ("models: [", "(file): Not valid YAML"),
     ],
 )
@@ -306,19 +309,22 @@ def test_prune_deletes_the_models_and_channels_the_file_does_not_name(demo_like,
     assert output.endswith("0 to create, 1 to update, 8 to delete\n")  # 6 rules, 1, 1
 
 
-def test_a_config_stored_around_the_validation_shows_as_an_update(tmp_path, db):
+def test_an_entry_as_exported_is_left_alone_and_an_edited_one_is_saved_normalised(tmp_path, db):
     model = make_model("m")
     rule = AlertRule.objects.create(
         model=model, name="r", kind="no_data", config={"window": 600}, interval=60
     )
     document = yaml.safe_load(export())
     assert document["rules"][0]["config"] == {"window": "10m"}
+    assert apply(write(tmp_path, yaml.safe_dump(document))) == "No changes.\n"
+    document["rules"][0]["config"]["window"] = "20m"
     output = apply(write(tmp_path, yaml.safe_dump(document)))
     assert output == (
         "~ update rules m/r\n"
+        "    config.window: '10m' -> '20m'\n"
         "    config.source: None -> 'any'\n"
         "0 to create, 1 to update, 0 to delete\n"
     )
     rule.refresh_from_db()
-    assert rule.config == {"window": 600, "source": "any", "version": None}
-    assert apply(write(tmp_path, yaml.safe_dump(document))) == "No changes.\n"
+    assert rule.config == {"window": 1200, "source": "any", "version": None}
+    assert apply(write(tmp_path, export())) == "No changes.\n"
