@@ -217,10 +217,14 @@ def save_entry(section: Section, entry: dict, instance, context) -> Change | Non
     """
     if instance is not None and section.unchanged(entry, instance, context):
         return None
-    before = section.state(instance) if instance is not None else None
+    before = section.state(instance) if instance is not None else None  # saving changes it
     savepoint = transaction.savepoint()
     try:
-        after = section.state(section.reload(section.save(entry, instance, context)))
+        saved = section.save(entry, instance, context)
+        if before is None:  # a create is a change, whatever it holds
+            transaction.savepoint_commit(savepoint)
+            return Change("create", section.name, section.key_of(saved))
+        after = section.state(section.reload(saved))
     except Exception:
         transaction.savepoint_rollback(savepoint)
         raise
@@ -228,8 +232,6 @@ def save_entry(section: Section, entry: dict, instance, context) -> Change | Non
         transaction.savepoint_rollback(savepoint)  # nothing to write: updated_at stays
         return None
     transaction.savepoint_commit(savepoint)
-    if instance is None:
-        return Change("create", section.name, section.key(entry))
     return Change("update", section.name, section.key(entry), changed(section, before, after))
 
 
