@@ -494,3 +494,6 @@ class CheckResultAdmin(ReadOnlyAdmin):
     list_select_related = ["rule", "version"]
     search_fields = ["rule__name"]
     date_hierarchy = "evaluated_at"
+
+
+from alerts_app import admin_routing  # noqa: E402,F401 - routing's admin (its own module)

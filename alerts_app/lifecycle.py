@@ -20,7 +20,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from alerts_app import outbox
+from alerts_app import incidents, inhibition, outbox
 from alerts_app.kinds import kind_of
 from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, CheckResult
 from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
@@ -110,14 +110,25 @@ def apply_observation(rule, version_id, feature, obs, result, now) -> AlertTrans
             if obs.status != "breached":
                 return None  # nothing to remember: a fresh alert would stay ok
             alert = create_alert(rule, version_id, feature, key, now)
+        alert.rule = rule  # loaded with its model: routing and inhibition read both
         previous = alert.state
-        decision = next_state(snapshot(alert), obs, policy_of(rule), now)
+        decision = decide(alert, obs, policy_of(rule), now)
         if guarded_write(alert, decision, obs, message_for(rule, feature, obs, result), now):
             return record_transition(alert, previous, decision.event, now)
     logger.warning(
         "alert %s changed under us %d times; skipped this evaluation", key, MAX_WRITE_TRIES
     )
     return None
+
+
+def decide(alert: Alert, obs: Observation, policy: Policy, now: datetime) -> Decision:
+    """The state machine's decision; an announcement an inhibiting alert holds back counts
+    as silenced (so the alert remembers it was `muted` and makes it up once free)."""
+    decision = next_state(snapshot(alert), obs, policy, now)
+    if decision.event in ("firing", "repeat") and not obs.silenced:
+        if inhibition.inhibitor_of(alert) is not None:
+            decision = next_state(snapshot(alert), replace(obs, silenced=True), policy, now)
+    return decision
 
 
 def create_alert(rule: AlertRule, version_id, feature: str, key: str, now: datetime) -> Alert:
@@ -177,7 +188,10 @@ def record_transition(
         message=alert.message,
         created_at=now,
     )
-    outbox.record_deliveries(transition, now)
+    if incidents.uses_policies(alert.rule):
+        incidents.record_transition(transition, now)
+    else:
+        outbox.record_deliveries(transition, now)
     return transition
 
 

@@ -260,3 +260,200 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Routing, incidents and inhibition (docs/alerting.md "Routing", "Incidents", "Inhibition").
+
+
+class NotificationPolicy(models.Model):
+    """A node of the routing tree: alerts its matchers select go to its channels, grouped.
+
+    Unset (null) timings, `group_by` and empty `channels` are inherited from the parent
+    (the top level inherits the built-in defaults: group by model, 30s, 5m, 4h).
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, related_name="children", on_delete=models.CASCADE
+    )
+    # {"model"?: [names], "tags"?: [tags], "severity"?: [levels], "kind"?: [kinds]}
+    matchers = models.JSONField(default=dict, blank=True)
+    channels = models.ManyToManyField(Channel, blank=True, related_name="policies")
+    group_by = models.JSONField(null=True, blank=True)  # label names; null: inherited
+    group_wait = models.PositiveIntegerField(null=True, blank=True)
+    group_interval = models.PositiveIntegerField(null=True, blank=True)
+    repeat_interval = models.PositiveIntegerField(null=True, blank=True)
+    # Alertmanager's `continue`: keep trying the next sibling after this one matched.
+    continue_matching = models.BooleanField(default=False)
+    # Weekly windows with no notifications: [{"weekdays", "start", "end", "timezone"}].
+    mute_timings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "notification policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Incident(models.Model):
+    """The firing alerts of one group key: notified together, updated as they change."""
+
+    class State(models.TextChoices):
+        FIRING = "firing"
+        RESOLVED = "resolved"
+
+    policy = models.ForeignKey(
+        NotificationPolicy,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        on_delete=models.SET_NULL,
+    )
+    # The model every alert of the incident belongs to (null when grouped across models):
+    # who may see the incident follows from it (access/scoping.py).
+    model = models.ForeignKey(
+        Model, null=True, blank=True, related_name="incidents", on_delete=models.CASCADE
+    )
+    group_key = models.CharField(max_length=400)
+    labels = models.JSONField(default=dict, blank=True)  # the group_by labels
+    # The route as it was when the incident opened: channel ids and timings, in seconds.
+    channels = models.JSONField(default=list, blank=True)
+    group_wait = models.PositiveIntegerField(default=30)
+    group_interval = models.PositiveIntegerField(default=300)
+    repeat_interval = models.PositiveIntegerField(default=4 * 3600)
+    mute_timings = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.FIRING)
+    alerts = models.ManyToManyField(Alert, through="IncidentAlert", related_name="incidents")
+    started_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the next notification may be due (group_wait, group_interval, repeat); null:
+    # nothing to do until an alert joins or leaves.
+    next_flush_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    # What the last notification said: {"firing": [alert ids], "resolved": [alert ids]}.
+    notified = models.JSONField(default=dict, blank=True)
+    sequence = models.PositiveIntegerField(default=0)  # notifications recorded so far
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    acknowledged_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One open incident per group: two workers opening it at once, one wins.
+            models.UniqueConstraint(
+                fields=["group_key"],
+                condition=models.Q(state="firing"),
+                name="one_open_incident_per_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Incident #{self.pk} ({self.group_key})"
+
+
+class IncidentAlert(models.Model):
+    """An alert's membership of an incident: when it joined and when it resolved."""
+
+    incident = models.ForeignKey(Incident, related_name="members", on_delete=models.CASCADE)
+    alert = models.ForeignKey(Alert, related_name="memberships", on_delete=models.CASCADE)
+    joined_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "alert"], name="uniq_incident_alert")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} <- {self.alert_id}"
+
+
+class IncidentNotification(models.Model):
+    """One notification of an incident (the outbox row): what it said, built once."""
+
+    class Event(models.TextChoices):
+        FIRING = "firing"
+        UPDATE = "update"
+        REPEAT = "repeat"
+        RESOLVED = "resolved"
+
+    incident = models.ForeignKey(Incident, related_name="notifications", on_delete=models.CASCADE)
+    sequence = models.PositiveIntegerField()
+    event = models.CharField(max_length=16, choices=Event.choices)
+    body = models.JSONField(default=dict)  # incidents.notification_body(...)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "sequence"], name="uniq_incident_notification"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} #{self.sequence} ({self.event})"
+
+
+class IncidentDelivery(models.Model):
+    """One incident notification sent to one channel: as `Delivery`, at most once each."""
+
+    Status = Delivery.Status
+
+    notification = models.ForeignKey(
+        IncidentNotification, related_name="deliveries", on_delete=models.CASCADE
+    )
+    channel = models.ForeignKey(
+        Channel, related_name="incident_deliveries", on_delete=models.CASCADE
+    )
+    status = models.CharField(
+        max_length=16, choices=Delivery.Status.choices, default=Delivery.Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    log = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "incident deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="uniq_incident_delivery"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="incident_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} -> {self.channel_id}: {self.status}"
+
+
+class InhibitRule(models.Model):
+    """While a firing alert matches `source_matchers`, alerts matching `target_matchers`
+    that share the `equal` labels with it are not notified (they still change state)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    source_matchers = models.JSONField(default=dict, blank=True)
+    target_matchers = models.JSONField(default=dict, blank=True)
+    equal = models.JSONField(default=list, blank=True)  # label names, e.g. ["model"]
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alerts_app import inhibition
 from alerts_app.models import AlertTransition, Channel, CheckResult, Delivery, Silence
 from alerts_app.state import should_notify
 from alerts_app.transports import Notification, TransportError, cause_headline, transport_for
@@ -66,9 +67,13 @@ def record_deliveries(transition: AlertTransition, now: datetime) -> list[Delive
     if not should_notify(transition.event, acknowledged=acknowledged):
         return []
     silence = active_silence(alert.rule, now)
-    audible = should_notify(transition.event, acknowledged=acknowledged, silenced=bool(silence))
+    inhibitor = None if silence else inhibition.inhibitor_of(alert)
+    held = silence is not None or inhibitor is not None
+    audible = should_notify(transition.event, acknowledged=acknowledged, silenced=held)
     status = Status.PENDING if audible else Status.MUTED
     error = f"muted by silence #{silence.id}" if silence else ""
+    if inhibitor is not None:
+        error = inhibition.inhibition_text(inhibitor)
     deliveries = [
         Delivery(
             transition=transition,
@@ -94,10 +99,11 @@ def enqueue_delivery(delivery_id: int, countdown: float = 0) -> None:
     enqueue.send(DELIVER_TASK, (delivery_id,), countdown=countdown or None)
 
 
-def claim(delivery_id: int, now: datetime) -> bool:
-    """pending -> sending, once: the guard that makes a send at most once."""
+def claim(delivery_id: int, now: datetime, model=Delivery) -> bool:
+    """pending -> sending, once: the guard that makes a send at most once (`model`: Delivery
+    or IncidentDelivery, which share the protocol)."""
     return (
-        Delivery.objects.filter(
+        model.objects.filter(
             id=delivery_id, status=Status.PENDING, next_attempt_at__lte=now
         ).update(status=Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now)
         == 1
@@ -133,8 +139,10 @@ def record_success(delivery: Delivery, now: datetime) -> str:
     return delivery.status
 
 
-def record_failure(delivery: Delivery, error: str, permanent: bool, now: datetime) -> str:
-    """Log the attempt; schedule a retry unless it is permanent or attempts are used up."""
+def record_failure(delivery, error: str, permanent: bool, now: datetime, requeue=None) -> str:
+    """Log the attempt; schedule a retry unless it is permanent or attempts are used up.
+    `requeue(id, countdown=…)` enqueues the retry (default: `enqueue_delivery`)."""
+    requeue = requeue or enqueue_delivery
     max_attempts = int(setting("MODELWATCH_NOTIFY_MAX_ATTEMPTS", 8))
     retry = not permanent and delivery.attempts < max_attempts
     delay = backoff_seconds(delivery.attempts) if retry else 0
@@ -152,7 +160,7 @@ def record_failure(delivery: Delivery, error: str, permanent: bool, now: datetim
     ]
     delivery.save(update_fields=["status", "error", "next_attempt_at", "log"])
     if retry:
-        transaction.on_commit(lambda: enqueue_delivery(delivery.id, countdown=delay))
+        transaction.on_commit(lambda: requeue(delivery.id, countdown=delay))
     logger.warning(
         "delivery %s attempt %s failed (%s): %s",
         delivery.id,
@@ -163,19 +171,20 @@ def record_failure(delivery: Delivery, error: str, permanent: bool, now: datetim
     return delivery.status
 
 
-def sweep_deliveries(now: datetime | None = None) -> dict:
-    """Re-enqueue pending deliveries whose message was lost; close ones a dead worker left."""
-    now = now or timezone.now()
+def sweep_deliveries(now: datetime | None = None, model=Delivery, requeue=None) -> dict:
+    """Re-enqueue pending deliveries whose message was lost; close ones a dead worker left
+    (`model`/`requeue`: the incident deliveries use the same sweep)."""
+    now, requeue = now or timezone.now(), requeue or enqueue_delivery
     lost_after = timedelta(seconds=int(setting("MODELWATCH_NOTIFY_REQUEUE_AFTER", 60)))
     stuck_after = timedelta(seconds=int(setting("MODELWATCH_NOTIFY_STUCK_AFTER", 600)))
     due = list(
-        Delivery.objects.filter(
+        model.objects.filter(
             status=Status.PENDING, next_attempt_at__lte=now - lost_after
         ).values_list("id", flat=True)[:1000]
     )
     for delivery_id in due:
-        enqueue_delivery(delivery_id)
-    stuck = Delivery.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - stuck_after)
+        requeue(delivery_id)
+    stuck = model.objects.filter(status=Status.SENDING, last_attempt_at__lte=now - stuck_after)
     closed = stuck.update(
         status=Status.FAILED,
         error=(

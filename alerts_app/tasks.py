@@ -7,6 +7,8 @@ when the worker dies mid-task; each function below is safe to run again.
 from celery import shared_task
 
 from alerts_app.heartbeat import record_heartbeat
+from alerts_app.incidents import deliver_incident, flush_incident
+from alerts_app.incidents import sweep as sweep_incidents
 from alerts_app.outbox import deliver, sweep_deliveries
 from alerts_app.schedule import dispatch_due_rules, evaluate_rules
 
@@ -34,3 +36,18 @@ def deliver_task(delivery_id: int) -> None:
 @shared_task(ignore_result=True, acks_late=True)
 def sweep_deliveries_task() -> None:
     sweep_deliveries()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def flush_incident_task(incident_id: int) -> None:
+    flush_incident(incident_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def deliver_incident_task(delivery_id: int) -> None:
+    deliver_incident(delivery_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def sweep_incidents_task() -> None:
+    sweep_incidents()

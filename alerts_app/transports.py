@@ -141,7 +141,15 @@ def summary_line(n: Notification) -> str:
 
 def webhook_payload(n: Notification) -> dict:
     """The generic webhook body: the alert (plus `feature` for per-feature alerts) and
-    the causes of the result that broke (empty when none)."""
+    the causes of the result that broke (empty when none). An incident's notification
+    (alerts_app/incidents.py) carries the incident and every alert with its causes."""
+    if n.details.get("incident"):
+        return {
+            "event": n.event,
+            "incident": n.details["incident"],
+            "alerts": n.details.get("alerts", []),
+            "causes": [dict(c) for c in n.causes],
+        }
     return {
         "event": n.event,
         "alert": {

@@ -11,8 +11,16 @@ data quality, performance, latency, error rate, no data). Then, in the same run:
    `celery worker --concurrency 2` evaluates them; the clock stops when the 1,000th
    result of the cycle is stored.
 
-Prints seconds and rules/s of both, their ratio, the per-kind serial cost, and the
-statuses. Goal: the cycle within 30 s on 2 cores.
+3. with `--policies N` (default 10): the same cycle again (alerts cleared, so that the
+   same alerts fire) after N notification policies were added (by model, tags, severity
+   and kind, with `continue`, grouped by model or by model and severity, and a
+   catch-all default): the rules have no channels of their own, so every firing alert
+   also joins its incidents in the evaluating transaction. The cycle of 2. is its
+   baseline, measured in the same run. Then the incidents' first notifications are
+   flushed in this process (timed).
+
+Prints seconds and rules/s of both, their ratio, the per-kind serial cost, the
+statuses and the incidents. Goal: the cycle within 30 s on 2 cores.
 
     CELERY_BROKER_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/dispatch.py
 """
@@ -162,6 +170,58 @@ def seed(models: int) -> None:
     )
 
 
+def seed_policies(count: int) -> None:
+    """`count` policies: a catch-all default plus policies by model, tags, severity and
+    kind (some with `continue`), all to one webhook channel (never sent: flushed only)."""
+    from alerts_app.models import Channel, NotificationPolicy
+    from models_app.models import Model
+
+    if count <= 0:
+        return
+    names = list(Model.objects.order_by("name").values_list("name", flat=True))
+    for index, name in enumerate(names):
+        Model.objects.filter(name=name).update(tags=["even" if index % 2 else "odd"])
+    channel = Channel.objects.create(
+        name="bench-hook", kind="webhook", config={"url": "https://hooks.example.com/bench"}
+    )
+    shapes = [
+        {"matchers": {"severity": ["critical"]}, "group_by": ["model", "severity"]},
+        {"matchers": {"kind": ["data_drift", "prediction_drift"]}, "continue_matching": True},
+        {"matchers": {"tags": ["odd"]}, "group_by": ["model", "kind"]},
+        {"matchers": {"kind": ["no_data"]}},
+    ]
+    for i in range(count - 1):
+        fields = (
+            shapes[i % len(shapes)]
+            if i < len(shapes)
+            else {"matchers": {"model": names[i::count][:10]}}
+        )
+        policy = NotificationPolicy.objects.create(name=f"policy-{i}", **fields)
+        policy.channels.set([channel])
+    default = NotificationPolicy.objects.create(name="default", matchers={})
+    default.channels.set([channel])
+
+
+def clear_alerts() -> None:
+    from alerts_app.models import Alert, Incident
+
+    Incident.objects.all().delete()
+    Alert.objects.all().delete()
+
+
+def flush_incidents() -> tuple[int, int, float]:
+    """(incidents, their alerts, seconds to flush every first notification)."""
+    from django.utils import timezone
+
+    from alerts_app.incidents import flush_due_incidents
+    from alerts_app.models import Incident, IncidentAlert
+
+    start = time.perf_counter()
+    flush_due_incidents(timezone.now() + timedelta(minutes=1))
+    took = time.perf_counter() - start
+    return Incident.objects.count(), IncidentAlert.objects.count(), took
+
+
 def serial_baseline() -> tuple[float, dict, Counter]:
     """Every rule evaluated in this process, one after the other."""
     from alerts_app.models import AlertRule
@@ -265,10 +325,12 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--policies", type=int, default=10)
+    parser.add_argument("--database", default="mw_bench_dispatch", help="scratch database")
     args = parser.parse_args()
     if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
         sys.exit("set CELERY_BROKER_URL=redis://... (a Redis database of your own)")
-    _, env = bench_database("mw_bench_dispatch")
+    _, env = bench_database(args.database)
     setup_django(env)
     t0 = time.perf_counter()
     seed(args.models)
@@ -279,11 +341,27 @@ def main() -> None:
     worker = start_workers(env | {"LOG_LEVEL": "WARNING"}, queue, args.concurrency)
     try:
         wait_ready(queue, worker)
-        cycle, statuses = celery_cycle(queue, rules, args.timeout)
+        clear_alerts()
+        plain, statuses = celery_cycle(queue, rules, args.timeout)
+        routed = None
+        if args.policies > 0:
+            clear_alerts()  # the same alerts fire again, now routed into incidents
+            seed_policies(args.policies)
+            routed, statuses = celery_cycle(queue, rules, args.timeout)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-    report(serial, per_kind, serial_statuses, cycle, statuses, rules)
+    report(serial, per_kind, serial_statuses, routed or plain, statuses, rules)
+    if routed is not None:
+        incidents, members, took = flush_incidents()
+        print(
+            f"celery cycle without policies: {plain:.2f} s; with {args.policies}: "
+            f"{routed:.2f} s (x{routed / plain:.2f})"
+        )
+        print(
+            f"incidents: {incidents} holding {members} alert memberships; their first "
+            f"notifications flushed in {took:.2f} s (in process)"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from frontend import alert_views, views
+from frontend import alert_views, incident_views, views
 
 app_name = "frontend"
 
@@ -16,6 +16,7 @@ urlpatterns = [
         "alerts/<int:pk>/figures/<slug:figure>.json", alert_views.alert_figure, name="alert-figure"
     ),
     path("alerts/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    *incident_views.urlpatterns,
     path("alerts/<int:pk>/silence/", alert_views.silence, name="silence"),
     path("rules/", alert_views.rules_page, name="rules"),
     path("rules/<int:pk>/", views.rule_page, name="rule"),

@@ -358,6 +358,10 @@ MODELWATCH_NOTIFY_REQUEUE_AFTER = envint("MODELWATCH_NOTIFY_REQUEUE_AFTER", "60"
 MODELWATCH_NOTIFY_STUCK_AFTER = envint("MODELWATCH_NOTIFY_STUCK_AFTER", "600")
 MODELWATCH_WEBHOOK_TIMEOUT = envfloat("MODELWATCH_WEBHOOK_TIMEOUT", "10")
 MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = envbool("MODELWATCH_ALLOW_PRIVATE_WEBHOOKS", "0")
+# Routing and incidents (docs/alerting.md "Incidents"): the sweeper's period; the built-in
+# inhibition (a firing no_data alert holds back its model's drift/quality/performance).
+MODELWATCH_INCIDENT_SWEEP_INTERVAL = envfloat("MODELWATCH_INCIDENT_SWEEP_INTERVAL", "15")
+MODELWATCH_INHIBIT_NO_DATA = envbool("MODELWATCH_INHIBIT_NO_DATA", "1")
 CELERY_BEAT_SCHEDULE = {
     # Liveness: /healthz reports the last beat-driven heartbeat a worker executed.
     "worker-heartbeat": {
@@ -375,6 +379,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts_app.tasks.sweep_deliveries_task",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Incidents: flushes whose delayed message was lost, lost or stuck incident sends.
+    "incident-sweeper": {
+        "task": "alerts_app.tasks.sweep_incidents_task",
+        "schedule": MODELWATCH_INCIDENT_SWEEP_INTERVAL,
+        "options": {"expires": max(MODELWATCH_INCIDENT_SWEEP_INTERVAL - 1, 1)},
     },
     # Telemetry: merge partial profiles each minute; prune past retention once a day.
     "profile-rollup": {

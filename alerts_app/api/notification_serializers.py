@@ -7,6 +7,7 @@ the admin, so a bad field is answered `{"config": {"url": ["Refused: ..."]}}`.
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from alerts_app.inhibition import inhibition_text, inhibitor_of
 from alerts_app.models import Alert, AlertTransition, Channel, Delivery
 from alerts_app.outbox import alert_links
 from alerts_app.transports import validate_channel_config
@@ -66,6 +67,10 @@ class AlertSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
     url = serializers.SerializerMethodField()
+    inhibited_by = serializers.SerializerMethodField(
+        help_text="The firing alert holding back this one's notifications (docs/alerting.md "
+        '"Inhibition"): {"id", "rule", "model", "text"}, or null.'
+    )
 
     class Meta:
         model = Alert
@@ -92,12 +97,26 @@ class AlertSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "acknowledged_by",
             "muted",
+            "inhibited_by",
             "url",
         ]
         read_only_fields = fields
 
     def get_url(self, alert: Alert) -> str:
         return alert_links(alert)[0]
+
+    def get_inhibited_by(self, alert: Alert) -> dict | None:
+        if alert.state not in ("pending", "firing"):
+            return None
+        inhibitor = inhibitor_of(alert)
+        if inhibitor is None:
+            return None
+        return {
+            "id": inhibitor.id,
+            "rule": inhibitor.rule.name,
+            "model": inhibitor.rule.model.name,
+            "text": inhibition_text(inhibitor),
+        }
 
 
 class DeliverySerializer(serializers.ModelSerializer):

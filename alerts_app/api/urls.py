@@ -5,12 +5,16 @@ from rest_framework.routers import DefaultRouter
 
 from alerts_app.api.config_views import ConfigApplyView, ConfigView
 from alerts_app.api.notification_views import AlertViewSet, ChannelViewSet, ModelHealthView
+from alerts_app.api.routing_views import IncidentViewSet, InhibitRuleViewSet, PolicyViewSet
 from alerts_app.api.views import RuleViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("rules", RuleViewSet, basename="rule")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("policies", PolicyViewSet, basename="policy")
+router.register("inhibit-rules", InhibitRuleViewSet, basename="inhibit-rule")
+router.register("incidents", IncidentViewSet, basename="incident")
 
 urlpatterns = router.urls + [
     path("models/<slug:name>/health/", ModelHealthView.as_view(), name="model-health"),
