@@ -137,6 +137,7 @@ class Context:
 
     user: object
     environ: dict
+    keys: dict = field(default_factory=dict)  # section name -> the keys the file names
 
     @property
     def request(self) -> SimpleNamespace:
@@ -157,6 +158,10 @@ class Section:
     def queryset(self, scope):
         """The server's objects in the file's order (`scope`: document.Scope)."""
         raise NotImplementedError
+
+    def objects(self, scope) -> list:
+        """What an export writes, in order (a tree may need more than a sort)."""
+        return list(self.queryset(scope))
 
     def key(self, entry: dict) -> str:
         raise NotImplementedError

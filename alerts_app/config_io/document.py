@@ -1,7 +1,8 @@
 """The whole configuration file: export it, check it, apply it (docs/config-as-code.md).
 
-SECTIONS are applied in their order (what an entry names must exist first: models,
-then channels, then the rules that use both) and pruned in the reverse order. One apply
+SECTIONS are applied in their order (what an entry names must exist first: models, then
+channels, then the rules and policies that use both, then inhibit rules) and pruned in
+the reverse order. One apply
 is one transaction: it saves every entry that differs from the server (an entry equal
 to its object writes nothing, so a second apply is a no-op), collects every refusal
 with its path, and commits only when there are none; a dry run rolls back at the end,
@@ -13,13 +14,19 @@ from dataclasses import dataclass
 import yaml
 from django.db import transaction
 
-from alerts_app.config_io import channels, monitored_models, rules
+from alerts_app.config_io import channels, inhibit_rules, monitored_models, policies, rules
 from alerts_app.config_io.base import Change, ConfigError, Context, Section, field_changes
 from alerts_app.models import Channel
 from models_app.models import Model
 
 FORMAT = 1
-SECTIONS: tuple[Section, ...] = (monitored_models.SECTION, channels.SECTION, rules.SECTION)
+SECTIONS: tuple[Section, ...] = (
+    monitored_models.SECTION,
+    channels.SECTION,
+    rules.SECTION,
+    policies.SECTION,
+    inhibit_rules.SECTION,
+)
 HEADER = "# ModelWatch configuration: manage.py apply_config FILE (docs/config-as-code.md)\n"
 
 
@@ -57,7 +64,7 @@ def export_document(scope: Scope) -> dict:
     """{"version": 1, "models": [...], "channels": [...], "rules": [...], ...}."""
     document: dict = {"version": FORMAT}
     for section in sections_of(scope):
-        document[section.name] = [section.export(obj) for obj in section.queryset(scope)]
+        document[section.name] = [section.export(obj) for obj in section.objects(scope)]
     return document
 
 
@@ -165,6 +172,7 @@ def apply_document(document, user, environ, prune: bool = False, dry_run: bool =
     check_structure(document)
     context, changes, errors = Context(user=user, environ=environ), [], {}
     present = [s for s in SECTIONS if s.name in document]
+    context.keys = {s.name: {s.key(e) for e in document[s.name]} for s in present}
     with transaction.atomic():
         named = {}
         for section in present:

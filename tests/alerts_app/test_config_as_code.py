@@ -88,7 +88,14 @@ def test_the_export_is_stable_yaml_in_name_order(demo_like):
     text = export()
     document = yaml.safe_load(text)
     assert text == export()
-    assert list(document) == ["version", "models", "channels", "rules"]
+    assert list(document) == [
+        "version",
+        "models",
+        "channels",
+        "rules",
+        "policies",
+        "inhibit_rules",
+    ]
     assert [m["name"] for m in document["models"]] == [
         "credit-risk",
         "digits-camera",
