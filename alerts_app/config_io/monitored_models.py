@@ -56,10 +56,19 @@ class ModelSection(Section):
         return model
 
 
-def version_names(value) -> list[str]:
+def version_names(value) -> list:
+    """The listed version names; an integer is read as its name (`1` is "1"), a float is
+    refused: YAML reads an unquoted 1.10 as the number 1.1."""
     if not isinstance(value, list):
         refuse("versions", 'Expected a list of version names, e.g. ["1", "2"].')
-    return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
+    floats = {
+        f"versions[{i}]": [f"Write this version name in quotes: {v!r} was read as a number."]
+        for i, v in enumerate(value)
+        if isinstance(v, float)
+    }
+    if floats:
+        raise ConfigError(floats)
+    return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
 
 
 def add_versions(model: Model, versions: list) -> None:

@@ -227,6 +227,10 @@ def test_a_bad_rule_is_refused_at_its_path_with_the_api_message_and_nothing_is_s
             "(file): Aliases (*name) are not accepted (line 1).",
         ),
         ("models: [", "(file): Not valid YAML"),
+        (
+            "models: [{name: a, task: other, versions: [1, 1.10]}]",
+            "models[0].versions[1]: Write this version name in quotes: 1.1 was read as a number.",
+        ),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_path(tmp_path, db, text, expected):
