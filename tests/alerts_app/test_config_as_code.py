@@ -339,3 +339,12 @@ def test_an_entry_as_exported_is_left_alone_and_an_edited_one_is_saved_normalise
     rule.refresh_from_db()
     assert rule.config == {"window": 1200, "source": "any", "version": None}
     assert apply(write(tmp_path, export())) == "No changes.\n"
+
+
+def test_the_secret_fields_of_a_kind_include_those_its_transport_declares(monkeypatch):
+    from alerts_app.config_io.channels import secret_fields
+    from alerts_app.transports import TRANSPORTS
+
+    assert secret_fields("slack") == ("url",) and secret_fields("email") == ()
+    monkeypatch.setattr(TRANSPORTS["email"], "secret_fields", frozenset({"token"}), raising=False)
+    assert secret_fields("email") == ("token",)
