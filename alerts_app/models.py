@@ -390,7 +390,7 @@ class IncidentNotification(models.Model):
     incident = models.ForeignKey(Incident, related_name="notifications", on_delete=models.CASCADE)
     sequence = models.PositiveIntegerField()
     event = models.CharField(max_length=16, choices=Event.choices)
-    body = models.JSONField(default=dict)  # incidents.notification_body(...)
+    body = models.JSONField(default=dict)  # incident_messages.notification_body(...)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -13,7 +13,7 @@ from access.roles import EDIT, has_model_perm, is_unrestricted
 from alerts_app import routing
 from alerts_app.api.notification_serializers import AlertSerializer
 from alerts_app.api.serializers import ChannelIdsField
-from alerts_app.incidents import incident_url
+from alerts_app.incident_messages import incident_url
 from alerts_app.models import (
     Channel,
     Incident,

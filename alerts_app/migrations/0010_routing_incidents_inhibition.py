@@ -7,154 +7,306 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts_app', '0009_alert_ack_note'),
-        ('models_app', '0008_pending_label_checked_at'),
+        ("alerts_app", "0009_alert_ack_note"),
+        ("models_app", "0008_pending_label_checked_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InhibitRule',
+            name="InhibitRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('source_matchers', models.JSONField(blank=True, default=dict)),
-                ('target_matchers', models.JSONField(blank=True, default=dict)),
-                ('equal', models.JSONField(blank=True, default=list)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("source_matchers", models.JSONField(blank=True, default=dict)),
+                ("target_matchers", models.JSONField(blank=True, default=dict)),
+                ("equal", models.JSONField(blank=True, default=list)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group_key', models.CharField(max_length=400)),
-                ('labels', models.JSONField(blank=True, default=dict)),
-                ('channels', models.JSONField(blank=True, default=list)),
-                ('group_wait', models.PositiveIntegerField(default=30)),
-                ('group_interval', models.PositiveIntegerField(default=300)),
-                ('repeat_interval', models.PositiveIntegerField(default=14400)),
-                ('mute_timings', models.JSONField(blank=True, default=list)),
-                ('state', models.CharField(choices=[('firing', 'Firing'), ('resolved', 'Resolved')], default='firing', max_length=16)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('next_flush_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('notified', models.JSONField(blank=True, default=dict)),
-                ('sequence', models.PositiveIntegerField(default=0)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_note', models.TextField(blank=True, default='')),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('model', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='incidents', to='models_app.model')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("group_key", models.CharField(max_length=400)),
+                ("labels", models.JSONField(blank=True, default=dict)),
+                ("channels", models.JSONField(blank=True, default=list)),
+                ("group_wait", models.PositiveIntegerField(default=30)),
+                ("group_interval", models.PositiveIntegerField(default=300)),
+                ("repeat_interval", models.PositiveIntegerField(default=14400)),
+                ("mute_timings", models.JSONField(blank=True, default=list)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("firing", "Firing"), ("resolved", "Resolved")],
+                        default="firing",
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("next_flush_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_notified_at", models.DateTimeField(blank=True, null=True)),
+                ("notified", models.JSONField(blank=True, default=dict)),
+                ("sequence", models.PositiveIntegerField(default=0)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_note", models.TextField(blank=True, default="")),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="incidents",
+                        to="models_app.model",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='IncidentAlert',
+            name="IncidentAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('joined_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='alerts_app.alert')),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='alerts_app.incident')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("joined_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="alerts_app.alert",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="alerts_app.incident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['joined_at', 'id'],
+                "ordering": ["joined_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='incident',
-            name='alerts',
-            field=models.ManyToManyField(related_name='incidents', through='alerts_app.IncidentAlert', to='alerts_app.alert'),
+            model_name="incident",
+            name="alerts",
+            field=models.ManyToManyField(
+                related_name="incidents", through="alerts_app.IncidentAlert", to="alerts_app.alert"
+            ),
         ),
         migrations.CreateModel(
-            name='IncidentNotification',
+            name="IncidentNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.PositiveIntegerField()),
-                ('event', models.CharField(choices=[('firing', 'Firing'), ('update', 'Update'), ('repeat', 'Repeat'), ('resolved', 'Resolved')], max_length=16)),
-                ('body', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='alerts_app.incident')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sequence", models.PositiveIntegerField()),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("firing", "Firing"),
+                            ("update", "Update"),
+                            ("repeat", "Repeat"),
+                            ("resolved", "Resolved"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("body", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="alerts_app.incident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='IncidentDelivery',
+            name="IncidentDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('muted', 'Muted')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('log', models.JSONField(blank=True, default=list)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='incident_deliveries', to='alerts_app.channel')),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='alerts_app.incidentnotification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("muted", "Muted"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("log", models.JSONField(blank=True, default=list)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="incident_deliveries",
+                        to="alerts_app.channel",
+                    ),
+                ),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="alerts_app.incidentnotification",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'incident deliveries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "incident deliveries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationPolicy',
+            name="NotificationPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('matchers', models.JSONField(blank=True, default=dict)),
-                ('group_by', models.JSONField(blank=True, null=True)),
-                ('group_wait', models.PositiveIntegerField(blank=True, null=True)),
-                ('group_interval', models.PositiveIntegerField(blank=True, null=True)),
-                ('repeat_interval', models.PositiveIntegerField(blank=True, null=True)),
-                ('continue_matching', models.BooleanField(default=False)),
-                ('mute_timings', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channels', models.ManyToManyField(blank=True, related_name='policies', to='alerts_app.channel')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='alerts_app.notificationpolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("matchers", models.JSONField(blank=True, default=dict)),
+                ("group_by", models.JSONField(blank=True, null=True)),
+                ("group_wait", models.PositiveIntegerField(blank=True, null=True)),
+                ("group_interval", models.PositiveIntegerField(blank=True, null=True)),
+                ("repeat_interval", models.PositiveIntegerField(blank=True, null=True)),
+                ("continue_matching", models.BooleanField(default=False)),
+                ("mute_timings", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "channels",
+                    models.ManyToManyField(
+                        blank=True, related_name="policies", to="alerts_app.channel"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children",
+                        to="alerts_app.notificationpolicy",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'notification policies',
-                'ordering': ['id'],
+                "verbose_name_plural": "notification policies",
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='incident',
-            name='policy',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='incidents', to='alerts_app.notificationpolicy'),
+            model_name="incident",
+            name="policy",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="incidents",
+                to="alerts_app.notificationpolicy",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incidentalert',
-            constraint=models.UniqueConstraint(fields=('incident', 'alert'), name='uniq_incident_alert'),
+            model_name="incidentalert",
+            constraint=models.UniqueConstraint(
+                fields=("incident", "alert"), name="uniq_incident_alert"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incidentnotification',
-            constraint=models.UniqueConstraint(fields=('incident', 'sequence'), name='uniq_incident_notification'),
+            model_name="incidentnotification",
+            constraint=models.UniqueConstraint(
+                fields=("incident", "sequence"), name="uniq_incident_notification"
+            ),
         ),
         migrations.AddIndex(
-            model_name='incidentdelivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='incident_delivery_due'),
+            model_name="incidentdelivery",
+            index=models.Index(fields=["status", "next_attempt_at"], name="incident_delivery_due"),
         ),
         migrations.AddConstraint(
-            model_name='incidentdelivery',
-            constraint=models.UniqueConstraint(fields=('notification', 'channel'), name='uniq_incident_delivery'),
+            model_name="incidentdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("notification", "channel"), name="uniq_incident_delivery"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'firing')), fields=('group_key',), name='one_open_incident_per_group'),
+            model_name="incident",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "firing")),
+                fields=("group_key",),
+                name="one_open_incident_per_group",
+            ),
         ),
     ]

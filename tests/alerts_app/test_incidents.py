@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts_app import incidents, lifecycle
-from alerts_app.incidents import as_notification, flush_incident, incident_event
+from alerts_app.incident_messages import as_notification
+from alerts_app.incidents import flush_incident, incident_event
 from alerts_app.models import (
     Alert,
     Delivery,
