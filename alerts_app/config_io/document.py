@@ -182,9 +182,26 @@ def apply_document(document, user, environ, prune: bool = False, dry_run: bool =
         if prune:
             for section in reversed(present):
                 changes += remove_unnamed(section, named[section.name])
+            check_nothing_named_was_lost(present, named)
         if dry_run:
             transaction.set_rollback(True)
     return changes
+
+
+def check_nothing_named_was_lost(present: list[Section], named: dict) -> None:
+    """ConfigError when pruning took an object the file names along with what it belongs
+    to (a rule with its model, a policy with its parent) that the file does not name."""
+    errors = {}
+    for section in present:
+        lost = sorted(named[section.name] - set(existing_objects(section)))
+        if lost:
+            errors[section.name] = [
+                f'"{key}" is in the file, but --prune deletes it with what it belongs to '
+                "(its model, its parent policy), which the file does not name."
+                for key in lost
+            ]
+    if errors:
+        raise ConfigError(errors)
 
 
 def existing_objects(section: Section) -> dict[str, list]:

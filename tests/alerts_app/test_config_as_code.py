@@ -348,3 +348,19 @@ def test_the_secret_fields_of_a_kind_include_those_its_transport_declares(monkey
     assert secret_fields("slack") == ("url",) and secret_fields("email") == ()
     monkeypatch.setattr(TRANSPORTS["email"], "secret_fields", frozenset({"token"}), raising=False)
     assert secret_fields("email") == ("token",)
+
+
+def test_prune_refuses_to_delete_a_rule_the_file_names_with_a_model_it_does_not(tmp_path, db):
+    make_model("kept")
+    gone = make_model("gone")
+    AlertRule.objects.create(model=gone, name="r", kind="no_data", config={"window": 600})
+    document = yaml.safe_load(export())
+    document["models"] = [m for m in document["models"] if m["name"] == "kept"]
+    path = write(tmp_path, yaml.safe_dump(document))
+    with pytest.raises(CommandError) as refused:
+        apply(path, "--prune")
+    assert 'rules: "gone/r" is in the file, but --prune deletes it with what it belongs to' in str(
+        refused.value
+    )
+    assert Model.objects.count() == 2 and AlertRule.objects.count() == 1
+    assert apply(path) == "No changes.\n"

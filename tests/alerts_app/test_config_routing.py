@@ -159,3 +159,11 @@ def test_a_bad_inhibit_rule_is_refused_with_the_api_message(db, tmp_path, settin
         apply(tmp_path, text)
     assert 'inhibit_rules[0].source_matchers: Unknown matcher "colour"' in str(refused.value)
     assert "inhibit_rules[0].equal: Expected a list of label names." in str(refused.value)
+
+
+def test_prune_refuses_to_take_a_named_policy_with_its_unnamed_parent(routing, tmp_path):
+    document = yaml.safe_load(export())
+    document["policies"] = [p for p in document["policies"] if p["name"] != "risk"]
+    with pytest.raises(CommandError, match='policies: "a-night" is in the file, but --prune'):
+        apply(tmp_path, yaml.safe_dump(document, sort_keys=False), "--prune")
+    assert NotificationPolicy.objects.count() == 4
