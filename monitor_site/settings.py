@@ -341,6 +341,22 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per kind of work, each scaled on machines of its own (docs/scaling.md):
+# ingestion upkeep (rollups, retention), rule evaluation, deliveries. Every task is routed
+# by name; a task missing here goes to CELERY_TASK_DEFAULT_QUEUE.
+MODELWATCH_QUEUE_INGEST = env("MODELWATCH_QUEUE_INGEST", "ingest")
+MODELWATCH_QUEUE_EVALUATE = env("MODELWATCH_QUEUE_EVALUATE", "evaluate")
+MODELWATCH_QUEUE_DELIVER = env("MODELWATCH_QUEUE_DELIVER", "deliver")
+TASK_QUEUES = {
+    "models_app.tasks.rollup_profiles_task": MODELWATCH_QUEUE_INGEST,
+    "models_app.tasks.prune_telemetry_task": MODELWATCH_QUEUE_INGEST,
+    "alerts_app.tasks.heartbeat_task": MODELWATCH_QUEUE_EVALUATE,
+    "alerts_app.tasks.dispatch_task": MODELWATCH_QUEUE_EVALUATE,
+    "alerts_app.tasks.evaluate_rules_task": MODELWATCH_QUEUE_EVALUATE,
+    "alerts_app.tasks.deliver_task": MODELWATCH_QUEUE_DELIVER,
+    "alerts_app.tasks.sweep_deliveries_task": MODELWATCH_QUEUE_DELIVER,
+}
+CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_QUEUES.items()}
 # Alerting (docs/alerting.md): dispatcher cadence, notification retries, webhook safety.
 MODELWATCH_DISPATCH_INTERVAL = envfloat("MODELWATCH_DISPATCH_INTERVAL", "30")
 MODELWATCH_DISPATCH_BATCH = envint("MODELWATCH_DISPATCH_BATCH", "1000")

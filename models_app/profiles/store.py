@@ -136,15 +136,22 @@ def window_buckets(start: datetime, end: datetime) -> tuple[datetime, datetime, 
     return first, last, days
 
 
+def json_text(queryset):
+    """`queryset` with its JSON columns also as text (`<field>_text`), for `parse_json`:
+    Django's json.loads per value costs more than the whole query on a long window."""
+    return queryset.annotate(**{f"{name}_text": Cast(name, TextField()) for name in JSON_FIELDS})
+
+
 def _scalars(queryset, daily: bool):
-    # JSON columns come back as text and are parsed by orjson (`parse_json`): Django's
-    # json.loads per value costs more than the whole query on a long window.
-    return queryset.annotate(
-        sample_length=Length("sample_values"),
-        is_sorted=Value(True, BooleanField()) if daily else F("rolled_up"),
-        is_daily=Value(daily, BooleanField()),
-        **{f"{name}_text": Cast(name, TextField()) for name in JSON_FIELDS},
-    ).values(*SCALAR_FIELDS)
+    return (
+        json_text(queryset)
+        .annotate(
+            sample_length=Length("sample_values"),
+            is_sorted=Value(True, BooleanField()) if daily else F("rolled_up"),
+            is_daily=Value(daily, BooleanField()),
+        )
+        .values(*SCALAR_FIELDS)
+    )
 
 
 def parse_json(rows: list[dict]) -> list[dict]:
