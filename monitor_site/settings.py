@@ -411,6 +411,10 @@ MODELWATCH_PROFILE_RETENTION_DAYS = envint("MODELWATCH_PROFILE_RETENTION_DAYS", 
 # Rows of a reference (CSV upload or window) and columns of an uploaded one.
 MODELWATCH_REFERENCE_MAX_ROWS = envint("MODELWATCH_REFERENCE_MAX_ROWS", "200000")
 MODELWATCH_REFERENCE_MAX_COLUMNS = envint("MODELWATCH_REFERENCE_MAX_COLUMNS", "1000")
+# Parquet references are read a column at a time: far more rows than a CSV; and the body
+# of a reference upload (streamed to a temporary file) may exceed MODELWATCH_MAX_BODY_BYTES.
+MODELWATCH_REFERENCE_MAX_PARQUET_ROWS = envint("MODELWATCH_REFERENCE_MAX_PARQUET_ROWS", "50000000")
+MODELWATCH_REFERENCE_MAX_BYTES = envint("MODELWATCH_REFERENCE_MAX_BYTES", str(4 * 1024**3))
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "monitor_site.mail.LogEmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

@@ -15,6 +15,7 @@ one merger at a time (a per-version advisory lock the on-demand rollup waits for
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -140,17 +141,49 @@ def read_rows(queryset) -> list[dict]:
 
 
 def merge_partials(partial_rows) -> int:
-    """Merge the partial rows of `partial_rows` into hourly and daily rows, delete them."""
+    """Merge the partial rows of `partial_rows` into hourly and daily rows, delete them.
+    Each (version, hour, feature)'s partial rows are merged once (`Delta`), then into the
+    stored hourly row and, with the other hours of its day, into the daily row."""
     partials = read_rows(partial_rows)
     if not partials:
         return 0
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in partials:
         groups[(row["version_id"], row["bucket_start"], row["feature"])].append(row)
-    merge_into_hours(groups)
-    merge_into_days(groups)
+    hours = {key: [merged_partials(rows)] for key, rows in groups.items()}
+    days: dict[tuple, list[Delta]] = defaultdict(list)
+    for (version_id, bucket, feature), deltas in hours.items():
+        days[(version_id, day_of(bucket), feature)].extend(deltas)
+    replace_rows(Profile, hours, existing(Profile, hours, rolled_up=True), rolled_up=True)
+    replace_rows(DailyProfile, days, existing(DailyProfile, days))
     delete_ids(Profile, [row["id"] for row in partials])
     return len(partials)
+
+
+@dataclass
+class Delta:
+    """The merge of some partial rows of one feature, binned as the newest of them."""
+
+    profile: FeatureProfile
+    reference_id: int | None
+    newest: int  # the newest partial row's id: its kind and edges win
+
+
+def merged_partials(rows: Sequence[dict]) -> Delta:
+    newest = max(rows, key=lambda row: row["id"])
+    kind, edges = newest["kind"], [float(e) for e in newest["edges"] or []]
+    profiles = [conform(profile_from_row(row), kind, edges) for row in rows]
+    return Delta(merge_all(profiles), newest["reference_id"], newest["id"])
+
+
+def merged_with(stored: dict | None, deltas: list[Delta]) -> Delta:
+    """`deltas` merged into the `stored` row, conformed to the newest delta's bins."""
+    newest = max(deltas, key=lambda delta: delta.newest)
+    kind, edges = newest.profile.kind, newest.profile.edges
+    profiles = [profile_from_row(stored)] if stored else []
+    profiles += [delta.profile for delta in deltas]
+    merged = merge_all([conform(p, kind, edges) for p in profiles]) if len(profiles) > 1 else None
+    return Delta(merged or newest.profile, newest.reference_id, newest.newest)
 
 
 def delete_ids(model, ids: list[int]) -> None:
@@ -162,19 +195,6 @@ def delete_ids(model, ids: list[int]) -> None:
         return
     for first in range(0, len(ids), 500):
         model.objects.filter(id__in=ids[first : first + 500]).delete()
-
-
-def target_spec(rows: Sequence[dict]) -> tuple[str, list[float], int | None]:
-    """Kind, edges and reference of the newest partial row: the others conform to it."""
-    newest = max(rows, key=lambda row: row["id"])
-    return newest["kind"], [float(e) for e in newest["edges"] or []], newest["reference_id"]
-
-
-def merged_group(stored: dict | None, partials: list[dict]) -> tuple[FeatureProfile, int | None]:
-    kind, edges, reference_id = target_spec(partials)
-    rows = ([stored] if stored else []) + partials
-    profiles = [conform(profile_from_row(row), kind, edges) for row in rows]
-    return merge_all(profiles), reference_id
 
 
 def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
@@ -198,19 +218,19 @@ def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
 
 
 def replace_rows(
-    model, groups: dict[tuple, list[dict]], stored: dict[tuple, dict], **extra
+    model, groups: dict[tuple, list[Delta]], stored: dict[tuple, dict], **extra
 ) -> None:
     new_rows, now = [], timezone.now()
-    for key, partials in groups.items():
-        profile, reference_id = merged_group(stored.get(key), partials)
+    for key, deltas in groups.items():
+        merged = merged_with(stored.get(key), deltas)
         new_rows.append(
             {
                 "version_id": key[0],
                 "bucket_start": key[1],
-                "reference_id": reference_id,
+                "reference_id": merged.reference_id,
                 "sample": [],
                 "created_at": now,
-                **stat_values(profile),
+                **stat_values(merged.profile),
                 **extra,
             }
         )
@@ -219,15 +239,3 @@ def replace_rows(
         copy_dicts(model, new_rows)
     else:
         model.objects.bulk_create([model(**row) for row in new_rows], batch_size=500)
-
-
-def merge_into_hours(groups: dict[tuple, list[dict]]) -> None:
-    stored = existing(Profile, groups, rolled_up=True)
-    replace_rows(Profile, groups, stored, rolled_up=True)
-
-
-def merge_into_days(groups: dict[tuple, list[dict]]) -> None:
-    days: dict[tuple, list[dict]] = defaultdict(list)
-    for (version_id, bucket, feature), rows in groups.items():
-        days[(version_id, day_of(bucket), feature)].extend(rows)
-    replace_rows(DailyProfile, days, existing(DailyProfile, days))

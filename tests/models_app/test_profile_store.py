@@ -153,3 +153,14 @@ def test_the_positive_class_score_is_profiled_for_binary_models(version):
 )
 def test_the_positive_class_is_one_true_yes_or_the_only_non_negative(scores, expected):
     assert profiles.positive_score(scores) == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2**62 - 1])
+@pytest.mark.parametrize("size", [0, 1, 35, 5000])
+def test_implied_keys_are_the_reservoir_keys_of_the_seed(seed, size):
+    from models_app.profiles.sketch import reservoir_keys
+    from models_app.profiles.store import implied_keys
+
+    expected = reservoir_keys(seed, size)
+    found = implied_keys(seed, size)
+    assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
