@@ -37,6 +37,26 @@ TABLES = {
 }
 
 
+class PatientServer(Server):
+    """gunicorn as in the harness, given 4 more minutes to answer (a busy shared machine)."""
+
+    def __enter__(self) -> "PatientServer":
+        try:
+            return super().__enter__()
+        except RuntimeError:
+            if self.process is None or self.process.poll() is not None:
+                raise
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=10).status_code in (200, 503):
+                    return self
+            except requests.RequestException:
+                time.sleep(1)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not start in 5 minutes")
+
+
 def make_batch(index: int, size: int, now: datetime) -> list[dict]:
     """One batch whose timestamps are spread uniformly over the last DAYS days."""
     rng = np.random.default_rng(index)
@@ -189,7 +209,7 @@ def main() -> None:
         f"{args.rows:,} predictions over the last {DAYS} days in batches of "
         f"{args.batch_size:,}, {args.threads} client threads, gunicorn 2 workers, no worker"
     )
-    with Server(env, workers=2) as server:
+    with PatientServer(env, workers=2) as server:
         token, rules = setup(env, server.url)
         seconds = post_all(f"{server.url}/api/v1/models/backfill/predictions/", token, args, now)
         print(f"posted in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s)")

@@ -33,10 +33,13 @@ TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def bounded_sample(values: Sequence, size: int, seed: int) -> list:
-    """Every value when there are at most `size`, else a seeded sample without replacement."""
+    """Every value when there are at most `size`, else a seeded sample without replacement
+    (a numpy array is sampled as the list of its values would be, without making it)."""
     if len(values) <= size:
-        return list(values)
+        return values.tolist() if isinstance(values, np.ndarray) else list(values)
     chosen = np.random.default_rng(seed).choice(len(values), size=size, replace=False)
+    if isinstance(values, np.ndarray):
+        return values[np.sort(chosen)].tolist()
     return [values[i] for i in sorted(chosen)]
 
 
@@ -57,7 +60,7 @@ def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
         "edges": edges,
         "bin_counts": bin_counts(numbers, edges).tolist(),
         "n_distinct": int(len(np.unique(numbers))),
-        "sample": bounded_sample(numbers.tolist(), size, seed),
+        "sample": bounded_sample(numbers, size, seed),
     }
 
 
@@ -137,6 +140,8 @@ def numeric_values(values) -> tuple[np.ndarray, int, int]:
 def has_values(values) -> bool:
     if isinstance(values, np.ndarray):
         return bool(np.isfinite(values.astype(float, copy=False)).any())
+    if isinstance(values, list):
+        return values.count(None) != len(values)  # counted in C
     return any(v is not None for v in values)
 
 
