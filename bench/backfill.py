@@ -9,9 +9,16 @@ Printed: evaluate seconds before/after the rollup, the rollup's seconds per mill
 and the profile tables' size against the prediction table's (`pg_total_relation_size`).
 
     .venv/bin/python bench/backfill.py [--rows 1000000] [--batch-size 5000]
+    .venv/bin/python bench/backfill.py --resume   # the steps after posting, on the same
+                                                  # database, evaluations in one process
+
+`--resume` evaluates in process (`evaluate_rule`, nothing stored) rather than through
+gunicorn, whose 120 s timeout a first read of a 1-day window at full lag exceeded here.
 """
 
 import argparse
+import json
+import os
 import sys
 import time
 import uuid
@@ -25,7 +32,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.harness import Server, bench_database, manage  # noqa: E402
+from bench.harness import ADMIN_DSN, Server, bench_database, manage  # noqa: E402
 from bench.ingest_metrics import send_all  # noqa: E402
 from bench.ingest_predictions import PRODUCTION  # noqa: E402
 
@@ -124,7 +131,24 @@ def setup(env: dict, url: str) -> tuple[str, dict]:
     return token, rules
 
 
+def evaluate_in_process(env: dict, rule_id: int) -> tuple[float, dict]:
+    out = manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "import time, json; from django.utils import timezone; "
+        "from alerts_app.evaluate import evaluate_rule_by_id; t = time.perf_counter(); "
+        f"r = evaluate_rule_by_id({rule_id}, timezone.now(), store=False); "
+        "print(time.perf_counter() - t, json.dumps({'status': r.status, 'value': r.value}))",
+    )
+    seconds, result = out.strip().splitlines()[-1].split(" ", 1)
+    return float(seconds), json.loads(result)
+
+
 def evaluate(url: str, token: str, rule_id: int) -> tuple[float, dict]:
+    if url.startswith("env:"):
+        return evaluate_in_process(RESUMED[url], rule_id)
     started = time.perf_counter()
     answer = requests.post(
         f"{url}/api/v1/rules/{rule_id}/evaluate/",
@@ -194,6 +218,30 @@ def print_evaluations(label: str, url: str, token: str, rules: dict) -> None:
         )
 
 
+RESUMED: dict[str, dict] = {}
+
+
+def resume(args) -> None:
+    """The steps after posting, on the database a previous run filled."""
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{args.database}"
+    env = os.environ | PRODUCTION | {"DATABASE_URL": dsn, "LOG_LEVEL": "WARNING"}
+    RESUMED["env:"] = env
+    rules = {"1h": 1, "1d": 2}
+    before = table_bytes(dsn)
+    print_sizes("resumed", before)
+    print_evaluations("with the backlog left (in process)", "env:", "", rules)
+    left = table_bytes(dsn)
+    print_sizes("after those evaluations", left)
+    rolled = rollup(env)
+    rows = left["partial rows"] / args.partials_per_row
+    print(
+        f"rollup: {rolled:.1f} s for {left['partial rows']:,} partial rows (~{rows:,.0f} "
+        f"prediction rows' worth), {rolled * 1e6 / rows:.1f} s per million rows"
+    )
+    print_sizes("after the rollup", table_bytes(dsn))
+    print_evaluations("after the rollup (in process)", "env:", "", rules)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -201,7 +249,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=10, help="batches serialised at a time")
     parser.add_argument("--database", default="mw_bench_backfill")
+    parser.add_argument("--resume", action="store_true", help="skip posting (see above)")
+    parser.add_argument(
+        "--partials-per-row",
+        type=float,
+        default=0.839463,
+        help="partial rows per posted row in the run resumed (its first size line)",
+    )
     args = parser.parse_args()
+    if args.resume:
+        resume(args)
+        return
     dsn, env = bench_database(args.database)
     env |= PRODUCTION
     now = datetime.now(UTC)
