@@ -18,10 +18,12 @@ from models_app.profiles.sketch import (
     DECLARED_KINDS,
     NUMERIC,
     SAMPLE_SIZE,
+    FeatureProfile,
     bin_counts,
     category_key,
     decile_edges,
     infer_kind,
+    scaled_counts,
     split_numeric,
 )
 
@@ -31,10 +33,13 @@ TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def bounded_sample(values: Sequence, size: int, seed: int) -> list:
-    """Every value when there are at most `size`, else a seeded sample without replacement."""
+    """Every value when there are at most `size`, else a seeded sample without replacement
+    (a numpy array is sampled as the list of its values would be, without making it)."""
     if len(values) <= size:
-        return list(values)
+        return values.tolist() if isinstance(values, np.ndarray) else list(values)
     chosen = np.random.default_rng(seed).choice(len(values), size=size, replace=False)
+    if isinstance(values, np.ndarray):
+        return values[np.sort(chosen)].tolist()
     return [values[i] for i in sorted(chosen)]
 
 
@@ -55,7 +60,7 @@ def numeric_summary(numbers: np.ndarray, size: int, seed: int) -> dict:
         "edges": edges,
         "bin_counts": bin_counts(numbers, edges).tolist(),
         "n_distinct": int(len(np.unique(numbers))),
-        "sample": bounded_sample(numbers.tolist(), size, seed),
+        "sample": bounded_sample(numbers, size, seed),
     }
 
 
@@ -88,10 +93,13 @@ def summarize_column(
 ) -> dict:
     """The summary of one column of raw values (None = missing). `kind` None infers it;
     a numeric column with ≤ AUTO_CATEGORICAL_MAX distinct values becomes categorical."""
+    if isinstance(values, np.ndarray):  # a numeric column read from Parquet (NaN: missing)
+        kind = kind or NUMERIC
+        values = values if kind == NUMERIC else plain_values(values)
     kind = kind or infer_kind(values)
     rows = len(values)
     if kind == NUMERIC:
-        numbers, missing, type_errors = split_numeric(values)
+        numbers, missing, type_errors = numeric_values(values)
         summary = numeric_summary(numbers, size, seed)
         if 0 < summary["n_distinct"] <= AUTO_CATEGORICAL_MAX:
             summary |= {"type": CATEGORICAL, "categories": numeric_categories(numbers)}
@@ -113,6 +121,28 @@ def summarize_column(
         "missing_rate": missing / rows if rows else 0.0,
         "type_errors": type_errors,
     }
+
+
+def plain_values(array: np.ndarray) -> list:
+    """A float array as the list a CSV column gives: floats, None where NaN."""
+    return [None if v != v else v for v in array.astype(float).tolist()]
+
+
+def numeric_values(values) -> tuple[np.ndarray, int, int]:
+    """(valid numbers, missing, type errors): `split_numeric`, at C speed for an array."""
+    if isinstance(values, np.ndarray):
+        array = values.astype(float, copy=False)
+        finite = np.isfinite(array)
+        return array[finite], int(len(array) - finite.sum()), 0
+    return split_numeric(values)
+
+
+def has_values(values) -> bool:
+    if isinstance(values, np.ndarray):
+        return bool(np.isfinite(values.astype(float, copy=False)).any())
+    if isinstance(values, list):
+        return values.count(None) != len(values)  # counted in C
+    return any(v is not None for v in values)
 
 
 def positive_label(value) -> int | None:
@@ -154,12 +184,65 @@ def summarize(
         },
     }
     for name, (values, kind) in outputs.items():
-        if any(v is not None for v in values):
+        if has_values(values):
             summary[name] = summarize_column(values, kind, size, seed)
     scores, labels = outputs.get("scores", ((), None))[0], outputs.get("label", ((), None))[0]
-    if any(v is not None for v in scores) and any(v is not None for v in labels):
+    if has_values(scores) and has_values(labels):
+        scores = plain_values(scores) if isinstance(scores, np.ndarray) else scores
+        labels = plain_values(labels) if isinstance(labels, np.ndarray) else labels
         summary["calibration"] = calibration_pairs(scores, labels, size, seed)
     return summary
+
+
+def profile_summary(profile: FeatureProfile, size: int = SAMPLE_SIZE) -> dict:
+    """A column's summary made from its profile (a reference built from profiles).
+
+    Exact: counts, missing rate, type errors, min, max, category counts; mean and std
+    from the profile's sums. From the profile's uniform sample (every value while there
+    are at most SAMPLE_SIZE): the decile edges, the number of distinct values and, scaled
+    to the count, the bin counts; the auto-categorical rule applies only when the sample
+    holds every value. A categorical sample is the counts scaled to at most `size`.
+    """
+    rows = profile.rows
+    common = {
+        "count": profile.count,
+        "missing_rate": profile.missing / rows if rows else 0.0,
+        "type_errors": profile.type_errors,
+    }
+    if profile.kind == CATEGORICAL:
+        return categorical_profile_summary(profile, size) | common
+    sample = np.asarray(profile.sample, dtype=float)
+    if not len(sample):
+        return no_numbers() | {"type": NUMERIC, "categories": {}, "n_distinct": 0, "sample": []}
+    exact = len(sample) == profile.count
+    edges = decile_edges(sample)
+    counts = bin_counts(sample, edges)
+    summary = {
+        "min": profile.min,
+        "max": profile.max,
+        "mean": profile.mean,
+        "std": profile.std,
+        "edges": edges,
+        "bin_counts": (counts if exact else scaled_counts(counts, profile.count)).tolist(),
+        "n_distinct": int(len(np.unique(sample))),
+        "sample": sample.tolist(),
+    }
+    if exact and 0 < summary["n_distinct"] <= AUTO_CATEGORICAL_MAX:
+        return summary | {"type": CATEGORICAL, "categories": numeric_categories(sample)} | common
+    return summary | {"type": NUMERIC, "categories": {}} | common
+
+
+def categorical_profile_summary(profile: FeatureProfile, size: int) -> dict:
+    keys = list(profile.categories)
+    counts = np.asarray([profile.categories[k] for k in keys], dtype=np.int64)
+    scaled = scaled_counts(counts, min(int(counts.sum()), size)) if len(keys) else counts
+    sample = [key for key, n in zip(keys, scaled.tolist(), strict=True) for _ in range(n)]
+    return no_numbers() | {
+        "type": CATEGORICAL,
+        "categories": dict(profile.categories),
+        "n_distinct": len(keys),
+        "sample": sample,
+    }
 
 
 def without_samples(summary: dict) -> dict:

@@ -341,6 +341,25 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per kind of work, each scaled on machines of its own (docs/scaling.md):
+# ingestion upkeep (rollups, retention), rule evaluation, deliveries. Every task is routed
+# by name; a task missing here goes to CELERY_TASK_DEFAULT_QUEUE.
+MODELWATCH_QUEUE_INGEST = env("MODELWATCH_QUEUE_INGEST", "ingest")
+MODELWATCH_QUEUE_EVALUATE = env("MODELWATCH_QUEUE_EVALUATE", "evaluate")
+MODELWATCH_QUEUE_DELIVER = env("MODELWATCH_QUEUE_DELIVER", "deliver")
+TASK_QUEUES = {
+    "models_app.tasks.rollup_profiles_task": MODELWATCH_QUEUE_INGEST,
+    "models_app.tasks.prune_telemetry_task": MODELWATCH_QUEUE_INGEST,
+    "alerts_app.tasks.heartbeat_task": MODELWATCH_QUEUE_EVALUATE,
+    "alerts_app.tasks.dispatch_task": MODELWATCH_QUEUE_EVALUATE,
+    "alerts_app.tasks.evaluate_rules_task": MODELWATCH_QUEUE_EVALUATE,
+    "alerts_app.tasks.deliver_task": MODELWATCH_QUEUE_DELIVER,
+    "alerts_app.tasks.sweep_deliveries_task": MODELWATCH_QUEUE_DELIVER,
+    "alerts_app.tasks.flush_incident_task": MODELWATCH_QUEUE_DELIVER,
+    "alerts_app.tasks.deliver_incident_task": MODELWATCH_QUEUE_DELIVER,
+    "alerts_app.tasks.sweep_incidents_task": MODELWATCH_QUEUE_DELIVER,
+}
+CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in TASK_QUEUES.items()}
 # Alerting (docs/alerting.md): dispatcher cadence, notification retries, webhook safety.
 MODELWATCH_DISPATCH_INTERVAL = envfloat("MODELWATCH_DISPATCH_INTERVAL", "30")
 MODELWATCH_DISPATCH_BATCH = envint("MODELWATCH_DISPATCH_BATCH", "1000")
@@ -407,6 +426,10 @@ MODELWATCH_PROFILE_RETENTION_DAYS = envint("MODELWATCH_PROFILE_RETENTION_DAYS", 
 # Rows of a reference (CSV upload or window) and columns of an uploaded one.
 MODELWATCH_REFERENCE_MAX_ROWS = envint("MODELWATCH_REFERENCE_MAX_ROWS", "200000")
 MODELWATCH_REFERENCE_MAX_COLUMNS = envint("MODELWATCH_REFERENCE_MAX_COLUMNS", "1000")
+# Parquet references are read a column at a time: far more rows than a CSV; and the body
+# of a reference upload (streamed to a temporary file) may exceed MODELWATCH_MAX_BODY_BYTES.
+MODELWATCH_REFERENCE_MAX_PARQUET_ROWS = envint("MODELWATCH_REFERENCE_MAX_PARQUET_ROWS", "50000000")
+MODELWATCH_REFERENCE_MAX_BYTES = envint("MODELWATCH_REFERENCE_MAX_BYTES", str(4 * 1024**3))
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "monitor_site.mail.LogEmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

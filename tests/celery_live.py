@@ -2,9 +2,12 @@
 
 The processes consume a queue of their own (`live-<random>`), so tasks that other
 tests enqueue without a worker never reach them; tests marked `celery` send to that
-queue while they run. Requires CELERY_BROKER_URL on Redis or RabbitMQ and PostgreSQL.
+queue while they run (`sent_to`: every task, routed ones included). The processes route
+every task there too (MODELWATCH_QUEUE_* in `live_env`). Requires CELERY_BROKER_URL on
+Redis or RabbitMQ and PostgreSQL.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from monitor_site.celery import app
@@ -43,6 +47,9 @@ def live_env(queue: str) -> dict:
     return os.environ | {
         "DATABASE_URL": database_url(),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "MODELWATCH_QUEUE_INGEST": queue,
+        "MODELWATCH_QUEUE_EVALUATE": queue,
+        "MODELWATCH_QUEUE_DELIVER": queue,
         "DATABASE_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
     }
@@ -119,12 +126,29 @@ def celery_worker_process(django_db_setup):
             conn.default_channel.queue_purge(queue)
 
 
+def use_routes(default_queue: str, routes: dict) -> None:
+    """Make this process send unrouted tasks to `default_queue` and the others by `routes`
+    (Celery caches its router: it is rebuilt from the new table)."""
+    app.conf.task_default_queue = default_queue
+    app.conf.task_routes = routes
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
+@contextlib.contextmanager
+def sent_to(queue: str, routes: dict | None = None):
+    """While inside, this process sends every task to `queue` (or by `routes`)."""
+    previous = app.conf.task_default_queue, app.conf.task_routes
+    every_task = {name: {"queue": queue} for name in settings.TASK_QUEUES}
+    use_routes(queue, every_task if routes is None else routes)
+    try:
+        yield
+    finally:
+        use_routes(*previous)
+
+
 @pytest.fixture
 def celery_live(celery_worker_process, transactional_db):
     """Send this test's tasks to the live worker's queue (data committed: transactional)."""
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = celery_worker_process.queue
-    try:
+    with sent_to(celery_worker_process.queue):
         yield celery_worker_process
-    finally:
-        app.conf.task_default_queue = previous

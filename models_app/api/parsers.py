@@ -1,10 +1,13 @@
-"""A strict, fast JSON parser with a body-size limit answered as 413."""
+"""A strict, fast JSON parser with a body-size limit answered as 413; raw CSV and
+Parquet bodies of a reference upload, streamed to a file."""
 
 import orjson
 from django.conf import settings
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, DataAndFiles, FileUploadParser
 
 from monitor_site.json_checks import check_storable
 
@@ -15,9 +18,9 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
-def check_body_size(request) -> None:
-    """Refuse a body over MODELWATCH_MAX_BODY_BYTES before reading it."""
-    limit = settings.MODELWATCH_MAX_BODY_BYTES
+def check_body_size(request, limit: int | None = None) -> None:
+    """Refuse a body over `limit` (MODELWATCH_MAX_BODY_BYTES) before reading it."""
+    limit = limit or settings.MODELWATCH_MAX_BODY_BYTES
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -44,3 +47,27 @@ class OrjsonParser(BaseParser):
             raise ParseError(f"JSON parse error - {exc}") from exc
         check_storable(data, body)  # no NUL, not nested too deeply: 400 at the field
         return data
+
+
+class ReferenceFileParser(FileUploadParser):
+    """A raw CSV body (`text/csv`, plain or with `Content-Encoding: gzip`), streamed to an
+    uploaded file as a multipart part would be, and offered as the form field `file`."""
+
+    media_type = "text/csv"
+    default_name = "reference.csv"
+
+    def get_filename(self, stream, media_type, parser_context):
+        return super().get_filename(stream, media_type, parser_context) or self.default_name
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        return DataAndFiles(
+            QueryDict(mutable=True), MultiValueDict({"file": [parsed.files["file"]]})
+        )
+
+
+class ParquetFileParser(ReferenceFileParser):
+    """A raw Parquet body (`application/vnd.apache.parquet`), streamed to an uploaded file."""
+
+    media_type = "application/vnd.apache.parquet"
+    default_name = "reference.parquet"

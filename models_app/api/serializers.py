@@ -249,13 +249,21 @@ class WindowSerializer(serializers.Serializer):
 
 
 class ReferenceRequestSerializer(serializers.Serializer):
-    """JSON records (flat: features, `prediction`?, `label`?, `score`?/`scores`?), or a
-    `window` of the version's own predictions; or multipart with a CSV `file`."""
+    """JSON records (flat: features, `prediction`?, `label`?, `score`?/`scores`?), a
+    `window` of the version's own predictions, or the stored `profiles` of a window; or
+    multipart with a `file` (CSV, gzip-compressed CSV or Parquet). The file may also be
+    the whole body: `Content-Type: text/csv` (with `Content-Encoding: gzip` if
+    compressed) or `application/vnd.apache.parquet`, the version in `?version=`."""
 
     version = serializers.CharField(max_length=100, required=False)
     records = serializers.ListField(child=serializers.DictField(), required=False)
     window = WindowSerializer(required=False)
-    file = serializers.FileField(required=False, help_text="CSV with a header row.")
+    profiles = WindowSerializer(
+        required=False, help_text="Build the reference from the profiles of this window."
+    )
+    file = serializers.FileField(
+        required=False, help_text="CSV with a header row (.csv or .csv.gz), or Parquet."
+    )
 
 
 class ReferenceSerializer(serializers.Serializer):

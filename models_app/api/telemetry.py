@@ -3,6 +3,7 @@
 Each is a plain function of (request, model) that the ModelViewSet's actions call.
 """
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -16,8 +17,9 @@ from models_app.reference import without_samples
 from models_app.reference_io import (
     ReferenceInputError,
     ReferenceTooLarge,
-    reference_from_csv,
+    reference_from_profiles,
     reference_from_records,
+    reference_from_upload,
     reference_from_window,
 )
 
@@ -77,9 +79,9 @@ def version_field(data) -> str | None:
     return version or None
 
 
-def window_field(window) -> tuple:
+def window_field(window, field: str = "window") -> tuple:
     if not isinstance(window, dict):
-        raise ValidationError({"window": ['Expected {"start": ..., "end"?: ...}.']})
+        raise ValidationError({field: ['Expected {"start": ..., "end"?: ...}.']})
     now, errors = timezone.now(), {}
     start = validation.check(errors, "start", validation.utc_timestamp, window.get("start"), now)
     if window.get("start") is None:
@@ -88,7 +90,7 @@ def window_field(window) -> tuple:
     if not errors and start >= end:
         errors["start"] = "Must be before end."
     if errors:
-        raise ValidationError({"window": {k: [v] for k, v in errors.items()}})
+        raise ValidationError({field: {k: [v] for k, v in errors.items()}})
     return start, end
 
 
@@ -104,17 +106,22 @@ def record_objects(records: list) -> list[dict]:
 
 
 def reference_builder(request, version):
-    """What to build the reference from: the CSV `file`, a `window`, or `records`."""
+    """What to build the reference from: a `file` (CSV, gzip-compressed CSV or Parquet, as
+    a multipart part or the whole body), a `window` of predictions, the `profiles` of a
+    window, or `records`."""
     data = request.data
-    if request.content_type.startswith("multipart/"):
+    if request.FILES or request.content_type.startswith("multipart/"):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["No file was submitted."]})
-        content = upload.read()
-        return "file", lambda: reference_from_csv(version, content)
+        gzip_encoded = request.headers.get("Content-Encoding", "").lower() == "gzip"
+        return "file", lambda: reference_from_upload(version, upload, gzip_encoded)
     if isinstance(data, dict) and data.get("window") is not None:
         start, end = window_field(data["window"])
         return "window", lambda: reference_from_window(version, start, end)
+    if isinstance(data, dict) and data.get("profiles") is not None:
+        start, end = window_field(data["profiles"], "profiles")
+        return "profiles", lambda: reference_from_profiles(version, start, end)
     _, records = parse_envelope(data)
     records = record_objects(records)
     return "records", lambda: reference_from_records(version, records)
@@ -122,9 +129,11 @@ def reference_builder(request, version):
 
 def post_reference(request, model: Model) -> Response:
     """201 with the new reference's summary (bounded samples left out)."""
-    check_body_size(request)
+    check_body_size(request, settings.MODELWATCH_REFERENCE_MAX_BYTES)
     claim = request_claim(request)
-    version = resolve_version(model, version_field(request.data))
+    version = resolve_version(
+        model, version_field(request.data) or request.query_params.get("version")
+    )
     field, build = reference_builder(request, version)
 
     def write():

@@ -1,16 +1,19 @@
 """The registry and telemetry endpoints (README "The API by example", docs/telemetry.md)."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from models_app import ingest, series, validation
 from models_app.api import telemetry
 from models_app.api.batch import ingest_batch, resolve_version
 from models_app.api.filtersets import ModelFilterSet
+from models_app.api.parsers import OrjsonParser, ParquetFileParser, ReferenceFileParser
 from models_app.api.serializers import (
     AcceptedSerializer,
     LabelAnswerSerializer,
@@ -116,6 +119,8 @@ class ModelViewSet(viewsets.ModelViewSet):
         request={
             "application/json": ReferenceRequestSerializer,
             "multipart/form-data": ReferenceRequestSerializer,
+            "text/csv": OpenApiTypes.BINARY,
+            "application/vnd.apache.parquet": OpenApiTypes.BINARY,
         },
         responses={201: ReferenceSerializer, 400: OpenApiResponse(description="Bad upload")},
     )
@@ -126,9 +131,17 @@ class ModelViewSet(viewsets.ModelViewSet):
         serializer_class=ReferenceRequestSerializer,
         filterset_class=None,
         pagination_class=None,
+        parser_classes=[
+            OrjsonParser,
+            FormParser,
+            MultiPartParser,
+            ReferenceFileParser,
+            ParquetFileParser,
+        ],
     )
     def reference(self, request, name=None):
-        """The baseline of the drift checks: from a CSV, JSON records or a window."""
+        """The baseline of the drift checks: from a CSV (plain or gzip) or Parquet file,
+        JSON records, a window of predictions or the profiles of a window."""
         model = get_object_or_404(Model, name=name)
         if request.method == "GET":
             return telemetry.get_reference(request, model)

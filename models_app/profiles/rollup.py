@@ -1,86 +1,213 @@
 """The profile rollup: partial rows -> one rolled-up row per (version, hour, feature) and
-one DailyProfile per (version, day, feature), in one transaction per round.
+one DailyProfile per (version, day, feature).
+
+A round takes whole (version, hour) buckets, oldest hour first, so that each rolled-up
+hourly row is rewritten once per round however many batches wrote into its hour (a
+backfill leaves partial rows in every hour it covers: rolling up by row id rewrote each of
+those hours' rows, samples included, in every round). `rollup_window` does the same for
+the buckets of one window, on demand, when a read finds too many partial rows there.
 
 Merging is associative, so rolling up never changes what a window reads; partial rows
 written against an older reference are re-binned on the newest one's edges first.
+Concurrency: one background round at a time (a global advisory lock), and per version
+one merger at a time (a per-version advisory lock the on-demand rollup waits for).
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Count, Min, Q
+from django.utils import timezone
 
 from models_app.models import DailyProfile, Profile
+from models_app.pgcopy import copy_dicts, uses_copy
 from models_app.profiles.sketch import FeatureProfile, conform, merge_all
-from models_app.profiles.store import ROW_FIELDS, day_of, profile_from_row, stat_values
+from models_app.profiles.store import (
+    JSON_FIELDS,
+    ROW_FIELDS,
+    day_of,
+    hour_of,
+    json_text,
+    parse_json,
+    profile_from_row,
+    stat_values,
+)
 
 LOCK_ID = 0x4D57524F4C4C
+VERSION_LOCK = 0x4D5752  # first key of the per-version locks (the version id second)
+TEXT_ROW_FIELDS = tuple(f for f in ROW_FIELDS if f not in JSON_FIELDS)
+
+
+def _advisory(sql: str, *keys: int) -> bool:
+    if connection.vendor != "postgresql":  # SQLite serialises writers
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(keys))
+        row = cursor.fetchone()
+        return row[0] is not False
 
 
 def _rollup_lock() -> bool:
-    """One rollup at a time across workers (PostgreSQL advisory lock; SQLite serialises)."""
-    if connection.vendor != "postgresql":
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_ID])
-        return bool(cursor.fetchone()[0])
+    """One background round at a time across workers."""
+    return _advisory("SELECT pg_try_advisory_xact_lock(%s)", LOCK_ID)
+
+
+def _try_version_lock(version_id: int) -> bool:
+    return _advisory("SELECT pg_try_advisory_xact_lock(%s, %s)", VERSION_LOCK, version_id)
+
+
+def _wait_version_lock(version_id: int) -> None:
+    _advisory("SELECT pg_advisory_xact_lock(%s, %s) IS NULL", VERSION_LOCK, version_id)
+
+
+def pending_buckets(limit: int) -> list[tuple[int, datetime]]:
+    """The oldest (version, hour) buckets holding partial rows, about `limit` rows in all
+    (at least one bucket, whatever its size)."""
+    groups = (
+        Profile.objects.filter(rolled_up=False)
+        .values("version_id", "bucket_start")
+        .annotate(rows=Count("id"), first=Min("id"))
+        .order_by("bucket_start", "version_id")
+    )
+    chosen, total = [], 0
+    for group in groups.iterator(chunk_size=2000):
+        if chosen and total + group["rows"] > limit:
+            break
+        chosen.append((group["version_id"], group["bucket_start"]))
+        total += group["rows"]
+    return chosen
 
 
 def rollup_profiles(limit: int = 20000) -> int:
-    """Merge up to `limit` partial rows into rolled-up hourly and daily rows; returns how
-    many partial rows were merged (0 when another rollup holds the lock)."""
+    """Merge the partial rows of the oldest pending buckets (about `limit` rows, whole
+    buckets) into rolled-up hourly and daily rows; returns how many partial rows were
+    merged (0 when another rollup holds the lock)."""
     with transaction.atomic():
         if not _rollup_lock():
             return 0
-        partials = list(
-            Profile.objects.filter(rolled_up=False)
-            .order_by("id")
-            .values(*ROW_FIELDS, "version_id", "reference_id")[:limit]
-        )
-        if not partials:
-            return 0
-        groups: dict[tuple, list[dict]] = defaultdict(list)
-        for row in partials:
-            groups[(row["version_id"], row["bucket_start"], row["feature"])].append(row)
-        merge_into_hours(groups)
-        merge_into_days(groups)
-        Profile.objects.filter(id__in=[row["id"] for row in partials]).delete()
-    return len(partials)
+        buckets = pending_buckets(limit)
+        versions = {v for v, _ in buckets if _try_version_lock(v)}
+        by_version: dict[int, list[datetime]] = defaultdict(list)
+        for version_id, bucket in buckets:
+            if version_id in versions:
+                by_version[version_id].append(bucket)
+        chosen = Q(pk__in=[])
+        for version_id, hours in by_version.items():
+            chosen |= Q(version_id=version_id, bucket_start__in=hours)
+        return merge_partials(Profile.objects.filter(chosen, rolled_up=False))
 
 
 def rollup_pending(limit: int = 20000, max_rounds: int = 50) -> int:
-    """Roll up partial rows until none are left (at most `max_rounds` x `limit`)."""
+    """Roll up partial rows until none are left (at most `max_rounds` rounds)."""
     total = 0
     for _ in range(max_rounds):
         merged = rollup_profiles(limit)
         total += merged
-        if merged < limit:
+        if merged == 0 or not Profile.objects.filter(rolled_up=False).exists():
             break
     return total
 
 
-def target_spec(rows: Sequence[dict]) -> tuple[str, list[float], int | None]:
-    """Kind, edges and reference of the newest partial row: the others conform to it."""
+def rollup_window(version_id: int, start: datetime, end: datetime) -> int:
+    """Roll up the partial rows of one version's hour buckets overlapping [start, end],
+    now (waiting for a rollup of the same version to finish first)."""
+    with transaction.atomic():
+        _wait_version_lock(version_id)
+        return merge_partials(
+            Profile.objects.filter(
+                version_id=version_id,
+                rolled_up=False,
+                bucket_start__gte=hour_of(start),
+                bucket_start__lte=hour_of(end),
+            )
+        )
+
+
+def read_rows(queryset) -> list[dict]:
+    """Rows with every field a merge needs (JSON parsed by orjson: see store.json_text)."""
+    return parse_json(
+        list(
+            json_text(queryset).values(
+                *TEXT_ROW_FIELDS,
+                *(f"{name}_text" for name in JSON_FIELDS),
+                "version_id",
+                "reference_id",
+            )
+        )
+    )
+
+
+def merge_partials(partial_rows) -> int:
+    """Merge the partial rows of `partial_rows` into hourly and daily rows, delete them.
+    Each (version, hour, feature)'s partial rows are merged once (`Delta`), then into the
+    stored hourly row and, with the other hours of its day, into the daily row."""
+    partials = read_rows(partial_rows)
+    if not partials:
+        return 0
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in partials:
+        groups[(row["version_id"], row["bucket_start"], row["feature"])].append(row)
+    hours = {key: [merged_partials(rows)] for key, rows in groups.items()}
+    days: dict[tuple, list[Delta]] = defaultdict(list)
+    for (version_id, bucket, feature), deltas in hours.items():
+        days[(version_id, day_of(bucket), feature)].extend(deltas)
+    replace_rows(Profile, hours, existing(Profile, hours, rolled_up=True), rolled_up=True)
+    replace_rows(DailyProfile, days, existing(DailyProfile, days))
+    delete_ids(Profile, [row["id"] for row in partials])
+    return len(partials)
+
+
+@dataclass
+class Delta:
+    """The merge of some partial rows of one feature, binned as the newest of them."""
+
+    profile: FeatureProfile
+    reference_id: int | None
+    newest: int  # the newest partial row's id: its kind and edges win
+
+
+def merged_partials(rows: Sequence[dict]) -> Delta:
     newest = max(rows, key=lambda row: row["id"])
-    return newest["kind"], [float(e) for e in newest["edges"] or []], newest["reference_id"]
-
-
-def merged_group(stored: dict | None, partials: list[dict]) -> tuple[FeatureProfile, int | None]:
-    kind, edges, reference_id = target_spec(partials)
-    rows = ([stored] if stored else []) + partials
+    kind, edges = newest["kind"], [float(e) for e in newest["edges"] or []]
     profiles = [conform(profile_from_row(row), kind, edges) for row in rows]
-    return merge_all(profiles), reference_id
+    return Delta(merge_all(profiles), newest["reference_id"], newest["id"])
+
+
+def merged_with(stored: dict | None, deltas: list[Delta]) -> Delta:
+    """`deltas` merged into the `stored` row, conformed to the newest delta's bins."""
+    newest = max(deltas, key=lambda delta: delta.newest)
+    kind, edges = newest.profile.kind, newest.profile.edges
+    profiles = [profile_from_row(stored)] if stored else []
+    profiles += [delta.profile for delta in deltas]
+    merged = merge_all([conform(p, kind, edges) for p in profiles]) if len(profiles) > 1 else None
+    return Delta(merged or newest.profile, newest.reference_id, newest.newest)
+
+
+def delete_ids(model, ids: list[int]) -> None:
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = ANY(%s)", [ids])
+        return
+    for first in range(0, len(ids), 500):
+        model.objects.filter(id__in=ids[first : first + 500]).delete()
 
 
 def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
     """The stored rolled-up rows of the (version, bucket, feature) `keys`."""
     keys = list(keys)
-    rows = model.objects.filter(
-        version_id__in={k[0] for k in keys},
-        bucket_start__in={k[1] for k in keys},
-        feature__in={k[2] for k in keys},
-        **filters,
-    ).values(*ROW_FIELDS, "version_id", "reference_id")
+    rows = read_rows(
+        model.objects.filter(
+            version_id__in={k[0] for k in keys},
+            bucket_start__in={k[1] for k in keys},
+            feature__in={k[2] for k in keys},
+            **filters,
+        )
+    )
     wanted = set(keys)
     found = {}
     for row in rows:
@@ -91,31 +218,24 @@ def existing(model, keys: Iterable[tuple], **filters) -> dict[tuple, dict]:
 
 
 def replace_rows(
-    model, groups: dict[tuple, list[dict]], stored: dict[tuple, dict], **extra
+    model, groups: dict[tuple, list[Delta]], stored: dict[tuple, dict], **extra
 ) -> None:
-    new_rows = []
-    for key, partials in groups.items():
-        profile, reference_id = merged_group(stored.get(key), partials)
+    new_rows, now = [], timezone.now()
+    for key, deltas in groups.items():
+        merged = merged_with(stored.get(key), deltas)
         new_rows.append(
-            model(
-                version_id=key[0],
-                bucket_start=key[1],
-                reference_id=reference_id,
-                **stat_values(profile),
+            {
+                "version_id": key[0],
+                "bucket_start": key[1],
+                "reference_id": merged.reference_id,
+                "sample": [],
+                "created_at": now,
+                **stat_values(merged.profile),
                 **extra,
-            )
+            }
         )
-    model.objects.filter(id__in=[row["id"] for row in stored.values()]).delete()
-    model.objects.bulk_create(new_rows, batch_size=500)
-
-
-def merge_into_hours(groups: dict[tuple, list[dict]]) -> None:
-    stored = existing(Profile, groups, rolled_up=True)
-    replace_rows(Profile, groups, stored, rolled_up=True)
-
-
-def merge_into_days(groups: dict[tuple, list[dict]]) -> None:
-    days: dict[tuple, list[dict]] = defaultdict(list)
-    for (version_id, bucket, feature), rows in groups.items():
-        days[(version_id, day_of(bucket), feature)].extend(rows)
-    replace_rows(DailyProfile, days, existing(DailyProfile, days))
+    delete_ids(model, [row["id"] for row in stored.values()])
+    if uses_copy():
+        copy_dicts(model, new_rows)
+    else:
+        model.objects.bulk_create([model(**row) for row in new_rows], batch_size=500)

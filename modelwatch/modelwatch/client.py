@@ -12,8 +12,10 @@ with Client("http://127.0.0.1:8000", token="...") as mw:
 from __future__ import annotations
 
 import atexit
+import gzip
 import logging
 import os
+import tempfile
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
@@ -351,16 +353,39 @@ class ModelHandle:
         """Upload the baseline the drift checks compare against; answers its summary.
 
         `data` is a DataFrame, a list of flat dicts (features, and optionally
-        `prediction`, `scores`/`score_<class>` and `label`) or the path of a CSV file.
-        Samples larger than one batch go up as CSV. The newest reference wins.
+        `prediction`, `scores`/`score_<class>` and `label`) or the path of a CSV (`.csv`,
+        `.csv.gz`) or Parquet file. The way is picked by size: up to one batch of rows
+        as JSON records, then gzip-compressed CSV; a DataFrame of more than
+        `PARQUET_CELLS` cells (rows x columns) as Parquet (pyarrow needed), written to a
+        temporary file and streamed, so no request-body limit applies. The newest
+        reference wins.
         """
         self.client.flush()
         if is_path(data):
-            return self._upload_csv(Path(data).read_bytes(), Path(data).name)
+            path = Path(data)
+            if path.suffix.lower() in (".parquet", ".pq"):
+                return self._upload_parquet_file(path)
+            return self._upload_csv(path.read_bytes(), path.name)
+        if rec.is_frame(data) and data.size > PARQUET_CELLS and parquet_ready(data):
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "reference.parquet"
+                data.to_parquet(path, engine="pyarrow", index=False)
+                return self._upload_parquet_file(path)
         records = rec.reference_records(data)
         if len(records) > self.client.batch_size:
-            return self._upload_csv(rec.csv_bytes(records), "reference.csv")
+            return self._upload_csv(gzip.compress(rec.csv_bytes(records)), "reference.csv.gz")
         return self._post_reference({"records": records})
+
+    def _upload_parquet_file(self, path: Path) -> dict:
+        params = {"version": self.version} if self.version else None
+        with open(path, "rb") as file:
+            return self.client._json(
+                "POST",
+                model_path(self.name, "reference"),
+                data=RewindingFile(file, path.stat().st_size),
+                params=params,
+                headers={"Content-Type": "application/vnd.apache.parquet"} | idempotency_header(),
+            )
 
     def set_reference_window(self, start: Any, end: Any = None) -> dict:
         """Make the predictions logged between `start` and `end` (default now) the baseline."""
@@ -396,6 +421,43 @@ class ModelHandle:
 
     def flush(self, timeout: float | None = None) -> None:
         self.client.flush(timeout)
+
+
+PARQUET_CELLS = 1_000_000  # a DataFrame above this many cells goes up as Parquet
+
+
+def parquet_ready(frame: Any) -> bool:
+    """pyarrow is installed and every column is numbers, booleans or text."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    for name in frame.columns:
+        kind = frame[name].dtype.kind
+        if kind == "O":
+            values = frame[name].dropna()
+            if len(values) and not all(isinstance(v, str) for v in values.iloc[:1000]):
+                return False
+        elif kind not in "biufU" and str(frame[name].dtype) not in ("string", "category"):
+            return False
+    return True
+
+
+class RewindingFile:
+    """A file sent as a request body of known length, rewound after each complete read
+    so that a retry of the request sends it again from its start."""
+
+    def __init__(self, file, size: int) -> None:
+        self.file, self.size = file, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.file.read(size)
+        if not chunk:
+            self.file.seek(0)
+        return chunk
 
 
 def idempotency_header() -> dict[str, str]:

@@ -20,7 +20,7 @@ import pytest
 from django.db import connection
 
 from monitor_site.celery import app
-from tests.celery_live import live_env, spawn_celery, start_worker, stop, wait_ready
+from tests.celery_live import live_env, sent_to, spawn_celery, start_worker, stop, wait_ready
 
 ALERTING_ENV = {
     "MODELWATCH_DISPATCH_INTERVAL": "1",
@@ -113,15 +113,13 @@ def next_test_needs_beats(request) -> bool:
 @pytest.fixture
 def alerting(request, alerting_stack, transactional_db):
     """The beats running for this test; its tasks go to the stack's queue; data committed."""
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = alerting_stack.queue
-    alerting_stack.start_beats()
-    try:
-        yield alerting_stack
-    finally:
-        if not next_test_needs_beats(request):
-            alerting_stack.stop_beats()
-        app.conf.task_default_queue = previous
+    with sent_to(alerting_stack.queue):
+        alerting_stack.start_beats()
+        try:
+            yield alerting_stack
+        finally:
+            if not next_test_needs_beats(request):
+                alerting_stack.stop_beats()
 
 
 def wait_until(predicate, timeout: float = 60, step: float = 0.1):

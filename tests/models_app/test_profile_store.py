@@ -153,3 +153,35 @@ def test_the_positive_class_score_is_profiled_for_binary_models(version):
 )
 def test_the_positive_class_is_one_true_yes_or_the_only_non_negative(scores, expected):
     assert profiles.positive_score(scores) == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2**62 - 1])
+@pytest.mark.parametrize("size", [0, 1, 35, 5000])
+def test_implied_keys_are_the_reservoir_keys_of_the_seed(seed, size):
+    from models_app.profiles.sketch import reservoir_keys
+    from models_app.profiles.store import implied_keys
+
+    expected = reservoir_keys(seed, size)
+    found = implied_keys(seed, size)
+    assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
+
+
+def test_a_read_far_behind_the_rollup_rolls_its_window_up_first(version, monkeypatch):
+    from models_app.profiles import window
+
+    store(version, np.random.default_rng(2).normal(size=600).tolist())
+    start, end = T0 + timedelta(hours=10), T0 + timedelta(hours=20)
+    partial = Profile.objects.filter(rolled_up=False)
+    outside = partial.exclude(bucket_start__gte=start, bucket_start__lte=end).count()
+    assert outside > 0
+    expected = comparable(profiles.window_profiles(version, start, end))  # under the limit
+    assert Profile.objects.filter(rolled_up=False).count() > outside  # nothing rolled up
+    monkeypatch.setattr(window, "ON_READ_PARTIALS", 5)
+    assert comparable(profiles.window_profiles(version, start, end)) == expected
+    inside = Profile.objects.filter(bucket_start__gte=start, bucket_start__lte=end)
+    assert not inside.filter(rolled_up=False).exists() and inside.exists()
+    assert Profile.objects.filter(rolled_up=False).count() == outside  # others left
+    full = (T0, T0 + timedelta(days=3))
+    profiles.rollup_pending()
+    monkeypatch.setattr(window, "ON_READ_PARTIALS", 10**9)
+    assert profiles.window_profiles(version, *full)["x"].count == 600

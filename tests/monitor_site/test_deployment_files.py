@@ -16,12 +16,27 @@ def compose() -> dict:
 
 
 def test_compose_has_the_production_services():
-    assert {"postgres", "redis", "web", "worker", "beat", "migrate"} <= set(compose()["services"])
+    services = {"postgres", "redis", "web", "beat", "migrate"} | set(WORKERS)
+    assert services <= set(compose()["services"])
+
+
+WORKERS = {
+    "worker-ingest": "ingest",
+    "worker-evaluate": "evaluate,celery",
+    "worker-deliver": "deliver",
+}
+
+
+def test_one_worker_service_takes_each_queue():
+    services = compose()["services"]
+    for name, queues in WORKERS.items():
+        command = services[name]["command"]
+        assert command[command.index("-Q") + 1] == queues, name
 
 
 def test_every_long_running_service_has_a_healthcheck_or_is_beat():
     services = compose()["services"]
-    for name in ["postgres", "redis", "web", "worker"]:
+    for name in ["postgres", "redis", "web", *WORKERS]:
         assert "healthcheck" in services[name], name
 
 
@@ -36,7 +51,7 @@ def test_commands_name_modules_that_exist():
     services = compose()["services"]
     assert services["web"]["command"][:2] == ["gunicorn", "monitor_site.wsgi"]
     assert (ROOT / "monitor_site" / "wsgi.py").exists()
-    for name, sub in [("worker", "worker"), ("beat", "beat")]:
+    for name, sub in [*((w, "worker") for w in WORKERS), ("beat", "beat")]:
         command = services[name]["command"]
         assert command[:3] == ["celery", "-A", "monitor_site"] and command[3] == sub
     assert app.main == "modelwatch"

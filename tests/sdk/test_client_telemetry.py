@@ -145,3 +145,30 @@ def test_health_reports_the_models_firing_alerts(mw, fraud):
     Alert.objects.create(rule=rule, fingerprint="f", state="firing")
     health = mw.model("fraud").health()
     assert health["status"] == "critical" and len(health["firing"]) == 1
+
+
+def test_a_large_dataframe_reference_goes_up_as_parquet_past_the_body_limit(
+    mw, fraud, tmp_path, monkeypatch, settings
+):
+    import numpy as np
+
+    import modelwatch.client
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(50, 5, 3000).round(6),
+            "country": rng.choice(["fr", "de", "it"], 3000),
+            "prediction": rng.integers(0, 2, 3000),
+        }
+    )
+    path = tmp_path / "reference.csv"
+    frame.to_csv(path, index=False)
+    from_csv = mw.model("fraud").set_reference(path)
+    monkeypatch.setattr(modelwatch.client, "PARQUET_CELLS", 1000)
+    settings.MODELWATCH_MAX_BODY_BYTES = 10_000  # the Parquet file is larger: not refused
+    from_parquet = mw.model("fraud").set_reference(frame)
+    first, second = Reference.objects.order_by("id")
+    assert (first.n_rows, second.n_rows) == (3000, 3000)
+    assert second.summary == first.summary
+    assert from_parquet["summary"] == from_csv["summary"]
