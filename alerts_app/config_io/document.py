@@ -1,8 +1,8 @@
 """The whole configuration file: export it, check it, apply it (docs/config-as-code.md).
 
 SECTIONS are applied in their order (what an entry names must exist first: models, then
-channels, then the rules and policies that use both, then inhibit rules) and pruned in
-the reverse order. One apply
+channels, then the rules and policies that use both, then inhibit rules and silences)
+and pruned in the reverse order. One apply
 is one transaction: it saves every entry that differs from the server (an entry equal
 to its object writes nothing, so a second apply is a no-op), collects every refusal
 with its path, and commits only when there are none; a dry run rolls back at the end,
@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import yaml
 from django.db import transaction
 
-from alerts_app.config_io import channels, inhibit_rules, monitored_models, policies, rules
+from alerts_app.config_io import (
+    channels,
+    inhibit_rules,
+    monitored_models,
+    policies,
+    rules,
+    silences,
+)
 from alerts_app.config_io.base import Change, ConfigError, Context, Section, field_changes
 from alerts_app.models import Channel
 from models_app.models import Model
@@ -26,6 +33,7 @@ SECTIONS: tuple[Section, ...] = (
     rules.SECTION,
     policies.SECTION,
     inhibit_rules.SECTION,
+    silences.SECTION,
 )
 HEADER = "# ModelWatch configuration: manage.py apply_config FILE (docs/config-as-code.md)\n"
 

@@ -95,6 +95,7 @@ def test_the_export_is_stable_yaml_in_name_order(demo_like):
         "rules",
         "policies",
         "inhibit_rules",
+        "silences",
     ]
     assert [m["name"] for m in document["models"]] == [
         "credit-risk",
