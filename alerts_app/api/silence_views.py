@@ -17,9 +17,10 @@ from access.roles import is_unrestricted, visible_models
 from alerts_app import silences
 from alerts_app.api.silence_serializers import SilenceSerializer
 from alerts_app.models import Silence
+from models_app.api.filtersets import StrictFilterSet
 
 
-class SilenceFilterSet(django_filters.FilterSet):
+class SilenceFilterSet(StrictFilterSet):
     active = django_filters.BooleanFilter(method="filter_active", help_text="In force now.")
 
     class Meta:
