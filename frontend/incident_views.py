@@ -1,5 +1,5 @@
-"""The incident page (/incidents/{id}/): its alerts with their causes, its timeline, and
-acknowledge (which acknowledges its firing alerts too)."""
+"""The incident page (/incidents/{id}/): its alerts with their causes, its timeline,
+acknowledge (which acknowledges its firing alerts too) and silence (its rules)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from access.roles import EDIT, has_model_perm, is_unrestricted, visible_models
 from alerts_app import lifecycle
 from alerts_app.inhibition import inhibition_text, inhibitor_of
-from alerts_app.models import Incident
+from alerts_app.models import Incident, Silence
 from frontend import alert_page
 from frontend.views import REFRESH_SECONDS, html_errors
 
@@ -81,6 +81,9 @@ def incident_detail(request, pk: int):
             "rows": member_rows(incident),
             "timeline": timeline(incident),
             "can_act": may_act(request.user, incident),
+            "silences": Silence.objects.filter(
+                matchers=incident_matchers(incident), ends_at__gt=timezone.now()
+            ),
             "refresh_seconds": REFRESH_SECONDS,
         },
     )
@@ -100,7 +103,43 @@ def acknowledge_incident(request, pk: int):
     return redirect("frontend:incident", pk=incident.pk)
 
 
+def incident_matchers(incident: Incident) -> dict:
+    """What silencing an incident mutes: the rules of its alerts (those that joined so far)."""
+    rules = sorted(set(incident.members.values_list("alert__rule_id", flat=True)))
+    return {"rule": rules}
+
+
+@login_required
+@require_POST
+def silence_incident(request, pk: int):
+    """Silence the incident's rules for 1 h, 24 h or until a chosen end (editors, staff):
+    one silence with a `rule` matcher, as the silences API would make it."""
+    incident = visible_incident(request, pk)
+    if not may_act(request.user, incident):
+        raise PermissionDenied("Silencing needs the editor role on the model.")
+    now = timezone.now()
+    try:
+        end = alert_page.silence_end(
+            request.POST.get("duration", ""), request.POST.get("until", ""), now
+        )
+    except ValueError as error:
+        messages.error(request, str(error))
+        return redirect("frontend:incident", pk=incident.pk)
+    Silence.objects.create(
+        matchers=incident_matchers(incident),
+        starts_at=now,
+        ends_at=end,
+        created_by=request.user,
+        comment=f"Silenced from incident {incident.pk} by {request.user.get_username()}.",
+    )
+    messages.success(
+        request, f"Silenced incident #{incident.pk}'s rules until {end:%Y-%m-%d %H:%M} UTC."
+    )
+    return redirect("frontend:incident", pk=incident.pk)
+
+
 urlpatterns = [  # spliced into frontend/urls.py
     path("incidents/<int:pk>/", incident_detail, name="incident"),
     path("incidents/<int:pk>/acknowledge/", acknowledge_incident, name="incident-acknowledge"),
+    path("incidents/<int:pk>/silence/", silence_incident, name="incident-silence"),
 ]

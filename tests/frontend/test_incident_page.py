@@ -14,6 +14,7 @@ from alerts_app.models import (
     Incident,
     IncidentAlert,
     IncidentNotification,
+    Silence,
 )
 from tests.factories import grant_all_models, make_model, make_user
 
@@ -97,3 +98,24 @@ def test_an_incident_of_a_model_one_may_not_view_is_not_found(incident):
     client.force_login(make_user("stranger"))
     assert client.get(f"/incidents/{incident.id}/").status_code == 404
     assert client.post(f"/incidents/{incident.id}/acknowledge/").status_code == 404
+
+
+def test_silencing_an_incident_mutes_its_rules_for_the_chosen_time(incident):
+    from alerts_app import silences
+
+    response = client_for("editor").post(f"/incidents/{incident.id}/silence/", {"duration": "1h"})
+    assert response.status_code == 302
+    silence = Silence.objects.get()
+    rules = sorted(AlertRule.objects.values_list("id", flat=True))
+    assert silence.matchers == {"rule": rules}
+    assert timedelta(minutes=59) < silence.ends_at - silence.starts_at <= timedelta(hours=1)
+    drift = Alert.objects.get(rule__name="Input drift")
+    assert silences.silence_for(silences.alert_labels(drift), timezone.now()) == silence
+    page = client_for("viewer").get(f"/incidents/{incident.id}/").content.decode()
+    assert "Silenced until" in page
+
+
+def test_a_viewer_may_not_silence_an_incident(incident):
+    response = client_for("viewer").post(f"/incidents/{incident.id}/silence/", {"duration": "1h"})
+    assert response.status_code == 403
+    assert not Silence.objects.exists()
