@@ -37,7 +37,7 @@ def frame(n: int, seed: int = 1, hours: int = 3) -> pd.DataFrame:
     seconds = np.sort(rng.uniform(0, hours * 3600, n))
     return pd.DataFrame(
         {
-            "timestamp": START + pd.to_timedelta(seconds, unit="s"),
+            "timestamp": (START + pd.to_timedelta(seconds, unit="s")).floor("us"),
             "amount": amount,
             "mixed": mixed,
             "country": country,
