@@ -12,7 +12,12 @@ pytest.importorskip("pyspark")
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")
 
 from modelwatch.integrations.spark import log_dataframe  # noqa: E402
-from tests.sdk.test_profiles import assert_same_profiles, frame, model_of, twins  # noqa: E402,F401
+from tests.sdk.test_profiles import (  # noqa: E402
+    assert_same_profiles,
+    frame,
+    model_of,
+    twins,  # noqa: F401 (a fixture)
+)
 
 
 def sdk_zip(directory) -> str:
@@ -40,7 +45,7 @@ def spark(tmp_path_factory):
     session.stop()
 
 
-def test_a_spark_dataframe_is_stored_as_the_same_profiles_as_its_rows(twins, spark):
+def test_a_spark_dataframe_is_stored_as_the_same_profiles_as_its_rows(twins, spark):  # noqa: F811
     rows_model, profiles_model = twins
     data = frame(4000, seed=11).drop(columns=["mixed"])  # Spark columns have one type
     spark_df = spark.createDataFrame(data).repartition(5)
@@ -50,7 +55,7 @@ def test_a_spark_dataframe_is_stored_as_the_same_profiles_as_its_rows(twins, spa
     assert_same_profiles(*(model_of(h) for h in twins))
 
 
-def test_a_dataframe_without_the_timestamp_column_is_refused(twins, spark):
+def test_a_dataframe_without_the_timestamp_column_is_refused(twins, spark):  # noqa: F811
     spark_df = spark.createDataFrame(frame(10).drop(columns=["mixed"]))
     with pytest.raises(ValueError, match="scored_at"):
         log_dataframe(twins[1], spark_df, timestamp_col="scored_at")
