@@ -164,9 +164,9 @@ def post_profiles(request, model: Model) -> Response:
     version = resolve_version(model, version_name)
 
     def write():
-        accepted = profiles.record_posted(version, rows)
+        accepted, stored = profiles.record_posted(version, rows)
         ingest.touch_model(model)
-        return 201, {"accepted": accepted, "profiles": written}
+        return 201, {"accepted": accepted, "profiles": stored}
 
     status_code, body = run_once(model, "profiles", claim, write)
     return Response(body, status=status_code)

@@ -364,16 +364,16 @@ def filled_outputs(specs: WriteSpecs, row: dict) -> dict[str, FeatureProfile]:
     return profiles
 
 
-def record_posted(version: ModelVersion, rows: list[dict]) -> int:
+def record_posted(version: ModelVersion, rows: list[dict]) -> tuple[int, int]:
     """Store validated records as partial profile rows (the caller holds the transaction);
-    answers the number of predictions they describe."""
+    answers (predictions they describe, profile rows written)."""
     reference = reference_for_profiles(version)
     specs = WriteSpecs(version, reference)
     written = [
         (row["bucket"], profile) for row in rows for profile in filled_outputs(specs, row).values()
     ]
     write_partials(version, reference, written)
-    return sum(row["rows"] for row in rows)
+    return sum(row["rows"] for row in rows), len(written)
 
 
 # --- what a client needs to profile as the server would ------------------------------------

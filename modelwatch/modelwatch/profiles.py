@@ -129,6 +129,9 @@ class Column:
             elif self.boolean:
                 n = len(self.series)
                 self._classes = (np.zeros(n, bool), np.zeros(n, bool), np.ones(n, bool))
+            elif strings_only(self.series):
+                missing = self.series.isna().to_numpy()
+                self._classes = (np.zeros(len(missing), bool), missing, ~missing)
             else:
                 values = self.series.to_numpy(dtype=object)
                 kinds = [number_class(v) for v in values]
