@@ -39,8 +39,9 @@ def json_value(value) -> str:
 
 
 def bytes_value(value) -> str:
-    """A bytea column in hex (`\\x...`); None is NULL."""
-    return NULL if value is None else escape("\\x" + bytes(value).hex())
+    """A bytea column in hex (`\\x...`); None is NULL. Hex digits need no escaping, only
+    the leading backslash does (`escape` of a 80 kB sample costs ~8 ms in translate)."""
+    return NULL if value is None else "\\\\x" + bytes(value).hex()
 
 
 def bool_value(value) -> str:

@@ -214,11 +214,15 @@ def reservoir_keys(seed: int, size: int) -> np.ndarray:
 
 
 def bottom_k(keys: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `k` (key, value) pairs with the smallest keys (ties by value), ascending."""
-    if len(keys) > k:
-        chosen = np.argpartition(keys, k - 1)[:k]
-        keys, values = keys[chosen], values[chosen]
-    order = np.lexsort((values, keys))
+    """The `k` (key, value) pairs with the smallest keys (ties at the cut by value), in no
+    particular order (the server orders a sample when it stores it)."""
+    if len(keys) <= k:
+        return keys, values
+    chosen = np.argpartition(keys, k - 1)[:k]
+    kth = keys[chosen].max()
+    if np.count_nonzero(keys == kth) == 1:  # no tie at the cut: the k are determined
+        return keys[chosen], values[chosen]
+    order = np.lexsort((values, keys))[:k]
     return keys[order], values[order]
 
 
