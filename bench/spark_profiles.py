@@ -120,7 +120,7 @@ def modelwatch_seconds(spark, path: str) -> tuple[float, list]:
 def whylogs_seconds(venv: str, path: str) -> dict:
     worker = ROOT / "bench" / "spark_whylogs_worker.py"
     found = subprocess.run(
-        [f"{venv}/bin/python", str(worker), path], capture_output=True, text=True, check=True
+        [f"{venv}/bin/python", str(worker), path], stdout=subprocess.PIPE, text=True, check=True
     )
     return json.loads(found.stdout.strip().splitlines()[-1])
 
