@@ -1,8 +1,9 @@
 """Who may do what over the API (docs/security.md).
 
 - Anonymous: nothing (401).
-- An ingest token: POST telemetry (metrics, predictions, labels, reference, parameters)
-  of its own model, nothing else (403).
+- An ingest token: POST telemetry (metrics, predictions, labels, reference, parameters,
+  profiles) of its own model, and GET the profile specs that the SDK profiles with;
+  nothing else (403).
 - A user: reads what their roles let them view; a model they may not view answers 404,
   as if it did not exist; a write they lack the role for answers 403. Over the API a
   browser session of a non-staff user only reads: writes need an API token.
@@ -18,7 +19,9 @@ from access.roles import CHANGE, DELETE, EDIT, ROLE_PERMS, VIEW, is_unrestricted
 from access.scoping import model_of, scoped
 from models_app.models import Model
 
-TELEMETRY_ACTIONS = frozenset({"metrics", "predictions", "labels", "reference", "parameters"})
+TELEMETRY_ACTIONS = frozenset(
+    {"metrics", "predictions", "labels", "reference", "parameters", "profiles"}
+)
 ROLE_NEEDED = {perm: role for role, perms in reversed(ROLE_PERMS.items()) for perm in perms}
 
 
@@ -68,10 +71,10 @@ def check_model_perm(user, perm: str, model: Model | None) -> None:
 
 
 def check_ingest_token(request, view, token) -> bool:
+    action = getattr(view, "action", None)
     allowed = (
-        request.method == "POST"
+        (request.method == "POST" and action in TELEMETRY_ACTIONS or action == "profiles")
         and view_model_class(view) is Model
-        and getattr(view, "action", None) in TELEMETRY_ACTIONS
         and view.kwargs.get("name") == token.model.name
     )
     if not allowed:

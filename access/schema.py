@@ -15,8 +15,8 @@ class IngestTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": 'An ingest token, "Token mwi_…": sends one model\'s telemetry '
-            "(metrics, predictions, labels, reference, parameters), nothing "
-            "else.",
+            "(metrics, predictions, labels, reference, parameters, profiles), "
+            "nothing else.",
         }
 
     def get_security_requirement(self, auto_schema):

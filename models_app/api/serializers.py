@@ -202,6 +202,37 @@ class PredictionBatchSerializer(BatchSerializer):
     records = PredictionRecordSerializer(many=True)
 
 
+class ProfileRecordSerializer(serializers.Serializer):
+    """One version's hour bucket, profiled by the client (format 1, docs/telemetry.md)."""
+
+    format = serializers.IntegerField(help_text="1: the only profile format so far.")
+    bucket = serializers.DateTimeField(help_text="The start of a UTC hour.")
+    rows = serializers.IntegerField(min_value=1, help_text="Predictions in the bucket.")
+    features = serializers.DictField(help_text="Feature name -> profile.")
+    outputs = serializers.DictField(
+        help_text="`prediction` (required), `error`, `latency_ms`, `score`, `label` -> profile."
+    )
+
+
+class ProfileBatchSerializer(BatchSerializer):
+    records = ProfileRecordSerializer(many=True)
+
+
+class ProfileSpecsSerializer(serializers.Serializer):
+    """How the server profiles each feature and output of a version (what clients mirror)."""
+
+    format = serializers.IntegerField()
+    version = serializers.CharField()
+    task = serializers.CharField()
+    reference = serializers.IntegerField(allow_null=True)
+    sample_size = serializers.IntegerField()
+    features = serializers.DictField(
+        help_text='name -> {"kind", "edges", "categories", "min", "max"}'
+    )
+    outputs = serializers.DictField()
+    skipped = serializers.ListField(child=serializers.CharField())
+
+
 class LabelRecordSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=200)
     label = serializers.JSONField()

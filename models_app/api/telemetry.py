@@ -146,3 +146,35 @@ def post_reference(request, model: Model) -> Response:
 
     status_code, body = run_once(model, "reference", claim, write)
     return Response(body, status=status_code)
+
+
+def get_profile_specs(request, model: Model) -> Response:
+    """How the server profiles the version (`?version=`, else the latest): what the SDK
+    mirrors to compute profiles the server would have written itself."""
+    version = resolve_version(model, request.query_params.get("version"))
+    return Response(profiles.profile_specs(version))
+
+
+def post_profiles(request, model: Model) -> Response:
+    """Client-computed partial profiles, one per hour bucket: 201 `{"accepted": n}`, n the
+    predictions they describe. All or nothing; once per Idempotency-Key."""
+    check_body_size(request)
+    claim = request_claim(request)
+    version_name, records = parse_envelope(request.data)
+    rows = validation.validate_records(records, profiles.profile_record, now=timezone.now())
+    duplicates = profiles.duplicate_buckets(rows)
+    if duplicates:
+        raise ValidationError({"records": duplicates})
+    limit = settings.MODELWATCH_MAX_PROFILE_ROWS
+    if (written := profiles.profile_row_count(rows)) > limit:
+        message = f"The batch holds {written} profiles; at most {limit}: send fewer buckets."
+        raise ValidationError({"records": [message]})
+    version = resolve_version(model, version_name)
+
+    def write():
+        accepted, stored = profiles.record_posted(version, rows)
+        ingest.touch_model(model)
+        return 201, {"accepted": accepted, "profiles": stored}
+
+    status_code, body = run_once(model, "profiles", claim, write)
+    return Response(body, status=status_code)

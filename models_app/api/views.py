@@ -23,6 +23,8 @@ from models_app.api.serializers import (
     ModelVersionSerializer,
     ParameterBatchSerializer,
     PredictionBatchSerializer,
+    ProfileBatchSerializer,
+    ProfileSpecsSerializer,
     ReferenceRequestSerializer,
     ReferenceSerializer,
     SeriesQuerySerializer,
@@ -146,6 +148,26 @@ class ModelViewSet(viewsets.ModelViewSet):
         if request.method == "GET":
             return telemetry.get_reference(request, model)
         return telemetry.post_reference(request, model)
+
+    @extend_schema(
+        methods=["POST"],
+        request=ProfileBatchSerializer,
+        responses={201: AcceptedSerializer, 400: OpenApiResponse(description="Bad profiles")},
+    )
+    @extend_schema(methods=["GET"], responses={200: ProfileSpecsSerializer})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ProfileBatchSerializer,
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def profiles(self, request, name=None):
+        """Profiles computed by the client (format 1), or (GET) how to compute them."""
+        model = get_object_or_404(Model, name=name)
+        if request.method == "GET":
+            return telemetry.get_profile_specs(request, model)
+        return telemetry.post_profiles(request, model)
 
     @extend_schema(
         request=ParameterBatchSerializer,

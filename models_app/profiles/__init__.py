@@ -8,11 +8,20 @@ The one public surface; the modules inside are named by what they do:
 - `store`: the rows (partial, rolled-up hourly, daily), their encoding and tiers;
 - `rollup`: partial rows -> rolled-up hourly and daily rows;
 - `window`: a window's {feature: FeatureProfile}, each row counted once;
-- `serving`: prediction, error, label counts and latency percentiles per window or bucket.
+- `serving`: prediction, error, label counts and latency percentiles per window or bucket;
+- `posted`: profiles computed by clients (format 1): checked, stored as partial rows.
 
 Callers outside this package import from `models_app.profiles` only.
 """
 
+from models_app.profiles.posted import (
+    FORMAT,
+    duplicate_buckets,
+    profile_record,
+    profile_row_count,
+    profile_specs,
+    record_posted,
+)
 from models_app.profiles.rollup import rollup_pending, rollup_profiles
 from models_app.profiles.serving import (
     DAILY_MIN_SPAN,
@@ -66,6 +75,7 @@ __all__ = [
     "CATEGORICAL",
     "DAILY_MIN_SPAN",
     "ERROR",
+    "FORMAT",
     "LABEL",
     "LATENCY",
     "NUMERIC",
@@ -87,14 +97,19 @@ __all__ = [
     "current_summary",
     "day_of",
     "decile_edges",
+    "duplicate_buckets",
     "feature_spec",
     "hour_of",
     "merge_all",
     "output_kind",
     "positive_score",
+    "profile_record",
+    "profile_row_count",
+    "profile_specs",
     "profile_values",
     "proportions",
     "record_label_profiles",
+    "record_posted",
     "record_profiles",
     "reference_feature",
     "rollup_pending",

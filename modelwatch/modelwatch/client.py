@@ -16,6 +16,7 @@ import gzip
 import logging
 import os
 import tempfile
+import time
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from modelwatch import records as rec
-from modelwatch.encoding import Record, is_path, timestamp_value, to_jsonable
+from modelwatch.encoding import Record, dumps, is_path, timestamp_value, to_jsonable
 from modelwatch.errors import ModelWatchError
 from modelwatch.sender import BackgroundSender, BatchKey, pack, post_batch, rejected_indexes
 from modelwatch.transport import RetryPolicy, Transport
@@ -71,6 +72,7 @@ class Client:
         self.batch_size = batch_size
         self.max_body_bytes = max_body_bytes
         self._sender: BackgroundSender | None = None
+        self._profile_specs: dict[tuple, tuple[float, dict]] = {}
         if background:
             self._sender = BackgroundSender(
                 self._send_salvaging, batch_size, max_queue, flush_interval
@@ -349,6 +351,40 @@ class ModelHandle:
         `update_ratio` (see `modelwatch.stats.tensor_stats`)."""
         return self._deliver("parameters", rec.parameter_records(stats, step))
 
+    def profile_specs(self, refresh: bool = False) -> dict:
+        """How the server profiles this model's features and outputs (`GET .../profiles/`):
+        fetched once per client and model (and again after `SPECS_TTL` seconds or with
+        `refresh=True`, e.g. after a new reference)."""
+        key = (self.name, self.version)
+        cached = self.client._profile_specs.get(key)
+        if cached is None or refresh or time.monotonic() - cached[0] > SPECS_TTL:
+            params = {"version": self.version} if self.version else None
+            answer = self.client._json("GET", model_path(self.name, "profiles"), params=params)
+            cached = self.client._profile_specs[key] = (time.monotonic(), answer)
+        return cached[1]
+
+    def post_profiles(self, records: list[dict]) -> int:
+        """Send format-1 profile records (`modelwatch.profiles.profile_frame`); answers how
+        many predictions they describe. Requests stay under the client's body limit; each
+        has its own Idempotency-Key, reused on retries."""
+        self.client.flush()
+        accepted = 0
+        for chunk in profile_chunks(records, self.client.max_body_bytes):
+            body = {"records": chunk} | ({"version": self.version} if self.version else {})
+            answer = self.client._json(
+                "POST", model_path(self.name, "profiles"), json=body, headers=idempotency_header()
+            )
+            accepted += int(answer.get("accepted", 0))
+        return accepted
+
+    def log_profiles(self, frame: Any, **options: Any) -> int:
+        """Profile a DataFrame of predictions here (`profile_frame`, numpy) and send only
+        the profiles: one per hour bucket instead of every row. Options are
+        `profile_frame`'s (`timestamp_col`, `features`, `score_prefix`)."""
+        from modelwatch.profiles import profile_frame
+
+        return self.post_profiles(profile_frame(frame, self.profile_specs(), **options))
+
     def set_reference(self, data: Any) -> dict:
         """Upload the baseline the drift checks compare against; answers its summary.
 
@@ -458,6 +494,24 @@ class RewindingFile:
         if not chunk:
             self.file.seek(0)
         return chunk
+SPECS_TTL = 600.0
+MAX_PROFILES_PER_REQUEST = 10_000  # the server's MODELWATCH_MAX_PROFILE_ROWS default
+
+
+def profile_chunks(records: list[dict], max_bytes: int) -> Iterable[list[dict]]:
+    """Records grouped into requests of at most `max_bytes` of JSON and 10,000 profiles."""
+    chunk: list[dict] = []
+    size = profiles = 0
+    for record in records:
+        length = len(dumps(record)) + 1
+        count = len(record.get("features", {})) + len(record.get("outputs", {})) + 3
+        if chunk and (size + length > max_bytes or profiles + count > MAX_PROFILES_PER_REQUEST):
+            yield chunk
+            chunk, size, profiles = [], 0, 0
+        chunk.append(record)
+        size, profiles = size + length, profiles + count
+    if chunk:
+        yield chunk
 
 
 def idempotency_header() -> dict[str, str]:
