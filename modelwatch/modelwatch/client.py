@@ -494,6 +494,8 @@ class RewindingFile:
         if not chunk:
             self.file.seek(0)
         return chunk
+
+
 SPECS_TTL = 600.0
 MAX_PROFILES_PER_REQUEST = 10_000  # the server's MODELWATCH_MAX_PROFILE_ROWS default
 
