@@ -79,9 +79,10 @@ DOCUMENT = {
 MESSAGES = {"type": "array", "items": {"type": "string"}}
 ERRORS = {
     "type": "object",
-    "additionalProperties": {"anyOf": [MESSAGES, {"type": "object"}]},
+    "additionalProperties": {"anyOf": [MESSAGES, {"type": "object"}, {"type": "string"}]},
     "description": 'Messages by path in the document: {"rules[3].config.threshold": [...]} '
-    "(nested by key for a body the parser refuses: a NUL character, too deep).",
+    "(nested by key for a body the parser refuses: a NUL character, too deep; "
+    '{"detail": "JSON parse error - ..."} for a body that is not JSON or YAML).',
 }
 DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}}
 

@@ -140,7 +140,11 @@ class AlertSerializer(serializers.ModelSerializer):
 class AcknowledgeSerializer(serializers.Serializer):
     """The optional body of an acknowledgement: what the person is doing about it."""
 
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    # The length is checked as sent (the view strips): DRF's trimming would first drop
+    # leading control characters Python counts as whitespace, and pass 2,003 characters.
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", trim_whitespace=False
+    )
 
 
 class DeliverySerializer(serializers.ModelSerializer):

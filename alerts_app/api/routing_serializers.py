@@ -255,4 +255,6 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentAcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", trim_whitespace=False
+    )

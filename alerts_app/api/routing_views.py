@@ -149,7 +149,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         note = IncidentAcknowledgeSerializer(data=request.data)
         note.is_valid(raise_exception=True)
         done = lifecycle.acknowledge_incident(
-            incident.id, request.user, timezone.now(), note.data["note"]
+            incident.id, request.user, timezone.now(), note.data["note"].strip()
         )
         if done is None:
             return Response(

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from access.roles import is_unrestricted, visible_models
 from alerts_app import silences
@@ -50,11 +50,15 @@ class SilenceViewSet(
     queryset = Silence.objects.select_related("model", "created_by").order_by("-starts_at", "-id")
     serializer_class = SilenceSerializer
     filterset_class = SilenceFilterSet
+    lookup_value_regex = "[0-9]+"  # /silences/false/ is a 404, not an int() error
 
     def filter_queryset(self, queryset):
         """The filters, then only what the user may see (by each silence's matchers, not by
         its `model` column: most silences have none)."""
-        queryset = SilenceFilterSet(self.request.query_params, queryset, request=self.request).qs
+        filters = SilenceFilterSet(self.request.query_params, queryset, request=self.request)
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        queryset = filters.qs
         if is_unrestricted(self.request.user):
             return queryset
         visible = set(visible_models(self.request.user).values_list("pk", flat=True))
