@@ -236,10 +236,22 @@ def celery(env: dict, log_name: str, *args: str) -> subprocess.Popen:
 
 
 def worker(env: dict, name: str, concurrency: int = 2) -> subprocess.Popen:
+    """A worker of every queue, as `make run`'s (docs/scaling.md "Queues")."""
+    queues = ",".join(
+        env.get(setting, default)
+        for setting, default in (
+            ("MODELWATCH_QUEUE_INGEST", "ingest"),
+            ("MODELWATCH_QUEUE_EVALUATE", "evaluate"),
+            ("MODELWATCH_QUEUE_DELIVER", "deliver"),
+            ("CELERY_TASK_DEFAULT_QUEUE", "celery"),
+        )
+    )
     return celery(
         env,
         name,
         "worker",
+        "-Q",
+        queues,
         "-n",
         f"{name}@localhost",
         "-c",
