@@ -251,6 +251,9 @@ def main() -> None:
     parser.add_argument("--database", default="mw_bench_backfill")
     parser.add_argument("--resume", action="store_true", help="skip posting (see above)")
     parser.add_argument(
+        "--post-only", action="store_true", help="stop after posting (then --resume)"
+    )
+    parser.add_argument(
         "--partials-per-row",
         type=float,
         default=0.839463,
@@ -273,6 +276,8 @@ def main() -> None:
         print(f"posted in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s)")
         before = table_bytes(dsn)
         print_sizes("before the rollup", before)
+        if args.post_only:
+            return
         print_evaluations("before the rollup (whole backlog)", server.url, token, rules)
         left = table_bytes(dsn)
         print_sizes("after those evaluations", left)
