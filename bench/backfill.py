@@ -11,6 +11,9 @@ and the profile tables' size against the prediction table's (`pg_total_relation_
     .venv/bin/python bench/backfill.py [--rows 1000000] [--batch-size 5000]
     .venv/bin/python bench/backfill.py --resume   # the steps after posting, on the same
                                                   # database, evaluations in one process
+    .venv/bin/python bench/backfill.py --post-only  # stop after posting (copy the database
+                                                    # with CREATE DATABASE … TEMPLATE to
+                                                    # --resume it once per side compared)
 
 `--resume` evaluates in process (`evaluate_rule`, nothing stored) rather than through
 gunicorn, whose 120 s timeout a first read of a 1-day window at full lag exceeded here.
