@@ -11,6 +11,9 @@ and the profile tables' size against the prediction table's (`pg_total_relation_
     .venv/bin/python bench/backfill.py [--rows 1000000] [--batch-size 5000]
     .venv/bin/python bench/backfill.py --resume   # the steps after posting, on the same
                                                   # database, evaluations in one process
+    .venv/bin/python bench/backfill.py --post-only  # stop after posting (copy the database
+                                                    # with CREATE DATABASE … TEMPLATE to
+                                                    # --resume it once per side compared)
 
 `--resume` evaluates in process (`evaluate_rule`, nothing stored) rather than through
 gunicorn, whose 120 s timeout a first read of a 1-day window at full lag exceeded here.
@@ -251,6 +254,9 @@ def main() -> None:
     parser.add_argument("--database", default="mw_bench_backfill")
     parser.add_argument("--resume", action="store_true", help="skip posting (see above)")
     parser.add_argument(
+        "--post-only", action="store_true", help="stop after posting (then --resume)"
+    )
+    parser.add_argument(
         "--partials-per-row",
         type=float,
         default=0.839463,
@@ -273,6 +279,8 @@ def main() -> None:
         print(f"posted in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s)")
         before = table_bytes(dsn)
         print_sizes("before the rollup", before)
+        if args.post_only:
+            return
         print_evaluations("before the rollup (whole backlog)", server.url, token, rules)
         left = table_bytes(dsn)
         print_sizes("after those evaluations", left)

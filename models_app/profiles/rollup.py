@@ -4,13 +4,13 @@ one DailyProfile per (version, day, feature).
 A round takes whole (version, hour) buckets, oldest hour first, so that each rolled-up
 hourly row is rewritten once per round however many batches wrote into its hour (a
 backfill leaves partial rows in every hour it covers: rolling up by row id rewrote each of
-those hours' rows, samples included, in every round). `rollup_window` does the same for
-the buckets of one window, on demand, when a read finds too many partial rows there.
+those hours' rows, samples included, in every round). Each (version, hour, feature)'s
+partial rows are merged column by column (`bulk.merge_stored`).
 
 Merging is associative, so rolling up never changes what a window reads; partial rows
 written against an older reference are re-binned on the newest one's edges first.
-Concurrency: one background round at a time (a global advisory lock), and per version
-one merger at a time (a per-version advisory lock the on-demand rollup waits for).
+Concurrency: one round at a time (a global advisory lock), and per version one merger at
+a time (a per-version advisory lock).
 """
 
 from collections import defaultdict
@@ -24,12 +24,12 @@ from django.utils import timezone
 
 from models_app.models import DailyProfile, Profile
 from models_app.pgcopy import copy_dicts, uses_copy
+from models_app.profiles.bulk import merge_stored
 from models_app.profiles.sketch import FeatureProfile, conform, merge_all
 from models_app.profiles.store import (
     JSON_FIELDS,
     ROW_FIELDS,
     day_of,
-    hour_of,
     json_text,
     parse_json,
     profile_from_row,
@@ -57,10 +57,6 @@ def _rollup_lock() -> bool:
 
 def _try_version_lock(version_id: int) -> bool:
     return _advisory("SELECT pg_try_advisory_xact_lock(%s, %s)", VERSION_LOCK, version_id)
-
-
-def _wait_version_lock(version_id: int) -> None:
-    _advisory("SELECT pg_advisory_xact_lock(%s, %s) IS NULL", VERSION_LOCK, version_id)
 
 
 def pending_buckets(limit: int) -> list[tuple[int, datetime]]:
@@ -111,21 +107,6 @@ def rollup_pending(limit: int = 20000, max_rounds: int = 50) -> int:
     return total
 
 
-def rollup_window(version_id: int, start: datetime, end: datetime) -> int:
-    """Roll up the partial rows of one version's hour buckets overlapping [start, end],
-    now (waiting for a rollup of the same version to finish first)."""
-    with transaction.atomic():
-        _wait_version_lock(version_id)
-        return merge_partials(
-            Profile.objects.filter(
-                version_id=version_id,
-                rolled_up=False,
-                bucket_start__gte=hour_of(start),
-                bucket_start__lte=hour_of(end),
-            )
-        )
-
-
 def read_rows(queryset) -> list[dict]:
     """Rows with every field a merge needs (JSON parsed by orjson: see store.json_text)."""
     return parse_json(
@@ -172,8 +153,7 @@ class Delta:
 def merged_partials(rows: Sequence[dict]) -> Delta:
     newest = max(rows, key=lambda row: row["id"])
     kind, edges = newest["kind"], [float(e) for e in newest["edges"] or []]
-    profiles = [conform(profile_from_row(row), kind, edges) for row in rows]
-    return Delta(merge_all(profiles), newest["reference_id"], newest["id"])
+    return Delta(merge_stored(rows, kind, edges), newest["reference_id"], newest["id"])
 
 
 def merged_with(stored: dict | None, deltas: list[Delta]) -> Delta:

@@ -3,9 +3,10 @@ overlapping [start, end], each row counted once whatever the rollup has reached.
 
 Rolled-up rows (daily rows for the whole days inside the window) and the partial rows
 the rollup has not reached yet are merged, so the answer is the same before and after
-a rollup; every profile is conformed to the current reference's kind and bins. When the
-rollup lags far behind (a backfill posted with no worker running), the window's buckets
-are rolled up first (`roll_up_backlog`), so a read costs about the same at any lag.
+a rollup; every profile is conformed to the current reference's kind and bins. A read
+never writes: when the rollup lags far behind (a backfill posted with no worker
+running), the window's partial rows, one per (batch, hour, feature), are merged in
+memory column by column (`bulk.merge_stored`) and the background rollup catches up.
 """
 
 from collections import defaultdict
@@ -14,16 +15,14 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from models_app.models import ModelVersion, Profile, Reference
-from models_app.profiles.rollup import rollup_window
+from models_app.models import ModelVersion, Reference
+from models_app.profiles.bulk import merge_stored
 from models_app.profiles.sketch import (
     NUMERIC,
     SAMPLE_SIZE,
     FeatureProfile,
     FeatureSpec,
-    conform,
     empty_profile,
-    merge_all,
 )
 from models_app.profiles.specs import (
     LATENCY,
@@ -35,26 +34,9 @@ from models_app.profiles.specs import (
 )
 from models_app.profiles.store import (
     fetch_samples,
-    hour_of,
-    profile_from_row,
     short_rows,
     window_scalars,
 )
-
-ON_READ_PARTIALS = 1000  # partial rows in a window past which a read rolls them up first
-
-
-def roll_up_backlog(versions: Q, start: datetime, end: datetime) -> int:
-    """Roll up the window's buckets now when they hold ON_READ_PARTIALS partial rows or
-    more (a backfill with the rollup behind): merging them here once is cheaper than
-    merging them at every read, and later reads find one row per hour and feature."""
-    pending = Profile.objects.filter(
-        versions, rolled_up=False, bucket_start__gte=hour_of(start), bucket_start__lte=hour_of(end)
-    )
-    if pending[:ON_READ_PARTIALS].count() < ON_READ_PARTIALS:
-        return 0
-    version_ids = sorted(set(pending.values_list("version_id", flat=True).distinct()))
-    return sum(rollup_window(version_id, start, end) for version_id in version_ids)
 
 
 def read_window(
@@ -65,7 +47,6 @@ def read_window(
     samples: bool = True,
 ) -> dict[str, list[dict]]:
     """The stored rows covering the window, by feature (with sample prefixes if asked)."""
-    roll_up_backlog(versions, start, end)
     for _ in range(3):  # a rollup replacing a row between the two reads: read again
         rows = window_scalars(versions, start, end, features)
         if not samples or fetch_samples(rows):
@@ -78,17 +59,16 @@ def read_window(
 
 def merge_rows(rows: Iterable[dict], spec: FeatureSpec | None) -> FeatureProfile:
     """Merge stored rows of one feature, conformed to `spec` (else the majority kind)."""
-    profiles = [profile_from_row(row) for row in rows]
+    rows = list(rows)
     if spec is None:
         kinds = defaultdict(int)
-        for p in profiles:
-            kinds[p.kind] += p.rows
+        for row in rows:
+            kinds[row["kind"]] += row["count"] + row["missing"] + row["type_errors"]
         kind = max(sorted(kinds), key=kinds.get)
-        edges = next((p.edges for p in profiles if p.kind == kind and p.edges), [])
+        edges = next((row["edges"] for row in rows if row["kind"] == kind and row["edges"]), [])
     else:
         kind, edges = spec.kind, list(spec.edges)
-    conformed = [conform(p, kind, edges) for p in profiles]
-    return merge_all(conformed)
+    return merge_stored(rows, kind, edges)
 
 
 def reference_spec(reference: Reference | None, name: str) -> FeatureSpec | None:

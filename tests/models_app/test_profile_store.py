@@ -166,22 +166,15 @@ def test_implied_keys_are_the_reservoir_keys_of_the_seed(seed, size):
     assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
 
 
-def test_a_read_far_behind_the_rollup_rolls_its_window_up_first(version, monkeypatch):
-    from models_app.profiles import window
-
+def test_a_read_far_behind_the_rollup_writes_nothing_and_reads_what_the_rollup_gives(version):
     store(version, np.random.default_rng(2).normal(size=600).tolist())
     start, end = T0 + timedelta(hours=10), T0 + timedelta(hours=20)
-    partial = Profile.objects.filter(rolled_up=False)
-    outside = partial.exclude(bucket_start__gte=start, bucket_start__lte=end).count()
-    assert outside > 0
-    expected = comparable(profiles.window_profiles(version, start, end))  # under the limit
-    assert Profile.objects.filter(rolled_up=False).count() > outside  # nothing rolled up
-    monkeypatch.setattr(window, "ON_READ_PARTIALS", 5)
-    assert comparable(profiles.window_profiles(version, start, end)) == expected
-    inside = Profile.objects.filter(bucket_start__gte=start, bucket_start__lte=end)
-    assert not inside.filter(rolled_up=False).exists() and inside.exists()
-    assert Profile.objects.filter(rolled_up=False).count() == outside  # others left
-    full = (T0, T0 + timedelta(days=3))
+    stored = list(Profile.objects.order_by("id").values_list("id", "rolled_up"))
+    assert len(stored) > 100 and not any(rolled for _, rolled in stored)
+    before = comparable(profiles.window_profiles(version, start, end))
+    assert list(Profile.objects.order_by("id").values_list("id", "rolled_up")) == stored
+    assert not DailyProfile.objects.exists()
     profiles.rollup_pending()
-    monkeypatch.setattr(window, "ON_READ_PARTIALS", 10**9)
-    assert profiles.window_profiles(version, *full)["x"].count == 600
+    assert not Profile.objects.filter(rolled_up=False).exists()
+    assert comparable(profiles.window_profiles(version, start, end)) == before
+    assert profiles.window_profiles(version, T0, T0 + timedelta(days=3))["x"].count == 600
