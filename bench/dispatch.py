@@ -257,7 +257,15 @@ def start_workers(env: dict, queue: str, concurrency: int) -> subprocess.Popen:
             "--loglevel=WARNING",
         ],
         cwd=ROOT,
-        env=env | {"CELERY_TASK_DEFAULT_QUEUE": queue},
+        # its own queue for every kind of work (docs/scaling.md "Queues"): the tasks it
+        # sends (deliveries, incident flushes) stay with the bench
+        env=env
+        | {
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "MODELWATCH_QUEUE_INGEST": queue,
+            "MODELWATCH_QUEUE_EVALUATE": queue,
+            "MODELWATCH_QUEUE_DELIVER": queue,
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -275,6 +283,7 @@ def wait_ready(queue: str, worker: subprocess.Popen) -> None:
 
 def celery_cycle(queue: str, expected: int, timeout: float) -> tuple[float, Counter]:
     """Dispatch every rule and wait for `expected` results of this cycle."""
+    from django.conf import settings
     from django.utils import timezone
 
     from alerts_app.models import AlertRule, CheckResult
@@ -282,6 +291,9 @@ def celery_cycle(queue: str, expected: int, timeout: float) -> tuple[float, Coun
     from monitor_site.celery import app
 
     app.conf.task_default_queue = queue
+    app.conf.task_routes = {name: {"queue": queue} for name in settings.TASK_QUEUES}
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)  # Celery caches its router: rebuilt from the table
     begin = timezone.now()
     AlertRule.objects.update(next_run_at=begin)
     start = time.perf_counter()

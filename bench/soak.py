@@ -434,6 +434,13 @@ def main() -> None:
         "CSRF_COOKIE_SECURE": "0",
         "CELERY_TASK_DEFAULT_QUEUE": f"soak-{uuid.uuid4().hex[:6]}",
     }
+    # every kind of work on the soak's own queue (docs/scaling.md "Queues")
+    for setting in (
+        "MODELWATCH_QUEUE_INGEST",
+        "MODELWATCH_QUEUE_EVALUATE",
+        "MODELWATCH_QUEUE_DELIVER",
+    ):
+        env[setting] = env["CELERY_TASK_DEFAULT_QUEUE"]
     setup_django(env)
     from django.utils import timezone
 
