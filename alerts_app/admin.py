@@ -72,7 +72,28 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class RecentResultInline(ReadOnlyInline):
+class ResultColumns:
+    """A check result's columns as the admin shows them: rounded, with a status badge and
+    the causes in one line."""
+
+    @admin.display(description="status")
+    def status_badge(self, result: CheckResult) -> str:
+        return badge(result.status)
+
+    @admin.display(description="why")
+    def summary(self, result: CheckResult) -> str:
+        return one_line(result.details)
+
+    @admin.display(description="value")
+    def shown_value(self, result: CheckResult) -> str:
+        return number(result.value)
+
+    @admin.display(description="threshold")
+    def shown_threshold(self, result: CheckResult) -> str:
+        return number(result.threshold)
+
+
+class RecentResultInline(ResultColumns, ReadOnlyInline):
     """The rule's ten latest results."""
 
     model = CheckResult
@@ -99,22 +120,6 @@ class RecentResultInline(ReadOnlyInline):
             return queryset.none()
         latest = list(queryset.filter(rule=rule).values_list("id", flat=True)[: self.limit])
         return queryset.filter(id__in=latest).select_related("version")
-
-    @admin.display(description="status")
-    def status_badge(self, result: CheckResult) -> str:
-        return badge(result.status)
-
-    @admin.display(description="why")
-    def summary(self, result: CheckResult) -> str:
-        return one_line(result.details)
-
-    @admin.display(description="value")
-    def shown_value(self, result: CheckResult) -> str:
-        return number(result.value)
-
-    @admin.display(description="threshold")
-    def shown_threshold(self, result: CheckResult) -> str:
-        return number(result.threshold)
 
 
 def worst_state_annotations() -> dict:
@@ -539,7 +544,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CheckResult)
-class CheckResultAdmin(ReadOnlyAdmin):
+class CheckResultAdmin(ResultColumns, ReadOnlyAdmin):
     """A result as a per-feature table and its causes; the raw JSON folded below."""
 
     list_display = [
@@ -549,7 +554,7 @@ class CheckResultAdmin(ReadOnlyAdmin):
         "shown_value",
         "shown_threshold",
         "version",
-        "why",
+        "summary",
     ]
     list_filter = ["status", "rule__kind", "rule__model"]
     list_select_related = ["rule", "version"]
@@ -580,22 +585,6 @@ class CheckResultAdmin(ReadOnlyAdmin):
             result.rule.model.name,
             admin_links.rule_dashboard_links(result.rule),
         )
-
-    @admin.display(description="status")
-    def status_badge(self, result: CheckResult) -> str:
-        return badge(result.status)
-
-    @admin.display(description="why")
-    def why(self, result: CheckResult) -> str:
-        return one_line(result.details)
-
-    @admin.display(description="value")
-    def shown_value(self, result: CheckResult) -> str:
-        return number(result.value)
-
-    @admin.display(description="threshold")
-    def shown_threshold(self, result: CheckResult) -> str:
-        return number(result.threshold)
 
     @admin.display(description="result")
     def explanation(self, result: CheckResult) -> str:

@@ -102,13 +102,10 @@ def distribution(alert: Alert, feature: str, now):
     return alert_page.result_distribution(alert.rule, alert.version, result, feature, fallback_end)
 
 
-@login_required
-@require_POST
-def silence(request, pk: int):
-    """Silence the alert's rule for 1 h, 24 h or until a chosen end (editors and staff)."""
-    alert = visible_alert(request, pk)
-    if not has_model_perm(request.user, EDIT, alert.rule.model):
-        raise PermissionDenied("Silencing needs the editor role on the model.")
+def silence_from_form(request, made_from: str, **target) -> Silence | None:
+    """The silence a page's form asks for (1 h, 24 h or until a chosen end) of `target`
+    (`rule=` or `matchers=`), from now; None, with the reason as a message, when the end
+    is not valid. Shared by the alert and incident pages."""
     now = timezone.now()
     try:
         end = alert_page.silence_end(
@@ -116,16 +113,29 @@ def silence(request, pk: int):
         )
     except ValueError as error:
         messages.error(request, str(error))
-        return redirect("frontend:alert", pk=alert.pk)
+        return None
     comment = request.POST.get("comment", "").strip()[:SILENCE_COMMENT_MAX]
-    Silence.objects.create(
-        rule=alert.rule,
+    return Silence.objects.create(
         starts_at=now,
         ends_at=end,
         created_by=request.user,
-        comment=comment or f"Silenced from alert {alert.pk} by {request.user.get_username()}.",
+        comment=comment or f"Silenced from {made_from} by {request.user.get_username()}.",
+        **target,
     )
-    messages.success(request, f"Silenced “{alert.rule.name}” until {end:%Y-%m-%d %H:%M} UTC.")
+
+
+@login_required
+@require_POST
+def silence(request, pk: int):
+    """Silence the alert's rule for 1 h, 24 h or until a chosen end (editors and staff)."""
+    alert = visible_alert(request, pk)
+    if not has_model_perm(request.user, EDIT, alert.rule.model):
+        raise PermissionDenied("Silencing needs the editor role on the model.")
+    made = silence_from_form(request, f"alert {alert.pk}", rule=alert.rule)
+    if made is not None:
+        messages.success(
+            request, f"Silenced “{alert.rule.name}” until {made.ends_at:%Y-%m-%d %H:%M} UTC."
+        )
     return redirect("frontend:alert", pk=alert.pk)
 
 

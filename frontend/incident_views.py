@@ -14,6 +14,7 @@ from alerts_app import lifecycle
 from alerts_app.inhibition import inhibition_text, inhibitor_of
 from alerts_app.models import Incident, Silence
 from frontend import alert_page
+from frontend.alert_views import silence_from_form
 from frontend.views import REFRESH_SECONDS, html_errors
 
 NOTE_MAX = 2000
@@ -117,24 +118,14 @@ def silence_incident(request, pk: int):
     incident = visible_incident(request, pk)
     if not may_act(request.user, incident):
         raise PermissionDenied("Silencing needs the editor role on the model.")
-    now = timezone.now()
-    try:
-        end = alert_page.silence_end(
-            request.POST.get("duration", ""), request.POST.get("until", ""), now
+    made = silence_from_form(
+        request, f"incident {incident.pk}", matchers=incident_matchers(incident)
+    )
+    if made is not None:
+        messages.success(
+            request,
+            f"Silenced incident #{incident.pk}'s rules until {made.ends_at:%Y-%m-%d %H:%M} UTC.",
         )
-    except ValueError as error:
-        messages.error(request, str(error))
-        return redirect("frontend:incident", pk=incident.pk)
-    Silence.objects.create(
-        matchers=incident_matchers(incident),
-        starts_at=now,
-        ends_at=end,
-        created_by=request.user,
-        comment=f"Silenced from incident {incident.pk} by {request.user.get_username()}.",
-    )
-    messages.success(
-        request, f"Silenced incident #{incident.pk}'s rules until {end:%Y-%m-%d %H:%M} UTC."
-    )
     return redirect("frontend:incident", pk=incident.pk)
 
 

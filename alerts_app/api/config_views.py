@@ -35,7 +35,7 @@ from alerts_app.config_io.document import (
     summary,
     whole_server,
 )
-from models_app.api.parsers import OrjsonParser, PayloadTooLarge, check_body_size
+from models_app.api.parsers import OrjsonParser, read_body
 
 YAML = "application/yaml"
 
@@ -55,14 +55,7 @@ class YamlParser(BaseParser):
     media_type = YAML
 
     def parse(self, stream, media_type=None, parser_context=None):
-        from django.conf import settings
-
-        limit = settings.MODELWATCH_MAX_BODY_BYTES
-        if parser_context and parser_context.get("request") is not None:
-            check_body_size(parser_context["request"])
-        body = stream.read(limit + 1) if stream is not None else b""
-        if len(body) > limit:
-            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes.")
+        body = read_body(stream, parser_context)
         try:
             return load_yaml(body)
         except ConfigError as exc:

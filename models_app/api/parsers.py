@@ -29,18 +29,25 @@ def check_body_size(request, limit: int | None = None) -> None:
         raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes.")
 
 
+def read_body(stream, parser_context) -> bytes:
+    """A parser's whole body, refused as 413 past MODELWATCH_MAX_BODY_BYTES (by its declared
+    length before reading, else by what it read)."""
+    limit = settings.MODELWATCH_MAX_BODY_BYTES
+    if parser_context and parser_context.get("request") is not None:
+        check_body_size(parser_context["request"])
+    body = stream.read(limit + 1) if stream is not None else b""
+    if len(body) > limit:
+        raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes.")
+    return body
+
+
 class OrjsonParser(BaseParser):
     """JSON via orjson: rejects NaN/Infinity literals, as strict JSON demands."""
 
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.MODELWATCH_MAX_BODY_BYTES
-        if parser_context and parser_context.get("request") is not None:
-            check_body_size(parser_context["request"])
-        body = stream.read(limit + 1) if stream is not None else b""
-        if len(body) > limit:
-            raise PayloadTooLarge(f"Request body is over the limit of {limit} bytes.")
+        body = read_body(stream, parser_context)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
