@@ -1,16 +1,19 @@
-"""django-filter's DRF backend, except that a boolean filter refuses what it cannot read.
+"""django-filter's DRF backend, except that it refuses what it would read silently.
 
 django-filter reads `?enabled=flase` (or `null`, `yes`) as "no filter" and answers the
-whole list, which looks like a filtered answer. Here such a value answers 400 naming
-the parameter, like any other bad query parameter.
+whole list, which looks like a filtered answer, and reads a single-valued parameter given
+twice (`?rule=1&rule=2`) as its last value. Here both answer 400 naming the parameter,
+like any other bad query parameter.
 """
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django_filters import BooleanFilter
+from django_filters import BaseInFilter, BooleanFilter, MultipleChoiceFilter
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError as BadRequest
 
 TRUE, FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+MULTIPLE = (MultipleChoiceFilter, BaseInFilter)  # filters that take a parameter many times
 
 
 class StrictBooleanField(forms.Field):
@@ -34,7 +37,10 @@ def make_strict(boolean: BooleanFilter) -> None:
 class StrictFilterBackend(DjangoFilterBackend):
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
-        for boolean in getattr(filterset, "filters", {}).values():
-            if isinstance(boolean, BooleanFilter):
-                make_strict(boolean)
+        for name, declared in getattr(filterset, "filters", {}).items():
+            if isinstance(declared, BooleanFilter):
+                make_strict(declared)
+            given = request.query_params.getlist(name) if request is not None else []
+            if len(given) > 1 and not isinstance(declared, MULTIPLE):
+                raise BadRequest({name: ["Give this parameter once."]})
         return filterset

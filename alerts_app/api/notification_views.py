@@ -26,7 +26,6 @@ from alerts_app.health import model_health
 from alerts_app.models import Alert, AlertState, Channel, Delivery, Severity
 from alerts_app.outbox import send_test_notification
 from alerts_app.transports import TransportError
-from models_app.api.filtersets import StrictFilterSet
 from models_app.models import Model
 
 
@@ -65,7 +64,7 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class AlertFilterSet(StrictFilterSet):
+class AlertFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=AlertState.choices)
     model = django_filters.CharFilter(field_name="rule__model__name", help_text="Model name.")
     severity = django_filters.MultipleChoiceFilter(

@@ -33,7 +33,6 @@ from alerts_app.models import (
     InhibitRule,
     NotificationPolicy,
 )
-from models_app.api.filtersets import StrictFilterSet
 from models_app.models import Model
 
 
@@ -103,7 +102,7 @@ class InhibitRuleViewSet(viewsets.ModelViewSet):
     filter_backends = []
 
 
-class IncidentFilterSet(StrictFilterSet):
+class IncidentFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=Incident.State.choices)
     model = django_filters.CharFilter(field_name="model__name", help_text="Model name.")
 

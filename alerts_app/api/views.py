@@ -25,7 +25,6 @@ from alerts_app.evaluate import (
 )
 from alerts_app.models import AlertRule, RuleKind, Severity
 from alerts_app.rule_config import check_rule_limits
-from models_app.api.filtersets import StrictFilterSet
 
 
 def within_rule_limits(model, user, rule=None) -> None:
@@ -36,7 +35,7 @@ def within_rule_limits(model, user, rule=None) -> None:
         raise ValidationError(exc.message_dict) from None
 
 
-class RuleFilterSet(StrictFilterSet):
+class RuleFilterSet(django_filters.FilterSet):
     model = django_filters.CharFilter(field_name="model__name")
     kind = django_filters.ChoiceFilter(choices=RuleKind.choices)
     severity = django_filters.ChoiceFilter(choices=Severity.choices)

@@ -5,27 +5,8 @@ from django.db.models.expressions import RawSQL
 
 from models_app.models import Model, Task
 
-MULTIPLE = (django_filters.MultipleChoiceFilter, django_filters.BaseInFilter)
 
-
-class StrictFilterSet(django_filters.FilterSet):
-    """A filter set that refuses a single-valued parameter given more than once
-    (`?rule=1&rule=2` is a 400 naming `rule`), instead of silently reading the last one."""
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        getlist = getattr(self.data, "getlist", None)
-        for name, declared in self.filters.items():
-            if getlist is not None and not isinstance(declared, MULTIPLE):
-                if len(getlist(name)) > 1:
-                    self.form.add_error(
-                        None if name not in self.form.fields else name, "Give this parameter once."
-                    )
-                    valid = False
-        return valid
-
-
-class ModelFilterSet(StrictFilterSet):
+class ModelFilterSet(django_filters.FilterSet):
     task = django_filters.ChoiceFilter(choices=Task.choices)
     tag = django_filters.CharFilter(method="filter_tag", help_text="Models carrying this tag.")
     search = django_filters.CharFilter(

@@ -33,6 +33,15 @@ def test_a_single_valued_filter_given_twice_is_a_400_naming_it(client, path, nam
     assert response.json() == {name: ["Give this parameter once."]}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/silences/?active=AAA", "/api/v1/rules/?enabled=maybe"])
+def test_a_boolean_filter_that_is_neither_true_nor_false_is_a_400(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert list(response.json().values()) == [['Must be "true" or "false".']]
+    name = path.split("?")[1].split("=")[0]
+    assert client.get(path.split("=")[0] + "=false").status_code == 200, name
+
+
 def test_a_multiple_valued_filter_still_takes_several_values(client):
     response = client.get("/api/v1/alerts/?state=firing&state=pending&severity=critical")
     assert response.status_code == 200
