@@ -106,5 +106,8 @@ def test_past_the_reservoir_binned_statistics_stay_exact_and_sampled_ones_close(
     feed(api, 14_000)
     for method in ("psi", "js", "chi2"):
         compare(method, tolerance=1e-9)
-    compare("ks", tolerance=0.03)  # two independent 5,000-value samples of one window
-    compare("wasserstein", tolerance=0.05)
+    # two independent 5,000-value samples of one 14,000-row window: their KS statistics
+    # differed by up to ~0.03 and their normalised Wasserstein distances by up to ~0.05
+    # over repeated runs, so the bounds leave room for the tail of that spread
+    compare("ks", tolerance=0.05)
+    compare("wasserstein", tolerance=0.1)
