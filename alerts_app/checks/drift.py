@@ -30,6 +30,11 @@ SMALL_REFERENCE = 1000
 FEW_VALUES = 5
 P_VALUE_METHODS = frozenset({"ks", "chi2", "z"})
 NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
+# Fewest values per side a method is judged on with `"threshold": "auto"` (below:
+# insufficient_data for that feature, not drift): PSI and JS compare ten decile bins
+# (about ten values each), chi-square wants about five per cell, KS, Wasserstein and z
+# need a few tens of values before their statistic means anything.
+AUTO_MIN_SAMPLES = {"psi": 100, "js": 100, "chi2": 50, "ks": 30, "wasserstein": 30, "z": 30}
 DEFAULT_THRESHOLDS = {
     "ks": 0.05,
     "chi2": 0.05,
