@@ -17,7 +17,7 @@ rebuilt from counts is grouped by key). A metric's or labelled predictions' own 
 (`ordered=True`) keeps its time order, so that chunks are past stretches of time.
 
 Drift (`calibrate_feature`): the per-chunk statistic is the method's, computed by
-`alerts_app.checks.drift.statistic` on the same inputs a window gets: the distance for
+`alerts_app.checks.drift.bounded_statistic` on the same inputs a window gets: the distance for
 psi / js / wasserstein, the test statistic (not the p-value) for ks (D), chi2 (χ²) and
 z (|z|). The drift verdict is then `statistic >= threshold`. A disjoint chunk is compared
 with the rest of the reference (the reference less that chunk: sample, bin counts and
@@ -59,7 +59,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from alerts_app.checks.drift import AUTO_MIN_SAMPLES as MIN_SAMPLES
-from alerts_app.checks.drift import FeatureData, statistic
+from alerts_app.checks.drift import FeatureData, bounded_statistic
 from models_app.profiles import bin_counts, decile_edges
 
 DEFAULT_K = 3.0
@@ -358,16 +358,9 @@ def window_data(reference: ReferenceFeature, current) -> FeatureData:
     )
 
 
-def bounded_statistic(data: FeatureData, method: str) -> float:
-    """The statistic a calibrated threshold bounds: distances as they are, D for KS, χ²
-    for chi-square, |z| for the z-test (never the p-value)."""
-    value, _ = statistic(data, method)
-    return abs(value) if method == "z" else value
-
-
 def drift_statistic(reference: ReferenceFeature, current, method: str) -> float:
     """The statistic of the window's values `current` against `reference`."""
-    return bounded_statistic(window_data(reference, current), method)
+    return bounded_statistic(window_data(reference, current), method)[0]
 
 
 def feature_band(
