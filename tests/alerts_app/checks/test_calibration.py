@@ -109,12 +109,18 @@ def test_chi2_and_z_thresholds_use_the_test_statistic_not_the_p_value():
     assert found.mean == pytest.approx(np.mean([z(i) for i in chunks]), rel=1e-9)
 
 
-def test_a_reference_with_fewer_rows_than_ten_chunks_is_resampled_with_replacement():
+def test_fewer_rows_than_ten_chunks_are_resampled_against_bootstrap_copies_of_the_reference():
     ref = normal(900, seed=2)
     found = cal.calibrate_feature(cal.ReferenceFeature.from_values(ref), "ks", 200, seed=4)
     rng = np.random.default_rng(4)
     draws = [rng.integers(0, 900, size=200) for _ in range(cal.RESAMPLED_CHUNKS)]
-    per_chunk = [stats.ks_2samp(ref, ref[idx]).statistic for idx in draws]
+    copies = np.random.default_rng([4, 1])  # each chunk against a bootstrap copy of ref
+    bins = cal.ReferenceFeature.from_values(ref).bins
+    per_chunk = []
+    for idx in draws:
+        copy = ref[copies.integers(0, 900, 900)]
+        copies.multinomial(900, bins / bins.sum())  # the copy's bin counts (PSI, JS)
+        per_chunk.append(stats.ks_2samp(copy, ref[idx]).statistic)
     assert found.resampled and found.chunks == cal.RESAMPLED_CHUNKS == 50
     assert found.mean == pytest.approx(np.mean(per_chunk), rel=1e-12)
     # a window larger than the stored sample is still calibrated at its own size
@@ -197,3 +203,28 @@ def test_stable_windows_stay_under_the_threshold_and_a_shift_crosses_it():
         # about 3 % of stable windows pass a k = 3 threshold (module docstring)
         assert sum(v >= limit for v in same) <= 8, method
         assert shifted >= limit, method
+
+
+def test_a_resampled_copy_keeps_the_reference_size_and_shares():
+    reference = cal.ReferenceFeature.categorical({"a": 60_000, "b": 40_000})
+    copy = reference.resample(np.random.default_rng(0))
+    assert sum(copy.categories.values()) == 100_000
+    assert copy.categories["a"] == pytest.approx(60_000, abs=4 * np.sqrt(100_000 * 0.24))
+    numeric = cal.ReferenceFeature.from_values(normal(1000))
+    copy = numeric.resample(np.random.default_rng(0))
+    assert len(copy.sample) == 1000 and copy.bins.sum() == 1000 and copy.std == numeric.std
+    assert set(copy.sample.tolist()) <= set(numeric.sample.tolist())
+
+
+def test_a_window_larger_than_the_reference_is_not_flagged_by_its_own_noise():
+    """Against the reference itself, resampled chunks would miss its noise: KS with
+    1,000 reference values and windows of 2,000 flagged 39 % of stable windows."""
+    rng = np.random.default_rng(2)
+    flagged = 0
+    for trial in range(5):
+        ref = rng.normal(size=1000)
+        reference = cal.ReferenceFeature.from_values(ref)
+        limit = cal.calibrate_feature(reference, "ks", 2000, seed=trial).threshold
+        windows = [rng.normal(size=2000) for _ in range(20)]
+        flagged += sum(cal.drift_statistic(reference, w, "ks") >= limit for w in windows)
+    assert flagged <= 5  # of 100 stable windows
