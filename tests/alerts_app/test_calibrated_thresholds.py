@@ -160,23 +160,21 @@ def test_below_a_methods_minimum_a_feature_is_insufficient_data_not_drift(api, m
 
 
 @pytest.mark.django_db
-def test_prediction_drift_takes_auto_too(api, model):
+def test_prediction_drift_auto_judges_the_score_against_its_band(api, model):
     rng = np.random.default_rng(7)
-    upload_reference(api, rng.normal(0, 1, 2000), rng.choice(CATEGORIES, 2000, p=P))
-    records = [
-        {
-            "timestamp": (NOW - timedelta(seconds=1 + i)).isoformat(),
-            "features": {"x": 0.0, "c": "a"},
-            "prediction": 1,
-            "scores": {"0": 0.5, "1": 0.5},
-        }
-        for i in range(100)
-    ]
-    post(api, "predictions", {"records": records})
-    result = evaluate_rule(rule(model, "prediction_drift", threshold="auto"), NOW)
-    assert result.status in ("ok", "breached", "insufficient_data")
-    # the reference has no outputs: nothing to compare, said as for a fixed threshold
-    assert result.details.get("calibration") is None
+    ref_scores = rng.beta(2, 5, 3000)
+    records = [{"x": 0.0, "c": "a", "score": float(s)} for s in ref_scores]
+    post(api, "reference", {"records": records})
+    send(api, np.zeros(600), ["a"] * 600, scores=rng.beta(2, 5, 600))
+    send(api, np.zeros(600), ["a"] * 600, end=LATER, scores=rng.beta(3, 4, 600))
+    config = {"threshold": "auto", "output": "score", "window": "1h"}
+    stable = evaluate_rule(rule(model, "prediction_drift", **config), NOW)
+    block = stable.details["calibration"]["__score__"]
+    assert block["method"] == "wasserstein" and block["chunk_size"] == 630  # 600 on R10
+    assert stable.status == "ok"
+    moved = evaluate_rule(rule(model, "prediction_drift", **config), LATER)
+    assert moved.status == "breached"
+    assert moved.details["verdicts"]["__score__"]["status"] == "breached"
 
 
 def log_metric(model, values, end, minutes_apart=1) -> None:

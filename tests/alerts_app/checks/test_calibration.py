@@ -6,6 +6,9 @@ from scipy import stats
 from scipy.spatial import distance
 
 from alerts_app.checks import calibration as cal
+from alerts_app.checks.causes import drift_score
+from alerts_app.checks.drift import DriftData, data_drift, feature_drift
+from alerts_app.rule_config import validate_config
 
 
 def normal(n, seed=1, loc=0.0, scale=1.0):
@@ -228,3 +231,44 @@ def test_a_window_larger_than_the_reference_is_not_flagged_by_its_own_noise():
         windows = [rng.normal(size=2000) for _ in range(20)]
         flagged += sum(cal.drift_statistic(reference, w, "ks") >= limit for w in windows)
     assert flagged <= 5  # of 100 stable windows
+
+
+def drift_config(**overrides) -> dict:
+    return validate_config("data_drift", {"threshold": "auto", **overrides})
+
+
+def test_the_drift_check_judges_d_chi2_and_abs_z_against_their_bands_uncorrected():
+    ref = normal(800, seed=30)  # <= 1,000 values: auto picks KS
+    reference = cal.ReferenceFeature.from_values(ref)
+    data = cal.window_data(reference, normal(300, seed=31, loc=0.4))
+    data.calibration = cal.calibrate_feature(reference, "ks", 300)
+    plan = cal.ReferenceFeature.categorical({"yes": 500, "no": 500})  # 2 values: z
+    flat = cal.window_data(plan, ["yes"] * 150 + ["no"] * 150)
+    flat.calibration = cal.calibrate_feature(plan, "z", 300)
+    result = data_drift(DriftData({"x": data, "plan": flat}, 800, 300), drift_config())
+    x, p = result.details["features"]["x"], result.details["features"]["plan"]
+    d = stats.ks_2samp(ref, data.cur_sample).statistic
+    assert x["statistic"] == pytest.approx(d) and x["threshold"] == data.calibration.threshold
+    assert x["drifted"] and x["calibrated"] and x["p_value_adjusted"] is None
+    # the raw KS p-value is kept; no correction moves a calibrated verdict
+    assert x["p_value"] == pytest.approx(feature_drift(data, "ks").p_value)
+    assert p["method"] == "z" and p["statistic"] == 0.0 and not p["drifted"]
+    assert result.status == "breached"  # 1 of 2 features reaches drift_share 0.5
+    assert result.details["causes"][0]["score"] == pytest.approx(d / x["threshold"])
+
+
+def test_a_calibrated_cause_scores_statistic_over_threshold_for_a_p_value_method():
+    assert drift_score("chi2", 30.0, 1e-6, 10.0, calibrated=True) == 3.0
+    assert drift_score("chi2", 30.0, 1e-6, 0.05) == pytest.approx(6 / -np.log10(0.05))
+
+
+def test_a_feature_without_a_band_or_with_too_few_values_is_not_judged():
+    reference = cal.ReferenceFeature.from_values(normal(2000, seed=40))
+    small = cal.window_data(reference, normal(29, seed=41, loc=3))
+    small.calibration = cal.calibrate_feature(reference, "ks", 29)
+    none = cal.window_data(reference, normal(500, seed=42, loc=3))
+    result = data_drift(DriftData({"a": small, "b": none}, 2000, 500), drift_config())
+    assert result.status == "insufficient_data"
+    assert "fewer than 30 (ks" in result.details["skipped"]["a"]
+    assert "too few values to calibrate" in result.details["skipped"]["b"]
+    assert result.details["verdicts"]["a"]["status"] == "insufficient_data"
