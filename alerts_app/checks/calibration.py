@@ -384,7 +384,21 @@ def window_data(reference: ReferenceFeature, current) -> FeatureData:
 
 def drift_statistic(reference: ReferenceFeature, current, method: str) -> float:
     """The statistic of the window's values `current` against `reference`."""
+    if method == "ks" and reference.kind == "numeric":
+        return ks_statistic(reference.sample, np.asarray(current, dtype=float))
     return bounded_statistic(window_data(reference, current), method)[0]
+
+
+def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:
+    """The two-sample KS statistic D, as `scipy.stats.ks_2samp` computes it (the largest
+    gap between the two empirical CDFs over every value), without its p-value, whose
+    exact computation costs most of ks_2samp's time and is not needed here."""
+    a, b = np.sort(reference), np.sort(current)
+    values = np.concatenate([a, b])
+    gap = np.searchsorted(a, values, side="right") / len(a) - np.searchsorted(
+        b, values, side="right"
+    ) / len(b)
+    return float(np.max(np.abs(gap)))
 
 
 def feature_band(
