@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from alerts_app.loaders import rows as loader
 from alerts_app.models import CheckResult
+from alerts_app.notifications import cause_headline
 from alerts_app.rule_config import validate_config
 from models_app.models import ModelVersion, Prediction
 
@@ -197,3 +198,14 @@ def test_the_window_sample_is_bounded_and_spread_over_the_window(api, model, mon
     assert {p.features["y"] for p in newest_early.order_by("-timestamp")[:75]} == {
         f["y"] for f in early if f["y"] in taken
     }
+
+
+def test_the_notification_headline_says_what_broke():
+    classifier = {"method": "domain_classifier"}
+    assert cause_headline("multivariate_drift", classifier, 0.81234, 0.65) == (
+        "rows told from the reference: AUC 0.8123 (threshold 0.65)"
+    )
+    pca = {"method": "pca_reconstruction", "band": {"lower": 1.5, "upper": 2.25}}
+    assert cause_headline("multivariate_drift", pca, 3.5, 2.25) == (
+        "PCA reconstruction error 3.5 outside 1.5 to 2.25"
+    )
