@@ -31,8 +31,6 @@ same data gives the same result.
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
@@ -161,14 +159,18 @@ def excess(value: float, limit: float) -> float:
 # -- PCA reconstruction ------------------------------------------------------------------
 
 
-def reconstruction(reference: np.ndarray) -> tuple[StandardScaler, PCA]:
+def reconstruction(reference: np.ndarray) -> tuple[StandardScaler, object]:
     """The scaler and the PCA (65 % of the variance) fitted on the reference rows."""
+    # Imported here, as the classifier is: every process that imports the kinds (web
+    # workers too) would otherwise load sklearn.decomposition and sklearn.ensemble.
+    from sklearn.decomposition import PCA
+
     scaler = StandardScaler().fit(reference)
     pca = PCA(n_components=VARIANCE_KEPT, svd_solver="full", random_state=SEED)
     return scaler, pca.fit(scaler.transform(reference))
 
 
-def squared_residuals(rows: np.ndarray, scaler: StandardScaler, pca: PCA) -> np.ndarray:
+def squared_residuals(rows: np.ndarray, scaler: StandardScaler, pca) -> np.ndarray:
     """Per row and column, the squared standardised residual; a row's error is its sum."""
     z = scaler.transform(rows)
     return (z - pca.inverse_transform(pca.transform(z))) ** 2
@@ -253,8 +255,10 @@ def pca_causes(contributions: dict[str, dict], direction: float, score: float) -
 # -- domain classifier -------------------------------------------------------------------
 
 
-def classifier() -> HistGradientBoostingClassifier:
+def classifier():
     """The domain classifier: gradient-boosted trees that take missing values as they are."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
         max_iter=CLASSIFIER_ITERATIONS, early_stopping=False, random_state=SEED
     )

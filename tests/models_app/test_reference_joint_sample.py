@@ -105,3 +105,23 @@ def test_a_wide_reference_keeps_fewer_rows_and_cells_are_canonical():
     assert joint_value(3, "numeric") == 3.0 and joint_value("3", "numeric") is None
     assert joint_value(1.0, "categorical") == "1" and joint_value(True, "categorical") == "true"
     assert joint_value([1], "categorical") is None and joint_value(None, "categorical") is None
+
+
+@pytest.mark.django_db
+def test_a_reference_from_a_window_of_predictions_has_its_rows(api, model):
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    rows = [
+        {
+            "timestamp": (t0 + timedelta(seconds=i)).isoformat(),
+            "features": {"k": float(i), "city": f"c{i % 3}"},
+            "prediction": 1,
+        }
+        for i in range(120)
+    ]
+    posted = api.post("/api/v1/models/fraud/predictions/", {"records": rows}, format="json")
+    assert posted.status_code == 201, posted.json()
+    window = {"start": t0.isoformat(), "end": (t0 + timedelta(hours=1)).isoformat()}
+    sample = upload(api, window=window)
+    assert sample.size == 120 and sample.types == {"k": "numeric", "city": "categorical"}
+    assert sample.columns["k"] == [float(i) for i in range(120)]
+    assert sample.columns["city"] == [f"c{i % 3}" for i in range(120)]
