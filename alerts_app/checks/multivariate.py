@@ -357,8 +357,8 @@ def multivariate_drift(data: MultivariateData, config: dict) -> Outcome:
             f"The window has {data.n_current} rows; min_samples is {least}.", threshold, **common
         )
     encoding, unusable = fit_encoding(data)
-    common |= {
-        "features": [name for name in data.features if name not in unusable],
+    common |= {  # "compared", not "features": pages read that as per-feature drift tests
+        "compared": [name for name in data.features if name not in unusable],
         "columns": len(encoding.columns),
         "skipped": data.skipped | unusable,
     }

@@ -5,10 +5,12 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from alerts_app.loaders import rows as loader
-from alerts_app.models import CheckResult
+from alerts_app.models import Alert, CheckResult
 from alerts_app.notifications import cause_headline
 from alerts_app.rule_config import validate_config
 from models_app.models import ModelVersion, Prediction
@@ -85,7 +87,7 @@ def test_a_correlation_flip_fires_and_the_stable_hour_before_does_not(api, model
         400,
         400,
     )
-    assert details["features"] == ["city", "x", "y"] and details["columns"] == 5
+    assert details["compared"] == ["city", "x", "y"] and details["columns"] == 5
     assert {c["feature"] for c in details["causes"][:2]} == {"x", "y"}
     assert stable["details"]["causes"] == []
     if method == "pca_reconstruction":
@@ -209,3 +211,26 @@ def test_the_notification_headline_says_what_broke():
     assert cause_headline("multivariate_drift", pca, 3.5, 2.25) == (
         "PCA reconstruction error 3.5 outside 1.5 to 2.25"
     )
+
+
+@pytest.mark.django_db
+def test_the_alert_rule_and_model_pages_show_a_multivariate_alert(api, model, user):
+    api.post("/api/v1/models/fraud/reference/", {"records": records(600, 0.9, 1)}, format="json")
+    send_predictions(api, records(200, -0.9, 3), minutes_ago=5)
+    rule = create(api, {"method": "pca_reconstruction", "min_samples": 50}).json()
+    answer = api.post(f"/api/v1/rules/{rule['id']}/evaluate/", {}, format="json")
+    assert answer.status_code == 200 and answer.json()["status"] == "breached"
+    alert = Alert.objects.get()
+    assert alert.state == "firing"
+    top = answer.json()["details"]["causes"][0]["summary"]
+    browser = Client()
+    browser.force_login(user)
+    page = browser.get(f"/alerts/{alert.id}/")
+    assert page.status_code == 200
+    assert escape(top) in page.content.decode()
+    for path in ("/rules/", f"/rules/{rule['id']}/", "/models/fraud/"):
+        assert browser.get(path).status_code == 200, path
+    history = browser.get(f"/rules/{rule['id']}/figures/history.json")
+    assert history.status_code == 200
+    distribution = browser.get(f"/rules/{rule['id']}/figures/distribution.json?feature=x")
+    assert distribution.status_code == 200

@@ -224,4 +224,4 @@ def test_features_without_reference_values_are_skipped_and_named():
     result = multivariate.multivariate_drift(data, config("pca_reconstruction"))
     assert result.status == "ok"
     assert result.details["skipped"] == {"empty": "No values in the reference sample."}
-    assert result.details["features"] == NAMES
+    assert result.details["compared"] == NAMES
