@@ -60,8 +60,12 @@ def joint_size(n_features: int) -> int:
 
 def joint_rows(n_rows: int, size: int, seed: int = 0) -> np.ndarray:
     """The row indices of the joint sample: every row when there are at most `size`, else
-    a seeded sample without replacement, ascending (the rows keep the file's order)."""
-    return np.asarray(bounded_sample(np.arange(n_rows), size, seed), dtype=np.int64)
+    a seeded sample without replacement, ascending (the rows keep the file's order): the
+    indices `bounded_sample` picks, without making a range of every row."""
+    if n_rows <= size:
+        return np.arange(n_rows, dtype=np.int64)
+    chosen = np.random.default_rng(seed).choice(n_rows, size=size, replace=False)
+    return np.sort(chosen).astype(np.int64)
 
 
 def pick(values: Sequence, rows: np.ndarray) -> list:

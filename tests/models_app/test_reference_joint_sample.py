@@ -10,7 +10,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from models_app.models import Reference, ReferenceSample
-from models_app.reference import JOINT_MAX_CELLS, joint_rows, joint_size, joint_value
+from models_app.reference import (
+    JOINT_MAX_CELLS,
+    bounded_sample,
+    joint_rows,
+    joint_size,
+    joint_value,
+)
 
 URL = "/api/v1/models/fraud/reference/"
 
@@ -101,6 +107,7 @@ def test_a_wide_reference_keeps_fewer_rows_and_cells_are_canonical():
     assert joint_size(10) == 5000
     assert joint_size(1000) == JOINT_MAX_CELLS // 1000 == 250
     assert joint_rows(10, 50).tolist() == list(range(10))
+    assert joint_rows(9000, 500, seed=3).tolist() == bounded_sample(list(range(9000)), 500, 3)
     assert joint_value(True, "numeric") is None and joint_value(float("inf"), "numeric") is None
     assert joint_value(3, "numeric") == 3.0 and joint_value("3", "numeric") is None
     assert joint_value(1.0, "categorical") == "1" and joint_value(True, "categorical") == "true"
