@@ -225,3 +225,16 @@ def test_features_without_reference_values_are_skipped_and_named():
     assert result.status == "ok"
     assert result.details["skipped"] == {"empty": "No values in the reference sample."}
     assert result.details["compared"] == NAMES
+
+
+def test_the_pca_band_does_not_fire_on_fifty_stable_windows():
+    """The reference's chunks are scored by the PCA fitted on them (in-sample) and the
+    window is not: the band must still hold stable windows, even for a small reference."""
+    small = correlated(300, 0.9, seed=1000)
+    for seed in range(50):
+        for reference, n in ((REFERENCE, 600), (small, 100)):
+            window = correlated(n, 0.9, seed=2000 + seed)
+            result = multivariate.multivariate_drift(
+                rows(reference, window), config("pca_reconstruction")
+            )
+            assert result.status == "ok", (seed, len(reference), result.details["band"])
