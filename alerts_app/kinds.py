@@ -14,13 +14,14 @@ from alerts_app.checks import (
     drift,
     estimated,
     metrics,
+    multivariate,
     parameters,
     performance,
     quality,
     serving,
     training,
 )
-from alerts_app.loaders import arrivals, predictions, profiles
+from alerts_app.loaders import arrivals, predictions, profiles, rows
 from alerts_app.loaders import metrics as points
 from alerts_app.loaders import training as runs
 from alerts_app.rule_fields import (
@@ -730,6 +731,62 @@ KINDS: tuple[Kind, ...] = (
         version_bound=True,
         figure="weights",
         example={},
+    ),
+    Kind(
+        "multivariate_drift",
+        "Drift of whole input rows vs the reference (PCA reconstruction or a domain classifier).",
+        fields={
+            "method": _f(
+                "choice",
+                "pca_reconstruction: the window's mean PCA reconstruction error vs a band over "
+                "reference chunks; domain_classifier: how well a classifier tells window rows "
+                "from reference rows (cross-validated ROC AUC).",
+                required=True,
+                choices=multivariate.METHODS,
+            ),
+            "features": _f(
+                "strings",
+                "Features to compare (default: every feature of the reference's joint sample).",
+                nullable=True,
+            ),
+            "threshold": _f(
+                "number",
+                "domain_classifier: the rule breaks when the AUC is above this (0.5: no "
+                "difference, 1: rows told apart perfectly).",
+                default=0.65,
+                min=0.5,
+                max=1,
+            ),
+            "k": _f(
+                "number",
+                "pca_reconstruction: the band is the reference chunks' mean error ± k "
+                "standard deviations.",
+                default=3.0,
+                min=0,
+            ),
+            "chunk_size": _f(
+                "integer",
+                "pca_reconstruction: rows per reference chunk (default: the window's sampled "
+                "rows, at most a tenth of the reference sample).",
+                nullable=True,
+                min=2,
+            ),
+            "window": WINDOW,
+            "min_samples": _f(
+                "integer",
+                "Fewer rows than this in the window or in the reference's joint sample: "
+                "insufficient_data.",
+                default=100,
+                min=10,
+            ),
+            "version": VERSION,
+        },
+        load=rows.load_joint_rows,
+        check=multivariate.multivariate_drift,
+        version_bound=True,
+        needs_reference=True,
+        figure="timeline",
+        example={"method": "domain_classifier"},
     ),
 )
 

@@ -238,6 +238,28 @@ class ReferenceCalibration(models.Model):
         return f"{self.feature} {self.method} x{self.chunk_size} of reference {self.reference_id}"
 
 
+class ReferenceSample(models.Model):
+    """Whole rows of a reference: one seeded sample of row indices, every feature's value
+    on those rows (aligned by row), which multivariate drift compares with a window's rows.
+
+    `types` = {feature: "numeric" | "categorical"} as the reference summary typed them;
+    `columns` = {feature: [value per sampled row]}: a float or None (missing) for a numeric
+    feature, the canonical category string or None for a categorical one. Kept apart from
+    `Reference` so that reading a reference (at every ingest) never loads it. A reference
+    built from profiles has none (docs/telemetry.md).
+    """
+
+    reference = models.OneToOneField(
+        Reference, primary_key=True, related_name="joint_sample", on_delete=models.CASCADE
+    )
+    size = models.IntegerField(default=0)
+    types = models.JSONField(default=dict)
+    columns = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"joint sample of reference {self.reference_id} ({self.size} rows)"
+
+
 class ProfileStats(models.Model):
     """The sufficient statistics one profile row holds (see `models_app.profiles.sketch`).
 
