@@ -141,6 +141,25 @@ MIN_SAMPLES = _f(
     "integer", "Fewer rows than this in the window: insufficient_data.", default=100, min=1
 )
 
+# `segment_by`: drift, data-quality, performance and estimated-performance rules run
+# their check per segment (alerts_app/segments.py; docs/checks.md, "Segments").
+SEGMENTS = {
+    "segment_by": _f(
+        "string",
+        "Run the check per value of this declared categorical feature: its top "
+        "max_segments values in the window, plus __other__; one alert per segment.",
+        nullable=True,
+    ),
+    "max_segments": _f(
+        "integer",
+        "With segment_by: how many values (the most frequent in the window) get a "
+        "segment of their own; the rest form __other__.",
+        default=10,
+        min=1,
+        max=50,
+    ),
+}
+
 
 def _drift_fields() -> dict[str, Field]:
     return {
@@ -302,6 +321,7 @@ KINDS: tuple[Kind, ...] = (
         "data_drift",
         "Per-feature drift of the inputs vs the reference.",
         fields={
+            **SEGMENTS,
             "features": _f(
                 "strings",
                 "Features to check (default: every feature of the reference).",
@@ -331,6 +351,7 @@ KINDS: tuple[Kind, ...] = (
         "prediction_drift",
         "Drift of the predictions / scores vs the reference (no labels needed).",
         fields={
+            **SEGMENTS,
             "output": _f(
                 "choice",
                 "Which output to check: the prediction, the positive-class score, or both.",
@@ -351,6 +372,7 @@ KINDS: tuple[Kind, ...] = (
         "data_quality",
         "Missing, type-error, out-of-range and unseen-category rates per feature.",
         fields={
+            **SEGMENTS,
             "features": _f(
                 "strings", "Features to check (default: every profiled feature).", nullable=True
             ),
@@ -408,6 +430,7 @@ KINDS: tuple[Kind, ...] = (
         "performance",
         "A metric from labelled predictions of the window (accuracy, f1, rmse...).",
         fields={
+            **SEGMENTS,
             "metric": _f(
                 "choice",
                 "Metric computed by scikit-learn on the labelled predictions.",
@@ -447,6 +470,7 @@ KINDS: tuple[Kind, ...] = (
         "estimated_performance",
         "Binary classifiers without labels yet: CBPE estimate.",
         fields={
+            **SEGMENTS,
             "metric": _f(
                 "choice",
                 "Metric estimated by CBPE without labels.",
