@@ -125,7 +125,8 @@ def profile_segments(version, config: dict, now: datetime, names: list[str]):
 def drift_segments(model, version, config: dict, now: datetime) -> list[tuple]:
     summary, n_reference = profile_loaders.reference_summary(version)
     reference = summary.get("features") or {}
-    names = config["features"] or sorted(reference)
+    # Within a segment its own feature is one value: it is not compared with the reference.
+    names = [n for n in config["features"] or sorted(reference) if n != config["segment_by"]]
     pairs = {n: reference.get(n) for n in names}
     return [
         (s.value, s.rows, profile_loaders.drift_inputs(pairs, s.profiles, n_reference))

@@ -1,0 +1,314 @@
+"""Segmented rules (`segment_by`) end to end: ingestion writes segment profiles, the check
+runs per segment, and each segment has its own alert (alerts_app/segments.py)."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+from sklearn.metrics import accuracy_score
+
+from alerts_app.checks import causes
+from alerts_app.evaluate import evaluate_now, evaluate_rule
+from alerts_app.models import Alert, AlertRule
+from alerts_app.segments import combine
+from models_app.models import Model, SegmentFeature
+from tests.factories import make_model
+
+NOW = timezone.now().replace(microsecond=0)
+SCHEMA = [
+    {"name": "country", "type": "categorical"},
+    {"name": "channel", "type": "categorical"},
+    {"name": "x", "type": "numeric"},
+]
+COUNTRIES = ("DE", "FR", "IT", "ES")
+INPUTS = {"features": ["channel", "x"]}
+
+
+def declare(model: Model) -> Model:
+    model.features = SCHEMA
+    model.save()
+    return model
+
+
+def post(api, name: str, path: str, body: dict) -> None:
+    response = api.post(f"/api/v1/models/{name}/{path}/", body, format="json")
+    assert response.status_code in (200, 201), response.json()
+
+
+def send(api, name: str, records: list[dict]) -> None:
+    for start in range(0, len(records), 5000):
+        post(api, name, "predictions", {"records": records[start : start + 5000]})
+
+
+def rows_of(rng, sizes: dict[str, int], shifted: str = "", minutes: int = 50) -> list[dict]:
+    """Predictions over the last `minutes`: x ~ N(0, 1) in every country but `shifted`
+    (N(3, 1)); a few missing x; channel a/b."""
+    records = []
+    for country, n in sizes.items():
+        for _ in range(n):
+            x = rng.normal(3 if country == shifted else 0, 1)
+            records.append(
+                {
+                    "features": {
+                        "country": country,
+                        "channel": str(rng.choice(["a", "b"])),
+                        "x": None if rng.random() < 0.05 else float(x),
+                    },
+                    "prediction": int(x > 0),
+                    "scores": {"0": 0.4, "1": 0.6},
+                }
+            )
+    order = rng.permutation(len(records))
+    records = [records[i] for i in order]
+    for i, record in enumerate(records):
+        record["timestamp"] = (
+            NOW - timedelta(seconds=1 + i * minutes * 60 // len(records))
+        ).isoformat()
+    return records
+
+
+def reference(api, name: str, rng) -> None:
+    records = [
+        {
+            "country": str(rng.choice(COUNTRIES)),
+            "channel": str(rng.choice(["a", "b"])),
+            "x": float(v),
+            "prediction": int(v > 0),
+        }
+        for v in rng.normal(0, 1, 1000)
+    ]
+    post(api, name, "reference", {"records": records})
+
+
+def segmented(model, kind="data_drift", **config) -> AlertRule:
+    return AlertRule.objects.create(
+        name=f"{kind} by country",
+        model=model,
+        kind=kind,
+        config={"segment_by": "country", **config},
+    )
+
+
+@pytest.fixture
+def shop(api, model):
+    """Model `fraud`, declared, with a reference and a drift confined to France."""
+    rng = np.random.default_rng(5)
+    declare(model)
+    reference(api, "fraud", rng)
+    return model, rng
+
+
+@pytest.mark.django_db
+def test_a_drift_confined_to_one_segment_fires_that_segments_alert_only(api, shop):
+    model, rng = shop
+    rule = segmented(model, method="ks", correction="none", window="1h")
+    send(api, "fraud", rows_of(rng, {"DE": 300, "FR": 200, "IT": 150, "ES": 100}, shifted="FR"))
+
+    evaluation = evaluate_now(rule.id, NOW)
+
+    details = evaluation.result.details
+    assert evaluation.result.status == "breached"
+    assert [(s["segment"], s["rows"], s["status"]) for s in details["segments"]] == [
+        ("DE", 300, "ok"),
+        ("FR", 200, "breached"),
+        ("IT", 150, "ok"),
+        ("ES", 100, "ok"),
+    ]
+    assert details["segment"] == "FR"
+    assert [(c["kind"], c["feature"], c["segment"]) for c in details["causes"]] == [
+        ("segment", "country", "FR")
+    ]
+    assert details["causes"][0]["summary"].startswith("country = FR: x (KS")
+    alert = Alert.objects.get()  # the other segments never broke: no alert row for them
+    version = model.latest_version()
+    assert (alert.segment, alert.state) == ("country=FR", "firing")
+    assert alert.fingerprint == f"rule:{rule.id}|version:{version.id}|segment:country=FR"
+    assert "in segment country=FR breaks the rule" in alert.message
+
+
+@pytest.mark.django_db
+def test_per_feature_segmented_rules_get_one_alert_per_feature_and_segment(api, shop):
+    model, rng = shop
+    rule = segmented(model, method="ks", correction="none", window="1h", features=["x"])
+    send(api, "fraud", rows_of(rng, {"DE": 300, "FR": 200}, shifted="FR"))
+
+    evaluate_now(rule.id, NOW)
+
+    alert = Alert.objects.get()
+    assert (alert.feature, alert.segment) == ("x", "country=FR")
+    assert alert.fingerprint.endswith("|feature:x|segment:country=FR")
+
+
+@pytest.mark.django_db
+def test_a_segments_values_equal_the_unsegmented_check_on_its_rows_alone(api, shop):
+    """The same French rows sent to a second model: its unsegmented drift and quality
+    results equal the French segment's, value for value and count for count."""
+    model, rng = shop
+    segmented(model)  # from now on, ingestion profiles the segments of country
+    records = rows_of(rng, {"DE": 300, "FR": 200, "IT": 150}, shifted="FR")
+    send(api, "fraud", records)
+    declare(make_model("solo"))
+    reference(api, "solo", np.random.default_rng(5))  # the same reference rows
+    send(api, "solo", [r for r in records if r["features"]["country"] == "FR"])
+
+    for kind, config in (
+        # features listed: within a segment its own feature is not drift-checked
+        ("data_drift", {"method": "ks", "correction": "none", "window": "1h", **INPUTS}),
+        ("data_drift", {"method": "psi", "window": "1h", **INPUTS}),
+        ("data_quality", {"window": "1h", "max_missing_rate": 0.01}),
+        ("prediction_drift", {"window": "1h"}),
+    ):
+        by_country = evaluate_rule(segmented(model, kind, **config), NOW, store=False)
+        alone = evaluate_rule(
+            AlertRule(model=Model.objects.get(name="solo"), kind=kind, config=config, name="x"),
+            NOW,
+            store=False,
+        )
+        france = next(s for s in by_country.details["segments"] if s["segment"] == "FR")
+        assert france["rows"] == 200
+        assert (france["status"], france["value"], france["threshold"]) == (
+            alone.status,
+            alone.value,
+            alone.threshold,
+        )
+        assert france["details"]["features"] == alone.details["features"], kind
+    quality = evaluate_rule(
+        segmented(model, "data_quality", window="1h"), NOW, store=False
+    ).details["segments"]
+    fr_x = next(s for s in quality if s["segment"] == "FR")["details"]["features"]["x"]
+    missing = sum(
+        1 for r in records if r["features"]["country"] == "FR" and r["features"]["x"] is None
+    )
+    assert fr_x["missing_rate"] == pytest.approx(missing / 200)
+
+
+@pytest.mark.django_db
+def test_values_beyond_max_segments_are_gathered_in_other(api, shop):
+    model, rng = shop
+    rule = segmented(model, method="ks", window="1h", max_segments=2)
+    send(api, "fraud", rows_of(rng, {"DE": 300, "FR": 200, "IT": 150, "ES": 100}))
+
+    result = evaluate_rule(rule, NOW, store=False)
+
+    assert [(s["segment"], s["rows"]) for s in result.details["segments"]] == [
+        ("DE", 300),
+        ("FR", 200),
+        ("__other__", 250),
+    ]
+
+
+@pytest.mark.django_db
+def test_performance_per_segment_equals_scikit_learn_on_the_segments_rows(api, model):
+    declare(model)
+    rng = np.random.default_rng(8)
+    records, truth = [], {}
+    for country, right in (("DE", 0.95), ("FR", 0.4), ("IT", 0.9)):
+        for _ in range(80):
+            label = int(rng.integers(0, 2))
+            prediction = label if rng.random() < right else 1 - label
+            truth.setdefault(country, ([], []))
+            truth[country][0].append(label)
+            truth[country][1].append(prediction)
+            records.append(
+                {
+                    "timestamp": (NOW - timedelta(seconds=1 + len(records))).isoformat(),
+                    "features": {"country": country},
+                    "prediction": prediction,
+                    "label": label,
+                }
+            )
+    records.append(  # a row without the feature belongs to __other__
+        {"timestamp": (NOW - timedelta(seconds=999)).isoformat(), "features": {}, "prediction": 1}
+    )
+    send(api, "fraud", records)
+    rule = segmented(model, "performance", metric="accuracy", threshold=0.8, window="1h")
+
+    evaluation = evaluate_now(rule.id, NOW)
+
+    segments = {s["segment"]: s for s in evaluation.result.details["segments"]}
+    assert set(segments) == {"DE", "FR", "IT", "__other__"}
+    for country, (labels, predictions) in truth.items():
+        assert segments[country]["rows"] == 80
+        assert segments[country]["value"] == pytest.approx(accuracy_score(labels, predictions))
+    assert segments["__other__"]["rows"] == 1
+    assert segments["__other__"]["status"] == "insufficient_data"
+    firing = Alert.objects.filter(state="firing").values_list("segment", flat=True)
+    assert list(firing) == ["country=FR"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "segment_by, kind, why",
+    [
+        ("nope", "data_drift", "is not a declared feature"),
+        ("x", "data_drift", "is a numeric feature"),
+        ("country", "latency", "unknown"),
+    ],
+)
+def test_segment_by_must_be_a_declared_categorical_feature(api, model, segment_by, kind, why):
+    declare(model)
+    config = {"segment_by": segment_by} | ({"threshold_ms": 100} if kind == "latency" else {})
+    response = api.post(
+        "/api/v1/rules/",
+        {"name": "r", "model": "fraud", "kind": kind, "config": config},
+        format="json",
+    )
+    assert response.status_code == 400
+    errors = response.json()["config"]
+    assert list(errors) == ["segment_by"]
+    if why != "unknown":
+        assert why in errors["segment_by"][0]
+    assert not AlertRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_segmented_features_follow_the_enabled_rules(api, model):
+    declare(model)
+    response = api.post(
+        "/api/v1/rules/",
+        {"name": "r", "model": "fraud", "kind": "data_drift", "config": {"segment_by": "country"}},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert list(SegmentFeature.objects.values_list("feature", flat=True)) == ["country"]
+    rule = AlertRule.objects.get()
+    rule.enabled = False
+    rule.save()
+    assert not SegmentFeature.objects.exists()
+    rule.enabled = True
+    rule.save()
+    rule.delete()
+    assert not SegmentFeature.objects.exists()
+
+
+def test_combine_breaks_on_any_segment_and_names_the_first_breaking_one():
+    verdicts = [
+        {"segment": "DE", "rows": 9, "status": "ok", "value": 0.1, "threshold": 0.5, "details": {}},
+        {
+            "segment": "FR",
+            "rows": 5,
+            "status": "breached",
+            "value": 0.9,
+            "threshold": 0.5,
+            "details": {"causes": [causes.cause("feature", "x", 3.0, "x (PSI 0.6)")]},
+        },
+        {
+            "segment": "__other__",
+            "rows": 1,
+            "status": "insufficient_data",
+            "value": None,
+            "threshold": None,
+            "details": {"reason": "too few"},
+        },
+    ]
+    outcome = combine("country", verdicts)
+    assert (outcome.status, outcome.value, outcome.details["segment"]) == ("breached", 0.9, "FR")
+    assert outcome.details["causes"] == [
+        causes.cause("segment", "country", 3.0, "country = FR: x (PSI 0.6)", segment="FR")
+    ]
+    calm = combine("country", [verdicts[0], verdicts[2]])
+    assert (calm.status, calm.value, calm.details["causes"]) == ("ok", 0.1, [])
+    blind = combine("country", [verdicts[2]])
+    assert blind.status == "insufficient_data"
+    assert "too few" in blind.details["reason"]
