@@ -1,6 +1,7 @@
 """Segmented rules (`segment_by`) end to end: ingestion writes segment profiles, the check
 runs per segment, and each segment has its own alert (alerts_app/segments.py)."""
 
+import re
 from datetime import timedelta
 
 import numpy as np
@@ -312,3 +313,37 @@ def test_combine_breaks_on_any_segment_and_names_the_first_breaking_one():
     blind = combine("country", [verdicts[2]])
     assert blind.status == "insufficient_data"
     assert "too few" in blind.details["reason"]
+
+
+@pytest.mark.django_db
+def test_the_model_page_shows_each_segment_and_the_alert_page_names_it(api, shop, user):
+    from django.test import Client
+
+    model, rng = shop
+    rule = segmented(model, method="ks", correction="none", window="1h", max_segments=2)
+    send(api, "fraud", rows_of(rng, {"DE": 300, "FR": 200, "IT": 150, "ES": 100}, shifted="FR"))
+    evaluate_now(rule.id, NOW)
+    alert = Alert.objects.get()
+    client = Client()
+    client.force_login(user)
+
+    page = client.get("/models/fraud/").content.decode()
+
+    section = page[page.index('data-region="segments"') :]
+    section = section[: section.index("</section>")]
+    cells = re.findall(
+        r'<tr data-segment="([^"]+)">\s*<td>country = <strong>[^<]+</strong></td>\s*'
+        r"<td>(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>\s*"
+        r'<td><span class="badge [a-z]+">([a-z_]+)</span>',
+        section,
+    )
+    segments = {s["segment"]: s for s in evaluate_rule(rule, NOW, store=False).details["segments"]}
+    assert [c[0] for c in cells] == ["DE", "FR", "__other__"]
+    for name, rows, value, _, status in cells:
+        assert int(rows) == segments[name]["rows"]
+        assert float(value) == pytest.approx(segments[name]["value"], abs=1e-4)
+        assert status == segments[name]["status"]
+    assert [c[4] for c in cells] == ["ok", "breached", "ok"]
+    assert f'href="/alerts/{alert.id}/"' in section
+    alert_page = client.get(f"/alerts/{alert.id}/").content.decode()
+    assert 'segment <strong data-segment="country=FR">country=FR</strong>' in alert_page
