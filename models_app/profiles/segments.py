@@ -44,6 +44,7 @@ from models_app.models import (
     SegmentValue,
     Task,
 )
+from models_app.pgcopy import copy_dicts, uses_copy
 from models_app.profiles import (
     ERROR,
     LABEL,
@@ -53,6 +54,7 @@ from models_app.profiles import (
     PREDICTION,
     SCORE,
     FeatureProfile,
+    FeatureSpec,
     category_key,
     conform,
     current_summary,
@@ -221,25 +223,32 @@ def record_segment_profiles(version: ModelVersion, rows: Sequence[dict]) -> int:
     reference = newest_reference(version)
     schema = version.model.feature_schema()
     binary = version.model.task == Task.BINARY
-    now, written = timezone.now(), []
+    fixed = {"version_id": version.pk, "rolled_up": False, "created_at": timezone.now()}
+    specs: dict[str, FeatureSpec] = {}
+    written = []
     for segmented in features:
         for (bucket, value), group in segment_groups(version, segmented, rows).items():
             for name, values in row_columns(group, binary).items():
                 if schema.get(name, {}).get("type") == "image":
                     continue
-                spec = feature_spec(version, name, reference, values)
-                profile = profile_values(name, values, spec, secrets.randbits(62))
+                if name not in specs:  # one spec per batch, as the normal profiles
+                    specs[name] = feature_spec(version, name, reference, values)
+                profile = profile_values(name, values, specs[name], secrets.randbits(62))
                 written.append(
-                    SegmentProfile(
-                        version=version,
-                        bucket_start=bucket,
-                        segment_feature=segmented,
-                        segment_value=value,
-                        created_at=now,
+                    {
+                        **fixed,
+                        "bucket_start": bucket,
+                        "segment_feature": segmented,
+                        "segment_value": value,
                         **encode(profile),
-                    )
+                    }
                 )
-    SegmentProfile.objects.bulk_create(written, batch_size=500)
+    if uses_copy():
+        copy_dicts(SegmentProfile, written)
+    else:
+        SegmentProfile.objects.bulk_create(
+            [SegmentProfile(**row) for row in written], batch_size=500
+        )
     return len(written)
 
 
