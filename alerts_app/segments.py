@@ -152,14 +152,8 @@ def output_drift_segments(model, version, config: dict, now: datetime) -> list[t
 
 
 def quality_segments(model, version, config: dict, now: datetime) -> list[tuple]:
-    names = config["features"]
-    if names is None:
-        names = sorted(
-            set(model.feature_schema())
-            | set((profiles.current_summary(version) or ({}, 0))[0].get("features") or {})
-        )
     found = []
-    for s in profile_segments(version, config, now, names):
+    for s in profile_segments(version, config, now, config["features"]):
         counts = {
             name: QualityCounts(p.count, p.missing, p.type_errors, p.out_of_range, p.unseen)
             for name, p in s.profiles.items()

@@ -284,19 +284,24 @@ ROW_FIELDS = (
 
 
 def window_rows(
-    version: ModelVersion, feature: str, start: datetime, end: datetime, names: Iterable[str]
+    version: ModelVersion,
+    feature: str,
+    start: datetime,
+    end: datetime,
+    names: Iterable[str] | None,
 ) -> list[dict]:
     """The segment rows of the hour buckets overlapping [start, end] (as the normal
-    profiles' windows), in one statement: a concurrent rollup cannot count a row twice."""
-    return list(
-        SegmentProfile.objects.filter(
-            version=version,
-            segment_feature=feature,
-            bucket_start__gte=hour_of(start),
-            bucket_start__lte=hour_of(end),
-            feature__in=list(names),
-        ).values(*ROW_FIELDS)
+    profiles' windows), of `names` (None: every feature), in one statement: a concurrent
+    rollup cannot make a row count twice or not at all."""
+    rows = SegmentProfile.objects.filter(
+        version=version,
+        segment_feature=feature,
+        bucket_start__gte=hour_of(start),
+        bucket_start__lte=hour_of(end),
     )
+    if names is not None:
+        rows = rows.filter(feature__in=list(names))
+    return list(rows.values(*ROW_FIELDS))
 
 
 def target_kind(name: str, summary: dict | None, profiles: list[FeatureProfile]) -> tuple:
@@ -319,11 +324,15 @@ def merged(name: str, summary: dict | None, profiles: list[FeatureProfile]) -> F
     return merge_all([conform(p, kind, edges) for p in profiles])
 
 
-def expected_names(version: ModelVersion, summary: dict | None, names: Iterable[str]) -> list[str]:
-    """Among `names`, the declared and reference features: a segment's rows without one
-    count as its `missing`, as in the normal profiles' windows."""
-    known = set(version.model.feature_schema()) | set((summary or {}).get("features") or {})
-    return [name for name in names if name in known]
+def expected_names(
+    version: ModelVersion, summary: dict | None, names: Iterable[str] | None
+) -> list[str]:
+    """The declared and reference features (among `names`, if given): a segment's rows
+    without one count as its `missing`, as in the normal profiles' windows."""
+    schema = version.model.feature_schema()
+    known = {name for name, declared in schema.items() if declared.get("type") != "image"}
+    known |= set((summary or {}).get("features") or {})
+    return sorted(known) if names is None else [name for name in names if name in known]
 
 
 def empty(version: ModelVersion, name: str, summary: dict | None) -> FeatureProfile:
@@ -343,7 +352,7 @@ def segment_windows(
     feature: str,
     start: datetime,
     end: datetime,
-    names: Iterable[str],
+    names: Iterable[str] | None,
     max_segments: int,
 ) -> list[Segment]:
     """The window's segments of `feature`: its `max_segments` values with the most rows
@@ -351,11 +360,12 @@ def segment_windows(
     when it has rows. Each segment's profiles of `names` are merged and conformed to the
     current reference's kinds and bins, as `profiles.window_profiles` does for the whole
     window."""
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys(names)) if names is not None else None
     current = current_summary(version)
     summary = current[0] if current else None
     by_segment: dict[str, dict[str, list[FeatureProfile]]] = defaultdict(lambda: defaultdict(list))
-    for row in window_rows(version, feature, start, end, [*names, PREDICTION]):
+    asked = [*names, PREDICTION] if names is not None else None
+    for row in window_rows(version, feature, start, end, asked):
         by_segment[row["segment_value"]][row["feature"]].append(decode(row))
     sizes = {
         value: sum(p.rows for p in parts.get(PREDICTION, ())) for value, parts in by_segment.items()
@@ -365,7 +375,7 @@ def segment_windows(
     groups = [(value, [value]) for value in kept]
     if folded and sum(sizes[v] for v in folded):
         groups.append((OTHER, folded))
-    expected = expected_names(version, summary, names)
+    expected = expected_names(version, summary, names)  # None: the declared and reference
     segments = []
     for value, members in groups:
         parts: dict[str, list[FeatureProfile]] = defaultdict(list)
@@ -379,7 +389,7 @@ def segment_windows(
             if profile is None:
                 profile = window[name] = empty(version, name, summary)
             profile.missing += max(rows - profile.rows, 0)
-        window = {name: window[name] for name in sorted(window) if name in names}
+        window = {name: window[name] for name in sorted(window) if names is None or name in names}
         segments.append(Segment(value, rows, window))
     return segments
 
