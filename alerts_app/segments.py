@@ -101,6 +101,15 @@ def sync_segment_features(model: Model) -> None:
     )
 
 
+def ensure_listed(model: Model, feature: str) -> None:
+    """List `feature` for segment profiles if a save did not (a rule enabled by a bulk
+    update, which sends no signal): segments then start at its first evaluation."""
+    if not SegmentFeature.objects.filter(model=model, feature=feature).exists():
+        SegmentFeature.objects.bulk_create(
+            [SegmentFeature(model=model, feature=feature)], ignore_conflicts=True
+        )
+
+
 def rule_changed(sender, instance: AlertRule, **kwargs) -> None:
     """post_save / post_delete of a rule: the model's segmented features follow."""
     model = Model.objects.filter(pk=instance.model_id).first()
@@ -245,6 +254,7 @@ LOADERS = {
 def run_segmented(kind: Kind, model, version, config: dict, now: datetime) -> checks.Outcome:
     """The outcome of a segmented rule: the kind's check on every segment's input, combined
     (`combine`). NoData from the loader propagates (the evaluation answers it)."""
+    ensure_listed(model, config["segment_by"])
     verdicts = []
     for value, rows, data in LOADERS[kind.name](model, version, config, now):
         outcome = kind.check(data, config)
