@@ -273,7 +273,7 @@ def combine(feature: str, verdicts: list[dict]) -> checks.Outcome:
     value and threshold are those of the first breaking segment (else the first judged
     one), named in `details["segment"]`; `details["segments"]` lists every verdict and
     `details["causes"]` the breaking segments (pure)."""
-    details = {"segment_by": feature, "segments": verdicts}
+    details = {"segment_by": feature, "segments": verdicts, "causes": []}
     if not verdicts:
         return checks.insufficient(f"No rows with segments of {feature} in the window.", **details)
     breached = [v for v in verdicts if v["status"] == checks.BREACHED]
