@@ -349,3 +349,73 @@ def test_the_model_page_shows_each_segment_and_the_alert_page_names_it(api, shop
     assert f'href="/alerts/{alert.id}/"' in section
     alert_page = client.get(f"/alerts/{alert.id}/").content.decode()
     assert 'segment <strong data-segment="country=FR">country=FR</strong>' in alert_page
+
+
+@pytest.mark.django_db
+def test_estimated_performance_per_segment_equals_cbpe_on_the_segments_scores(api, model):
+    """French scores hover around 0.5 (an uncertain model), the others are confident: the
+    French segment's CBPE estimate is the one a model fed only the French rows gets."""
+    rng = np.random.default_rng(9)
+    declare(model)
+    declare(make_model("solo"))
+    scores = rng.uniform(0, 1, 1000)
+    ref = [
+        {
+            "country": str(rng.choice(COUNTRIES)),
+            "x": 0.0,
+            "score": float(s),
+            "label": int(rng.random() < s),
+        }
+        for s in scores
+    ]
+    for name in ("fraud", "solo"):
+        post(api, name, "reference", {"records": ref})
+    config = {"metric": "f1", "threshold": 0.8, "window": "1h"}
+    rule = segmented(model, "estimated_performance", **config)
+    records = []
+    for country in ("DE", "FR", "IT"):
+        for _ in range(120):
+            score = rng.uniform(0.45, 0.55) if country == "FR" else float(rng.choice([0.03, 0.97]))
+            records.append(
+                {
+                    "timestamp": (NOW - timedelta(seconds=1 + len(records) * 5)).isoformat(),
+                    "features": {"country": country, "x": 0.0},
+                    "prediction": int(score >= 0.5),
+                    "scores": {"0": 1 - score, "1": score},
+                }
+            )
+    send(api, "fraud", records)
+    send(api, "solo", [r for r in records if r["features"]["country"] == "FR"])
+
+    result = evaluate_now(rule.id, NOW).result
+    alone = evaluate_rule(
+        AlertRule(model=Model.objects.get(name="solo"), kind=rule.kind, config=config, name="x"),
+        NOW,
+        store=False,
+    )
+
+    segments = {s["segment"]: s for s in result.details["segments"]}
+    assert (segments["FR"]["status"], alone.status) == ("breached", "breached")
+    assert segments["FR"]["value"] == pytest.approx(alone.value, rel=1e-9)
+    assert segments["FR"]["rows"] == 120
+    assert {s: v["status"] for s, v in segments.items()} == {
+        "DE": "ok",
+        "FR": "breached",
+        "IT": "ok",
+    }
+    assert list(Alert.objects.values_list("segment", flat=True)) == ["country=FR"]
+
+
+@pytest.mark.django_db
+def test_a_segments_notification_names_its_segment_and_its_cause_only(api, shop):
+    from alerts_app.outbox import build_notification
+
+    model, rng = shop
+    rule = segmented(model, method="ks", correction="none", window="1h")
+    send(api, "fraud", rows_of(rng, {"DE": 300, "FR": 200, "IT": 200}, shifted="FR"))
+
+    (transition,) = evaluate_now(rule.id, NOW).transitions
+
+    notification = build_notification(transition)
+    assert "in segment country=FR breaks the rule" in notification.message
+    assert [(c["feature"], c["segment"]) for c in notification.causes] == [("country", "FR")]
