@@ -419,3 +419,22 @@ def test_a_segments_notification_names_its_segment_and_its_cause_only(api, shop)
     notification = build_notification(transition)
     assert "in segment country=FR breaks the rule" in notification.message
     assert [(c["feature"], c["segment"]) for c in notification.causes] == [("country", "FR")]
+
+
+@pytest.mark.django_db
+def test_the_admin_form_refuses_a_numeric_segment_by_and_stores_nothing(client, model):
+    from django.contrib.auth import get_user_model
+
+    from tests.alerts_app.test_admin_rules import ADD, errors_of, form_data
+
+    declare(model)
+    client.force_login(get_user_model().objects.create_superuser("root", "r@example.com", "pw"))
+    data = form_data(model, "data_quality", cfg_segment_by="x")
+    response = client.post(ADD + "?kind=data_quality", data)
+    assert response.status_code == 200
+    assert "is a numeric feature" in errors_of(response)["cfg_segment_by"][0]
+    assert not AlertRule.objects.exists()
+    response = client.post(ADD + "?kind=data_quality", data | {"cfg_segment_by": "country"})
+    assert response.status_code == 302
+    assert AlertRule.objects.get().config["segment_by"] == "country"
+    assert list(SegmentFeature.objects.values_list("feature", flat=True)) == ["country"]
