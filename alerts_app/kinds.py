@@ -202,7 +202,9 @@ def default_operator(config: dict) -> dict:
 
 
 def at_least_one_limit(config: dict) -> dict:
-    limits = [k for k in config if k.startswith("max_") and config[k] is not None]
+    limits = [
+        k for k in config if k.startswith("max_") and k.endswith("_rate") and config[k] is not None
+    ]
     return {} if limits else {"max_missing_rate": ["Set at least one max_*_rate."]}
 
 

@@ -43,7 +43,7 @@ from alerts_app.rule_config import is_cleared
 from alerts_app.state import Observation
 from models_app import profiles
 from models_app.models import Model, SegmentFeature
-from models_app.profiles.segments import segment_key, segment_windows
+from models_app.profiles import segment_key, segment_windows
 
 KINDS = ("data_drift", "prediction_drift", "data_quality", "performance", "estimated_performance")
 SEGMENT_TYPES = ("categorical", "boolean")

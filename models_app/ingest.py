@@ -36,7 +36,6 @@ from models_app.pgcopy import (
     text_value,
     uses_copy,
 )
-from models_app.profiles.segments import record_segment_profiles
 from monitor_site.metrics import count_ingested
 
 TOUCH_EVERY = timedelta(seconds=1)
@@ -226,7 +225,7 @@ def record_predictions(version: ModelVersion, rows: list[dict]) -> int:
     except IntegrityError:
         raise duplicate_id_error(model, rows) from None
     profiles.record_profiles(version, rows)
-    record_segment_profiles(version, rows)  # only for features rules segment by
+    profiles.record_segment_profiles(version, rows)  # only for features rules segment by
     touch_model(model)
     count_ingested(model.name, "predictions", len(rows))
     return len(rows)

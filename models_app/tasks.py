@@ -4,8 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from models_app.ingest import join_stale_labels
-from models_app.profiles import rollup_pending
-from models_app.profiles.segments import rollup_segment_profiles
+from models_app.profiles import rollup_pending, rollup_segment_profiles
 from models_app.retention import prune_telemetry
 
 

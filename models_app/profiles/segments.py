@@ -20,9 +20,10 @@ Partial rows are appended in the ingestion transaction; `rollup_segment_profiles
 with the profile rollup) merges each key's rows into one. A window read
 (`segment_windows`) merges every row it finds, so it is the same before and after.
 
-Only the public surface of `models_app.profiles` is used for the statistics
-(`profile_values`, `merge_all`, `conform`, `feature_spec`), so the encoding of the
-normal profile tiers can change without touching this module.
+Only names of the package's public surface are used (`profile_values`, `merge_all`,
+`conform`, `feature_spec`, `hour_of`, `positive_score` ..., imported from their modules
+because `__init__` re-exports this one), never the normal tiers' tables or encoding, so
+those can change without touching this module.
 """
 
 import secrets
@@ -45,26 +46,28 @@ from models_app.models import (
     Task,
 )
 from models_app.pgcopy import copy_dicts, uses_copy
-from models_app.profiles import (
-    ERROR,
-    LABEL,
-    LATENCY,
+from models_app.profiles.sketch import (
     NUMERIC,
     OTHER,
-    PREDICTION,
-    SCORE,
     FeatureProfile,
     FeatureSpec,
     category_key,
     conform,
+    merge_all,
+    profile_values,
+)
+from models_app.profiles.specs import (
+    ERROR,
+    LABEL,
+    LATENCY,
+    PREDICTION,
+    SCORE,
     current_summary,
     feature_spec,
-    hour_of,
-    merge_all,
-    positive_score,
-    profile_values,
     reference_feature,
 )
+from models_app.profiles.store import hour_of
+from models_app.profiles.write import positive_score
 
 MAX_TRACKED = 50  # values with profiles of their own per (version, feature); the rest: OTHER
 MAX_SEGMENTS = 50  # the largest `max_segments` a rule may ask for
