@@ -126,6 +126,9 @@ def test_a_drift_confined_to_one_segment_fires_that_segments_alert_only(api, sho
     assert (alert.segment, alert.state) == ("country=FR", "firing")
     assert alert.fingerprint == f"rule:{rule.id}|version:{version.id}|segment:country=FR"
     assert "in segment country=FR breaks the rule" in alert.message
+    listed = api.get("/api/v1/alerts/").json()
+    listed = listed["results"] if isinstance(listed, dict) else listed
+    assert [(a["segment"], a["fingerprint"]) for a in listed] == [("country=FR", alert.fingerprint)]
 
 
 @pytest.mark.django_db
@@ -438,3 +441,15 @@ def test_the_admin_form_refuses_a_numeric_segment_by_and_stores_nothing(client, 
     assert response.status_code == 302
     assert AlertRule.objects.get().config["segment_by"] == "country"
     assert list(SegmentFeature.objects.values_list("feature", flat=True)) == ["country"]
+
+
+def test_every_kind_that_takes_segment_by_has_a_segment_loader():
+    from alerts_app.kinds import KINDS as ALL_KINDS
+    from alerts_app.segments import KINDS, LOADERS
+    from models_app.profiles import MAX_TRACKED
+
+    segmented = [kind.name for kind in ALL_KINDS if "segment_by" in kind.fields]
+    assert segmented == list(KINDS) == list(LOADERS)
+    assert all(
+        kind.fields["max_segments"].max == MAX_TRACKED for kind in ALL_KINDS if kind.name in KINDS
+    )
