@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from alerts_app import segments
 from alerts_app.checks import base as checks
 from alerts_app.kinds import kind_of
 from alerts_app.lifecycle import apply_result
@@ -52,6 +53,8 @@ def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.Outc
     version, kind = None, kind_of(rule.kind)
     try:
         version = target_version(rule.model, kind.version_bound, config)
+        if segments.segment_by(config):  # one check per segment (alerts_app/segments.py)
+            return segments.run_segmented(kind, rule.model, version, config, now), version
         data = kind.load(rule.model, version, config, now)
     except NoData as exc:
         return checks.insufficient(str(exc)), version

@@ -175,6 +175,25 @@ def auto_threshold(help_: str, **kw) -> Field:
         **kw,
     )
 
+# `segment_by`: drift, data-quality, performance and estimated-performance rules run
+# their check per segment (alerts_app/segments.py; docs/checks.md, "Segments").
+SEGMENTS = {
+    "segment_by": _f(
+        "string",
+        "Run the check per value of this declared categorical feature: its top "
+        "max_segments values in the window, plus __other__; one alert per segment.",
+        nullable=True,
+    ),
+    "max_segments": _f(
+        "integer",
+        "With segment_by: how many values (the most frequent in the window) get a "
+        "segment of their own; the rest form __other__.",
+        default=10,
+        min=1,
+        max=50,
+    ),
+}
+
 
 def _drift_fields() -> dict[str, Field]:
     return {
@@ -219,7 +238,9 @@ def default_operator(config: dict) -> dict:
 
 
 def at_least_one_limit(config: dict) -> dict:
-    limits = [k for k in config if k.startswith("max_") and config[k] is not None]
+    limits = [
+        k for k in config if k.startswith("max_") and k.endswith("_rate") and config[k] is not None
+    ]
     return {} if limits else {"max_missing_rate": ["Set at least one max_*_rate."]}
 
 
@@ -352,6 +373,7 @@ KINDS: tuple[Kind, ...] = (
         "data_drift",
         "Per-feature drift of the inputs vs the reference.",
         fields={
+            **SEGMENTS,
             "features": _f(
                 "strings",
                 "Features to check (default: every feature of the reference).",
@@ -381,6 +403,7 @@ KINDS: tuple[Kind, ...] = (
         "prediction_drift",
         "Drift of the predictions / scores vs the reference (no labels needed).",
         fields={
+            **SEGMENTS,
             "output": _f(
                 "choice",
                 "Which output to check: the prediction, the positive-class score, or both.",
@@ -401,6 +424,7 @@ KINDS: tuple[Kind, ...] = (
         "data_quality",
         "Missing, type-error, out-of-range and unseen-category rates per feature.",
         fields={
+            **SEGMENTS,
             "features": _f(
                 "strings", "Features to check (default: every profiled feature).", nullable=True
             ),
@@ -458,6 +482,7 @@ KINDS: tuple[Kind, ...] = (
         "performance",
         "A metric from labelled predictions of the window (accuracy, f1, rmse...).",
         fields={
+            **SEGMENTS,
             "metric": _f(
                 "choice",
                 "Metric computed by scikit-learn on the labelled predictions.",
@@ -504,6 +529,7 @@ KINDS: tuple[Kind, ...] = (
         "estimated_performance",
         "Binary classifiers without labels yet: CBPE estimate.",
         fields={
+            **SEGMENTS,
             "metric": _f(
                 "choice",
                 "Metric estimated by CBPE without labels.",
