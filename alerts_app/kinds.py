@@ -175,6 +175,7 @@ def auto_threshold(help_: str, **kw) -> Field:
         **kw,
     )
 
+
 # `segment_by`: drift, data-quality, performance and estimated-performance rules run
 # their check per segment (alerts_app/segments.py; docs/checks.md, "Segments").
 SEGMENTS = {

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_app', '0008_pending_label_checked_at'),
+        ('models_app', '0010_reference_sample'),
     ]
 
     operations = [
