@@ -121,7 +121,8 @@ def replay(
     event to the `resolved` one (None: still firing at the end); its `peak` is the value
     furthest on the breaking side (`lower_is_worse`: a score below its threshold) among
     the evaluations that left it firing. `series` has one point per evaluation: the
-    result's time, value and status, and `state`, the rule's worst alert state after it.
+    result's time, value, status and threshold, and `state`, the rule's worst alert state
+    after it.
     """
     alerts: dict[str, AlertSnapshot] = {}
     open_episodes: dict[str, Episode] = {}
@@ -143,6 +144,7 @@ def replay(
                 "t": outcome.at,
                 "value": outcome.value,
                 "status": outcome.status,
+                "threshold": outcome.threshold,
                 "state": worst_state(alerts.values()),
             }
         )

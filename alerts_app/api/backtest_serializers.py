@@ -92,6 +92,7 @@ class PointSerializer(serializers.Serializer):
     t = serializers.DateTimeField(help_text="The evaluation's time (its window ends here).")
     value = serializers.FloatField(allow_null=True)
     status = serializers.CharField(help_text="ok, breached, insufficient_data or error.")
+    threshold = serializers.FloatField(allow_null=True)
     state = serializers.CharField(
         help_text="The rule's worst alert state after this evaluation: ok, pending or firing."
     )
