@@ -21,7 +21,7 @@ Two halves:
   associative), instead of one window read per evaluation. Other kinds read their window
   per evaluation, as live.
 
-docs/api.md ("Backtest") describes the endpoint; docs/alerting.md the admin's Preview.
+docs/checks.md ("Backtest") describes the endpoint; docs/alerting.md the admin's Preview.
 """
 
 import math

@@ -114,7 +114,10 @@ class RuleViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=BacktestSerializer,
-        responses={200: BacktestAnswerSerializer},
+        responses={
+            200: BacktestAnswerSerializer,
+            404: OpenApiResponse(description="No such model, or you may not view it."),
+        },
         description="Replay a rule (the body of a create, plus `days`) at its interval over "
         "the last `days` of stored history, through the alert state machine (`pending_for`, "
         "`keep_firing_for`, `clear_threshold`): when it would have fired and resolved, and "
