@@ -157,3 +157,20 @@ def test_counts_in_words():
     assert in_words({"evaluations": 720, "firings": []}, 30, at(0)) == (
         "would not have fired in 30 days (720 evaluations)"
     )
+
+
+def test_a_check_that_raises_is_an_error_point_that_moves_no_alert(monkeypatch):
+    from alerts_app import backtest
+
+    def broken(rule, config, now, source=None):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(backtest, "run_check", broken)
+    outcome = backtest.evaluate_at(None, {}, at(0), backtest.HistorySource())
+    assert (outcome.status, outcome.value) == ("error", None)
+    assert outcome.details["error"] == "ZeroDivisionError: division by zero"
+    timed = backtest.timed_outcome(at(1), outcome, per_feature=False)
+    before = metric_outcomes([0.9], {"threshold": 0.5})
+    answer = replay([*before, timed], Policy())
+    assert [p["state"] for p in answer["series"]] == ["firing", "firing"]
+    assert answer["series"][1]["status"] == "error"
