@@ -18,8 +18,8 @@ Two halves:
   data quality, CBPE) read them through a `HistorySource`: each hour bucket of the period
   is read once (`models_app.profiles.window_profiles` over that hour) and every
   evaluation's window is merged in memory from its hours (`profiles.merge_all`, exact and
-  associative), instead of one window read per evaluation. Other kinds read their window
-  per evaluation, as live.
+  associative), instead of one window read per evaluation, and evaluations that see the
+  same hours share one check. Other kinds read their window per evaluation, as live.
 
 docs/checks.md ("Backtest") describes the endpoint; docs/alerting.md the admin's Preview.
 """
@@ -27,13 +27,13 @@ docs/checks.md ("Backtest") describes the endpoint; docs/alerting.md the admin's
 import math
 import traceback
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from alerts_app.checks import base as checks
-from alerts_app.evaluate import add_hysteresis, run_check
+from alerts_app.evaluate import add_hysteresis, run_check, takes_source
 from alerts_app.kinds import kind_of
-from alerts_app.loaders.base import NoData, target_version
+from alerts_app.loaders.base import NoData, target_version, window_start
 from alerts_app.models import AlertRule
 from alerts_app.rule_config import rule_threshold, validate_config
 from alerts_app.state import (
@@ -50,7 +50,7 @@ from models_app import profiles
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 90  # raw predictions (performance, latency) are kept 90 days by default
-MAX_EVALUATIONS = 5000
+MAX_EVALUATIONS = 10000  # 30 days of a rule every 5 minutes (the default interval): 8,640
 HOUR = timedelta(hours=1)
 LAST_MOMENT = HOUR - timedelta(microseconds=1)
 ERROR = "error"
@@ -344,11 +344,32 @@ def evaluate_at(rule: AlertRule, config: dict, at: datetime, source: HistorySour
 
 
 def timed_outcomes(rule: AlertRule, times: list[datetime]) -> list[TimedOutcome]:
-    """The rule's outcome at each of `times`, from the stored history, storing nothing."""
+    """The rule's outcome at each of `times`, from the stored history, storing nothing.
+
+    A kind whose loader reads profiles through the source sees, at `t`, exactly the hour
+    buckets from `hour_of(t - window)` to `hour_of(t)` (plus the reference and version,
+    read once); its check is pure, so evaluations that see the same buckets (a rule every
+    5 minutes sees the same ones 12 times an hour) have the same outcome: it is computed
+    once and repeated at each of their times.
+    """
     config = validate_config(rule.kind, rule.config)
-    per_feature = kind_of(rule.kind).per_feature(config)
+    kind = kind_of(rule.kind)
+    per_feature = kind.per_feature(config)
     source = HistorySource()
-    return [timed_outcome(t, evaluate_at(rule, config, t, source), per_feature) for t in times]
+    reads_hours = takes_source(kind.load) and "window" in config
+    outcomes, seen, last = [], None, None
+    for t in times:
+        span = buckets_seen(t, config["window"]) if reads_hours else None
+        if span is None or span != seen:
+            last = timed_outcome(t, evaluate_at(rule, config, t, source), per_feature)
+            seen = span
+        outcomes.append(replace(last, at=t))
+    return outcomes
+
+
+def buckets_seen(at: datetime, window: int) -> tuple[datetime, datetime]:
+    """(first, last) hour bucket of the window ending at `at` (`window_profiles` rounds out)."""
+    return profiles.hour_of(window_start(at, window)), profiles.hour_of(at)
 
 
 def backtest(rule: AlertRule, days: int, end: datetime) -> dict:

@@ -109,8 +109,8 @@ def test_preview_needs_staff(client, model):
 def test_figure_and_days_bounds_are_pure():
     assert parse_days(None, 3600) == (30, None)
     assert parse_days("90", 3600) == (90, None)
-    assert parse_days("3", 60)[0] == 3
-    assert parse_days("4", 60)[1].startswith("At most 5000 evaluations")
+    assert parse_days("6", 60)[0] == 6  # 8,640 evaluations
+    assert parse_days("7", 60)[1].startswith("At most 10000 evaluations")
     t = timezone.now()
     answer = {
         "series": [

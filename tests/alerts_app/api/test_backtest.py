@@ -165,6 +165,12 @@ def test_drift_replay_reads_each_hour_once_and_equals_evaluate_rule(api, model):
     ]
     live = [evaluate_rule(rule, t, store=False) for t in times]
     assert [(o.status, o.value) for o in replayed] == [(r.status, r.value) for r in live]
+    # the replay checks once per distinct span of hours and repeats it: the same answers
+    shared = backtest.timed_outcomes(rule, times)
+    assert [o.at for o in shared] == times
+    assert [(o.status, o.value, o.features) for o in shared] == [
+        (o.status, o.value, o.features) for o in replayed
+    ]
     breached = [o for o in replayed if o.features.get("x") and o.features["x"].status == "breached"]
     assert breached  # the shifted hours drift
     for outcome, result in zip(replayed, live, strict=True):
