@@ -80,15 +80,16 @@ class Episode:
     resolved_at: datetime | None = None
 
 
+def evaluation_count(interval: int, days: int) -> int:
+    """How many evaluations `days` of a rule every `interval` seconds make."""
+    return max(1, days * 86400 // interval)
+
+
 def evaluation_times(end: datetime, interval: int, days: int) -> list[datetime]:
     """The moments a rule evaluated every `interval` seconds would have run in the last
     `days` before `end`, oldest first; the last one is `end`."""
-    count = max(1, days * 86400 // interval)
+    count = evaluation_count(interval, days)
     return [end - timedelta(seconds=interval * k) for k in range(count - 1, -1, -1)]
-
-
-def evaluation_count(interval: int, days: int) -> int:
-    return max(1, days * 86400 // interval)
 
 
 def worse(a: float | None, b: float | None, lower_is_worse: bool) -> float | None:
