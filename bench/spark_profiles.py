@@ -9,7 +9,13 @@ timestamp (24 hours) once, writes it to Parquet, then on local[2], in the same r
 - whylogs: `collect_dataset_profile_view` of the same Parquet, in its own venv
   (bench/requirements-whylogs.txt).
 Prints rows/s of each and the ratio; the machine may be shared, so both run in one
-process tree one after the other and the ratio is what to read.
+process tree one after the other and the ratio is what to read (the load average is
+printed before and after each side).
+
+Both sides get DRIVER_MEMORY: on local[2] the driver is the executor too, and at 10
+million rows each of ModelWatch's ~16 partitions sends the driver ~100 MB of records (24
+hour buckets with their 5,000-value samples), which a 2g heap could not fetch
+(OutOfMemoryError in the block transfer, then TaskResultLost).
 """
 
 import argparse
@@ -26,6 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "modelwatch"))
 
 NUMERIC, CATEGORICAL = 20, 5
+DRIVER_MEMORY = "6g"  # see the docstring; the same for the whylogs worker
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages, to print beside each side's figure."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def session():
@@ -35,7 +47,7 @@ def session():
     spark = (
         SparkSession.builder.master("local[2]")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", DRIVER_MEMORY)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -120,7 +132,10 @@ def modelwatch_seconds(spark, path: str) -> tuple[float, list]:
 def whylogs_seconds(venv: str, path: str) -> dict:
     worker = ROOT / "bench" / "spark_whylogs_worker.py"
     found = subprocess.run(
-        [f"{venv}/bin/python", str(worker), path], stdout=subprocess.PIPE, text=True, check=True
+        [f"{venv}/bin/python", str(worker), path, DRIVER_MEMORY],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
     )
     return json.loads(found.stdout.strip().splitlines()[-1])
 
@@ -137,17 +152,22 @@ def main() -> None:
         started = time.perf_counter()
         build(spark, args.rows, path)
         print(f"built {args.rows:,} rows x 25 features in {time.perf_counter() - started:.1f} s")
+    print(f"modelwatch: starting, {load()}")
     seconds, records = modelwatch_seconds(spark, path)
     spark.stop()
     described = sum(r["rows"] for r in records)
     size = sum(len(json.dumps(r)) for r in records)
     print(
         f"modelwatch: {described:,} rows in {seconds:.1f} s = {described / seconds:,.0f} rows/s; "
-        f"{len(records)} hour buckets, {size / 1e6:.1f} MB of profiles to post"
+        f"{len(records)} hour buckets, {size / 1e6:.1f} MB of profiles to post; {load()}"
     )
+    print(f"whylogs:    starting, {load()}")
     theirs = whylogs_seconds(args.whylogs, path)
     rate = theirs["rows"] / theirs["seconds"]
-    print(f"whylogs:    {theirs['rows']:,} rows in {theirs['seconds']:.1f} s = {rate:,.0f} rows/s")
+    print(
+        f"whylogs:    {theirs['rows']:,} rows in {theirs['seconds']:.1f} s = {rate:,.0f} rows/s; "
+        f"{load()}"
+    )
     print(f"ratio (modelwatch / whylogs rows/s): {described / seconds / rate:.2f}")
 
 

@@ -1,5 +1,9 @@
 """Run inside the whylogs venv by bench/spark_profiles.py: profile a Parquet file with
-whylogs' own pyspark integration on local[2] and print the seconds it took as JSON."""
+whylogs' own pyspark integration on local[2] and print the seconds it took as JSON.
+
+    spark_whylogs_worker.py PARQUET [DRIVER_MEMORY]
+
+DRIVER_MEMORY is the one spark_profiles.py gives its own session, so both sides run alike."""
 
 import json
 import os
@@ -13,7 +17,7 @@ os.environ["PYSPARK_PYTHON"] = sys.executable
 spark = (
     SparkSession.builder.master("local[2]")
     .config("spark.ui.enabled", "false")
-    .config("spark.driver.memory", "2g")
+    .config("spark.driver.memory", sys.argv[2] if len(sys.argv) > 2 else "6g")
     .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     .getOrCreate()
 )
