@@ -10,7 +10,9 @@ timestamp (24 hours) once, writes it to Parquet, then on local[2], in the same r
   (bench/requirements-whylogs.txt).
 Prints rows/s of each and the ratio; the machine may be shared, so both run in one
 process tree one after the other and the ratio is what to read (the load average is
-printed before and after each side).
+printed before and after each side). Each side also prints the CPU seconds its process
+tree used (driver, JVM, Python workers): under load, other processes take turns on the
+cores, and rows per CPU second is the figure they change least.
 
 Both sides get DRIVER_MEMORY: on local[2] the driver is the executor too, and at 10
 million rows each of ModelWatch's ~16 partitions sends the driver ~100 MB of records (24
@@ -38,6 +40,32 @@ DRIVER_MEMORY = "6g"  # see the docstring; the same for the whylogs worker
 def load() -> str:
     """The 1, 5 and 15 minute load averages, to print beside each side's figure."""
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def tree_cpu_seconds(root: int | None = None) -> float:
+    """CPU seconds used so far by process `root` (default: this one) and all its
+    descendants, read from /proc (Linux): user + system, plus those of reaped children
+    (pyspark's daemon reaps the workers it forks)."""
+    root = root or os.getpid()
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        ppid, used = int(fields[1]), sum(int(x) for x in fields[11:15])
+        children.setdefault(ppid, []).append(int(entry))
+        ticks[int(entry)] = used
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += ticks.get(pid, 0)
+        pending.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def session():
@@ -118,15 +146,16 @@ def specs_for(spark, path: str) -> dict:
     }
 
 
-def modelwatch_seconds(spark, path: str) -> tuple[float, list]:
+def modelwatch_seconds(spark, path: str) -> tuple[float, float, list]:
+    """Wall seconds, CPU seconds (this process tree) and the records of profiling."""
     from modelwatch.integrations.spark import profile_dataframe
 
     specs = specs_for(spark, path)
     frame = spark.read.parquet(path)
     frame.count()
-    started = time.perf_counter()
+    cpu, started = tree_cpu_seconds(), time.perf_counter()
     records = profile_dataframe(frame, specs, timestamp_col="timestamp")
-    return time.perf_counter() - started, records
+    return time.perf_counter() - started, tree_cpu_seconds() - cpu, records
 
 
 def whylogs_seconds(venv: str, path: str) -> dict:
@@ -153,22 +182,24 @@ def main() -> None:
         build(spark, args.rows, path)
         print(f"built {args.rows:,} rows x 25 features in {time.perf_counter() - started:.1f} s")
     print(f"modelwatch: starting, {load()}")
-    seconds, records = modelwatch_seconds(spark, path)
+    seconds, cpu, records = modelwatch_seconds(spark, path)
     spark.stop()
     described = sum(r["rows"] for r in records)
     size = sum(len(json.dumps(r)) for r in records)
     print(
         f"modelwatch: {described:,} rows in {seconds:.1f} s = {described / seconds:,.0f} rows/s; "
+        f"{cpu:.1f} CPU s = {described / cpu:,.0f} rows per CPU s; "
         f"{len(records)} hour buckets, {size / 1e6:.1f} MB of profiles to post; {load()}"
     )
     print(f"whylogs:    starting, {load()}")
     theirs = whylogs_seconds(args.whylogs, path)
-    rate = theirs["rows"] / theirs["seconds"]
+    rate, per_cpu = theirs["rows"] / theirs["seconds"], theirs["rows"] / theirs["cpu_seconds"]
     print(
         f"whylogs:    {theirs['rows']:,} rows in {theirs['seconds']:.1f} s = {rate:,.0f} rows/s; "
-        f"{load()}"
+        f"{theirs['cpu_seconds']:.1f} CPU s = {per_cpu:,.0f} rows per CPU s; {load()}"
     )
     print(f"ratio (modelwatch / whylogs rows/s): {described / seconds / rate:.2f}")
+    print(f"ratio (modelwatch / whylogs rows per CPU s): {described / cpu / per_cpu:.2f}")
 
 
 if __name__ == "__main__":
