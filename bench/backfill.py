@@ -43,7 +43,12 @@ CATEGORIES = ["north", "south", "east", "west", "centre"]
 DAYS = 6
 TABLES = {
     "predictions": ["models_app_prediction"],
-    "profiles": ["models_app_profile", "models_app_dailyprofile"],
+    "profiles": [
+        "models_app_profile",
+        "models_app_dailyprofile",
+        "models_app_packedprofile",
+        "models_app_profilelayout",
+    ],
 }
 
 
@@ -168,7 +173,9 @@ def table_bytes(dsn: str) -> dict[str, int]:
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     with conn.cursor() as cursor:
-        cursor.execute("VACUUM models_app_profile, models_app_dailyprofile")
+        cursor.execute(
+            "VACUUM models_app_profile, models_app_dailyprofile, models_app_packedprofile"
+        )
         found = {}
         for name, tables in TABLES.items():
             found[name] = 0
@@ -177,6 +184,14 @@ def table_bytes(dsn: str) -> dict[str, int]:
                 found[name] += cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM models_app_profile WHERE NOT rolled_up")
         found["partial rows"] = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM models_app_packedprofile")
+        found["packed rows"] = cursor.fetchone()[0]
+        # the prediction rows the partial rows describe: their `__error__` profiles' rows
+        cursor.execute(
+            "SELECT coalesce(sum(count + missing + type_errors), 0) FROM models_app_profile "
+            "WHERE NOT rolled_up AND feature = '__error__'"
+        )
+        found["rows pending"] = int(cursor.fetchone()[0])
     conn.close()
     return found
 
@@ -208,7 +223,9 @@ def print_sizes(label: str, found: dict) -> None:
     rows, profiles = found["predictions"], found["profiles"]
     print(
         f"{label}: predictions {rows / 1e6:,.1f} MB, profiles {profiles / 1e6:,.1f} MB "
-        f"(ratio {profiles / rows:.3f}; goal < 1), partial rows {found['partial rows']:,}"
+        f"(ratio {profiles / rows:.3f}; goal < 1), partial rows {found['partial rows']:,} "
+        f"per feature + {found['packed rows']:,} packed, describing "
+        f"{found['rows pending']:,} prediction rows"
     )
 
 
@@ -236,10 +253,11 @@ def resume(args) -> None:
     left = table_bytes(dsn)
     print_sizes("after those evaluations", left)
     rolled = rollup(env)
-    rows = left["partial rows"] / args.partials_per_row
+    rows = left["rows pending"]
     print(
-        f"rollup: {rolled:.1f} s for {left['partial rows']:,} partial rows (~{rows:,.0f} "
-        f"prediction rows' worth), {rolled * 1e6 / rows:.1f} s per million rows"
+        f"rollup: {rolled:.1f} s for {left['partial rows']:,} partial rows and "
+        f"{left['packed rows']:,} packed ones ({rows:,} prediction rows' worth), "
+        f"{rolled * 1e6 / rows:.1f} s per million rows"
     )
     print_sizes("after the rollup", table_bytes(dsn))
     print_evaluations("after the rollup (in process)", "env:", "", rules)
@@ -255,12 +273,6 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="skip posting (see above)")
     parser.add_argument(
         "--post-only", action="store_true", help="stop after posting (then --resume)"
-    )
-    parser.add_argument(
-        "--partials-per-row",
-        type=float,
-        default=0.839463,
-        help="partial rows per posted row in the run resumed (its first size line)",
     )
     args = parser.parse_args()
     if args.resume:
@@ -285,10 +297,9 @@ def main() -> None:
         left = table_bytes(dsn)
         print_sizes("after those evaluations", left)
         rolled = rollup(env)
-        share = left["partial rows"] / max(before["partial rows"], 1)
         print(
-            f"rollup: {rolled:.1f} s for the {share:.0%} of the partial rows left, "
-            f"{rolled * 1e6 / (args.rows * share):.1f} s per million rows"
+            f"rollup: {rolled:.1f} s for {left['rows pending']:,} prediction rows' worth of "
+            f"partial rows, {rolled * 1e6 / max(left['rows pending'], 1):.1f} s per million rows"
         )
         print_sizes("after the rollup", table_bytes(dsn))
         print_evaluations("after the rollup", server.url, token, rules)

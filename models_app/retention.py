@@ -1,7 +1,7 @@
 """Data retention: prune old telemetry in bounded batches (each its own transaction).
 
 Raw predictions and pending labels are kept `MODELWATCH_RETENTION_DAYS` (default 90);
-profiles, daily profiles, metrics and weight statistics
+profiles (per-feature and packed partial rows), daily profiles, metrics and weight statistics
 `MODELWATCH_PROFILE_RETENTION_DAYS` (default 730), so long-range charts and drift
 windows outlive the raw rows. Idempotency keys are kept `IDEMPOTENCY_DAYS`.
 On PostgreSQL the prediction scan uses the BRIN index on `timestamp` (docs/storage.md).
@@ -16,6 +16,7 @@ from models_app.models import (
     DailyProfile,
     IdempotencyKey,
     MetricPoint,
+    PackedProfile,
     ParameterStat,
     PendingLabel,
     Prediction,
@@ -45,6 +46,7 @@ def expired(now: datetime) -> dict[str, QuerySet]:
         "predictions": Prediction.objects.filter(timestamp__lt=raw),
         "pending_labels": PendingLabel.objects.filter(received_at__lt=raw),
         "profiles": Profile.objects.filter(bucket_start__lt=kept),
+        "packed_profiles": PackedProfile.objects.filter(bucket_start__lt=kept),
         "daily_profiles": DailyProfile.objects.filter(bucket_start__lt=kept),
         "segment_profiles": SegmentProfile.objects.filter(bucket_start__lt=kept),
         "metrics": MetricPoint.objects.filter(timestamp__lt=kept),

@@ -55,3 +55,12 @@ def make_alert_rule(model, kind: str = "metric_threshold", channels=(), **overri
     rule = AlertRule.objects.create(model=model, kind=kind, **fields)
     rule.channels.set(channels)
     return rule
+
+
+def partial_features(**filters) -> list[str]:
+    """The feature of every partial profile stored (per-feature and packed rows)."""
+    from django.db.models import Q
+
+    from models_app.profiles.store import stored_partials
+
+    return [profile.feature for _, profile in stored_partials(Q(**filters))]

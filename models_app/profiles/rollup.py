@@ -5,7 +5,10 @@ A round takes whole (version, hour) buckets, oldest hour first, so that each rol
 hourly row is rewritten once per round however many batches wrote into its hour (a
 backfill leaves partial rows in every hour it covers: rolling up by row id rewrote each of
 those hours' rows, samples included, in every round). Each (version, hour, feature)'s
-partial rows are merged column by column (`bulk.merge_stored`).
+partial rows are merged column by column (`bulk.merge_stored`); packed partial rows
+(packed.py, one per batch and hour) are merged per layout as matrices first
+(`store.packed_stats`), on the kind and bins of the newest partial row of each feature.
+A round's size counts features: a packed row counts as many as it holds.
 
 Merging is associative, so rolling up never changes what a window reads; partial rows
 written against an older reference are re-binned on the newest one's edges first.
@@ -19,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from models_app.models import DailyProfile, Profile
+from models_app.models import DailyProfile, PackedProfile, Profile
 from models_app.pgcopy import copy_dicts, uses_copy
 from models_app.profiles.bulk import merge_stored
 from models_app.profiles.sketch import FeatureProfile, conform, merge_all
@@ -31,6 +34,9 @@ from models_app.profiles.store import (
     ROW_FIELDS,
     day_of,
     json_text,
+    layouts_of,
+    packed_rows,
+    packed_stats,
     parse_json,
     profile_from_row,
     stat_values,
@@ -60,27 +66,37 @@ def _try_version_lock(version_id: int) -> bool:
 
 
 def pending_buckets(limit: int) -> list[tuple[int, datetime]]:
-    """The oldest (version, hour) buckets holding partial rows, about `limit` rows in all
-    (at least one bucket, whatever its size)."""
-    groups = (
+    """The oldest (version, hour) buckets holding partial rows, about `limit` features'
+    partial profiles in all (at least one bucket, whatever its size)."""
+    sizes: dict[tuple[int, datetime], int] = defaultdict(int)
+    legacy = (
         Profile.objects.filter(rolled_up=False)
-        .values("version_id", "bucket_start")
-        .annotate(rows=Count("id"), first=Min("id"))
-        .order_by("bucket_start", "version_id")
+        .values_list("version_id", "bucket_start")
+        .annotate(rows=Count("id"))
+        .order_by()
     )
+    packed = (
+        PackedProfile.objects.values_list("version_id", "bucket_start")
+        .annotate(rows=Sum("width"))
+        .order_by()
+    )
+    for queryset in (legacy, packed):
+        for version_id, bucket, rows in queryset:
+            sizes[(version_id, bucket)] += rows
     chosen, total = [], 0
-    for group in groups.iterator(chunk_size=2000):
-        if chosen and total + group["rows"] > limit:
+    for (version_id, bucket), rows in sorted(sizes.items(), key=lambda item: item[0][::-1]):
+        if chosen and total + rows > limit:
             break
-        chosen.append((group["version_id"], group["bucket_start"]))
-        total += group["rows"]
+        chosen.append((version_id, bucket))
+        total += rows
     return chosen
 
 
-def rollup_profiles(limit: int = 20000) -> int:
-    """Merge the partial rows of the oldest pending buckets (about `limit` rows, whole
-    buckets) into rolled-up hourly and daily rows; returns how many partial rows were
-    merged (0 when another rollup holds the lock)."""
+def rollup_profiles(limit: int = 50000) -> int:
+    """Merge the partial rows of the oldest pending buckets (about `limit` features'
+    partial profiles, whole buckets) into rolled-up hourly and daily rows; returns how
+    many partial rows (per-feature and packed) were merged (0 when another rollup holds
+    the lock)."""
     with transaction.atomic():
         if not _rollup_lock():
             return 0
@@ -93,16 +109,22 @@ def rollup_profiles(limit: int = 20000) -> int:
         chosen = Q(pk__in=[])
         for version_id, hours in by_version.items():
             chosen |= Q(version_id=version_id, bucket_start__in=hours)
-        return merge_partials(Profile.objects.filter(chosen, rolled_up=False))
+        return merge_partials(
+            Profile.objects.filter(chosen, rolled_up=False), PackedProfile.objects.filter(chosen)
+        )
 
 
-def rollup_pending(limit: int = 20000, max_rounds: int = 50) -> int:
+def pending_exist() -> bool:
+    return Profile.objects.filter(rolled_up=False).exists() or PackedProfile.objects.exists()
+
+
+def rollup_pending(limit: int = 50000, max_rounds: int = 50) -> int:
     """Roll up partial rows until none are left (at most `max_rounds` rounds)."""
     total = 0
     for _ in range(max_rounds):
         merged = rollup_profiles(limit)
         total += merged
-        if merged == 0 or not Profile.objects.filter(rolled_up=False).exists():
+        if merged == 0 or not pending_exist():
             break
     return total
 
@@ -116,21 +138,31 @@ def read_rows(queryset) -> list[dict]:
                 *(f"{name}_text" for name in JSON_FIELDS),
                 "version_id",
                 "reference_id",
+                "created_at",
             )
         )
     )
 
 
-def merge_partials(partial_rows) -> int:
-    """Merge the partial rows of `partial_rows` into hourly and daily rows, delete them.
-    Each (version, hour, feature)'s partial rows are merged once (`Delta`), then into the
-    stored hourly row and, with the other hours of its day, into the daily row."""
+def merge_partials(partial_rows, packed=None) -> int:
+    """Merge the partial rows of `partial_rows` (and the packed rows of `packed`, a
+    PackedProfile queryset) into hourly and daily rows, delete them. Each (version,
+    hour, feature)'s partial rows are merged once (`Delta`), then into the stored hourly
+    row and, with the other hours of its day, into the daily row."""
     partials = read_rows(partial_rows)
-    if not partials:
+    packs = packed_rows(packed) if packed is not None else []
+    if not partials and not packs:
         return 0
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in partials:
         groups[(row["version_id"], row["bucket_start"], row["feature"])].append(row)
+    by_bucket: dict[tuple, list[dict]] = defaultdict(list)
+    for row in packs:
+        by_bucket[(row["version_id"], row["bucket_start"])].append(row)
+    for (version_id, bucket), rows in by_bucket.items():
+        target = newest_target(rows, groups, version_id, bucket)
+        for stat in packed_stats(rows, target):
+            groups[(version_id, bucket, stat["feature"])].append(stat | {"bucket_start": bucket})
     hours = {key: [merged_partials(rows)] for key, rows in groups.items()}
     days: dict[tuple, list[Delta]] = defaultdict(list)
     for (version_id, bucket, feature), deltas in hours.items():
@@ -138,7 +170,33 @@ def merge_partials(partial_rows) -> int:
     replace_rows(Profile, hours, existing(Profile, hours, rolled_up=True), rolled_up=True)
     replace_rows(DailyProfile, days, existing(DailyProfile, days))
     delete_ids(Profile, [row["id"] for row in partials])
-    return len(partials)
+    delete_ids(PackedProfile, [row["id"] for row in packs])
+    return len(partials) + len(packs)
+
+
+def newest_target(packs: list[dict], groups: dict[tuple, list[dict]], version_id, bucket):
+    """The kind and bins of each feature's newest partial row in one (version, hour):
+    per-feature rows of `groups` or the packed rows `packs` (by `created_at`, then id)."""
+    newest = max(packs, key=order)
+    layouts = layouts_of({row["layout_digest"] for row in packs})
+
+    def target(name: str) -> tuple[str, list[float]]:
+        holding = [row for row in packs if name in layouts[row["layout_digest"]].names] or [newest]
+        row = max(holding, key=order)
+        legacy = groups.get((version_id, bucket, name))
+        if legacy and order(max(legacy, key=order)) > order(row):
+            chosen = max(legacy, key=order)
+            return chosen["kind"], [float(e) for e in chosen["edges"] or []]
+        layout = layouts[row["layout_digest"]]
+        index = layout.names.index(name)
+        return layout.kinds[index], list(layout.edges[index])
+
+    return target
+
+
+def order(row: dict) -> tuple:
+    """Which of two partial rows is newer: written later (ids break ties)."""
+    return (row["created_at"], row["id"])
 
 
 @dataclass
@@ -147,13 +205,13 @@ class Delta:
 
     profile: FeatureProfile
     reference_id: int | None
-    newest: int  # the newest partial row's id: its kind and edges win
+    newest: tuple  # `order` of the newest partial row: its kind and edges win
 
 
 def merged_partials(rows: Sequence[dict]) -> Delta:
-    newest = max(rows, key=lambda row: row["id"])
+    newest = max(rows, key=order)
     kind, edges = newest["kind"], [float(e) for e in newest["edges"] or []]
-    return Delta(merge_stored(rows, kind, edges), newest["reference_id"], newest["id"])
+    return Delta(merge_stored(rows, kind, edges), newest["reference_id"], order(newest))
 
 
 def merged_with(stored: dict | None, deltas: list[Delta]) -> Delta:

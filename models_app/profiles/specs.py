@@ -28,6 +28,8 @@ PREDICTION, SCORE, LATENCY, ERROR, LABEL = (
     "__label__",
 )
 OUTPUTS = (PREDICTION, SCORE, LATENCY, ERROR, LABEL)
+# The outputs the serving figures sum in SQL: stored as `Profile` rows, never packed.
+SERVING = (LATENCY, ERROR, LABEL)
 SUMMARY_KEYS = {PREDICTION: "prediction", SCORE: "scores", LABEL: "label"}
 SPEC_KEYS = ("type", "edges", "categories", "min", "max")
 SUMMARY_CACHE: OrderedDict[tuple, dict] = OrderedDict()

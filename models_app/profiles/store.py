@@ -11,11 +11,17 @@ merged sample (the `k` smallest keys of all its rows) can only hold the first ~k
 values of row i (nᵢ its valid values, N the window's), so only that prefix is fetched,
 with a margin. If a fetched prefix turns out too short to be sure (its last key is below
 the merged k-th key), that row is fetched whole: the result is exact either way.
+
+Packed partial rows (packed.py: one per batch and hour, every feature but the serving
+outputs) are read whole (`packed_rows`) and turned into stat rows of the same shape
+(`packed_stats`): one per layout and feature merging all of them, or one per packed row
+where its kind or bins must be conformed on its own.
 """
 
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -24,8 +30,16 @@ from django.db import connection
 from django.db.models import BooleanField, F, Q, TextField, Value
 from django.db.models.functions import Cast, Length
 
-from models_app.models import DailyProfile, Profile
-from models_app.profiles.sketch import NUMERIC, SAMPLE_SIZE, FeatureProfile, keys_of, reservoir_keys
+from models_app.models import DailyProfile, PackedProfile, Profile, ProfileLayout
+from models_app.profiles.packed import Block, Layout
+from models_app.profiles.sketch import (
+    CATEGORICAL,
+    NUMERIC,
+    SAMPLE_SIZE,
+    FeatureProfile,
+    keys_of,
+    reservoir_keys,
+)
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 STAT_FIELDS = (
@@ -300,4 +314,144 @@ def short_rows(rows: Sequence[dict], merged: FeatureProfile, k: int) -> set:
             last = int(np.frombuffer(row["sample_keys"][-8:], dtype=np.uint64)[0])
             if last <= threshold:
                 found.add((row["is_daily"], row["id"]))
+    return found
+
+
+# --- packed partial rows ---------------------------------------------------------------
+
+PACKED_FIELDS = (
+    "id",
+    "version_id",
+    "bucket_start",
+    "reference_id",
+    "created_at",
+    "layout_digest",
+    "stats",
+    "extra",
+    "sample_values",
+    "sample_keys",
+)
+LAYOUTS: dict[str, Layout] = {}  # by digest: a layout's content never changes
+LAYOUT_CACHE_SIZE = 4096
+Target = Callable[[str], tuple[str, list[float]] | None]
+
+
+def layout_ids(layouts: set[Layout]) -> dict[Layout, int]:
+    """The `ProfileLayout` id of each layout, stored first when new (concurrent writers
+    of the same layout: the insert does nothing for the second, which then reads it)."""
+    by_digest = {layout.digest(): layout for layout in layouts}
+    found = dict(
+        ProfileLayout.objects.filter(digest__in=list(by_digest)).values_list("digest", "id")
+    )
+    missing = [digest for digest in by_digest if digest not in found]
+    if missing:
+        ProfileLayout.objects.bulk_create(
+            [ProfileLayout(digest=d, spec=by_digest[d].spec()) for d in missing],
+            ignore_conflicts=True,
+        )
+        found.update(ProfileLayout.objects.filter(digest__in=missing).values_list("digest", "id"))
+    return {layout: found[digest] for digest, layout in by_digest.items()}
+
+
+def layouts_of(digests: Iterable[str]) -> dict[str, Layout]:
+    """{digest: Layout}, read once per process."""
+    missing = [d for d in set(digests) if d not in LAYOUTS]
+    if missing:
+        if len(LAYOUTS) > LAYOUT_CACHE_SIZE:
+            LAYOUTS.clear()
+        for digest, spec in ProfileLayout.objects.filter(digest__in=missing).values_list(
+            "digest", "spec"
+        ):
+            LAYOUTS[digest] = Layout.from_spec(spec)
+    return {d: LAYOUTS[d] for d in set(digests)}
+
+
+def packed_rows(queryset) -> list[dict]:
+    """The packed rows of `queryset` (a PackedProfile queryset), whole."""
+    return _values(queryset.annotate(layout_digest=F("layout__digest")).values(*PACKED_FIELDS))
+
+
+def window_packed(versions: Q, start: datetime, end: datetime) -> list[dict]:
+    """The packed partial rows of the hour buckets overlapping [start, end]."""
+    first, last, _ = window_buckets(start, end)
+    return packed_rows(
+        PackedProfile.objects.filter(versions, bucket_start__gte=first, bucket_start__lte=last)
+    )
+
+
+def packed_exist(ids: list[int]) -> bool:
+    """Whether every packed row of `ids` is still stored (no rollup took one since)."""
+    if not ids:
+        return True
+    return PackedProfile.objects.filter(id__in=ids).count() == len(set(ids))
+
+
+def fits_target(layout: Layout, index: int, target: tuple[str, list[float]] | None) -> bool:
+    """Whether feature `index` of `layout` needs no conforming to `target` (kind, edges)."""
+    if target is None:
+        return True
+    kind, edges = target
+    mine = layout.kinds[index]
+    return mine == kind and (kind == CATEGORICAL or list(layout.edges[index]) == list(edges))
+
+
+_pseudo_ids = itertools.count(-1, -1)
+
+
+def stat_row(profile: FeatureProfile, **extra) -> dict:
+    """A stat row (window_scalars's shape, its sample attached) holding `profile`."""
+    row = {**stat_values(profile), "sample": [], "is_sorted": True, "is_daily": False}
+    if row["sample_values"] is None:  # an empty sample, not a JSON one (decode_sample)
+        row["sample_values"] = row["sample_keys"] = b""
+    row["sample_length"] = len(row["sample_values"])
+    row["id"] = next(_pseudo_ids)
+    return row | extra
+
+
+def packed_stats(
+    rows: Sequence[dict], target: Target, features: Iterable[str] | None = None
+) -> list[dict]:
+    """Stat rows of packed rows: per layout and feature, one merging every row whose
+    kind and bins are `target(feature)`'s (any, when None), and one per other row (then
+    conformed alone, as its per-feature row would have been). Rows carry `version_id`,
+    `reference_id` and `created_at` of their newest packed row."""
+    wanted = set(features) if features is not None else None
+    by_layout: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_layout[row["layout_digest"]].append(row)
+    layouts = layouts_of(by_layout)
+    found = []
+    for digest, group in by_layout.items():
+        layout = layouts[digest]
+        block = Block(layout, group)
+        newest = max(group, key=lambda row: (row["created_at"], row["id"]))
+        about = {k: newest[k] for k in ("version_id", "reference_id", "created_at")}
+        for index, name in enumerate(layout.names):
+            if wanted is not None and name not in wanted:
+                continue
+            if fits_target(layout, index, target(name)):
+                found.append(stat_row(block.merged(index), **about))
+                continue
+            for position, row in enumerate(group):
+                mine = {k: row[k] for k in ("version_id", "reference_id", "created_at")}
+                found.append(stat_row(block.profile(position, index), **mine))
+    return found
+
+
+def stored_partials(versions: Q) -> list[tuple[datetime, FeatureProfile]]:
+    """Every partial profile stored, one per (write, hour bucket, feature): per-feature
+    rows and the features of packed rows alike (what the rollup has not merged yet)."""
+    found = [
+        (row["bucket_start"], profile_from_row(row))
+        for row in Profile.objects.filter(versions, rolled_up=False).values(*ROW_FIELDS)
+    ]
+    by_layout: dict[str, list[dict]] = defaultdict(list)
+    for row in packed_rows(PackedProfile.objects.filter(versions).order_by("id")):
+        by_layout[row["layout_digest"]].append(row)
+    layouts = layouts_of(by_layout)
+    for digest, group in by_layout.items():
+        block = Block(layouts[digest], group)
+        for position, row in enumerate(group):
+            for index in range(block.layout.width):
+                found.append((row["bucket_start"], block.profile(position, index)))
     return found

@@ -5,8 +5,10 @@ Rolled-up rows (daily rows for the whole days inside the window) and the partial
 the rollup has not reached yet are merged, so the answer is the same before and after
 a rollup; every profile is conformed to the current reference's kind and bins. A read
 never writes: when the rollup lags far behind (a backfill posted with no worker
-running), the window's partial rows, one per (batch, hour, feature), are merged in
-memory column by column (`bulk.merge_stored`) and the background rollup catches up.
+running), the window's partial rows are merged in memory and the background rollup
+catches up. Partial rows are packed (packed.py: one per batch and hour holding every
+feature, merged per layout as matrices), or per feature for the serving outputs and for
+rows written before packing (merged column by column, `bulk.merge_stored`).
 """
 
 from collections import defaultdict
@@ -27,14 +29,19 @@ from models_app.profiles.sketch import (
 from models_app.profiles.specs import (
     LATENCY,
     PREDICTION,
+    SERVING,
     WriteSpecs,
     reference_feature,
     reference_for_profiles,
     specs_of,
 )
 from models_app.profiles.store import (
+    Target,
     fetch_samples,
+    packed_exist,
+    packed_stats,
     short_rows,
+    window_packed,
     window_scalars,
 )
 
@@ -45,16 +52,30 @@ def read_window(
     end: datetime,
     features: Iterable[str] | None,
     samples: bool = True,
+    target: Target | None = None,
 ) -> dict[str, list[dict]]:
-    """The stored rows covering the window, by feature (with sample prefixes if asked)."""
-    for _ in range(3):  # a rollup replacing a row between the two reads: read again
+    """The stored rows covering the window, by feature (with sample prefixes if asked);
+    packed partial rows come as stat rows, merged per layout where their kind and bins
+    are `target(feature)`'s (see `store.packed_stats`)."""
+    features = list(features) if features is not None else None
+    packed_wanted = features is None or any(name not in SERVING for name in features)
+    for _ in range(3):  # a rollup replacing a row between the reads: read again
+        packed = window_packed(versions, start, end) if packed_wanted else []
         rows = window_scalars(versions, start, end, features)
-        if not samples or fetch_samples(rows):
+        whole = not samples or fetch_samples(rows)
+        # a rollup that took packed rows after they were read put them in the rows read
+        # next: they would count twice (one that took them later changed nothing read)
+        if whole and packed_exist([row["id"] for row in packed]):
             break
+    rows += packed_stats(packed, target or no_target, features)
     grouped: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         grouped[row["feature"]].append(row)
     return grouped
+
+
+def no_target(name: str) -> None:
+    return None
 
 
 def merge_rows(rows: Iterable[dict], spec: FeatureSpec | None) -> FeatureProfile:
@@ -78,6 +99,16 @@ def reference_spec(reference: Reference | None, name: str) -> FeatureSpec | None
     return FeatureSpec(ref["type"], tuple(ref.get("edges") or ()) if ref["type"] == NUMERIC else ())
 
 
+def spec_target(reference: Reference | None) -> Target:
+    """The kind and bins each feature is read with: the current reference's, or any."""
+
+    def target(name: str) -> tuple[str, list[float]] | None:
+        spec = reference_spec(reference, name)
+        return (spec.kind, list(spec.edges)) if spec else None
+
+    return target
+
+
 def window_profiles(
     version: ModelVersion, start: datetime, end: datetime, features: Iterable[str] | None = None
 ) -> dict[str, FeatureProfile]:
@@ -94,7 +125,7 @@ def window_profiles(
     wanted = features
     if features is not None and expected and PREDICTION not in features:
         wanted = [*features, PREDICTION]
-    grouped = read_window(Q(version=version), start, end, wanted)
+    grouped = read_window(Q(version=version), start, end, wanted, target=spec_target(reference))
     window = {
         name: merged_feature(rows, reference_spec(reference, name))
         for name, rows in grouped.items()

@@ -1,8 +1,12 @@
-"""Writing partial profiles: one row per (hour bucket, feature present, or output).
+"""Writing partial profiles, per hour bucket: one packed row holding every feature present
+(and the prediction, score), one `Profile` row per serving output (error, latency, label).
 
 `record_profiles(version, rows)` runs inside the caller's transaction, at ingestion;
 `record_label_profiles` counts late labels in the buckets of their predictions. The
 rollup (`rollup.py`) later merges partial rows into rolled-up hourly and daily rows.
+The serving outputs keep rows of their own because the serving figures sum them in SQL
+(serving.py); everything else goes packed (packed.py): a backfill's batch writes one row
+per hour it covers instead of one per hour and feature.
 """
 
 import secrets
@@ -13,8 +17,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from models_app.models import ModelVersion, Profile, Reference, Task
+from models_app.models import ModelVersion, PackedProfile, Profile, Reference, Task
 from models_app.pgcopy import copy_dicts, uses_copy
+from models_app.profiles.packed import Layout, pack, sample_keys_of
 from models_app.profiles.sketch import FeatureProfile, profile_values
 from models_app.profiles.specs import (
     ERROR,
@@ -23,11 +28,12 @@ from models_app.profiles.specs import (
     OUTPUTS,
     PREDICTION,
     SCORE,
+    SERVING,
     WriteSpecs,
     feature_spec,
     reference_for_profiles,
 )
-from models_app.profiles.store import hour_of, stat_values
+from models_app.profiles.store import hour_of, layout_ids, stat_values
 
 
 def positive_score(scores) -> float | None:
@@ -146,7 +152,24 @@ def write_partials(
     version: ModelVersion,
     reference: Reference | None,
     written: list[tuple[datetime, FeatureProfile]],
+    packed: bool = True,
 ) -> None:
+    """Store partial profiles: the serving outputs as `Profile` rows, the rest as one
+    packed row per hour bucket (every profile as a `Profile` row when not `packed`, the
+    layout written before packed rows existed, still read and rolled up)."""
+    rows = [(bucket, p) for bucket, p in written if not packed or p.feature in SERVING]
+    write_rows(version, reference, rows)
+    if packed:
+        write_packed(version, reference, [(b, p) for b, p in written if p.feature not in SERVING])
+
+
+def write_rows(
+    version: ModelVersion,
+    reference: Reference | None,
+    written: list[tuple[datetime, FeatureProfile]],
+) -> None:
+    if not written:
+        return
     fixed = {
         "version_id": version.pk,
         "rolled_up": False,
@@ -161,3 +184,44 @@ def write_partials(
         copy_dicts(Profile, rows)
     else:
         Profile.objects.bulk_create([Profile(**row) for row in rows], batch_size=500)
+
+
+def write_packed(
+    version: ModelVersion,
+    reference: Reference | None,
+    written: list[tuple[datetime, FeatureProfile]],
+) -> None:
+    """One packed row per hour bucket of `written` (features in name order, so that
+    batches of the same features share a layout)."""
+    by_bucket: dict[datetime, list[FeatureProfile]] = defaultdict(list)
+    for bucket, profile in written:
+        by_bucket[bucket].append(profile)
+    if not by_bucket:
+        return
+    groups = [(b, sorted(ps, key=lambda p: p.feature)) for b, ps in by_bucket.items()]
+    keys = iter(sample_keys_of([p for _, ps in groups for p in ps]))
+    layouts = {bucket: Layout.of(profiles) for bucket, profiles in groups}
+    ids = layout_ids(set(layouts.values()))
+    now = timezone.now()
+    rows = []
+    for bucket, profiles in groups:
+        layout = layouts[bucket]
+        packed = pack(layout, profiles, [next(keys) for _ in profiles])
+        rows.append(
+            {
+                "version_id": version.pk,
+                "bucket_start": bucket,
+                "layout_id": ids[layout],
+                "reference_id": reference.pk if reference else None,
+                "width": layout.width,
+                "stats": packed.stats,
+                "extra": packed.extra,
+                "sample_values": packed.sample_values,
+                "sample_keys": packed.sample_keys,
+                "created_at": now,
+            }
+        )
+    if uses_copy():
+        copy_dicts(PackedProfile, rows)
+    else:
+        PackedProfile.objects.bulk_create([PackedProfile(**row) for row in rows], batch_size=500)

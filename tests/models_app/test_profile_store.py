@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from models_app import ingest, profiles, reference_io
-from models_app.models import DailyProfile, ModelVersion, Profile
+from models_app.models import DailyProfile, ModelVersion, PackedProfile, Profile
 from models_app.profiles import SKETCH_ALPHA
+from models_app.profiles.packed import Layout
 from tests.factories import make_model
 
 T0 = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
@@ -102,7 +103,8 @@ def test_profiles_follow_the_current_reference_bins_even_when_written_before_it(
     expected = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
     assert window["x"].edges == edges and window["x"].bin_counts == expected.tolist()
     store(version, [0.0], start=T0 + timedelta(days=1))
-    assert Profile.objects.filter(rolled_up=False).get(feature="x").edges == edges
+    layout = Layout.from_spec(PackedProfile.objects.get().layout.spec)
+    assert list(layout.edges[layout.names.index("x")]) == edges
 
 
 def test_a_reference_with_few_distinct_values_makes_the_profiles_categorical(version):
@@ -170,11 +172,14 @@ def test_a_read_far_behind_the_rollup_writes_nothing_and_reads_what_the_rollup_g
     store(version, np.random.default_rng(2).normal(size=600).tolist())
     start, end = T0 + timedelta(hours=10), T0 + timedelta(hours=20)
     stored = list(Profile.objects.order_by("id").values_list("id", "rolled_up"))
-    assert len(stored) > 100 and not any(rolled for _, rolled in stored)
+    packed = list(PackedProfile.objects.order_by("id").values_list("id", flat=True))
+    assert len(stored) > 100 and not any(rolled for _, rolled in stored) and len(packed) > 30
     before = comparable(profiles.window_profiles(version, start, end))
     assert list(Profile.objects.order_by("id").values_list("id", "rolled_up")) == stored
+    assert list(PackedProfile.objects.order_by("id").values_list("id", flat=True)) == packed
     assert not DailyProfile.objects.exists()
     profiles.rollup_pending()
     assert not Profile.objects.filter(rolled_up=False).exists()
+    assert not PackedProfile.objects.exists()
     assert comparable(profiles.window_profiles(version, start, end)) == before
     assert profiles.window_profiles(version, T0, T0 + timedelta(days=3))["x"].count == 600

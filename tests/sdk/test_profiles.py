@@ -7,10 +7,11 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
+from django.db.models import Q
 
-from models_app.models import Model, Profile
+from models_app.models import Model
 from models_app.profiles import FeatureProfile, merge_all
-from models_app.profiles.store import STAT_FIELDS, profile_from_row
+from models_app.profiles.store import STAT_FIELDS, stored_partials
 from modelwatch.profiles import merge_records, profile_frame
 from tests.factories import make_model
 
@@ -73,8 +74,8 @@ def reference() -> pd.DataFrame:
 def stored(model) -> dict[tuple, FeatureProfile]:
     """The partial rows of each (hour, feature), merged (a batch of rows may split one)."""
     found = defaultdict(list)
-    for row in Profile.objects.filter(version__model=model, rolled_up=False).values():
-        found[(row["bucket_start"], row["feature"])].append(profile_from_row(row))
+    for bucket, profile in stored_partials(Q(version__model=model)):
+        found[(bucket, profile.feature)].append(profile)
     return {key: merge_all(parts) for key, parts in found.items()}
 
 
