@@ -26,7 +26,7 @@ feature i, for the rows whose kind or bins must be conformed one by one.
 
 import hashlib
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -209,21 +209,27 @@ class Block:
         positions = np.repeat(starts - before, lengths) + np.arange(total)
         return values[positions], keys[positions]
 
-    def _categories(self, index: int, rows) -> Counter:
+    @cached_property
+    def _extras_by_feature(self) -> dict[tuple[str, int], list[dict]]:
+        """{("c" or "s", feature index): its non-empty categories or sketches}, row order."""
+        found: dict[tuple[str, int], list[dict]] = defaultdict(list)
+        for extra in self.extras:
+            for part, by_index in extra.items():
+                for index, counts in by_index.items():
+                    found[(part, int(index))].append(counts)
+        return found
+
+    @staticmethod
+    def _summed(parts: list[dict]) -> Counter:
         counts: Counter = Counter()
-        for extra in rows:
-            found = extra.get("c", {}).get(str(index))
-            if found:
-                counts.update(found)
+        for part in parts:
+            counts.update(part)
         return counts
 
-    def _sketch(self, index: int, rows) -> dict[int, int]:
-        counts: Counter = Counter()
-        for extra in rows:
-            found = extra.get("s", {}).get(str(index))
-            if found:
-                counts.update({int(k): n for k, n in found.items()})
-        return dict(counts)
+    def _extra(self, part: str, index: int, extras) -> list[dict]:
+        if extras is self.extras:
+            return self._extras_by_feature.get((part, index), [])
+        return [found for e in extras if (found := e.get(part, {}).get(str(index)))]
 
     def _profile(self, index: int, rows, extras, k: int) -> FeatureProfile:
         counts = self.counts[rows, index].reshape(-1, len(COUNTS))
@@ -253,10 +259,10 @@ class Block:
             sum_sq=math.fsum(floats[:, 3].tolist()),
             edges=edges,
             bin_counts=bins,
-            categories=fold_categories(self._categories(index, extras)),
+            categories=fold_categories(self._summed(self._extra("c", index, extras))),
             sample=sample,
             sample_keys=keys,
-            sketch=self._sketch(index, extras),
+            sketch={int(k): n for k, n in self._summed(self._extra("s", index, extras)).items()},
         )
 
     def merged(self, index: int, k: int = SAMPLE_SIZE) -> FeatureProfile:

@@ -383,7 +383,13 @@ def packed_exist(ids: list[int]) -> bool:
     """Whether every packed row of `ids` is still stored (no rollup took one since)."""
     if not ids:
         return True
-    return PackedProfile.objects.filter(id__in=ids).count() == len(set(ids))
+    if connection.vendor != "postgresql":
+        return PackedProfile.objects.filter(id__in=ids).count() == len(set(ids))
+    with connection.cursor() as cursor:  # one array parameter: 10^4 ids cost nothing
+        cursor.execute(
+            f"SELECT count(*) FROM {PackedProfile._meta.db_table} WHERE id = ANY(%s)", [ids]
+        )
+        return cursor.fetchone()[0] == len(set(ids))
 
 
 def fits_target(layout: Layout, index: int, target: tuple[str, list[float]] | None) -> bool:
