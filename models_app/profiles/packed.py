@@ -198,8 +198,27 @@ class Block:
         ends = np.cumsum(self.lengths.reshape(-1)).reshape(self.lengths.shape)
         return values, keys, ends - self.lengths
 
+    @cached_property
+    def _by_feature(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(values, keys) of every row regrouped feature by feature (one stable radix
+        sort of the feature indexes), and where each feature's run starts."""
+        values, keys, _ = self._samples
+        width = self.layout.width
+        owner = np.repeat(
+            np.tile(np.arange(width, dtype=np.int16), len(self.rows)), self.lengths.reshape(-1)
+        )
+        order = np.argsort(owner, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(self.lengths.sum(axis=0))])
+        return values[order], keys[order], starts
+
     def _segments(self, index: int, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
-        """The (values, keys) of feature `index` in the chosen rows."""
+        """The (values, keys) of feature `index` in the chosen rows (every row: a slice of
+        `_by_feature`)."""
+        if isinstance(rows, slice):
+            values, keys, starts = self._by_feature
+            return values[starts[index] : starts[index + 1]], keys[
+                starts[index] : starts[index + 1]
+            ]
         values, keys, starts = self._samples
         lengths, starts = self.lengths[rows, index], starts[rows, index]
         total = int(lengths.sum())
@@ -221,9 +240,15 @@ class Block:
 
     @staticmethod
     def _summed(parts: list[dict]) -> Counter:
-        counts: Counter = Counter()
+        """The counts of `parts` added up: parts naming the same keys in the same order
+        (most rows of a batch) are summed as one integer matrix."""
+        by_keys: dict[tuple, list[tuple]] = defaultdict(list)
         for part in parts:
-            counts.update(part)
+            by_keys[tuple(part)].append(tuple(part.values()))
+        counts: Counter = Counter()
+        for names, rows in by_keys.items():
+            totals = np.asarray(rows, dtype=np.int64).sum(axis=0).tolist()
+            counts.update(dict(zip(names, totals, strict=True)))
         return counts
 
     def _extra(self, part: str, index: int, extras) -> list[dict]:

@@ -67,7 +67,7 @@ def assert_same(one, other) -> None:
 @pytest.mark.parametrize(("batches", "size"), [(1, 1), (3, 40), (60, 120)])
 def test_a_packed_block_merges_as_the_per_feature_rows_of_the_same_profiles(batches, size):
     rng = np.random.default_rng(size)
-    written = [batch_profiles(rng, size) for _ in range(batches)]
+    written = [batch_profiles(rng, size + i % 7) for i in range(batches)]  # ragged
     block = packed_block(written)
     for index, name in enumerate(block.layout.names):
         rows = [stat_values(batch[index]) | {"id": i} for i, batch in enumerate(written)]
