@@ -27,7 +27,7 @@ def set_storage(mode: str):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_app', '0008_pending_label_checked_at'),
+        ('models_app', '0011_segment_profiles'),
     ]
 
     operations = [
