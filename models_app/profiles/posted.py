@@ -379,8 +379,8 @@ def filled_outputs(specs: WriteSpecs, row: dict) -> dict[str, FeatureProfile]:
 
 
 def record_posted(version: ModelVersion, rows: list[dict]) -> tuple[int, int]:
-    """Store validated records as partial profile rows (the caller holds the transaction);
-    answers (predictions they describe, profile rows written)."""
+    """Store validated records as partial profiles (the caller holds the transaction);
+    answers (predictions they describe, profiles stored)."""
     reference = reference_for_profiles(version)
     specs = WriteSpecs(version, reference)
     written = [
