@@ -18,8 +18,10 @@ outputs) are read whole (`packed_rows`) and turned into stat rows of the same sh
 where its kind or bins must be conformed on its own.
 """
 
+import io
 import itertools
 import math
+import struct
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -367,8 +369,80 @@ def layouts_of(digests: Iterable[str]) -> dict[str, Layout]:
 
 
 def packed_rows(queryset) -> list[dict]:
-    """The packed rows of `queryset` (a PackedProfile queryset), whole."""
+    """The packed rows of `queryset` (a PackedProfile queryset), whole. On PostgreSQL
+    through `COPY ... TO STDOUT` in the binary format: a query's bytea columns come as
+    hex text, twice their size to send and decode, which cost ~3/4 of fetching a
+    lagging day's ~75 MB of packed rows."""
+    if connection.vendor == "postgresql":
+        return _copied_packed_rows(queryset)
     return _values(queryset.annotate(layout_digest=F("layout__digest")).values(*PACKED_FIELDS))
+
+
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _copied_packed_rows(queryset) -> list[dict]:
+    ids_sql, params = queryset.order_by().values("id").query.sql_with_params()
+    table, layouts = PackedProfile._meta.db_table, ProfileLayout._meta.db_table
+    select = (
+        f"SELECT p.id, p.version_id, p.bucket_start, p.reference_id, p.created_at, l.digest, "
+        f"p.stats, p.extra, p.sample_values, p.sample_keys FROM {table} p "
+        f"JOIN {layouts} l ON l.id = p.layout_id WHERE p.id IN ({ids_sql}) ORDER BY p.id"
+    )
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg2's own cursor: COPY takes no parameters, so inline
+        sql = raw.mogrify(select, params).decode()
+        raw.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)
+    return parse_binary_copy(buffer.getvalue())
+
+
+def parse_binary_copy(data: bytes) -> list[dict]:
+    """The rows of `_copied_packed_rows`'s COPY, in PostgreSQL's binary COPY format:
+    a header, then per row a field count and each field as (length, bytes), -1 for NULL;
+    int8 and timestamptz (microseconds since 2000-01-01 UTC) big-endian."""
+    if not data.startswith(COPY_SIGNATURE):
+        raise ValueError("Not a binary COPY.")
+    view = memoryview(data)
+    (extension,) = struct.unpack_from("!i", data, len(COPY_SIGNATURE) + 4)
+    at = len(COPY_SIGNATURE) + 8 + extension
+    rows = []
+    while True:
+        (count,) = struct.unpack_from("!h", data, at)
+        at += 2
+        if count == -1:
+            return rows
+        fields = []
+        for _ in range(count):
+            (length,) = struct.unpack_from("!i", data, at)
+            at += 4
+            if length < 0:
+                fields.append(None)
+                continue
+            fields.append(view[at : at + length])
+            at += length
+        rows.append(_packed_row(fields))
+
+
+def _packed_row(fields: list) -> dict:
+    number = _int8
+    return {
+        "id": number(fields[0]),
+        "version_id": number(fields[1]),
+        "bucket_start": PG_EPOCH + timedelta(microseconds=number(fields[2])),
+        "reference_id": number(fields[3]) if fields[3] is not None else None,
+        "created_at": PG_EPOCH + timedelta(microseconds=number(fields[4])),
+        "layout_digest": bytes(fields[5]).decode(),
+        "stats": fields[6],
+        "extra": fields[7],
+        "sample_values": fields[8],
+        "sample_keys": fields[9],
+    }
+
+
+def _int8(field) -> int:
+    return struct.unpack("!q", field)[0]
 
 
 def window_packed(versions: Q, start: datetime, end: datetime) -> list[dict]:
