@@ -262,3 +262,24 @@ def test_a_replayed_batch_and_a_replayed_profile_post_store_nothing_twice(api, m
     found = profiles.window_profiles(model.versions.get(), T0, T0 + timedelta(hours=10))
     assert found["amount"].count == 14 and found["__prediction__"].rows == 14
     assert sorted(found["amount"].sample) == sorted([10.0 + i for i in range(10)] + [1, 2, 3, 4])
+
+
+def test_the_binary_copy_of_packed_rows_reads_what_the_orm_reads(versions):
+    from django.db.models import F
+
+    from models_app.profiles import store
+
+    _, new = versions
+    write_both(*versions, hours_of_profiles(3, hours=4, batches=2))
+    queryset = PackedProfile.objects.filter(version=new)
+    copied = store.packed_rows(queryset)
+    plain = list(
+        queryset.order_by("id")
+        .annotate(layout_digest=F("layout__digest"))
+        .values(*store.PACKED_FIELDS)
+    )
+    assert len(copied) == len(plain) == 8
+    for mine, theirs in zip(copied, plain, strict=True):
+        assert {k: bytes(v) if isinstance(v, memoryview) else v for k, v in mine.items()} == {
+            k: bytes(v) if isinstance(v, memoryview) else v for k, v in theirs.items()
+        }
