@@ -37,9 +37,12 @@ from alerts_app.checks.quality import QualityCounts
 from alerts_app.kinds import Kind, kind_of
 from alerts_app.loaders import profiles as profile_loaders
 from alerts_app.loaders.base import NoData, window_start
+from alerts_app.loaders.calibration import calibrate_estimate
 from alerts_app.loaders.predictions import categorical_features, window_predictions
+from alerts_app.loaders.profiles import calibrated_inputs
 from alerts_app.models import AlertRule
 from alerts_app.rule_config import is_cleared
+from alerts_app.rule_fields import AUTO
 from alerts_app.state import Observation
 from models_app import profiles
 from models_app.models import Model, SegmentFeature
@@ -47,6 +50,9 @@ from models_app.profiles import segment_key, segment_windows
 
 KINDS = ("data_drift", "prediction_drift", "data_quality", "performance", "estimated_performance")
 SEGMENT_TYPES = ("categorical", "boolean")
+# kinds whose "auto" threshold comes from the rule's own past (reference_window), which is
+# not read per segment; drift and CBPE calibrate on the reference at each segment's size
+HISTORY_CALIBRATED = ("performance",)
 OTHER = profiles.OTHER
 
 
@@ -77,6 +83,11 @@ def segment_error(model: Model | None, kind: str, config: dict) -> str | None:
         return (
             f'"{name}" is a {declared.get("type")} feature: segment_by needs a categorical '
             "(or boolean) feature."
+        )
+    if kind in HISTORY_CALIBRATED and config.get("threshold") == AUTO:
+        return (
+            f'A {kind} rule calibrates "auto" on its own past window, which is not kept '
+            "per segment: give segment_by rules of this kind a numeric threshold."
         )
     return None
 
@@ -138,24 +149,17 @@ def drift_segments(model, version, config: dict, now: datetime) -> list[tuple]:
     names = [n for n in config["features"] or sorted(reference) if n != config["segment_by"]]
     pairs = {n: reference.get(n) for n in names}
     return [
-        (s.value, s.rows, profile_loaders.drift_inputs(pairs, s.profiles, n_reference))
+        (s.value, s.rows, calibrated_inputs(version, config, pairs, s.profiles, n_reference))
         for s in profile_segments(version, config, now, names)
     ]
 
 
 def output_drift_segments(model, version, config: dict, now: datetime) -> list[tuple]:
     summary, n_reference = profile_loaders.reference_summary(version)
-    wanted = {
-        "prediction": [profiles.PREDICTION],
-        "score": [profiles.SCORE],
-        "both": [profiles.PREDICTION, profiles.SCORE],
-    }[config["output"]]
-    pairs = {name: profiles.reference_feature(summary, name) for name in wanted}
-    if config["output"] == "both" and pairs[profiles.SCORE] is None:
-        pairs.pop(profiles.SCORE)
+    pairs = profile_loaders.output_pairs(summary, config)
     segments = profile_segments(version, config, now, [*pairs, profiles.PREDICTION])
     return [
-        (s.value, s.rows, profile_loaders.drift_inputs(pairs, s.profiles, n_reference))
+        (s.value, s.rows, calibrated_inputs(version, config, pairs, s.profiles, n_reference))
         for s in segments
     ]
 
@@ -188,6 +192,8 @@ def cbpe_segments(model, version, config: dict, now: datetime) -> list[tuple]:
             "predicted": None,
             "segment_rows": list,  # no finer segments inside a segment
         }
+        if config["threshold"] == AUTO:  # the reference's band at the segment's size
+            data["calibration"] = calibrate_estimate(version, data, config)
         found.append((s.value, s.rows, data))
     return found
 

@@ -42,20 +42,12 @@ class BacktestSerializer(RuleSerializer):
     )
 
     class Meta(RuleSerializer.Meta):
+        # a rule's writable fields, as for create, plus how far back to replay
         fields = [
-            "name",
-            "model",
-            "kind",
-            "config",
-            "severity",
-            "interval",
-            "pending_for",
-            "repeat_interval",
-            "keep_firing_for",
-            "channels",
-            "enabled",
-            "days",
-        ]
+            name
+            for name in RuleSerializer.Meta.fields
+            if name not in RuleSerializer.Meta.read_only_fields and name != "warnings"
+        ] + ["days"]
         read_only_fields = []
         extra_kwargs = {"name": {"required": False}}
 

@@ -23,9 +23,9 @@ from alerts_app.checks.calibration import (
 from alerts_app.checks.drift import DriftData, chosen_method
 from alerts_app.checks.estimated import cbpe_method, estimate_band
 from alerts_app.checks.metrics import direction_of
+from alerts_app.rule_fields import AUTO
 from models_app.models import Reference, ReferenceCalibration
 
-AUTO = "auto"
 Key = tuple[str, str, int]  # (feature, method, chunk size)
 
 

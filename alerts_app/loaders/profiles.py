@@ -104,13 +104,20 @@ def load_feature_drift(model, version, config: dict, now: datetime, source=profi
         version, window_start(now, config["window"]), now, [*names, profiles.PREDICTION]
     )
     pairs = {n: reference.get(n) for n in names}
-    data = drift_inputs(pairs, window, n_reference)
-    calibrate_drift(version, data, pairs, config)
-    return data
+    return calibrated_inputs(version, config, pairs, window, n_reference)
 
 
 def load_output_drift(model, version, config: dict, now: datetime, source=profiles) -> DriftData:
     summary, n_reference = reference_summary(version, source)
+    pairs = output_pairs(summary, config)
+    window = source.window_profiles(
+        version, window_start(now, config["window"]), now, [*pairs, profiles.PREDICTION]
+    )
+    return calibrated_inputs(version, config, pairs, window, n_reference)
+
+
+def output_pairs(summary: dict, config: dict) -> dict[str, dict | None]:
+    """{output: its reference summary} of a prediction_drift rule's `output`."""
     wanted = {
         "prediction": [profiles.PREDICTION],
         "score": [profiles.SCORE],
@@ -119,9 +126,14 @@ def load_output_drift(model, version, config: dict, now: datetime, source=profil
     pairs = {name: profiles.reference_feature(summary, name) for name in wanted}
     if config["output"] == "both" and pairs[profiles.SCORE] is None:
         pairs.pop(profiles.SCORE)  # a model without scores: the prediction alone
-    window = source.window_profiles(
-        version, window_start(now, config["window"]), now, [*pairs, profiles.PREDICTION]
-    )
+    return pairs
+
+
+def calibrated_inputs(
+    version, config: dict, pairs: dict, window: dict[str, FeatureProfile], n_reference: int
+) -> DriftData:
+    """DriftData of a window (or of one segment's window), with each feature's calibrated
+    threshold when the rule's threshold is "auto"."""
     data = drift_inputs(pairs, window, n_reference)
     calibrate_drift(version, data, pairs, config)
     return data

@@ -26,7 +26,15 @@ def test_every_kind_has_every_part(name):
     kind = kind_of(name)
     assert kind.summary.endswith(".") and kind.label
     assert kind.fields and all(spec.help for spec in kind.fields.values())
-    assert list(inspect.signature(kind.load).parameters) == ["model", "version", "config", "now"]
+    parameters = inspect.signature(kind.load).parameters
+    assert list(parameters)[:4] == ["model", "version", "config", "now"]
+    # the profile loaders also take where they read (the backtest's history), by default
+    # models_app.profiles itself
+    assert [name for name in parameters if name not in ("model", "version", "config", "now")] in (
+        [],
+        ["source"],
+    )
+    assert all(p.default is not p.empty for n, p in parameters.items() if n == "source")
     assert kind.load.__module__.startswith("alerts_app.loaders.")
     assert len(inspect.signature(kind.check).parameters) == 2
     assert kind.check.__module__.startswith("alerts_app.checks.")

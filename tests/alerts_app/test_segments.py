@@ -13,7 +13,7 @@ from alerts_app.checks import causes
 from alerts_app.evaluate import evaluate_now, evaluate_rule
 from alerts_app.models import Alert, AlertRule
 from alerts_app.segments import combine
-from models_app.models import Model, SegmentFeature
+from models_app.models import Model, ReferenceCalibration, SegmentFeature
 from tests.factories import make_model
 
 NOW = timezone.now().replace(microsecond=0)
@@ -129,6 +129,42 @@ def test_a_drift_confined_to_one_segment_fires_that_segments_alert_only(api, sho
     listed = api.get("/api/v1/alerts/").json()
     listed = listed["results"] if isinstance(listed, dict) else listed
     assert [(a["segment"], a["fingerprint"]) for a in listed] == [("country=FR", alert.fingerprint)]
+
+
+@pytest.mark.django_db
+def test_a_segmented_auto_rule_judges_each_segment_against_its_calibrated_threshold(api, shop):
+    """threshold "auto" per segment: each segment's features are calibrated on the
+    reference at that segment's size (not left unjudged), and only France breaks."""
+    model, rng = shop
+    rule = segmented(model, method="ks", threshold="auto", window="1h")
+    send(api, "fraud", rows_of(rng, {"DE": 300, "FR": 200, "IT": 150, "ES": 100}, shifted="FR"))
+
+    details = evaluate_now(rule.id, NOW).result.details
+
+    assert [(s["segment"], s["status"]) for s in details["segments"]] == [
+        ("DE", "ok"),
+        ("FR", "breached"),
+        ("IT", "ok"),
+        ("ES", "ok"),
+    ]
+    assert Alert.objects.get().segment == "country=FR"
+    calibrated = ReferenceCalibration.objects.filter(feature="x", method="ks")
+    # one band per segment's size: its x values (~5 % missing) rounded to the R10 series
+    assert sorted(calibrated.values_list("chunk_size", flat=True)) == [100, 160, 200, 315]
+
+
+@pytest.mark.django_db
+def test_a_segmented_performance_rule_needs_a_numeric_threshold(api, model):
+    declare(model)
+    config = {"segment_by": "country", "metric": "accuracy", "threshold": "auto"}
+    response = api.post(
+        "/api/v1/rules/",
+        {"name": "r", "model": "fraud", "kind": "performance", "config": config},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "numeric threshold" in response.json()["config"]["segment_by"][0]
+    assert not AlertRule.objects.exists()
 
 
 @pytest.mark.django_db
