@@ -7,6 +7,8 @@ A rule form also carries `warnings` (`rule_warnings`, as the API's `"warnings"`)
 above the form, they never refuse the save.
 """
 
+import math
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
@@ -42,6 +44,8 @@ def field_help(spec) -> str:
         parts.append(f"Default: {default}.")
     if spec.type == "duration":
         parts.append('Written "30s", "5m", "1h", "7d" or seconds.')
+    if spec.type == "threshold":
+        parts.append('A number or "auto".')
     if spec.type == "strings":
         parts.append("Comma-separated.")
     return escape(" ".join(str(p) for p in parts))  # admin renders help as HTML
@@ -84,7 +88,19 @@ def raw_value(spec, value):
         return None
     if spec.type == "strings":
         return [item.strip() for item in str(value).split(",") if item.strip()] or None
+    if spec.type == "threshold":
+        return number_or_text(str(value).strip())
     return value
+
+
+def number_or_text(text: str):
+    """A threshold typed in the form: a number, else the text ("auto", or a mistake the
+    validation names)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
 
 
 class DurationFormField(forms.CharField):

@@ -111,7 +111,13 @@ def feature_score(test: dict) -> float | None:
     """The cause score of one feature's test (None when the test has no number)."""
     if test.get("statistic") is None or test.get("threshold") is None:
         return None
-    return drift_score(test["method"], test["statistic"], decisive_p(test), test["threshold"])
+    return drift_score(
+        test["method"],
+        test["statistic"],
+        decisive_p(test),
+        test["threshold"],
+        bool(test.get("calibrated")),
+    )
 
 
 def strip_order(row: dict) -> dict:

@@ -62,7 +62,7 @@ def add_hysteresis(kind: str, config: dict, outcome: checks.Outcome) -> None:
     """Threshold kinds say whether the value is past the clear threshold (state machine)."""
     if kind_of(kind).threshold is not None and outcome.value is not None:
         outcome.details["clear_threshold"] = config.get("clear_threshold")
-        outcome.details["cleared"] = is_cleared(kind, config, outcome.value)
+        outcome.details["cleared"] = is_cleared(kind, config, outcome.value, outcome.threshold)
 
 
 def evaluate_rule(rule: AlertRule, now: datetime, store: bool = True) -> CheckResult:

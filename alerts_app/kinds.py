@@ -140,6 +140,39 @@ OPERATOR = _f(
 MIN_SAMPLES = _f(
     "integer", "Fewer rows than this in the window: insufficient_data.", default=100, min=1
 )
+K = _f(
+    "number",
+    'With "threshold": "auto": the threshold is the mean ± k standard deviations of the '
+    "statistic over chunks of the reference.",
+    default=3.0,
+    min=0.5,
+    max=10,
+)
+CHUNK_SIZE = _f(
+    "integer",
+    'With "threshold": "auto": values per reference chunk (default: the window\'s, '
+    "rounded to 100, 125, 160, 200, 250, 315, 400, 500, 630, 800 x 10^i).",
+    nullable=True,
+    min=10,
+    max=1_000_000,
+)
+REFERENCE_WINDOW = _f(
+    "duration",
+    'With "threshold": "auto": the history just before the window that the threshold '
+    "is calibrated on (the rule's own reference).",
+    default=7 * 86400,
+    min=60,
+    max=MAX_DURATION,
+)
+
+
+def auto_threshold(help_: str, **kw) -> Field:
+    """A `threshold` that also takes "auto" (calibrated: docs/checks.md)."""
+    return _f(
+        "threshold",
+        help_ + ' "auto": calibrated on the reference as mean ± k·std over chunks.',
+        **kw,
+    )
 
 
 def _drift_fields() -> dict[str, Field]:
@@ -151,14 +184,16 @@ def _drift_fields() -> dict[str, Field]:
             default="auto",
             choices=DRIFT_METHODS,
         ),
-        "threshold": _f(
-            "number",
+        "threshold": auto_threshold(
             "Per-feature threshold: a p-value for ks/chi2/z (drift when "
             "p < threshold), a distance for psi/js/wasserstein (drift when >=). "
-            "Default: the method's own (0.05, PSI 0.2, JS/Wasserstein 0.1).",
+            "Default: the method's own (0.05, PSI 0.2, JS/Wasserstein 0.1). With auto, "
+            "drift when the statistic (D, chi-square, |z| or the distance) reaches it.",
             nullable=True,
             min=0,
         ),
+        "k": K,
+        "chunk_size": CHUNK_SIZE,
         "correction": _f(
             "choice",
             "Multiple-testing correction of p-values across features: "
@@ -204,7 +239,21 @@ KINDS: tuple[Kind, ...] = (
             ),
             "window": WINDOW,
             "operator": OPERATOR,
-            "threshold": _f("number", "The value compared with the aggregate.", required=True),
+            "threshold": auto_threshold(
+                "The value compared with the aggregate. With auto, the reference is the "
+                "metric's own reference_window.",
+                required=True,
+            ),
+            "k": K,
+            "chunk_size": _f(
+                "integer",
+                'With "threshold": "auto": points per chunk of the reference window '
+                "(default: the points in the window).",
+                nullable=True,
+                min=1,
+                max=1_000_000,
+            ),
+            "reference_window": REFERENCE_WINDOW,
             "clear_threshold": CLEAR,
             "version": VERSION,
         },
@@ -421,7 +470,14 @@ KINDS: tuple[Kind, ...] = (
                 "scores where higher is better, > for losses and errors).",
                 choices=OPERATORS,
             ),
-            "threshold": _f("number", "The value compared with the metric.", required=True),
+            "threshold": auto_threshold(
+                "The value compared with the metric. With auto, the reference is the "
+                "labelled predictions of reference_window.",
+                required=True,
+            ),
+            "k": K,
+            "chunk_size": CHUNK_SIZE,
+            "reference_window": REFERENCE_WINDOW,
             "min_labels": _f(
                 "integer",
                 "Fewer labelled predictions than this: insufficient_data.",
@@ -457,7 +513,13 @@ KINDS: tuple[Kind, ...] = (
             "operator": _f(
                 "choice", "The condition that breaks the rule.", default="<", choices=OPERATORS
             ),
-            "threshold": _f("number", "The value compared with the estimate.", required=True),
+            "threshold": auto_threshold(
+                "The value compared with the estimate. With auto, the reference is the "
+                "version's reference (score, label) pairs.",
+                required=True,
+            ),
+            "k": K,
+            "chunk_size": CHUNK_SIZE,
             "decision_threshold": _f(
                 "number",
                 "Score at or above which the model predicts the positive class.",

@@ -16,6 +16,7 @@ from django.db import transaction
 from alerts_app.checks.base import breaks
 from alerts_app.kinds import BY_NAME, Kind, Threshold, kind_of
 from alerts_app.rule_fields import (  # noqa: F401  (parse_duration & co. are used from here)
+    AUTO,
     MAX_DURATION,
     FieldError,
     format_duration,
@@ -155,11 +156,26 @@ def validate_rule_fields(data: dict) -> dict:
 
 def cross_check(kind: Kind, config: dict) -> dict:
     """The kind's own cross-field check (which may fill defaults), then, for a threshold
-    kind, where its clear_threshold lies."""
+    kind, where its clear_threshold lies (or what a calibrated threshold needs)."""
     errors = kind.cross_check(config)
     if not errors and kind.threshold is not None:
-        errors = _clear_side(config, *_operator_and_key(kind.threshold, config))
+        operator, key = _operator_and_key(kind.threshold, config)
+        if config.get(key) == AUTO:
+            return _auto_needs(config, operator, key)
+        errors = _clear_side(config, operator, key)
     return errors
+
+
+def _auto_needs(config: dict, operator: str, key: str) -> dict:
+    """A calibrated threshold ("auto") needs an ordering operator (it says which side of
+    the band breaks), no fixed clear_threshold, and an aggregate that varies by chunk."""
+    if operator not in (">", ">=", "<", "<="):
+        return {key: ['"auto" needs an ordering operator (>, >=, <, <=).']}
+    if config.get("aggregation") == "count":
+        return {key: ['"auto" cannot calibrate count: every chunk holds the same count.']}
+    if config.get("clear_threshold") is not None:
+        return {"clear_threshold": ['Hysteresis needs a numeric threshold, not "auto".']}
+    return {}
 
 
 def _operator_and_key(threshold: Threshold, config: dict) -> tuple[str, str]:
@@ -199,16 +215,23 @@ def rule_threshold(kind: str, config: dict) -> tuple[str, float] | None:
     return None if threshold is None else threshold.of(config)
 
 
-def is_cleared(kind: str, config: dict, value: float | None) -> bool:
+def is_cleared(
+    kind: str, config: dict, value: float | None, calibrated: float | None = None
+) -> bool:
     """Whether `value` is past the clear threshold (hysteresis) of a threshold kind.
 
     Without a clear_threshold (or for other kinds) a value clears when it no longer
-    breaks the rule; `None` never clears.
+    breaks the rule; `None` never clears. A calibrated threshold (`"threshold": "auto"`)
+    is the evaluation's, `calibrated` (None: the result has none, nothing clears).
     """
     rule = rule_threshold(kind, config)
     if value is None or rule is None:
         return value is not None
     operator, threshold = rule
+    if threshold == AUTO:
+        if calibrated is None:
+            return False
+        threshold = calibrated
     clear = config.get("clear_threshold")
     if clear is None:
         return not breaks(value, operator, threshold)

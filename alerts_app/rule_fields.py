@@ -46,6 +46,9 @@ LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "mape"})
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1")
 
 
+AUTO = "auto"  # a calibrated threshold (alerts_app/checks/calibration.py)
+
+
 class FieldError(ValueError):
     """A bad value of one config field."""
 
@@ -95,7 +98,9 @@ def format_duration(seconds: int) -> str:
 class Field:
     """One config field: how it is parsed, whether it is required, its default, its help."""
 
-    type: str  # duration | number | integer | string | choice | strings | boolean
+    # duration | number | threshold (a number or "auto") | integer | string | choice |
+    # strings | boolean
+    type: str
     help: str
     required: bool = False
     default: object = None
@@ -118,11 +123,23 @@ class Field:
 
 
 def _number(value, spec: Field) -> float:
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        raise FieldError('Must be a number: "auto" is not available for this field.')
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FieldError("Must be a number.")
     if not math.isfinite(value):
         raise FieldError("Must be a finite number.")
     return float(value)
+
+
+def _threshold(value, spec: Field) -> float | str:
+    """A number, or "auto": calibrated on the reference (alerts_app/checks/calibration.py)."""
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        return _number(value, spec)
+    except FieldError:
+        raise FieldError('Must be a number or "auto".') from None
 
 
 def _integer(value, spec: Field) -> int:
@@ -171,6 +188,7 @@ def _duration(value, spec: Field) -> int:
 PARSERS: dict[str, Callable] = {
     "duration": _duration,
     "number": _number,
+    "threshold": _threshold,
     "integer": _integer,
     "string": _string,
     "choice": _choice,
@@ -182,6 +200,8 @@ PARSERS: dict[str, Callable] = {
 def parse_field(value, spec: Field):
     """The clean value of one field, bounds included; FieldError with the message if bad."""
     clean = PARSERS[spec.type](value, spec)
+    if clean == AUTO and spec.type == "threshold":
+        return clean
     unit = "s" if spec.type == "duration" else ""
     if spec.min is not None and clean < spec.min:
         bound = format_number(spec.min)

@@ -206,6 +206,38 @@ class Reference(models.Model):
         return f"reference {self.pk} of version {self.version_id}"
 
 
+class ReferenceCalibration(models.Model):
+    """A calibrated threshold's band, computed once per reference and kept with it.
+
+    `"threshold": "auto"` (docs/checks.md, "Calibrated thresholds"): the statistic of
+    `method` over chunks of `chunk_size` reference values of `feature`, as its `mean` and
+    sample `std` over `chunks` chunks (`resampled`: drawn with replacement). The rule's
+    `k` is applied when read (threshold = mean ± k·std), so it is not part of the key.
+    Deleted with its reference.
+    """
+
+    reference = models.ForeignKey(Reference, related_name="calibrations", on_delete=models.CASCADE)
+    feature = models.CharField(max_length=200)
+    method = models.CharField(max_length=64)
+    chunk_size = models.PositiveIntegerField()
+    chunks = models.PositiveIntegerField()
+    mean = models.FloatField()
+    std = models.FloatField()
+    resampled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "feature", "method", "chunk_size"],
+                name="one_calibration_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature} {self.method} x{self.chunk_size} of reference {self.reference_id}"
+
+
 class ProfileStats(models.Model):
     """The sufficient statistics one profile row holds (see `models_app.profiles.sketch`).
 

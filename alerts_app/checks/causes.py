@@ -6,7 +6,8 @@ Every drift, data-quality, performance and estimated-performance result carries
 A result that does not break carries an empty list.
 
 Scores are comparable across methods (1 is "exactly at the threshold"):
-- distance methods (psi, js, wasserstein): `statistic / threshold`;
+- distance methods (psi, js, wasserstein), and every method under a calibrated threshold
+  (`"threshold": "auto"`: D, χ², |z| or the distance against it): `statistic / threshold`;
 - p-value tests (ks, chi2, z): `-log10(p) / -log10(threshold)`, p floored at 1e-300
   (the p-value after the rule's multiple-testing correction, the one the verdict reads);
 - data quality: the worst breaking rate of a feature divided by its limit;
@@ -52,9 +53,17 @@ def _ratio(value: float, limit: float) -> float:
     return UNBOUNDED if value > 0 else 0.0
 
 
-def drift_score(method: str, statistic: float, p_value: float | None, threshold: float) -> float:
-    """The comparable score of one feature's drift test (see the module docstring)."""
-    if method in P_VALUE_METHODS:
+def drift_score(
+    method: str,
+    statistic: float,
+    p_value: float | None,
+    threshold: float,
+    calibrated: bool = False,
+) -> float:
+    """The comparable score of one feature's drift test (see the module docstring); a
+    calibrated threshold (`"threshold": "auto"`) bounds the statistic itself, whatever
+    the method: statistic / threshold."""
+    if method in P_VALUE_METHODS and not calibrated:
         p = max(float(p_value if p_value is not None else 1.0), P_FLOOR)
         return _ratio(-math.log10(p), -math.log10(threshold) if 0 < threshold else 0.0)
     return _ratio(float(statistic), float(threshold))
@@ -104,7 +113,9 @@ def drift_causes(features: dict[str, dict]) -> list[dict]:
         if not test.get("drifted"):
             continue
         p = test.get("p_value_adjusted", test.get("p_value"))
-        score = drift_score(test["method"], test["statistic"], p, test["threshold"])
+        score = drift_score(
+            test["method"], test["statistic"], p, test["threshold"], bool(test.get("calibrated"))
+        )
         found.append(
             cause("feature", name, score, drift_summary(name, test["method"], test["statistic"], p))
         )

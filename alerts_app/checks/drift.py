@@ -30,6 +30,11 @@ SMALL_REFERENCE = 1000
 FEW_VALUES = 5
 P_VALUE_METHODS = frozenset({"ks", "chi2", "z"})
 NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
+# Fewest values per side a method is judged on with `"threshold": "auto"` (below:
+# insufficient_data for that feature, not drift): PSI and JS compare ten decile bins
+# (about ten values each), chi-square wants about five per cell, KS, Wasserstein and z
+# need a few tens of values before their statistic means anything.
+AUTO_MIN_SAMPLES = {"psi": 100, "js": 100, "chi2": 50, "ks": 30, "wasserstein": 30, "z": 30}
 DEFAULT_THRESHOLDS = {
     "ks": 0.05,
     "chi2": 0.05,
@@ -128,6 +133,9 @@ class FeatureData:
     ref_categories: dict | None = None
     cur_categories: dict | None = None
     ref_std: float | None = None
+    # `"threshold": "auto"`: the feature's calibrated threshold (a
+    # `checks.calibration.Calibration`, set by the loader; None: none could be derived)
+    calibration: object | None = None
 
 
 @dataclass
@@ -139,6 +147,7 @@ class FeatureDrift:
     drifted: bool = False
     p_value_adjusted: float | None = None
     kind: str = ""
+    calibrated: bool = False  # threshold "auto": statistic >= threshold decides
 
     def as_dict(self) -> dict:
         return {
@@ -149,6 +158,7 @@ class FeatureDrift:
             "threshold": self.threshold,
             "drifted": self.drifted,
             "kind": self.kind,
+            "calibrated": self.calibrated,
         }
 
 
@@ -232,6 +242,38 @@ def statistic(data: FeatureData, method: str) -> tuple[float, float | None]:
     return (psi_from_counts(*counts) if method == "psi" else js_from_counts(*counts)), None
 
 
+def chosen_method(data: FeatureData, method: str = "auto") -> str:
+    """The test run on one feature: `method`, or the `auto` choice for `auto` and for a
+    numeric-only method (ks, wasserstein) asked of a categorical feature."""
+    if method == "auto" or (method in NUMERIC_ONLY and effective_kind(data) == "categorical"):
+        return auto_method(data)
+    return method
+
+
+def bounded_statistic(data: FeatureData, method: str) -> tuple[float, float | None]:
+    """(statistic, p-value) where the statistic is what a calibrated threshold bounds:
+    distances as they are, D for KS, χ² for chi-square, |z| for the z-test."""
+    value, p_value = statistic(data, method)
+    return (abs(value) if method == "z" else value), p_value
+
+
+def calibrated_drift(data: FeatureData) -> FeatureDrift | str:
+    """The drift of one feature against its calibrated threshold (`data.calibration`):
+    drifted when the statistic reaches it. A reason (str) when it cannot be judged: no
+    calibration, or fewer values in the window than AUTO_MIN_SAMPLES of its method."""
+    calibration = data.calibration
+    if calibration is None:
+        return "The reference holds too few values to calibrate a threshold."
+    method, least = calibration.method, AUTO_MIN_SAMPLES.get(calibration.method, 1)
+    if data.cur_n < least:
+        return f"{data.cur_n} values in the window, fewer than {least} ({method}, threshold auto)."
+    value, p_value = bounded_statistic(data, method)
+    limit = calibration.threshold
+    return FeatureDrift(
+        method, value, p_value, limit, bool(value >= limit), None, effective_kind(data), True
+    )
+
+
 def feature_drift(
     data: FeatureData, method: str = "auto", threshold: float | None = None
 ) -> FeatureDrift:
@@ -240,9 +282,7 @@ def feature_drift(
     A numeric-only method (ks, wasserstein) asked of a categorical feature falls back
     to the `auto` choice for that feature.
     """
-    chosen = method
-    if method == "auto" or (method in NUMERIC_ONLY and effective_kind(data) == "categorical"):
-        chosen = auto_method(data)
+    chosen = chosen_method(data, method)
     limit = DEFAULT_THRESHOLDS[chosen] if threshold is None else threshold
     stat, p_value = statistic(data, chosen)
     drifted = p_value < limit if chosen in P_VALUE_METHODS else stat >= limit
@@ -264,7 +304,9 @@ def adjust_p_values(p_values: np.ndarray, correction: str) -> np.ndarray:
 
 def apply_correction(results: dict[str, FeatureDrift], correction: str) -> None:
     """Adjust the p-values of the p-value tests across features, and their verdicts."""
-    tested = [name for name, r in results.items() if r.method in P_VALUE_METHODS]
+    tested = [
+        name for name, r in results.items() if r.method in P_VALUE_METHODS and not r.calibrated
+    ]
     adjusted = adjust_p_values([results[n].p_value for n in tested], correction)
     for name, p_value in zip(tested, adjusted, strict=True):
         results[name].p_value_adjusted = float(p_value)
@@ -274,13 +316,32 @@ def apply_correction(results: dict[str, FeatureDrift], correction: str) -> None:
 def dataset_drift(
     features: dict[str, FeatureData],
     method: str = "auto",
-    threshold: float | None = None,
+    threshold: float | str | None = None,
     correction: str = "fdr",
 ) -> dict[str, FeatureDrift]:
-    """Per-feature drift of every feature, p-values corrected across them."""
+    """Per-feature drift of every feature, p-values corrected across them. With
+    `threshold="auto"`, each feature against its calibrated threshold (no correction:
+    the calibration bounds each feature's statistic); a feature that cannot be judged
+    is left out (`calibrated_results` says why)."""
+    if threshold == "auto":
+        return calibrated_results(features)[0]
     results = {name: feature_drift(data, method, threshold) for name, data in features.items()}
     apply_correction(results, correction)
     return results
+
+
+def calibrated_results(
+    features: dict[str, FeatureData],
+) -> tuple[dict[str, FeatureDrift], dict[str, str]]:
+    """(judged features, {feature: why it could not be judged}) under threshold auto."""
+    results, unjudged = {}, {}
+    for name, data in features.items():
+        found = calibrated_drift(data)
+        if isinstance(found, str):
+            unjudged[name] = found
+        else:
+            results[name] = found
+    return results, unjudged
 
 
 def drift_share(results: dict[str, FeatureDrift]) -> float:
@@ -314,25 +375,54 @@ def _too_little(data: DriftData, config: dict) -> Outcome | None:
     return None
 
 
-def drift_details(results: dict[str, FeatureDrift], data: DriftData, **extra) -> dict:
+def drift_details(
+    results: dict[str, FeatureDrift],
+    data: DriftData,
+    unjudged: dict[str, str] | None = None,
+    **extra,
+) -> dict:
     features = {name: r.as_dict() for name, r in results.items()}
-    return {
+    verdicts = {
+        name: feature_verdict(r.drifted, r.statistic, r.threshold) for name, r in results.items()
+    }
+    details = {
         "features": features,
         "causes": drift_causes(features),
-        "verdicts": {
-            name: feature_verdict(r.drifted, r.statistic, r.threshold)
-            for name, r in results.items()
-        },
+        "verdicts": verdicts | {name: feature_verdict(None) for name in unjudged or {}},
         "drift_share": drift_share(results),
         "n_reference": data.n_reference,
         "n_current": data.n_current,
-        "skipped": data.skipped,
+        "skipped": data.skipped | (unjudged or {}),
         **extra,
     }
+    calibrations = {
+        name: f.calibration.as_dict()
+        for name, f in data.features.items()
+        if f.calibration is not None and name in results
+    }
+    if calibrations:
+        details["calibration"] = calibrations
+    return details
 
 
-def _run(data: DriftData, config: dict) -> dict[str, FeatureDrift]:
-    return dataset_drift(data.features, config["method"], config["threshold"], config["correction"])
+def _run(data: DriftData, config: dict) -> tuple[dict[str, FeatureDrift], dict[str, str]]:
+    """(results, {feature: why unjudged}) of the rule's features."""
+    if config["threshold"] == "auto":
+        return calibrated_results(data.features)
+    found = dataset_drift(
+        data.features, config["method"], config["threshold"], config["correction"]
+    )
+    return found, {}
+
+
+def _none_judged(data: DriftData, unjudged: dict[str, str]) -> Outcome:
+    return insufficient(
+        "No feature could be judged against a calibrated threshold (threshold auto).",
+        verdicts={name: feature_verdict(None) for name in unjudged},
+        skipped=data.skipped | unjudged,
+        n_reference=data.n_reference,
+        n_current=data.n_current,
+    )
 
 
 @explained
@@ -342,12 +432,15 @@ def data_drift(data: DriftData, config: dict) -> Outcome:
     short = _too_little(data, config)
     if short:
         return short
-    results = _run(data, config)
+    results, unjudged = _run(data, config)
+    if not results:
+        return _none_judged(data, unjudged)
     share, limit = drift_share(results), config["drift_share"]
     listed = bool(config.get("features")) and any(r.drifted for r in results.values())
     breached = share >= limit or listed
     reason = "listed_feature" if listed and share < limit else "drift_share"
-    return verdict(breached, share, limit, **drift_details(results, data, breached_by=reason))
+    details = drift_details(results, data, unjudged, breached_by=reason)
+    return verdict(breached, share, limit, **details)
 
 
 @explained
@@ -357,6 +450,8 @@ def prediction_drift(data: DriftData, config: dict) -> Outcome:
     short = _too_little(data, config)
     if short:
         return short
-    results = _run(data, config)
+    results, unjudged = _run(data, config)
+    if not results:
+        return _none_judged(data, unjudged)
     share = drift_share(results)
-    return verdict(share > 0, share, 0.0, **drift_details(results, data))
+    return verdict(share > 0, share, 0.0, **drift_details(results, data, unjudged))

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
+from alerts_app.checks.calibration import Band, chunk_band
 from alerts_app.checks.causes import explained, segment_causes, segment_values
 
 MIN_REFERENCE = 30
@@ -105,6 +106,30 @@ def estimate(
     return metric_from_confusion(metric, matrix), matrix
 
 
+def estimate_band(
+    metric: str, ref_scores, ref_labels, chunk_size: int, cutoff: float = 0.5, seed: int = 0
+) -> Band | None:
+    """The band of the CBPE estimate over chunks of `chunk_size` reference scores (the
+    calibrator fitted once on every reference pair), for `"threshold": "auto"`; None
+    without MIN_REFERENCE pairs of both classes."""
+    ref_scores, ref_labels = np.asarray(ref_scores, float), np.asarray(ref_labels, float)
+    if len(ref_labels) < MIN_REFERENCE or len(set(ref_labels)) < 2:
+        return None
+    probabilities = fit_calibrator(ref_scores, ref_labels).predict(ref_scores)
+    predicted = ref_scores >= cutoff
+
+    def estimate_of(indices: np.ndarray) -> float:
+        matrix = expected_confusion(probabilities[indices], predicted[indices])
+        return metric_from_confusion(metric, matrix)
+
+    return chunk_band(len(ref_scores), estimate_of, chunk_size, cbpe_method(metric, cutoff), seed)
+
+
+def cbpe_method(metric: str, cutoff: float) -> str:
+    """How a CBPE band is named in the cache and in `details["calibration"]`."""
+    return f"cbpe_{metric}@{cutoff:g}"
+
+
 @explained
 def estimated_performance(data: dict, config: dict) -> Outcome:
     """`estimated metric <operator> threshold` on the window's scores, without labels.
@@ -113,9 +138,13 @@ def estimated_performance(data: dict, config: dict) -> Outcome:
     "n" (scored predictions in the window, default len(scores): `scores` may be a
     uniform sample of them), "segment_rows" (optional: a callable answering the
     window's (score, categorical features) rows, called only when the rule breaks, for
-    the segments of the causes)}.
+    the segments of the causes), "calibration" (with `"threshold": "auto"`: the
+    `checks.calibration.Calibration` of the reference, None when none could be derived)}.
     """
     threshold, n = config["threshold"], data.get("n", len(data["scores"]))
+    calibration = data.get("calibration") if threshold == "auto" else None
+    if threshold == "auto":
+        threshold = None
     ref_labels = np.asarray(data["ref_labels"], float)
     if len(ref_labels) < MIN_REFERENCE or len(set(ref_labels)) < 2:
         return insufficient(
@@ -130,6 +159,15 @@ def estimated_performance(data: dict, config: dict) -> Outcome:
             threshold,
             n=n,
         )
+    extra = {}
+    if config["threshold"] == "auto":
+        if calibration is None:
+            return insufficient(
+                "Too few reference (score, label) pairs to calibrate a threshold (threshold auto).",
+                None,
+                n=n,
+            )
+        threshold, extra = calibration.threshold, {"calibration": calibration.as_dict()}
     value, matrix = estimate(
         config["metric"],
         data["ref_scores"],
@@ -156,4 +194,5 @@ def estimated_performance(data: dict, config: dict) -> Outcome:
         n_scores_used=len(data["scores"]),
         n_reference=len(ref_labels),
         expected_confusion=matrix,
+        **extra,
     )

@@ -3,6 +3,7 @@
 import numpy as np
 
 from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
+from alerts_app.checks.calibration import Calibration, calibrate
 
 PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
 
@@ -25,13 +26,55 @@ def aggregate(values: np.ndarray, how: str) -> float:
     return float(reducers[how](values))
 
 
-def metric_threshold(values: np.ndarray, config: dict) -> Outcome:
-    """`aggregation(values) <operator> threshold` breaks the rule; no points: insufficient."""
+def direction_of(operator: str) -> str:
+    """Which side of a calibrated band breaks the rule: above it for > and >=."""
+    return "upper" if operator in (">", ">=") else "lower"
+
+
+def calibrate_aggregate(
+    reference: np.ndarray, how: str, chunk_size: int, k: float, operator: str
+) -> Calibration | None:
+    """The calibrated threshold of `how` over consecutive chunks of `chunk_size` of the
+    reference window's points (in time order)."""
+    reference = np.asarray(reference, dtype=float)
+    return calibrate(
+        len(reference),
+        lambda indices: aggregate(reference[indices], how),
+        chunk_size,
+        k,
+        method=how,
+        direction=direction_of(operator),
+        ordered=True,
+    )
+
+
+def metric_threshold(data, config: dict) -> Outcome:
+    """`aggregation(values) <operator> threshold` breaks the rule; no points: insufficient.
+
+    `data`: the window's points, or with `"threshold": "auto"` {"values", "reference"
+    (the points of reference_window, oldest first)}: the threshold is then calibrated
+    on chunks of the reference of as many points as the window holds (or chunk_size).
+    """
+    values, reference = (
+        (data["values"], data["reference"]) if isinstance(data, dict) else (data, None)
+    )
     how, threshold = config["aggregation"], config["threshold"]
+    shown = None if threshold == "auto" else threshold
     if len(values) == 0 and how != "count":
-        return insufficient(
-            f'No points of "{config["metric"]}" in the window.', threshold, points=0
-        )
+        return insufficient(f'No points of "{config["metric"]}" in the window.', shown, points=0)
+    extra = {}
+    if threshold == "auto":
+        size = config.get("chunk_size") or len(values)
+        found = calibrate_aggregate(reference, how, size, config["k"], config["operator"])
+        if found is None:
+            return insufficient(
+                f"Too few points in the reference window ({len(reference)}) to calibrate "
+                "a threshold (threshold auto).",
+                None,
+                points=len(values),
+                reference_points=len(reference),
+            )
+        threshold, extra = found.threshold, {"calibration": found.as_dict()}
     value = aggregate(values, how)
     return verdict(
         breaks(value, config["operator"], threshold),
@@ -40,6 +83,7 @@ def metric_threshold(values: np.ndarray, config: dict) -> Outcome:
         aggregation=how,
         operator=config["operator"],
         points=len(values),
+        **extra,
     )
 
 

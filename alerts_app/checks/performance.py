@@ -12,6 +12,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from alerts_app.checks.base import Outcome, breaks, insufficient, verdict
+from alerts_app.checks.calibration import Calibration, calibrate
 from alerts_app.checks.causes import explained, segment_causes, segment_values
 
 REGRESSION_METRICS = {
@@ -66,6 +67,16 @@ class LabelledWindow:
             return LabelledWindow(labels, predictions, scores, int(mask.sum()))
 
         return subset
+
+    def take(self, indices: np.ndarray) -> "LabelledWindow":
+        """The rows at `indices` (repeats allowed: a resampled chunk)."""
+
+        def pick(values: list) -> list:
+            return [values[i] for i in indices] if values else []
+
+        return LabelledWindow(
+            pick(self.labels), pick(self.predictions), pick(self.scores), len(indices)
+        )
 
 
 def _objects(values: list) -> np.ndarray:
@@ -191,14 +202,36 @@ def performance_causes(
     )
 
 
+def calibrate_metric(
+    reference: LabelledWindow, task: str, positive: str, config: dict, chunk_size: int
+) -> Calibration | None:
+    """The calibrated threshold of the metric over consecutive chunks of `chunk_size`
+    labelled predictions of the reference (oldest first); a chunk where the metric is
+    undefined (ROC AUC of one class) is left out."""
+    metric = config["metric"]
+    return calibrate(
+        len(reference.labels),
+        lambda indices: compute_metric(metric, reference.take(indices), task, positive)[0],
+        chunk_size,
+        config["k"],
+        method=metric,
+        direction="upper" if config["operator"] in (">", ">=") else "lower",
+        ordered=True,
+    )
+
+
 @explained
 def performance(data: dict, config: dict) -> Outcome:
     """`metric <operator> threshold` on the labelled predictions of the window.
 
-    `data` = {"window": LabelledWindow, "task": model task}; details carry
-    `label_coverage` (labelled / all predictions in the window).
+    `data` = {"window": LabelledWindow, "task": model task, "reference": LabelledWindow
+    of the reference_window (with `"threshold": "auto"` only)}; details carry
+    `label_coverage` (labelled / all predictions in the window) and, with auto, the
+    `calibration`.
     """
     window, threshold = data["window"], config["threshold"]
+    if threshold == "auto":
+        threshold = None
     labelled = len(window.labels)
     coverage = labelled / window.total if window.total else 0.0
     info = {
@@ -219,6 +252,17 @@ def performance(data: dict, config: dict) -> Outcome:
         value, used = compute_metric(config["metric"], window, data["task"], positive)
     except UndefinedMetric as exc:
         return insufficient(str(exc), threshold, **info)
+    if config["threshold"] == "auto":
+        size = config.get("chunk_size") or labelled
+        found = calibrate_metric(data["reference"], data["task"], positive, config, size)
+        if found is None:
+            return insufficient(
+                f"Too few labelled predictions in the reference window "
+                f"({len(data['reference'].labels)}) to calibrate a threshold (threshold auto).",
+                None,
+                **info,
+            )
+        threshold, info = found.threshold, info | {"calibration": found.as_dict()}
     breached = breaks(value, config["operator"], threshold)
     causes = performance_causes(window, data["task"], positive, config, value) if breached else []
     return verdict(

@@ -16,9 +16,18 @@ def metric_points(model, version, config: dict, start: datetime, end: datetime):
     return scoped(points, model, version).order_by("timestamp", "id")
 
 
-def load_metric_window(model, version, config: dict, now: datetime) -> np.ndarray:
+def load_metric_window(model, version, config: dict, now: datetime) -> np.ndarray | dict:
+    """The window's points; with `"threshold": "auto"` also the points of the
+    reference_window just before it, the history the threshold is calibrated on."""
     start = window_start(now, config["window"])
-    return values_of(metric_points(model, version, config, start, now))
+    values = values_of(metric_points(model, version, config, start, now))
+    if config["threshold"] != "auto":
+        return values
+    before = window_start(start, config["reference_window"])
+    return {
+        "values": values,
+        "reference": values_of(metric_points(model, version, config, before, start)),
+    }
 
 
 def load_metric_change(model, version, config: dict, now: datetime) -> dict:

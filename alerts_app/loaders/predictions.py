@@ -89,9 +89,35 @@ def categorical_features(features) -> dict:
     return {name: kept[name] for name in sorted(kept)[:MAX_SEGMENT_FEATURES]}
 
 
+MAX_REFERENCE_ROWS = 50_000
+
+
+def reference_labelled(model, version, config: dict, now: datetime) -> LabelledWindow:
+    """The labelled predictions of the reference_window just before the rule's window,
+    oldest first (its newest MAX_REFERENCE_ROWS): what `"threshold": "auto"` is
+    calibrated on."""
+    end = window_start(now, config["window"])
+    start = window_start(end, config["reference_window"])
+    rows = scoped(
+        Prediction.objects.filter(timestamp__gt=start, timestamp__lte=end, label__isnull=False),
+        model,
+        version,
+    )
+    newest = list(
+        rows.order_by("-timestamp", "-id").values_list("label", "prediction", "scores")[
+            :MAX_REFERENCE_ROWS
+        ]
+    )[::-1]
+    labels, predictions, scores = (
+        (list(c) for c in zip(*newest, strict=True)) if newest else ([], [], [])
+    )
+    return LabelledWindow(labels, predictions, scores, total=len(newest))
+
+
 def load_labelled(model, version, config: dict, now: datetime) -> dict:
     """The window's labelled predictions (label, prediction, scores, categorical
-    features for the segments of the causes) and its row count."""
+    features for the segments of the causes) and its row count; with `"threshold":
+    "auto"`, also those of the reference window (`reference_labelled`)."""
     rows = window_predictions(model, version, config, now)
     labelled = list(
         rows.filter(label__isnull=False).values_list("label", "prediction", "scores", "features")
@@ -106,4 +132,7 @@ def load_labelled(model, version, config: dict, now: datetime) -> dict:
         total=rows.count(),
         features=[categorical_features(f) for f in features],
     )
-    return {"window": window, "task": model.task}
+    found = {"window": window, "task": model.task}
+    if config["threshold"] == "auto":
+        found["reference"] = reference_labelled(model, version, config, now)
+    return found

@@ -12,6 +12,7 @@ import numpy as np
 from alerts_app.checks.drift import DriftData, FeatureData
 from alerts_app.checks.quality import QualityCounts
 from alerts_app.loaders.base import NoData, window_start
+from alerts_app.loaders.calibration import calibrate_drift, calibrate_estimate
 from alerts_app.loaders.predictions import categorical_features
 from models_app import profiles
 from models_app.models import Prediction
@@ -100,7 +101,10 @@ def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData
     window = profiles.window_profiles(
         version, window_start(now, config["window"]), now, [*names, profiles.PREDICTION]
     )
-    return drift_inputs({n: reference.get(n) for n in names}, window, n_reference)
+    pairs = {n: reference.get(n) for n in names}
+    data = drift_inputs(pairs, window, n_reference)
+    calibrate_drift(version, data, pairs, config)
+    return data
 
 
 def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
@@ -116,7 +120,9 @@ def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     window = profiles.window_profiles(
         version, window_start(now, config["window"]), now, [*pairs, profiles.PREDICTION]
     )
-    return drift_inputs(pairs, window, n_reference)
+    data = drift_inputs(pairs, window, n_reference)
+    calibrate_drift(version, data, pairs, config)
+    return data
 
 
 def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
@@ -142,7 +148,7 @@ def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
         version, window_start(now, config["window"]), now, [profiles.SCORE]
     )
     scores = window.get(profiles.SCORE)
-    return {
+    found = {
         "ref_scores": numbers(calibration.get("scores")),
         "ref_labels": numbers(calibration.get("labels")),
         "scores": numbers(scores.sample) if scores else np.empty(0),
@@ -150,6 +156,9 @@ def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
         "predicted": None,
         "segment_rows": lambda: scored_rows(version, config, now),
     }
+    if config["threshold"] == "auto":
+        found["calibration"] = calibrate_estimate(version, found, config)
+    return found
 
 
 MAX_SEGMENT_ROWS = 5000

@@ -114,6 +114,20 @@ def test_config_values_are_parsed_like_the_api(staff, model):
     ) == (900, "<=", 0.6, 0.7)
 
 
+def test_the_form_takes_threshold_auto_with_k_and_chunk_size(staff, model):
+    data = form_data(model, "data_drift", cfg_threshold="auto", cfg_k="2.5", cfg_chunk_size="500")
+    staff.post(ADD + "?kind=data_drift", data)
+    config = AlertRule.objects.get().config
+    assert (config["threshold"], config["k"], config["chunk_size"]) == ("auto", 2.5, 500)
+
+
+def test_the_form_refuses_auto_where_it_is_not_available(staff, model):
+    data = form_data(model, "underfitting", cfg_threshold="auto")
+    response = staff.post(ADD + "?kind=underfitting", data)
+    assert "Enter a number." in errors_of(response)["cfg_threshold"]  # a number field
+    assert not AlertRule.objects.exists()
+
+
 def errors_of(response) -> dict:
     return response.context["adminform"].form.errors
 

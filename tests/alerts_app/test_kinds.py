@@ -40,7 +40,7 @@ def test_every_kind_has_every_part(name):
 def test_a_threshold_names_a_numeric_field_and_a_line_needs_a_threshold(name):
     kind = kind_of(name)
     if kind.threshold is not None:
-        assert kind.fields[kind.threshold.key].type in ("number", "integer")
+        assert kind.fields[kind.threshold.key].type in ("number", "integer", "threshold")
         assert kind.threshold.operator or "operator" in kind.fields
         assert "clear_threshold" in kind.fields
     if kind.line:
