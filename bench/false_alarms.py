@@ -68,14 +68,18 @@ DAY_SECONDS = 86400
 START = 1_780_000_000 - 1_780_000_000 % DAY_SECONDS  # day 0, 00:00 UTC (2026-05-28)
 # Days each tool judges at a size: (every k-th stable day, every k-th day from day 40 of
 # the shifted run); absent means every day, None means not run at that size. Chosen to
-# keep the whole bench near 30 minutes on 2 shared cores: Evidently's DataDriftPreset
-# takes tens of seconds a day at 100,000 rows and minutes at 1,000,000.
+# keep the whole bench near 30 minutes on 2 shared cores (measured there, at load ~11):
+# Evidently's DataDriftPreset takes ~35 s a day at 10,000 rows (50,000-row reference),
+# ~32 s at 100,000 rows against a 100,000-row reference and minutes at 1,000,000 rows;
+# ModelWatch's `auto` bands take ~100 s per numeric feature at a chunk size of 1,000,000
+# (once per reference; the server caches them); profiling a 1,000,000-row day ~11 s.
 SCHEDULES = {
-    ("evidently", 10_000): (3, 3),
-    ("evidently", 100_000): (30, 5),
+    ("evidently", 10_000): (10, 5),
+    ("evidently", 100_000): None,
     ("evidently", 1_000_000): None,
-    ("nannyml", 1_000_000): (5, 3),
-    ("modelwatch", 1_000_000): (5, 3),
+    ("auto", 1_000_000): None,
+    ("nannyml", 1_000_000): (10, 5),
+    ("modelwatch", 1_000_000): (10, 5),
 }
 
 
@@ -315,6 +319,7 @@ def write_verdicts(rows: int, days_file: Path, out_file: Path, judge, versions: 
             started = time.perf_counter()
             out[scenario][str(day)] = judge(frame)
             out["seconds"].append(time.perf_counter() - started)
+            print(f"    {scenario} day {day}: {out['seconds'][-1]:.1f} s", flush=True)
     out_file.write_text(json.dumps(out))
 
 
@@ -323,14 +328,15 @@ def write_verdicts(rows: int, days_file: Path, out_file: Path, judge, versions: 
 
 def run_nannyml(rows: int, days_file: Path, out_file: Path) -> None:
     """(In the NannyML venv.) UnivariateDriftCalculator, default methods and thresholds,
-    fitted on the reference; each judged day is one chunk (`chunk_number=1`)."""
+    fitted on the reference cut into chunks of one day's rows (`chunk_size`, so its
+    REFERENCE_DAYS chunks give the thresholds' mean and std); each judged day is one chunk."""
     import warnings
 
     import nannyml
 
     warnings.filterwarnings("ignore")
     calculator = nannyml.UnivariateDriftCalculator(
-        column_names=NUMERIC + CATEGORICAL, treat_as_categorical=CATEGORICAL, chunk_number=1
+        column_names=NUMERIC + CATEGORICAL, treat_as_categorical=CATEGORICAL, chunk_size=rows
     )
     calculator.fit(frame_of(load_columns(size_dir(rows) / "reference.npz")))
     methods = sorted({*calculator.continuous_method_names, *calculator.categorical_method_names})
@@ -420,7 +426,28 @@ def modelwatch_rules(with_auto: bool) -> dict[str, dict]:
     rules = {"default": validate_config("data_drift", {})}
     if with_auto:
         rules["auto"] = validate_config("data_drift", {"threshold": "auto"})
+        # A diagnostic: numeric features are tested on the window's reservoir sample
+        # (<= SAMPLE_SIZE values), so calibrate on chunks of that size.
+        sample = {"threshold": "auto", "chunk_size": 5000}
+        rules["auto_5000"] = validate_config("data_drift", sample)
     return rules
+
+
+def calibrate(data, pairs: dict[str, dict], config: dict, bands: dict) -> None:
+    """Set each feature's calibrated threshold (`"threshold": "auto"`) as the loader does
+    (`alerts_app.loaders.calibration.calibrate_drift`), with `bands` standing in for its
+    per-reference cache: {(feature, method, chunk size): Band or None}."""
+    from alerts_app.checks.calibration import ReferenceFeature, feature_band
+    from alerts_app.checks.drift import chosen_method
+    from alerts_app.loaders.calibration import chunk_size_of, seed_of
+
+    for name, feature in data.features.items():
+        key = (name, chosen_method(feature, config["method"]), chunk_size_of(config, feature.cur_n))
+        if key not in bands:
+            reference = ReferenceFeature.from_summary(pairs[name])
+            bands[key] = feature_band(reference, key[1], key[2], seed_of(name))
+        band = bands[key]
+        feature.calibration = None if band is None else band.calibration(config["k"])
 
 
 def auto_available() -> bool:
@@ -432,7 +459,9 @@ def auto_available() -> bool:
 
 
 def modelwatch_side(rows: int, days: int, rules: dict[str, dict]) -> dict[str, dict]:
-    """{rule name: verdicts} over the judged days, stable and shifted, at `rows` a day."""
+    """{rule name: verdicts} over the judged days, stable and shifted, at `rows` a day
+    (the rules `SCHEDULES` does not run at that size left out)."""
+    rules = {n: c for n, c in rules.items() if SCHEDULES.get((n, rows), 1) is not None}
     from alerts_app.checks.drift import data_drift
     from alerts_app.loaders.profiles import drift_inputs
 
@@ -440,7 +469,7 @@ def modelwatch_side(rows: int, days: int, rules: dict[str, dict]) -> dict[str, d
     specs, features = feature_specs(summary), summary["features"]
     pairs = {n: features[n] for n in NUMERIC + CATEGORICAL}
     out = {name: {"stable": {}, "shifted": {}, "seconds": []} for name in rules}
-    schedule = judged_days("modelwatch", rows, days)
+    schedule, bands = judged_days("modelwatch", rows, days), {}
     for scenario in ("stable", "shifted"):
         for day in schedule[scenario]:
             window = window_profiles(
@@ -449,6 +478,8 @@ def modelwatch_side(rows: int, days: int, rules: dict[str, dict]) -> dict[str, d
             data = drift_inputs(pairs, window, summary["n_rows"])
             for name, config in rules.items():
                 started = time.perf_counter()
+                if config["threshold"] == "auto":
+                    calibrate(data, pairs, config, bands)
                 outcome = data_drift(data, config)
                 seconds = time.perf_counter() - started
                 verdicts, found = outcome.details["verdicts"], outcome.details["features"]
@@ -513,6 +544,7 @@ TOOLS = ("modelwatch", "evidently", "nannyml")
 ROWS = [
     ("ModelWatch auto, per-feature", "modelwatch", "auto", True),
     ("ModelWatch auto, drift_share 0.5", "modelwatch", "auto", False),
+    ("ModelWatch auto, chunk_size 5000, per-feature", "modelwatch", "auto_5000", True),
     ("ModelWatch default, per-feature", "modelwatch", "default", True),
     ("ModelWatch default, drift_share 0.5", "modelwatch", "default", False),
     ("Evidently DataDriftPreset, any column", "evidently", "evidently", True),
@@ -552,6 +584,8 @@ def judged_note(sizes: list[int], days: int) -> list[str]:
     """One line per (tool, size) that does not judge every day."""
     notes = []
     for s in sizes:
+        if SCHEDULES.get(("auto", s), 1) is None:
+            notes.append(f"ModelWatch auto at {s:,} rows a day: not run (too slow for the budget)")
         for tool in TOOLS:
             schedule = judged_days(tool, s, days)
             if schedule is None:
@@ -612,6 +646,7 @@ def main() -> None:
         seconds[("modelwatch", rows)] = results[rows]["default"]["seconds"]
         print(f"  ModelWatch: {time.perf_counter() - started:.0f} s", flush=True)
         (DATA_DIR / "results.json").write_text(json.dumps({str(k): v for k, v in results.items()}))
+        print(table(results, list(results)), flush=True)
         if not args.keep_data:
             shutil.rmtree(size_dir(rows))
     report(results, args, versions, seconds, with_auto)
@@ -632,8 +667,19 @@ def report(results, args, versions, seconds, with_auto: bool) -> None:
     print("\nmedian seconds per judged day (the check alone for ModelWatch):")
     for (tool, rows), values in sorted(seconds.items()):
         print(f"  {tool:10} {rows:>9,}: {np.median(values):.3f} s over {len(values)} days")
+    print("\nstable days alerting per feature (per-feature verdicts), the most first:")
+    for key in ("auto", "auto_5000", "default", "evidently", "nannyml"):
+        for s in sizes:
+            if key in results[s]:
+                counts = {}
+                for verdict in results[s][key]["stable"].values():
+                    for name in verdict["drifted"]:
+                        counts[name] = counts.get(name, 0) + 1
+                ranked = sorted(counts.items(), key=lambda item: -item[1])
+                listed = ", ".join(f"{name} {count}" for name, count in ranked) or "none"
+                print(f"  {key:9} {s:>9,}: {listed}")
     print("\nmethods used:")
-    for key in ("auto", "default", "evidently", "nannyml"):
+    for key in ("auto", "auto_5000", "default", "evidently", "nannyml"):
         for s in sizes:
             if key in results[s]:
                 days = results[s][key]["stable"].values()
