@@ -272,3 +272,13 @@ def test_a_feature_without_a_band_or_with_too_few_values_is_not_judged():
     assert "fewer than 30 (ks" in result.details["skipped"]["a"]
     assert "too few values to calibrate" in result.details["skipped"]["b"]
     assert result.details["verdicts"]["a"]["status"] == "insufficient_data"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_ks_statistic_equals_scipy_with_ties_and_unequal_sizes(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 20, 700).astype(float)  # many ties
+    b = rng.integers(2, 25, 130).astype(float)
+    assert cal.ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-15)
+    c, d = rng.normal(size=50), rng.normal(0.3, 2, 3000)
+    assert cal.ks_statistic(c, d) == pytest.approx(stats.ks_2samp(c, d).statistic, abs=1e-15)
