@@ -3,7 +3,8 @@
 Rules: pick a kind first, then a form that explains each config field of that kind and
 validates it like the API, and warns (without refusing) when the rule cannot give a verdict
 yet (`rule_warnings`: no reference). "Evaluate now" is `evaluate.evaluate_now`, as over the
-API: the result is stored and applied to the alerts. Results read as tables
+API: the result is stored and applied to the alerts. "Preview" backtests the form as filled
+in (`admin_preview`), storing nothing. Results read as tables
 (`admin_results`); rule and channel pages link to the dashboards (`admin_links`).
 Channels: "Send test notification".
 """
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Subquery
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -30,6 +32,7 @@ from alerts_app.admin_forms import (
     kind_summary,
     rule_form_for,
 )
+from alerts_app.admin_preview import form_errors, parse_days, preview
 from alerts_app.admin_results import badge, explain, number, one_line
 from alerts_app.evaluate import EVALUATE_NOW_MEANING
 from alerts_app.kinds import BY_NAME
@@ -295,10 +298,36 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.evaluate_view)
+        preview = self.admin_site.admin_view(self.preview_view)
         return [
             path("<int:rule_id>/evaluate/", view, name="alerts_app_alertrule_evaluate"),
+            path("preview/", preview, name="alerts_app_alertrule_preview"),
             *super().get_urls(),
         ]
+
+    def preview_view(self, request):
+        """POST the rule form as filled in (plus `preview_days`, and `rule_id` on a change
+        form): the rule backtested without saving anything (`admin_preview`), as JSON."""
+        if request.method != "POST":
+            return JsonResponse({"errors": {"Form": ["POST the rule form."]}}, status=405)
+        rule_id = request.POST.get("rule_id") or None
+        obj = None
+        if rule_id is not None:
+            obj = get_object_or_404(AlertRule.objects.select_related("model"), pk=rule_id)
+        allowed = (
+            self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        )
+        if not allowed:
+            return JsonResponse({"errors": {"Form": ["You may not edit rules."]}}, status=403)
+        if self.chosen_kind(request, obj) is None:
+            return JsonResponse({"errors": {"Kind": ["Choose a kind first."]}}, status=400)
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        valid = form.is_valid()
+        days, why = parse_days(request.POST.get("preview_days"), form.cleaned_data.get("interval"))
+        errors = form_errors(form) | ({"Days": [why]} if why else {})
+        if not valid or errors:
+            return JsonResponse({"errors": errors}, status=400)
+        return JsonResponse(preview(form.instance, days))
 
     def evaluate_view(self, request, rule_id: int):
         """GET: what Evaluate now will do, and a button; POST: evaluate and show it."""

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
 from access.channels import unusable_channel_message, unusable_channels
-from alerts_app import silences
+from alerts_app import segments, silences
 from alerts_app.kinds import BY_NAME, KINDS, kind_of
 from alerts_app.models import AlertRule, Channel, Silence
 from alerts_app.rule_config import (
@@ -187,6 +187,10 @@ class RuleFormBase(forms.ModelForm):
                 )
             return cleaned
         self.check_version(cleaned.get("model"), self.instance.config.get("version"))
+        if error := segments.segment_error(
+            cleaned.get("model"), self.kind_name, self.instance.config
+        ):
+            self.add_error(CONFIG_PREFIX + "segment_by", error)
         self.warnings = rule_warnings(self.kind_name, cleaned.get("model"), self.instance.config)
         self.check_channels(cleaned.get("model"), cleaned.get("channels"))
         try:

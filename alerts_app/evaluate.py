@@ -16,12 +16,15 @@ either skips its slot (already covered) or sees the alerts as this evaluation le
 so an alert fires, and is notified, once.
 """
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db import transaction
 from django.utils import timezone
 
+from alerts_app import segments
 from alerts_app.checks import base as checks
 from alerts_app.kinds import kind_of
 from alerts_app.lifecycle import apply_result
@@ -47,15 +50,36 @@ def evaluation_time_allowed(at: datetime) -> bool:
     return EARLIEST_EVALUATION <= at <= timezone.now() + timedelta(days=1)
 
 
-def run_check(rule: AlertRule, config: dict, now: datetime) -> tuple[checks.Outcome, object]:
-    """(outcome, version) of `rule` at `now`; missing data answers insufficient_data."""
+def run_check(
+    rule: AlertRule, config: dict, now: datetime, source=None
+) -> tuple[checks.Outcome, object]:
+    """(outcome, version) of `rule` at `now`; missing data answers insufficient_data.
+
+    `source`: where the loaders that read profiles read them (`loaders.profiles`; None:
+    `models_app.profiles` itself) and which version the rule reads (`source.version_of`).
+    The backtest passes one that reads the history once (`backtest.HistorySource`).
+    """
     version, kind = None, kind_of(rule.kind)
     try:
-        version = target_version(rule.model, kind.version_bound, config)
-        data = kind.load(rule.model, version, config, now)
+        if source is None:
+            version = target_version(rule.model, kind.version_bound, config)
+        else:
+            version = source.version_of(rule.model, kind.version_bound, config)
+        if segments.segment_by(config):  # one check per segment (alerts_app/segments.py)
+            return segments.run_segmented(kind, rule.model, version, config, now), version
+        if source is not None and takes_source(kind.load):
+            data = kind.load(rule.model, version, config, now, source=source)
+        else:
+            data = kind.load(rule.model, version, config, now)
     except NoData as exc:
         return checks.insufficient(str(exc)), version
     return kind.check(data, config), version
+
+
+@cache
+def takes_source(load) -> bool:
+    """Whether a loader reads its profiles through a `source` it is given."""
+    return "source" in inspect.signature(load).parameters
 
 
 def add_hysteresis(kind: str, config: dict, outcome: checks.Outcome) -> None:

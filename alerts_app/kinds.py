@@ -14,13 +14,14 @@ from alerts_app.checks import (
     drift,
     estimated,
     metrics,
+    multivariate,
     parameters,
     performance,
     quality,
     serving,
     training,
 )
-from alerts_app.loaders import arrivals, predictions, profiles
+from alerts_app.loaders import arrivals, predictions, profiles, rows
 from alerts_app.loaders import metrics as points
 from alerts_app.loaders import training as runs
 from alerts_app.rule_fields import (
@@ -175,6 +176,26 @@ def auto_threshold(help_: str, **kw) -> Field:
     )
 
 
+# `segment_by`: drift, data-quality, performance and estimated-performance rules run
+# their check per segment (alerts_app/segments.py; docs/checks.md, "Segments").
+SEGMENTS = {
+    "segment_by": _f(
+        "string",
+        "Run the check per value of this declared categorical feature: its top "
+        "max_segments values in the window, plus __other__; one alert per segment.",
+        nullable=True,
+    ),
+    "max_segments": _f(
+        "integer",
+        "With segment_by: how many values (the most frequent in the window) get a "
+        "segment of their own; the rest form __other__.",
+        default=10,
+        min=1,
+        max=50,
+    ),
+}
+
+
 def _drift_fields() -> dict[str, Field]:
     return {
         "method": _f(
@@ -218,7 +239,9 @@ def default_operator(config: dict) -> dict:
 
 
 def at_least_one_limit(config: dict) -> dict:
-    limits = [k for k in config if k.startswith("max_") and config[k] is not None]
+    limits = [
+        k for k in config if k.startswith("max_") and k.endswith("_rate") and config[k] is not None
+    ]
     return {} if limits else {"max_missing_rate": ["Set at least one max_*_rate."]}
 
 
@@ -351,6 +374,7 @@ KINDS: tuple[Kind, ...] = (
         "data_drift",
         "Per-feature drift of the inputs vs the reference.",
         fields={
+            **SEGMENTS,
             "features": _f(
                 "strings",
                 "Features to check (default: every feature of the reference).",
@@ -380,6 +404,7 @@ KINDS: tuple[Kind, ...] = (
         "prediction_drift",
         "Drift of the predictions / scores vs the reference (no labels needed).",
         fields={
+            **SEGMENTS,
             "output": _f(
                 "choice",
                 "Which output to check: the prediction, the positive-class score, or both.",
@@ -400,6 +425,7 @@ KINDS: tuple[Kind, ...] = (
         "data_quality",
         "Missing, type-error, out-of-range and unseen-category rates per feature.",
         fields={
+            **SEGMENTS,
             "features": _f(
                 "strings", "Features to check (default: every profiled feature).", nullable=True
             ),
@@ -457,6 +483,7 @@ KINDS: tuple[Kind, ...] = (
         "performance",
         "A metric from labelled predictions of the window (accuracy, f1, rmse...).",
         fields={
+            **SEGMENTS,
             "metric": _f(
                 "choice",
                 "Metric computed by scikit-learn on the labelled predictions.",
@@ -503,6 +530,7 @@ KINDS: tuple[Kind, ...] = (
         "estimated_performance",
         "Binary classifiers without labels yet: CBPE estimate.",
         fields={
+            **SEGMENTS,
             "metric": _f(
                 "choice",
                 "Metric estimated by CBPE without labels.",
@@ -730,6 +758,62 @@ KINDS: tuple[Kind, ...] = (
         version_bound=True,
         figure="weights",
         example={},
+    ),
+    Kind(
+        "multivariate_drift",
+        "Drift of whole input rows vs the reference (PCA reconstruction or a domain classifier).",
+        fields={
+            "method": _f(
+                "choice",
+                "pca_reconstruction: the window's mean PCA reconstruction error vs a band over "
+                "reference chunks; domain_classifier: how well a classifier tells window rows "
+                "from reference rows (cross-validated ROC AUC).",
+                required=True,
+                choices=multivariate.METHODS,
+            ),
+            "features": _f(
+                "strings",
+                "Features to compare (default: every feature of the reference's joint sample).",
+                nullable=True,
+            ),
+            "threshold": _f(
+                "number",
+                "domain_classifier: the rule breaks when the AUC is above this (0.5: no "
+                "difference, 1: rows told apart perfectly).",
+                default=0.65,
+                min=0.5,
+                max=1,
+            ),
+            "k": _f(
+                "number",
+                "pca_reconstruction: the band is the reference chunks' mean error ± k "
+                "standard deviations.",
+                default=3.0,
+                min=0,
+            ),
+            "chunk_size": _f(
+                "integer",
+                "pca_reconstruction: rows per reference chunk (default: the window's sampled "
+                "rows, at most a tenth of the reference sample).",
+                nullable=True,
+                min=2,
+            ),
+            "window": WINDOW,
+            "min_samples": _f(
+                "integer",
+                "Fewer rows than this in the window or in the reference's joint sample: "
+                "insufficient_data.",
+                default=100,
+                min=10,
+            ),
+            "version": VERSION,
+        },
+        load=rows.load_joint_rows,
+        check=multivariate.multivariate_drift,
+        version_bound=True,
+        needs_reference=True,
+        figure="timeline",
+        example={"method": "domain_classifier"},
     ),
 )
 

@@ -6,6 +6,8 @@ Fingerprints (one Alert each): `rule:<id>|version:<id or ->` for most rules, plu
 quality): one alert per feature, driven by the check's per-feature verdict
 `details["verdicts"][name]` (status, value, threshold), so each bad input is fixed and
 cleared on its own.
+A segmented rule (`segment_by`, alerts_app/segments.py) adds `|segment:<feature>=<value>`:
+one alert per segment (per feature and segment for per-feature kinds).
 An Alert row is created lazily, on its first breach: a rule that never breaks stores none.
 
 Each write is `UPDATE ... WHERE id = %s AND revision = %s` (healthchecks' pattern): two
@@ -20,7 +22,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from alerts_app import incidents, inhibition, outbox, silences
+from alerts_app import incidents, inhibition, outbox, segments, silences
 from alerts_app.kinds import kind_of
 from alerts_app.models import Alert, AlertRule, AlertState, AlertTransition, CheckResult
 from alerts_app.state import AlertSnapshot, Decision, Observation, Policy, next_state
@@ -39,9 +41,10 @@ SNAPSHOT_FIELDS = (
 MAX_WRITE_TRIES = 3
 
 
-def fingerprint(rule_id: int, version_id: int | None, feature: str = "") -> str:
+def fingerprint(rule_id: int, version_id: int | None, feature: str = "", segment: str = "") -> str:
     key = f"rule:{rule_id}|version:{version_id if version_id is not None else '-'}"
-    return f"{key}|feature:{feature}" if feature else key
+    key = f"{key}|feature:{feature}" if feature else key
+    return f"{key}|segment:{segment}" if segment else key
 
 
 def is_per_feature(rule: AlertRule) -> bool:
@@ -77,7 +80,9 @@ def policy_of(rule: AlertRule) -> Policy:
 def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[AlertTransition]:
     """Move every alert of this result's fingerprints; return the transitions recorded."""
     version_id = result.version_id
-    if is_per_feature(rule):
+    if segments.is_segmented(rule):
+        items = segments.segment_items(rule, result)
+    elif is_per_feature(rule):
         observed = feature_observations(rule, result)
         known = set(
             rule.alerts.filter(version_id=version_id)
@@ -85,36 +90,39 @@ def apply_result(rule: AlertRule, result: CheckResult, now: datetime) -> list[Al
             .values_list("feature", flat=True)
         )
         items = [
-            (f, observed.get(f, Observation("insufficient_data")))
+            (f, "", observed.get(f, Observation("insufficient_data")))
             for f in sorted(known | set(observed))
         ]
     else:
-        items = [("", rule_observation(result))]
+        items = [("", "", rule_observation(result))]
     in_force = silences.active_silences(now)
     transitions = []
     with transaction.atomic():
-        for feature, obs in items:
+        for feature, segment, obs in items:
             silence = silences.silence_for(silences.labels_of(rule, feature), now, in_force)
             obs = replace(obs, silenced=silence is not None)
-            transition = apply_observation(rule, version_id, feature, obs, result, now)
+            transition = apply_observation(rule, version_id, feature, obs, result, now, segment)
             if transition is not None:
                 transitions.append(transition)
     return transitions
 
 
-def apply_observation(rule, version_id, feature, obs, result, now) -> AlertTransition | None:
+def apply_observation(
+    rule, version_id, feature, obs, result, now, segment: str = ""
+) -> AlertTransition | None:
     """Run the state machine for one fingerprint and persist it with a guarded write."""
-    key = fingerprint(rule.id, version_id, feature)
+    key = fingerprint(rule.id, version_id, feature, segment)
     for _ in range(MAX_WRITE_TRIES):
         alert = Alert.objects.filter(fingerprint=key).first()
         if alert is None:
             if obs.status != "breached":
                 return None  # nothing to remember: a fresh alert would stay ok
-            alert = create_alert(rule, version_id, feature, key, now)
+            alert = create_alert(rule, version_id, feature, key, now, segment)
         alert.rule = rule  # loaded with its model: routing and inhibition read both
         previous = alert.state
         decision = decide(alert, obs, policy_of(rule), now)
-        if guarded_write(alert, decision, obs, message_for(rule, feature, obs, result), now):
+        message = message_for(rule, feature, obs, result, segment)
+        if guarded_write(alert, decision, obs, message, now):
             return record_transition(alert, previous, decision.event, now)
     logger.warning(
         "alert %s changed under us %d times; skipped this evaluation", key, MAX_WRITE_TRIES
@@ -132,13 +140,16 @@ def decide(alert: Alert, obs: Observation, policy: Policy, now: datetime) -> Dec
     return decision
 
 
-def create_alert(rule: AlertRule, version_id, feature: str, key: str, now: datetime) -> Alert:
+def create_alert(
+    rule: AlertRule, version_id, feature: str, key: str, now: datetime, segment: str = ""
+) -> Alert:
     try:
         with transaction.atomic():
             return Alert.objects.create(
                 rule=rule,
                 version_id=version_id,
                 feature=feature,
+                segment=segment,
                 fingerprint=key,
                 created_at=now,
                 changed_at=now,
@@ -196,8 +207,11 @@ def record_transition(
     return transition
 
 
-def message_for(rule: AlertRule, feature: str, obs: Observation, result: CheckResult) -> str:
+def message_for(
+    rule: AlertRule, feature: str, obs: Observation, result: CheckResult, segment: str = ""
+) -> str:
     what = f"feature {feature}" if feature else rule.kind.replace("_", " ")
+    what = f"{what} in segment {segment}" if segment else what
     verdict = "breaks the rule" if obs.status == "breached" else "is within the rule"
     numbers = (
         f": value {_fmt(obs.value)} vs threshold {_fmt(obs.threshold)}"

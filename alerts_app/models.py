@@ -129,7 +129,9 @@ class Alert(models.Model):
     rule = models.ForeignKey(AlertRule, related_name="alerts", on_delete=models.CASCADE)
     version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL)
     feature = models.CharField(max_length=200, blank=True, default="")
-    fingerprint = models.CharField(max_length=400, unique=True)
+    # A segmented rule's segment, `<feature>=<value>` (alerts_app/segments.py); "" for none.
+    segment = models.CharField(max_length=401, blank=True, default="")
+    fingerprint = models.CharField(max_length=1000, unique=True)
     state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OK)
     value = models.FloatField(null=True, blank=True)
     threshold = models.FloatField(null=True, blank=True)

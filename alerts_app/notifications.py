@@ -100,6 +100,17 @@ def cause_headline(
             f"data quality breaks in {len(details.get('failing') or [])} of "
             f"{len(features)} features"
         )
+    if kind == "multivariate_drift" and details.get("method") == "domain_classifier":
+        return (
+            f"rows told from the reference: AUC {format_number(value, DIGITS)} "
+            f"(threshold {format_number(threshold, DIGITS)})"
+        )
+    if kind == "multivariate_drift" and isinstance(band := details.get("band"), dict):
+        return (
+            f"PCA reconstruction error {format_number(value, DIGITS)} outside "
+            f"{format_number(band.get('lower'), DIGITS)} to "
+            f"{format_number(band.get('upper'), DIGITS)}"
+        )
     if kind in ("performance", "estimated_performance") and details.get("metric"):
         estimated = "estimated " if kind == "estimated_performance" else ""
         return (

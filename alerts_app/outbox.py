@@ -226,7 +226,14 @@ def explanation(transition: AlertTransition) -> dict:
         return {}
     alert, details = transition.alert, result.details or {}
     causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
-    if alert.feature:
+    if alert.segment:  # a segment's alert: that segment's cause (alerts_app/segments.py)
+        causes = [
+            c
+            for c in causes
+            if c.get("kind") == "segment"
+            and f"{c.get('feature')}={c.get('segment')}" == alert.segment
+        ]
+    elif alert.feature:
         causes = [c for c in causes if c.get("feature") == alert.feature]
     return {
         "causes": tuple(causes),

@@ -1,9 +1,9 @@
 """Warnings about a valid rule that cannot give a verdict yet: saved anyway, but said.
 
 A kind that compares with the version's reference (`Kind.needs_reference`: data_drift,
-prediction_drift, estimated_performance) on a model version without one answers
-insufficient_data at every evaluation until a reference is uploaded. The admin form shows
-the warning above the form and after saving; the API's rule answers carry it in
+prediction_drift, estimated_performance, multivariate_drift) on a model version without
+one answers insufficient_data at every evaluation until a reference is uploaded. The admin
+form shows the warning above the form and after saving; the API's rule answers carry it in
 `"warnings"` (docs/alerting.md "Warnings").
 """
 

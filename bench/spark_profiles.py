@@ -9,7 +9,15 @@ timestamp (24 hours) once, writes it to Parquet, then on local[2], in the same r
 - whylogs: `collect_dataset_profile_view` of the same Parquet, in its own venv
   (bench/requirements-whylogs.txt).
 Prints rows/s of each and the ratio; the machine may be shared, so both run in one
-process tree one after the other and the ratio is what to read.
+process tree one after the other and the ratio is what to read (the load average is
+printed before and after each side). Each side also prints the CPU seconds its process
+tree used (driver, JVM, Python workers): under load, other processes take turns on the
+cores, and rows per CPU second is the figure they change least.
+
+Both sides get DRIVER_MEMORY: on local[2] the driver is the executor too, and at 10
+million rows each of ModelWatch's ~16 partitions sends the driver ~100 MB of records (24
+hour buckets with their 5,000-value samples), which a 2g heap could not fetch
+(OutOfMemoryError in the block transfer, then TaskResultLost).
 """
 
 import argparse
@@ -26,6 +34,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "modelwatch"))
 
 NUMERIC, CATEGORICAL = 20, 5
+DRIVER_MEMORY = "6g"  # see the docstring; the same for the whylogs worker
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages, to print beside each side's figure."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def tree_cpu_seconds(root: int | None = None) -> float:
+    """CPU seconds used so far by process `root` (default: this one) and all its
+    descendants, read from /proc (Linux): user + system, plus those of reaped children
+    (pyspark's daemon reaps the workers it forks)."""
+    root = root or os.getpid()
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        ppid, used = int(fields[1]), sum(int(x) for x in fields[11:15])
+        children.setdefault(ppid, []).append(int(entry))
+        ticks[int(entry)] = used
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        total += ticks.get(pid, 0)
+        pending.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def session():
@@ -35,7 +75,7 @@ def session():
     spark = (
         SparkSession.builder.master("local[2]")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", DRIVER_MEMORY)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -106,21 +146,25 @@ def specs_for(spark, path: str) -> dict:
     }
 
 
-def modelwatch_seconds(spark, path: str) -> tuple[float, list]:
+def modelwatch_seconds(spark, path: str) -> tuple[float, float, list]:
+    """Wall seconds, CPU seconds (this process tree) and the records of profiling."""
     from modelwatch.integrations.spark import profile_dataframe
 
     specs = specs_for(spark, path)
     frame = spark.read.parquet(path)
     frame.count()
-    started = time.perf_counter()
+    cpu, started = tree_cpu_seconds(), time.perf_counter()
     records = profile_dataframe(frame, specs, timestamp_col="timestamp")
-    return time.perf_counter() - started, records
+    return time.perf_counter() - started, tree_cpu_seconds() - cpu, records
 
 
 def whylogs_seconds(venv: str, path: str) -> dict:
     worker = ROOT / "bench" / "spark_whylogs_worker.py"
     found = subprocess.run(
-        [f"{venv}/bin/python", str(worker), path], stdout=subprocess.PIPE, text=True, check=True
+        [f"{venv}/bin/python", str(worker), path, DRIVER_MEMORY],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
     )
     return json.loads(found.stdout.strip().splitlines()[-1])
 
@@ -137,18 +181,25 @@ def main() -> None:
         started = time.perf_counter()
         build(spark, args.rows, path)
         print(f"built {args.rows:,} rows x 25 features in {time.perf_counter() - started:.1f} s")
-    seconds, records = modelwatch_seconds(spark, path)
+    print(f"modelwatch: starting, {load()}")
+    seconds, cpu, records = modelwatch_seconds(spark, path)
     spark.stop()
     described = sum(r["rows"] for r in records)
     size = sum(len(json.dumps(r)) for r in records)
     print(
         f"modelwatch: {described:,} rows in {seconds:.1f} s = {described / seconds:,.0f} rows/s; "
-        f"{len(records)} hour buckets, {size / 1e6:.1f} MB of profiles to post"
+        f"{cpu:.1f} CPU s = {described / cpu:,.0f} rows per CPU s; "
+        f"{len(records)} hour buckets, {size / 1e6:.1f} MB of profiles to post; {load()}"
     )
+    print(f"whylogs:    starting, {load()}")
     theirs = whylogs_seconds(args.whylogs, path)
-    rate = theirs["rows"] / theirs["seconds"]
-    print(f"whylogs:    {theirs['rows']:,} rows in {theirs['seconds']:.1f} s = {rate:,.0f} rows/s")
+    rate, per_cpu = theirs["rows"] / theirs["seconds"], theirs["rows"] / theirs["cpu_seconds"]
+    print(
+        f"whylogs:    {theirs['rows']:,} rows in {theirs['seconds']:.1f} s = {rate:,.0f} rows/s; "
+        f"{theirs['cpu_seconds']:.1f} CPU s = {per_cpu:,.0f} rows per CPU s; {load()}"
+    )
     print(f"ratio (modelwatch / whylogs rows/s): {described / seconds / rate:.2f}")
+    print(f"ratio (modelwatch / whylogs rows per CPU s): {described / cpu / per_cpu:.2f}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from frontend.ranges import (
     parse_moment,
     parse_range,
 )
+from frontend.segment_rows import segment_breakdown
 from models_app.models import ModelVersion
 
 REFRESH_SECONDS = 30
@@ -216,6 +217,7 @@ def model_page(request, name: str):
             "feature": feature,
             "active_alerts": active,
             "alert_rows": alerts_by_rule(active),
+            "segmented": segment_breakdown(sel.model),
             "highlighted": highlighted,
             "has": has,
             "training_first": has["training"] and not has["serving"],

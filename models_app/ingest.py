@@ -225,6 +225,7 @@ def record_predictions(version: ModelVersion, rows: list[dict]) -> int:
     except IntegrityError:
         raise duplicate_id_error(model, rows) from None
     profiles.record_profiles(version, rows)
+    profiles.record_segment_profiles(version, rows)  # only for features rules segment by
     touch_model(model)
     count_ingested(model.name, "predictions", len(rows))
     return len(rows)

@@ -238,6 +238,28 @@ class ReferenceCalibration(models.Model):
         return f"{self.feature} {self.method} x{self.chunk_size} of reference {self.reference_id}"
 
 
+class ReferenceSample(models.Model):
+    """Whole rows of a reference: one seeded sample of row indices, every feature's value
+    on those rows (aligned by row), which multivariate drift compares with a window's rows.
+
+    `types` = {feature: "numeric" | "categorical"} as the reference summary typed them;
+    `columns` = {feature: [value per sampled row]}: a float or None (missing) for a numeric
+    feature, the canonical category string or None for a categorical one. Kept apart from
+    `Reference` so that reading a reference (at every ingest) never loads it. A reference
+    built from profiles has none (docs/telemetry.md).
+    """
+
+    reference = models.OneToOneField(
+        Reference, primary_key=True, related_name="joint_sample", on_delete=models.CASCADE
+    )
+    size = models.IntegerField(default=0)
+    types = models.JSONField(default=dict)
+    columns = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"joint sample of reference {self.reference_id} ({self.size} rows)"
+
+
 class ProfileStats(models.Model):
     """The sufficient statistics one profile row holds (see `models_app.profiles.sketch`).
 
@@ -353,3 +375,99 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key}"
+
+
+class SegmentFeature(models.Model):
+    """A categorical feature some enabled rule of `model` segments by (`segment_by`).
+
+    Kept by the alerting side when rules are saved or deleted (alerts_app/segments.py);
+    ingestion writes segment profiles for these features only, so the cost of segments
+    is paid only for them (docs/storage.md, "Segment profiles").
+    """
+
+    model = models.ForeignKey(Model, related_name="segment_features", on_delete=models.CASCADE)
+    feature = models.CharField(max_length=200)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "feature"], name="uniq_segment_feature")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}: {self.feature}"
+
+
+class SegmentValue(models.Model):
+    """A value of a segmented feature that has segment profiles of its own, for one version.
+
+    At most `profiles.segments.MAX_TRACKED` per (version, feature), the first seen: any
+    other value is profiled under `__other__`, so a high-cardinality feature cannot
+    multiply the storage without bound.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    feature = models.CharField(max_length=200)
+    value = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "feature", "value"], name="uniq_segment_value"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature}={self.value}"
+
+
+class SegmentProfile(models.Model):
+    """One feature's (or output's) profile over the rows of one segment in one hour bucket:
+    the rows of `version` whose `segment_feature` had `segment_value` (`__other__`: any
+    value without profiles of its own, or none).
+
+    The same mergeable statistics as `ProfileStats` (models_app/profiles/sketch.py), in
+    columns of their own so that the two tables evolve apart. Partial rows are appended at
+    ingestion and merged by `profiles.segments.rollup_segment_profiles` into one rolled-up
+    row per key; a read merges whatever rows are there, so it is the same before and after.
+    """
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    bucket_start = models.DateTimeField()
+    segment_feature = models.CharField(max_length=200)
+    segment_value = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16)  # numeric | categorical
+    rolled_up = models.BooleanField(default=False)
+    count = models.BigIntegerField(default=0)
+    missing = models.BigIntegerField(default=0)
+    type_errors = models.BigIntegerField(default=0)
+    out_of_range = models.BigIntegerField(default=0)
+    unseen = models.BigIntegerField(default=0)
+    min = models.FloatField(null=True, blank=True)
+    max = models.FloatField(null=True, blank=True)
+    sum = models.FloatField(default=0.0)
+    sum_sq = models.FloatField(default=0.0)
+    edges = models.JSONField(default=list, blank=True)
+    bin_counts = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=dict, blank=True)
+    sketch = models.JSONField(default=dict, blank=True)
+    sample_values = models.BinaryField(null=True, blank=True)
+    sample_keys = models.BinaryField(null=True, blank=True)
+    sample_seed = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["version", "segment_feature", "bucket_start"], name="segment_profile_window"
+            ),
+            models.Index(fields=["rolled_up", "bucket_start"], name="segment_profile_rollup"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.feature} | {self.segment_feature}={self.segment_value} "
+            f"@ {self.bucket_start:%Y-%m-%d %H:00}"
+        )

@@ -5,8 +5,13 @@ decile edges (`numpy.quantile(x, [0.1 … 0.9])`, duplicates dropped), counts in
 bins, category counts, the number of distinct values and a bounded sample (the layout
 is in docs/telemetry.md). A numeric feature with at most `AUTO_CATEGORICAL_MAX` distinct
 values is typed categorical (Evidently's rule) and also keeps its numeric statistics.
+
+Those per-feature samples are drawn among each feature's valid values, so they are not
+aligned by row. The joint sample (`joint_sample`, stored as a `ReferenceSample`) is: the
+values of every feature on one seeded sample of whole rows, for multivariate drift.
 """
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -41,6 +46,58 @@ def bounded_sample(values: Sequence, size: int, seed: int) -> list:
     if isinstance(values, np.ndarray):
         return values[np.sort(chosen)].tolist()
     return [values[i] for i in sorted(chosen)]
+
+
+JOINT_SAMPLE_SIZE = 5000
+JOINT_MAX_CELLS = 250_000
+
+
+def joint_size(n_features: int) -> int:
+    """Rows in a reference's joint sample: 5,000, fewer for a wide reference so that the
+    sample holds at most 250,000 values (1,000 features: 250 rows)."""
+    return max(1, min(JOINT_SAMPLE_SIZE, JOINT_MAX_CELLS // max(n_features, 1)))
+
+
+def joint_rows(n_rows: int, size: int, seed: int = 0) -> np.ndarray:
+    """The row indices of the joint sample: every row when there are at most `size`, else
+    a seeded sample without replacement, ascending (the rows keep the file's order): the
+    indices `bounded_sample` picks, without making a range of every row."""
+    if n_rows <= size:
+        return np.arange(n_rows, dtype=np.int64)
+    chosen = np.random.default_rng(seed).choice(n_rows, size=size, replace=False)
+    return np.sort(chosen).astype(np.int64)
+
+
+def pick(values: Sequence, rows: np.ndarray) -> list:
+    """`values` at `rows` (a numpy column is indexed at C speed)."""
+    if isinstance(values, np.ndarray):
+        return values[rows].tolist()
+    return [values[i] for i in rows.tolist()]
+
+
+def joint_value(value, kind: str):
+    """One cell of a joint sample (or of a window's rows, encoded alike): a finite float
+    or None for a numeric feature; the canonical category string or None for a
+    categorical one (a type error counts as missing)."""
+    if kind == NUMERIC:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        number = float(value)
+        return number if math.isfinite(number) else None
+    key = category_key(value)
+    return key if isinstance(key, str) else None
+
+
+def joint_sample(picked: dict[str, Sequence], types: dict[str, str], size: int) -> dict:
+    """`{"size", "types", "columns"}` of the rows picked from every feature (each column
+    holds the same rows, in the same order): `ReferenceSample`'s fields."""
+    return {
+        "size": size,
+        "types": {name: types[name] for name in picked},
+        "columns": {
+            name: [joint_value(v, types[name]) for v in values] for name, values in picked.items()
+        },
+    }
 
 
 def no_numbers() -> dict:

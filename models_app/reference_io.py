@@ -8,6 +8,9 @@ its features). CSV cells are text: declared numeric columns are parsed as number
 that is not one is a type error), undeclared columns are numeric when every non-empty cell
 is a number, and an empty cell is missing.
 
+Uploads of rows (not a reference from profiles) also store a joint sample of whole rows
+(`ReferenceSample`, for multivariate drift), picked as each column is read.
+
 Uploads are read as streams: a CSV (gzip or not) line by line, a Parquet file one column
 at a time (so a 10-million-row reference needs the memory of one column, not the file).
 """
@@ -30,8 +33,16 @@ from django.conf import settings
 from django.db import transaction
 
 from models_app import profiles
-from models_app.models import ModelVersion, Prediction, Reference, Task
-from models_app.reference import plain_values, profile_summary, summarize
+from models_app.models import ModelVersion, Prediction, Reference, ReferenceSample, Task
+from models_app.reference import (
+    joint_rows,
+    joint_sample,
+    joint_size,
+    pick,
+    plain_values,
+    profile_summary,
+    summarize,
+)
 
 RESERVED = frozenset({"prediction", "label", "score", "scores", "id", "timestamp"})
 SCORE_PREFIX = "score_"
@@ -286,10 +297,38 @@ def column_or_none(columns: Mapping, name: str, n_rows: int):
     return [None] * n_rows if values is None else values
 
 
-def build_summary(version: ModelVersion, columns: dict[str, list], n_rows: int) -> dict:
+class RowPicker(Mapping):
+    """The feature columns `summarize` reads, each read once: as a column is read, its
+    values on the joint sample's `rows` are kept in `picked` (a Parquet column is not read
+    a second time for them)."""
+
+    def __init__(self, source: Mapping, rows: np.ndarray) -> None:
+        self.source, self.rows, self.picked = source, rows, {}
+
+    def __getitem__(self, name: str):
+        values = self.source[name]
+        self.picked[name] = pick(values, self.rows)
+        return values
+
+    def __contains__(self, name) -> bool:
+        return name in self.source
+
+    def __iter__(self):
+        return iter(self.source)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
+def build_summary(
+    version: ModelVersion, columns: dict[str, list], n_rows: int
+) -> tuple[dict, dict]:
+    """(the reference summary, its joint sample: `{"size", "types", "columns"}`)."""
     model = version.model
     schema = model.feature_schema()
     features = split_columns(columns, schema)
+    rows = joint_rows(n_rows, joint_size(len(features)))
+    picker = RowPicker(features, rows)
     outputs = {
         "prediction": (
             column_or_none(columns, "prediction", n_rows),
@@ -303,22 +342,28 @@ def build_summary(version: ModelVersion, columns: dict[str, list], n_rows: int) 
     if model.task == Task.BINARY:
         outputs["scores"] = (score_column(columns, n_rows), "numeric")
     declared = {name: (schema.get(name) or {}).get("type") for name in features}
-    return summarize(features, declared, outputs, n_rows)
+    summary = summarize(picker, declared, outputs, n_rows)
+    types = {name: part["type"] for name, part in summary["features"].items()}
+    return summary, joint_sample(picker.picked, types, len(rows))
 
 
 @transaction.atomic
 def save_reference(
     version: ModelVersion, columns: dict[str, list], n_rows: int, source: str
 ) -> Reference:
-    """Summarise `columns` and store them as the version's newest reference."""
-    summary = build_summary(version, columns, n_rows)
-    return Reference.objects.create(
+    """Summarise `columns` and store them as the version's newest reference, with its
+    joint row sample (a `ReferenceSample`) when it has features."""
+    summary, joint = build_summary(version, columns, n_rows)
+    reference = Reference.objects.create(
         version=version,
         source=source,
         n_rows=n_rows,
         summary=summary,
         specs=profiles.compact_specs(summary),
     )
+    if joint["columns"]:
+        ReferenceSample.objects.create(reference=reference, **joint)
+    return reference
 
 
 def reference_from_csv(version: ModelVersion, content) -> Reference:

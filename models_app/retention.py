@@ -20,6 +20,7 @@ from models_app.models import (
     PendingLabel,
     Prediction,
     Profile,
+    SegmentProfile,
 )
 
 IDEMPOTENCY_DAYS = 7
@@ -45,6 +46,7 @@ def expired(now: datetime) -> dict[str, QuerySet]:
         "pending_labels": PendingLabel.objects.filter(received_at__lt=raw),
         "profiles": Profile.objects.filter(bucket_start__lt=kept),
         "daily_profiles": DailyProfile.objects.filter(bucket_start__lt=kept),
+        "segment_profiles": SegmentProfile.objects.filter(bucket_start__lt=kept),
         "metrics": MetricPoint.objects.filter(timestamp__lt=kept),
         "parameters": ParameterStat.objects.filter(timestamp__lt=kept),
         "idempotency_keys": IdempotencyKey.objects.filter(

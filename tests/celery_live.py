@@ -87,7 +87,9 @@ def start_worker(env: dict, queue: str, name: str, concurrency: int = 2) -> subp
     )
 
 
-def wait_ready(name: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_ready(name: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    """Until the worker answers a ping. A start takes a few seconds alone; on 2 cores
+    shared with other test runs (load ~13) 60 s was seen to pass without an answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

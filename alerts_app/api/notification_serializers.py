@@ -99,6 +99,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "model",
             "version",
             "feature",
+            "segment",
             "fingerprint",
             "severity",
             "state",

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from access.channels import unusable_channel_message, unusable_channels
 from access.fields import EditableModelField
+from alerts_app import segments
 from alerts_app.evaluate import EVALUATION_TIME_HELP, evaluation_time_allowed
 from alerts_app.models import AlertRule, Channel, CheckResult, RuleKind
 from alerts_app.rule_config import RULE_FIELDS, validate_config, validate_rule_fields
@@ -99,6 +100,8 @@ class RuleSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError({"config": exc.message_dict})
         check_version(model, attrs["config"].get("version"))
+        if error := segments.segment_error(model, kind, attrs["config"]):
+            raise serializers.ValidationError({"config": {"segment_by": [error]}})
         attrs["channels"] = self.usable_channels(model, attrs.get("channels"))
         if attrs["channels"] is None:
             del attrs["channels"]

@@ -1,4 +1,4 @@
-"""The rules endpoints: CRUD, evaluate now, and the history of results."""
+"""The rules endpoints: CRUD, evaluate now, the history of results, and the backtest."""
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -11,11 +11,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from alerts_app import lifecycle
+from alerts_app.api.backtest_serializers import BacktestAnswerSerializer, BacktestSerializer
 from alerts_app.api.serializers import (
     CheckResultSerializer,
     EvaluateSerializer,
     RuleSerializer,
 )
+from alerts_app.backtest import backtest
 from alerts_app.evaluate import (
     EVALUATE_NOW_MEANING,
     EvaluationTooEarly,
@@ -46,7 +48,7 @@ class RuleFilterSet(django_filters.FilterSet):
 
 
 class RuleViewSet(viewsets.ModelViewSet):
-    """Alert rules: list, create, read, update, delete; evaluate now; past results."""
+    """Alert rules: list, create, read, update, delete; evaluate now; past results; backtest."""
 
     queryset = AlertRule.objects.select_related("model").prefetch_related("channels")
     serializer_class = RuleSerializer
@@ -109,3 +111,29 @@ class RuleViewSet(viewsets.ModelViewSet):
         """The rule's stored results, newest first."""
         page = self.paginate_queryset(self.get_object().results.select_related("version"))
         return self.get_paginated_response(CheckResultSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=BacktestSerializer,
+        responses={
+            200: BacktestAnswerSerializer,
+            404: OpenApiResponse(description="No such model, or you may not view it."),
+        },
+        description="Replay a rule (the body of a create, plus `days`) at its interval over "
+        "the last `days` of stored history, through the alert state machine (`pending_for`, "
+        "`keep_firing_for`, `clear_threshold`): when it would have fired and resolved, and "
+        "every evaluation's value and status. Nothing is stored and nobody is notified. "
+        "You need the viewer role on the model (404 otherwise).",
+    )
+    @action(
+        detail=False, methods=["post"], serializer_class=BacktestSerializer, filterset_class=None
+    )
+    def backtest(self, request):
+        """The rule in the body replayed over the last `days` (`alerts_app.backtest`)."""
+        params = BacktestSerializer(data=request.data, context={"request": request})
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        days = data.pop("days")
+        data.pop("channels", None)
+        rule = AlertRule(**data)
+        answer = backtest(rule, days, timezone.now())
+        return Response(BacktestAnswerSerializer(answer).data, status=status.HTTP_200_OK)

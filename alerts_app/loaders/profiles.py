@@ -3,6 +3,8 @@
 Everything comes through the public surface of `models_app.profiles`: windows are read
 with `window_profiles`, whose edges are rounded out to whole UTC hours; the reference is
 the version's current one, `current_summary` (its layout is in docs/telemetry.md).
+Each loader reads those two through its `source` (default: `models_app.profiles`); the
+backtest (`alerts_app/backtest.py`) passes one that has read the whole history once.
 """
 
 from datetime import datetime
@@ -19,9 +21,9 @@ from models_app.models import Prediction
 from models_app.profiles import NUMERIC, FeatureProfile
 
 
-def reference_summary(version) -> tuple[dict, int]:
+def reference_summary(version, source=profiles) -> tuple[dict, int]:
     """(summary, rows) of the version's current reference; NoData without one."""
-    found = profiles.current_summary(version)
+    found = source.current_summary(version)
     if found is None:
         raise NoData(
             f'Version "{version.version}" has no reference: upload one to compare against.'
@@ -94,11 +96,11 @@ def drift_inputs(
     return DriftData(features, n_reference, rows_in(window), skipped)
 
 
-def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData:
-    summary, n_reference = reference_summary(version)
+def load_feature_drift(model, version, config: dict, now: datetime, source=profiles) -> DriftData:
+    summary, n_reference = reference_summary(version, source)
     reference = summary.get("features") or {}
     names = config["features"] or sorted(reference)
-    window = profiles.window_profiles(
+    window = source.window_profiles(
         version, window_start(now, config["window"]), now, [*names, profiles.PREDICTION]
     )
     pairs = {n: reference.get(n) for n in names}
@@ -107,8 +109,8 @@ def load_feature_drift(model, version, config: dict, now: datetime) -> DriftData
     return data
 
 
-def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
-    summary, n_reference = reference_summary(version)
+def load_output_drift(model, version, config: dict, now: datetime, source=profiles) -> DriftData:
+    summary, n_reference = reference_summary(version, source)
     wanted = {
         "prediction": [profiles.PREDICTION],
         "score": [profiles.SCORE],
@@ -117,7 +119,7 @@ def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     pairs = {name: profiles.reference_feature(summary, name) for name in wanted}
     if config["output"] == "both" and pairs[profiles.SCORE] is None:
         pairs.pop(profiles.SCORE)  # a model without scores: the prediction alone
-    window = profiles.window_profiles(
+    window = source.window_profiles(
         version, window_start(now, config["window"]), now, [*pairs, profiles.PREDICTION]
     )
     data = drift_inputs(pairs, window, n_reference)
@@ -125,8 +127,8 @@ def load_output_drift(model, version, config: dict, now: datetime) -> DriftData:
     return data
 
 
-def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
-    window = profiles.window_profiles(
+def load_quality_counts(model, version, config: dict, now: datetime, source=profiles) -> dict:
+    window = source.window_profiles(
         version, window_start(now, config["window"]), now, config["features"]
     )
     counts = {
@@ -137,14 +139,14 @@ def load_quality_counts(model, version, config: dict, now: datetime) -> dict:
     return {"rows": rows_in(window), "features": counts}
 
 
-def load_cbpe_inputs(model, version, config: dict, now: datetime) -> dict:
+def load_cbpe_inputs(model, version, config: dict, now: datetime, source=profiles) -> dict:
     """Reference (score, label) pairs and the window's positive-class scores (its
     uniform sample of at most 5,000 when the window holds more)."""
     if model.task != "binary_classification":
         raise NoData("Estimated performance (CBPE) needs a binary classifier.")
-    summary, _ = reference_summary(version)
+    summary, _ = reference_summary(version, source)
     calibration = summary.get("calibration") or {}
-    window = profiles.window_profiles(
+    window = source.window_profiles(
         version, window_start(now, config["window"]), now, [profiles.SCORE]
     )
     scores = window.get(profiles.SCORE)

@@ -9,7 +9,8 @@ The one public surface; the modules inside are named by what they do:
 - `rollup`: partial rows -> rolled-up hourly and daily rows;
 - `window`: a window's {feature: FeatureProfile}, each row counted once;
 - `serving`: prediction, error, label counts and latency percentiles per window or bucket;
-- `posted`: profiles computed by clients (format 1): checked, stored as partial rows.
+- `posted`: profiles computed by clients (format 1): checked, stored as partial rows;
+- `segments`: profiles per value of the features rules segment by (`segment_by`).
 
 Callers outside this package import from `models_app.profiles` only.
 """
@@ -23,6 +24,14 @@ from models_app.profiles.posted import (
     record_posted,
 )
 from models_app.profiles.rollup import rollup_pending, rollup_profiles
+from models_app.profiles.segments import (
+    MAX_TRACKED,
+    Segment,
+    record_segment_profiles,
+    rollup_segment_profiles,
+    segment_key,
+    segment_windows,
+)
 from models_app.profiles.serving import (
     DAILY_MIN_SPAN,
     serving_buckets,
@@ -78,6 +87,7 @@ __all__ = [
     "FORMAT",
     "LABEL",
     "LATENCY",
+    "MAX_TRACKED",
     "NUMERIC",
     "OTHER",
     "OUTPUTS",
@@ -85,6 +95,7 @@ __all__ = [
     "SAMPLE_SIZE",
     "SCORE",
     "SKETCH_ALPHA",
+    "Segment",
     "BatchSize",
     "FeatureProfile",
     "FeatureSpec",
@@ -111,9 +122,13 @@ __all__ = [
     "record_label_profiles",
     "record_posted",
     "record_profiles",
+    "record_segment_profiles",
     "reference_feature",
     "rollup_pending",
     "rollup_profiles",
+    "rollup_segment_profiles",
+    "segment_key",
+    "segment_windows",
     "serving_buckets",
     "serving_by_version",
     "sketch_quantile",

@@ -30,6 +30,7 @@ MINIMAL = {
     "error_rate": {"max_rate": 0.05},
     "no_data": {},
     "parameter_health": {},
+    "multivariate_drift": {"method": "domain_classifier"},
 }
 
 

@@ -56,7 +56,12 @@ def drift_form(model, **overrides) -> dict:
 def test_the_kinds_that_need_a_reference_are_those_insufficient_without_one(model):
     """The flag says what the loaders do: without a reference these kinds cannot judge."""
     flagged = sorted(kind.name for kind in KINDS if kind.needs_reference)
-    assert flagged == ["data_drift", "estimated_performance", "prediction_drift"]
+    assert flagged == [
+        "data_drift",
+        "estimated_performance",
+        "multivariate_drift",
+        "prediction_drift",
+    ]
     for name in flagged:
         rule = make_alert_rule(model, kind=name, name=name, config=kind_of(name).example)
         result = evaluate_rule(rule, timezone.now(), store=False)

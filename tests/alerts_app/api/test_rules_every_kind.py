@@ -198,6 +198,20 @@ def setup_parameter_health(api):
     return {"max_norm_change_pct": 50}, "breached"
 
 
+def setup_multivariate_drift(api):
+    """x and y swap a +0.9 correlation for -0.9: each marginal stays N(0, 1)."""
+
+    def rows(n, rho):
+        return [
+            {"x": float(x), "y": float(y), "c": "a"}
+            for x, y in rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], size=n)
+        ]
+
+    send(api, "reference", rows(300, 0.9))
+    send(api, "predictions", predictions(300, features=rows(300, -0.9)))
+    return {"method": "domain_classifier", "window": "1h", "min_samples": 50}, "breached"
+
+
 KINDS = {
     name[len("setup_") :]: func for name, func in globals().items() if name.startswith("setup_")
 }
@@ -236,6 +250,7 @@ BAD_CONFIGS = {
     "error_rate": ({"max_rate": 0.1, "clear_threshold": 0.2}, "clear_threshold"),
     "no_data": ({"source": "logs"}, "source"),
     "parameter_health": ({"tensors": "fc.*"}, "tensors"),
+    "multivariate_drift": ({"method": "isolation_forest"}, "method"),
 }
 
 
@@ -265,6 +280,7 @@ SHORT = {
     },
     "latency": {"threshold_ms": 10, "window": "1h", "min_samples": 1000},
     "error_rate": {"max_rate": 0.1, "window": "1h", "min_samples": 1000},
+    "multivariate_drift": {"method": "pca_reconstruction", "window": "1h", "min_samples": 1000},
 }
 
 
