@@ -173,27 +173,31 @@ def our_auto_choices() -> dict[str, str]:
 # -- Evidently, in its own venv ------------------------------------------------------------
 
 
-def ensure_evidently_venv() -> Path:
-    python = EVIDENTLY_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "-r",
-                str(ROOT / "bench" / "requirements-evidently.txt"),
-            ],
-            check=True,
-        )
-    return python
+def ensure_evidently_venv(venv: Path = EVIDENTLY_VENV) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from bench.harness import ensure_venv
+
+    return ensure_venv(venv, ROOT / "bench" / "requirements-evidently.txt")
 
 
 def evidently_verdict(method: str, value: float, threshold: float) -> bool:
     return bool(value < threshold if "p_value" in method else value >= threshold)
+
+
+def evidently_features(result: dict) -> dict[str, dict]:
+    """{column: method, statistic, threshold, drifted} of a DataDriftPreset snapshot's dict."""
+    features = {}
+    for metric in result["metrics"]:
+        config = metric["config"]
+        if config.get("type", "").endswith("ValueDrift"):
+            method, value, limit = config["method"], metric["value"], config["threshold"]
+            features[config["column"]] = {
+                "method": method,
+                "statistic": float(value),
+                "threshold": limit,
+                "drifted": evidently_verdict(method, value, limit),
+            }
+    return features
 
 
 def run_evidently(data_file: Path, out_file: Path) -> None:
@@ -212,19 +216,8 @@ def run_evidently(data_file: Path, out_file: Path) -> None:
         Dataset.from_pandas(cur, data_definition=definition),
         Dataset.from_pandas(ref, data_definition=definition),
     )
-    result = snapshot.dict()
+    features = evidently_features(snapshot.dict())
     seconds = time.perf_counter() - started
-    features = {}
-    for metric in result["metrics"]:
-        config = metric["config"]
-        if config.get("type", "").endswith("ValueDrift"):
-            method, value, limit = config["method"], metric["value"], config["threshold"]
-            features[config["column"]] = {
-                "method": method,
-                "statistic": float(value),
-                "threshold": limit,
-                "drifted": evidently_verdict(method, value, limit),
-            }
     out_file.write_text(
         json.dumps({"seconds": seconds, "features": features, "auto": evidently_auto_choices()})
     )

@@ -33,6 +33,18 @@ def bench_database(name: str) -> tuple[str, dict]:
     return dsn, env
 
 
+def ensure_venv(venv: Path, requirements: Path) -> Path:
+    """The python of `venv`, created from `requirements` when missing: a bench-only tool
+    (Evidently, NannyML) pins packages the app's venv must never share."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True
+        )
+    return python
+
+
 def manage(env: dict, *args: str) -> str:
     """Run `manage.py ARGS` with `env`; return its standard output."""
     result = subprocess.run(
