@@ -436,11 +436,10 @@ def calibrate(data, pairs: dict[str, dict], config: dict, bands: dict) -> None:
     (`alerts_app.loaders.calibration.calibrate_drift`), with `bands` standing in for its
     per-reference cache: {(feature, method, chunk size): Band or None}."""
     from alerts_app.checks.calibration import ReferenceFeature, feature_band
-    from alerts_app.checks.drift import chosen_method
-    from alerts_app.loaders.calibration import chunk_size_of, seed_of
+    from alerts_app.loaders.calibration import band_key, seed_of
 
     for name, feature in data.features.items():
-        key = (name, chosen_method(feature, config["method"]), chunk_size_of(config, feature.cur_n))
+        key = band_key(name, feature, config)
         if key not in bands:
             reference = ReferenceFeature.from_summary(pairs[name])
             bands[key] = feature_band(reference, key[1], key[2], seed_of(name))

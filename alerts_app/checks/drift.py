@@ -30,6 +30,7 @@ SMALL_REFERENCE = 1000
 FEW_VALUES = 5
 P_VALUE_METHODS = frozenset({"ks", "chi2", "z"})
 NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
+SAMPLE_METHODS = NUMERIC_ONLY  # computed on the samples (at most SAMPLE_SIZE values a side)
 # Fewest values per side a method is judged on with `"threshold": "auto"` (below:
 # insufficient_data for that feature, not drift): PSI and JS compare ten decile bins
 # (about ten values each), chi-square wants about five per cell, KS, Wasserstein and z

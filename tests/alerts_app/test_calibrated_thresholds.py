@@ -361,3 +361,26 @@ def test_the_admin_form_reads_a_number_or_auto():
     assert raw_value(spec, "0.8") == 0.8
     assert raw_value(spec, " auto ") == "auto"
     assert raw_value(spec, "") is None
+
+
+def test_a_sample_method_is_calibrated_at_the_size_of_the_sample_it_reads():
+    """KS and Wasserstein read the window's sample (at most SAMPLE_SIZE values), PSI the
+    window's counts: a 100,000-row window's KS band is that of 5,000-value chunks."""
+    from alerts_app.checks.drift import FeatureData
+    from alerts_app.loaders.calibration import band_key
+
+    rng = np.random.default_rng(3)
+    window = FeatureData(
+        "numeric",
+        5000,
+        100_000,
+        ref_sample=rng.normal(size=5000),
+        cur_sample=rng.normal(size=5000),
+        ref_bins=np.ones(10),
+        cur_bins=np.ones(10),
+    )
+    config = {"method": "ks", "chunk_size": None}
+    assert band_key("x", window, config) == ("x", "ks", 5000)
+    assert band_key("x", window, config | {"method": "wasserstein"})[2] == 5000
+    assert band_key("x", window, config | {"method": "psi"}) == ("x", "psi", 100_000)
+    assert band_key("x", window, config | {"chunk_size": 700}) == ("x", "ks", 700)
