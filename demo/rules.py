@@ -50,6 +50,14 @@ RULES = [
     ),
     (
         "credit-risk",
+        "Input correlations (PCA reconstruction)",
+        "multivariate_drift",
+        {"method": "pca_reconstruction", "window": "1d", "min_samples": 100},
+        "warning",
+        "email",
+    ),
+    (
+        "credit-risk",
         "Estimated F1 (CBPE, no labels yet)",
         "estimated_performance",
         {"metric": "f1", "window": "1d", "threshold": 0.93, "min_samples": 100},

@@ -311,7 +311,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AlertStateEnum": "alerts_app.models.AlertState"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStateEnum": "alerts_app.models.AlertState",
+        # rules and backtests share the kinds: one name, not a hash of the choices
+        "RuleKindEnum": "alerts_app.models.RuleKind",
+    },
     # Every operation's error answers (401/403/503, 400, 404, 413/415) are in the schema.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
