@@ -22,7 +22,7 @@ SLACK_VARIABLE = "MODELWATCH_SECRET_TEAM_SLACK_URL"
 
 @pytest.fixture
 def demo_like(settings):
-    """The demo's three models, its 21 rules and two channels, plus a Slack channel (a
+    """The demo's three models, its 22 rules and two channels, plus a Slack channel (a
     secret URL) shared with one model and used by one rule, and a second version."""
     settings.MODELWATCH_ALLOW_PRIVATE_WEBHOOKS = True  # the demo webhook is on 127.0.0.1
     for module in (credit, camera, training):
@@ -79,9 +79,9 @@ def test_export_then_apply_on_an_empty_server_exports_the_same_yaml(
     assert export() == first
     assert "+ create models credit-risk" in output
     assert "+ create rules credit-risk/Traffic stopped" in output
-    assert output.endswith("27 to create, 0 to update, 0 to delete\n")  # 3 + 3 + 21
+    assert output.endswith("28 to create, 0 to update, 0 to delete\n")  # 3 + 3 + 22
     assert Channel.objects.get(name="team slack").config == {"url": SLACK_URL}
-    assert AlertRule.objects.count() == 21 and ModelVersion.objects.count() == 4
+    assert AlertRule.objects.count() == 22 and ModelVersion.objects.count() == 4
 
 
 def test_the_export_is_stable_yaml_in_name_order(demo_like):
@@ -103,7 +103,7 @@ def test_the_export_is_stable_yaml_in_name_order(demo_like):
         "digits-cnn-training",
     ]
     keys = [(r["model"], r["name"]) for r in document["rules"]]
-    assert keys == sorted(keys) and len(keys) == 21
+    assert keys == sorted(keys) and len(keys) == 22
     credit_model = document["models"][0]
     assert credit_model["versions"] == ["1", "2"]
     assert credit_model["tags"] == ["demo", "tabular"]
@@ -173,7 +173,7 @@ def test_without_prune_what_the_file_leaves_out_stays(demo_like, tmp_path):
     assert apply(path) == "No changes.\n"
     output = apply(path, "--prune")
     assert AlertRule.objects.count() == 5 and Channel.objects.count() == 3
-    assert output.count("- delete rules ") == 16 and "channels" not in output
+    assert output.count("- delete rules ") == 17 and "channels" not in output
 
 
 def test_a_bad_rule_is_refused_at_its_path_with_the_api_message_and_nothing_is_saved(
