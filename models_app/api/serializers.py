@@ -14,8 +14,13 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         model = ModelVersion
         fields = ["version", "created_at", "notes"]
         read_only_fields = ["created_at"]
+        # measured as sent (the schema's maxLength): trimmed first, a 101-character version
+        # with a leading space was accepted; surrounding whitespace is refused instead
+        extra_kwargs = {"version": {"trim_whitespace": False}}
 
     def validate_version(self, value: str) -> str:
+        if value != value.strip():
+            raise serializers.ValidationError("Must not start or end with whitespace.")
         model = self.context.get("model")
         if model and ModelVersion.objects.filter(model=model, version=value).exists():
             raise serializers.ValidationError(f'Version "{value}" already exists.')

@@ -106,6 +106,17 @@ def test_adding_a_version_answers_201_and_a_duplicate_400(api, model):
     assert [v["version"] for v in api.get(url).json()["results"]] == ["2", "1"]
 
 
+@pytest.mark.parametrize("version", [" 2", "2 ", "\u00a0" + "9" * 100])
+def test_a_version_is_measured_as_sent_and_refused_with_surrounding_whitespace(api, model, version):
+    """The schema's maxLength (100) holds for the value as sent: trimmed first, a
+    101-character version with a leading no-break space was stored (found by the fuzzer)."""
+    url = f"/api/v1/models/{model.name}/versions/"
+    response = api.post(url, {"version": version}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["version"]
+    assert ModelVersion.objects.filter(model=model).count() == 1
+
+
 def test_anonymous_requests_get_401(anon, model):
     assert anon.get("/api/v1/models/").status_code == 401
     assert anon.post("/api/v1/models/", {"name": "x", "task": "other"}).status_code == 401
