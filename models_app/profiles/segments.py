@@ -66,7 +66,7 @@ from models_app.profiles.specs import (
     feature_spec,
     reference_feature,
 )
-from models_app.profiles.store import hour_of
+from models_app.profiles.store import STAT_FIELDS, hour_of
 from models_app.profiles.write import positive_score
 
 MAX_TRACKED = 50  # values with profiles of their own per (version, feature); the rest: OTHER
@@ -267,23 +267,8 @@ class Segment:
     profiles: dict[str, FeatureProfile] = field(default_factory=dict)
 
 
-ROW_FIELDS = (
-    "segment_value",
-    "feature",
-    "kind",
-    *COUNTS,
-    "min",
-    "max",
-    "sum",
-    "sum_sq",
-    "edges",
-    "bin_counts",
-    "categories",
-    "sketch",
-    "sample_values",
-    "sample_keys",
-    "sample_seed",
-)
+# the stored statistics of a profile row (store.STAT_FIELDS) and its binary sample
+ROW_FIELDS = ("segment_value", *STAT_FIELDS, "sample_values", "sample_keys", "sample_seed")
 
 
 def window_rows(
