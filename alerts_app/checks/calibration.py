@@ -4,8 +4,9 @@ A rule with `"threshold": "auto"` does not take a fixed limit: its limit is deri
 the data it is compared with (docs/checks.md, "Calibrated thresholds"). The reference is
 cut into chunks of the window's expected size, the rule's statistic is computed on each
 chunk exactly as a window's is, and the limit is `mean + k·std` of those values (`mean -
-k·std` for a rule that breaks below it). How it was derived travels with every result as
-`details["calibration"]` = `Calibration.as_dict()`.
+k·std` for a rule that breaks below it; for drift statistics, `k` standard deviations up
+on a log-normal fitted to the same mean and std, `Calibration.scale`). How it was derived
+travels with every result as `details["calibration"]` = `Calibration.as_dict()`.
 
 Chunks (`chunk_indices`): when the values hold at least `MIN_CHUNKS` chunks of the size,
 they are cut into disjoint chunks (at most `MAX_CHUNKS`); with fewer values, the values
@@ -19,8 +20,12 @@ rebuilt from counts is grouped by key). A metric's or labelled predictions' own 
 Drift (`calibrate_feature`): the per-chunk statistic is the method's, computed by
 `alerts_app.checks.drift.bounded_statistic` on the same inputs a window gets (KS: its D
 alone, `ks_statistic`): the distance for psi / js / wasserstein, the test statistic
-(not the p-value) for ks (D), chi2 (χ²) and z (|z|). The drift verdict is then
-`statistic >= threshold`. A disjoint chunk is compared with the rest of the reference
+(not the p-value) for ks (D), chi2 (χ²) and z (|z|). The threshold is on the log scale
+(`drift_calibration`), and the drift check corrects it for the number of features it
+judges (`checks.drift.calibrated_results`): `k` bounds one feature's false alarms, the
+rule's `correction` bounds them across its features, as it does for p-values.
+
+A disjoint chunk is compared with the rest of the reference
 (the reference less that chunk: sample, bin counts and category counts), because a
 window is never part of the reference it is compared with: against the whole
 reference, which contains the chunk, the statistic reads smaller (for KS by about
@@ -44,8 +49,10 @@ Public interface (stable; `bench/` calls it):
         the statistic of a window's values `current` against the reference, as the
         drift check computes it (D, χ², |z|, PSI, JS or normalised Wasserstein);
     calibrate_feature(reference, method, chunk_size, k=3.0, seed=0) -> Calibration | None
-        the calibrated drift threshold (None: fewer reference values than the method's
-        minimum, MIN_SAMPLES);
+        the calibrated drift threshold of one feature, before the correction across
+        features (None: fewer reference values than the method's minimum, MIN_SAMPLES);
+    drift_calibration(band, k=3.0) -> Calibration
+        a drift band's threshold (log scale);
     calibrate(n, statistic, chunk_size, k=3.0, *, method, direction="upper", seed=0,
               ordered=False) -> Calibration | None
         the same for any statistic of a chunk: `statistic(indices)` of the chunk's row
@@ -75,6 +82,7 @@ MAX_CHUNKS = 100  # disjoint chunks beyond this are not computed (the band is st
 RESAMPLED_CHUNKS = 50
 MIN_STATISTICS = 5  # fewer chunks with a defined statistic: no calibration
 POPULATION = 5000  # categorical references are expanded to this many values at most
+LINEAR, LOG = "linear", "log"  # how a band spreads (Calibration.scale)
 R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0, 10.0)
 
 
@@ -89,25 +97,39 @@ class Band:
     std: float
     resampled: bool
 
-    def calibration(self, k: float = DEFAULT_K, direction: str = "upper") -> "Calibration":
-        spread = k * self.std
-        threshold = self.mean + spread if direction == "upper" else self.mean - spread
-        return Calibration(
+    def calibration(
+        self, k: float = DEFAULT_K, direction: str = "upper", scale: str = LINEAR
+    ) -> "Calibration":
+        """The threshold `k` standard deviations out on `scale` (see `Calibration`)."""
+        found = Calibration(
             self.method,
             self.chunk_size,
             self.chunks,
             self.mean,
             self.std,
             float(k),
-            float(threshold),
+            math.nan,
             self.resampled,
             direction,
+            scale,
         )
+        return replace(found, threshold=found.value_at(k))
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """A calibrated threshold and how it was derived."""
+    """A calibrated threshold and how it was derived.
+
+    `scale` is how the chunks' statistics are spread around their mean: `linear`, a
+    normal spread (threshold = mean ± k·std: metrics, performance, estimates), or `log`,
+    a log-normal one fitted to the same mean and std (threshold = exp(μ + k·σ) with
+    σ² = ln(1 + std²/mean²), μ = ln(mean) − σ²/2), for the drift statistics: distances
+    and test statistics are positive and skewed right (a χ² or a Wasserstein distance
+    of chunks has a long upper tail), so a normal band puts the threshold too low
+    (bench/false_alarms.py, docs/checks.md "False alarms and detection delay").
+    `z_of(value)` is a value's place on that scale in standard deviations and
+    `value_at(z)` its inverse: the threshold is `value_at(k)`.
+    """
 
     method: str
     chunk_size: int
@@ -118,10 +140,43 @@ class Calibration:
     threshold: float
     resampled: bool = False
     direction: str = "upper"
+    scale: str = LINEAR
+
+    def log_params(self) -> tuple[float, float] | None:
+        """(μ, σ) of the log-normal with this mean and std; None when it has none (a
+        mean of 0 or less, a std of 0), where the linear scale is used instead."""
+        if self.scale != LOG or not self.mean > 0 or not self.std > 0:
+            return None
+        sigma2 = math.log1p((self.std / self.mean) ** 2)
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+    def value_at(self, z: float) -> float:
+        """The statistic `z` standard deviations out on the breaking side."""
+        sign = 1.0 if self.direction == "upper" else -1.0
+        params = self.log_params()
+        if params is None:
+            return float(self.mean + sign * z * self.std)
+        mu, sigma = params
+        return float(math.exp(mu + sign * z * sigma))
+
+    def z_of(self, value: float) -> float:
+        """How many standard deviations `value` lies out on the breaking side (negative:
+        on the other side); ±inf where the band has no spread."""
+        sign = 1.0 if self.direction == "upper" else -1.0
+        params = self.log_params()
+        if params is not None and value > 0:
+            mu, sigma = params
+            return sign * (math.log(value) - mu) / sigma
+        if params is not None:
+            return -sign * math.inf
+        gap = sign * (value - self.mean)
+        if self.std > 0:
+            return gap / self.std
+        return 0.0 if gap == 0 else math.copysign(math.inf, gap)
 
     def as_dict(self) -> dict:
         """`details["calibration"]`: {method, chunk_size, chunks, mean, std, k, threshold,
-        resampled, direction}."""
+        resampled, direction, scale}."""
         return {
             "method": self.method,
             "chunk_size": self.chunk_size,
@@ -132,6 +187,7 @@ class Calibration:
             "threshold": self.threshold,
             "resampled": self.resampled,
             "direction": self.direction,
+            "scale": self.scale,
         }
 
 
@@ -427,8 +483,14 @@ def calibrate_feature(
     k: float = DEFAULT_K,
     seed: int = 0,
 ) -> Calibration | None:
-    """The calibrated drift threshold of one feature: mean + k·std of `method`'s
-    statistic over chunks of `chunk_size` reference values, each against the whole
-    reference. None when the reference holds fewer values than MIN_SAMPLES[method]."""
+    """The calibrated drift threshold of one feature: `k` standard deviations up (log
+    scale) of `method`'s statistic over chunks of `chunk_size` reference values, each
+    against the rest of the reference. None when the reference holds fewer values than
+    MIN_SAMPLES[method]."""
     band = feature_band(reference, method, chunk_size, seed)
-    return None if band is None else band.calibration(k, "upper")
+    return None if band is None else drift_calibration(band, k)
+
+
+def drift_calibration(band: Band, k: float = DEFAULT_K) -> Calibration:
+    """A drift statistic's threshold: `k` standard deviations up on the log scale."""
+    return band.calibration(k, "upper", LOG)

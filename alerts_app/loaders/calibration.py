@@ -17,6 +17,7 @@ from alerts_app.checks.calibration import (
     Band,
     Calibration,
     ReferenceFeature,
+    drift_calibration,
     expected_chunk_size,
     feature_band,
 )
@@ -117,7 +118,7 @@ def calibrate_drift(version, data: DriftData, parts: dict[str, dict], config: di
     bands = cached_bands(reference_id, wanted)
     for name, feature in data.features.items():
         band = bands.get(keys[name])
-        feature.calibration = None if band is None else band.calibration(config["k"])
+        feature.calibration = None if band is None else drift_calibration(band, config["k"])
 
 
 def band_function(part: dict, key: Key) -> Callable[[], Band | None]:

@@ -47,6 +47,12 @@ def send(api, x, c, end=NOW, scores=None) -> None:
     post(api, "predictions", {"records": records})
 
 
+def log_threshold(mean: float, std: float, z: float) -> float:
+    """`z` standard deviations up on the log-normal with this mean and std, by hand."""
+    sigma = np.sqrt(np.log(1 + (std / mean) ** 2))
+    return float(np.exp(np.log(mean) - sigma**2 / 2 + z * sigma))
+
+
 def rule(model, kind, **config) -> AlertRule:
     return AlertRule.objects.create(name=kind, model=model, kind=kind, config=config)
 
@@ -81,9 +87,15 @@ def test_stable_features_stay_ok_and_a_shifted_feature_drifts_against_auto(model
     assert stable.details["calibration"]["c"]["method"] == "js"
     assert set(block) >= {"method", "chunk_size", "chunks", "mean", "std", "k", "threshold"}
     assert block["chunk_size"] == 800 and block["chunks"] == 50 and block["resampled"]
-    assert block["threshold"] == pytest.approx(block["mean"] + 3 * block["std"])
-    assert stable.details["features"]["x"]["threshold"] == block["threshold"]
-    assert stable.details["verdicts"]["x"]["threshold"] == block["threshold"]
+    assert block["scale"] == "log"
+    assert block["threshold"] == pytest.approx(log_threshold(block["mean"], block["std"], 3))
+    # two features judged, none drifting: fdr asks each for the tail P(Z >= 3) / 2
+    k2 = stats.norm.isf(stats.norm.sf(3) / 2)
+    assert block["corrected_k"] == pytest.approx(k2)
+    corrected = log_threshold(block["mean"], block["std"], k2)
+    assert block["corrected_threshold"] == pytest.approx(corrected)
+    assert stable.details["features"]["x"]["threshold"] == block["corrected_threshold"]
+    assert stable.details["verdicts"]["x"]["threshold"] == block["corrected_threshold"]
 
     shifted = evaluate_rule(drift_rule, LATER)
     x = shifted.details["features"]["x"]
@@ -104,8 +116,10 @@ def test_the_stored_path_equals_the_pure_function_and_scipy(model, drift_data):
     expected = cal.calibrate_feature(
         cal.ReferenceFeature.from_values(ref_x), "ks", 800, seed=cache.seed_of("x")
     )
-    assert result.details["calibration"]["x"] == pytest.approx(expected.as_dict())
-    assert x["statistic"] >= x["threshold"] == pytest.approx(expected.threshold)
+    block = result.details["calibration"]["x"]
+    assert {k: block[k] for k in expected.as_dict()} == pytest.approx(expected.as_dict())
+    corrected = expected.value_at(stats.norm.isf(stats.norm.sf(3) / 2))  # 2 features, fdr
+    assert x["statistic"] >= x["threshold"] == pytest.approx(corrected)
 
 
 @pytest.mark.django_db
@@ -130,7 +144,7 @@ def test_the_band_is_computed_once_per_reference_and_key(model, drift_data, monk
     assert len(calls) == 2
     band = first.details["calibration"]["x"]
     assert wider.details["calibration"]["x"]["threshold"] == pytest.approx(
-        band["mean"] + 5 * band["std"]
+        log_threshold(band["mean"], band["std"], 5)
     )
     # a new reference is calibrated anew; the old one's bands go with it
     rng = np.random.default_rng(8)

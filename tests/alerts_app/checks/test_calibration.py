@@ -7,7 +7,8 @@ from scipy.spatial import distance
 
 from alerts_app.checks import calibration as cal
 from alerts_app.checks.causes import drift_score
-from alerts_app.checks.drift import DriftData, data_drift, feature_drift
+from alerts_app.checks import drift
+from alerts_app.checks.drift import DriftData, FeatureData, data_drift, feature_drift
 from alerts_app.rule_config import validate_config
 
 
@@ -18,6 +19,12 @@ def normal(n, seed=1, loc=0.0, scale=1.0):
 def band(values):
     values = np.asarray(values, float)
     return values.mean(), values.std(ddof=1)
+
+
+def log_up(mean, std, k):
+    """`k` sd up on the log-normal of this mean and std (the drift bands' scale)."""
+    sigma = np.sqrt(np.log1p((std / mean) ** 2))
+    return float(np.exp(np.log(mean) - sigma**2 / 2 + k * sigma))
 
 
 def chunks_by_hand(n, size, seed=0):
@@ -33,7 +40,7 @@ def rest(values, idx):
     return values[keep]
 
 
-def test_ks_threshold_is_mean_plus_k_std_of_scipy_ks_per_chunk_against_the_rest():
+def test_ks_threshold_is_k_log_sd_up_the_band_of_scipy_ks_per_chunk_against_the_rest():
     ref = normal(5000)
     found = cal.calibrate_feature(cal.ReferenceFeature.from_values(ref), "ks", 250, k=3.0, seed=7)
     chunks = chunks_by_hand(5000, 250, 7)
@@ -42,7 +49,7 @@ def test_ks_threshold_is_mean_plus_k_std_of_scipy_ks_per_chunk_against_the_rest(
     assert found.chunks == 20 and not found.resampled
     assert found.mean == pytest.approx(mean, abs=1e-12)
     assert found.std == pytest.approx(std, abs=1e-12)
-    assert found.threshold == pytest.approx(mean + 3 * std, abs=1e-12)
+    assert found.threshold == pytest.approx(log_up(mean, std, 3), abs=1e-12)
     assert found.as_dict() == {
         "method": "ks",
         "chunk_size": 250,
@@ -53,6 +60,7 @@ def test_ks_threshold_is_mean_plus_k_std_of_scipy_ks_per_chunk_against_the_rest(
         "threshold": found.threshold,
         "resampled": False,
         "direction": "upper",
+        "scale": "log",
     }
 
 
@@ -82,7 +90,7 @@ def test_psi_js_and_wasserstein_thresholds_match_direct_computation():
         found = cal.calibrate_feature(reference, method, 200, k=2.5, seed=11)
         mean, std = band(values)
         assert found.mean == pytest.approx(mean, rel=1e-9), method
-        assert found.threshold == pytest.approx(mean + 2.5 * std, rel=1e-9), method
+        assert found.threshold == pytest.approx(log_up(mean, std, 2.5), rel=1e-9), method
 
 
 def test_chi2_and_z_thresholds_use_the_test_statistic_not_the_p_value():
@@ -99,7 +107,8 @@ def test_chi2_and_z_thresholds_use_the_test_statistic_not_the_p_value():
     chi2 = [stats.chi2_contingency(table(i)).statistic for i in chunks]
     found = cal.calibrate_feature(reference, "chi2", 60, seed=5)
     assert found.mean == pytest.approx(np.mean(chi2), rel=1e-9)
-    assert found.threshold == pytest.approx(np.mean(chi2) + 3 * np.std(chi2, ddof=1), rel=1e-9)
+    expected = log_up(np.mean(chi2), np.std(chi2, ddof=1), 3)
+    assert found.threshold == pytest.approx(expected, rel=1e-9)
 
     def z(idx):  # pooled two-proportion z of the first category, "a"
         hits, n = values[idx].tolist().count("a"), len(idx)
@@ -237,7 +246,7 @@ def drift_config(**overrides) -> dict:
     return validate_config("data_drift", {"threshold": "auto", **overrides})
 
 
-def test_the_drift_check_judges_d_chi2_and_abs_z_against_their_bands_uncorrected():
+def test_the_drift_check_judges_d_chi2_and_abs_z_against_their_bands():
     ref = normal(800, seed=30)  # <= 1,000 values: auto picks KS
     reference = cal.ReferenceFeature.from_values(ref)
     data = cal.window_data(reference, normal(300, seed=31, loc=0.4))
@@ -245,16 +254,66 @@ def test_the_drift_check_judges_d_chi2_and_abs_z_against_their_bands_uncorrected
     plan = cal.ReferenceFeature.categorical({"yes": 500, "no": 500})  # 2 values: z
     flat = cal.window_data(plan, ["yes"] * 150 + ["no"] * 150)
     flat.calibration = cal.calibrate_feature(plan, "z", 300)
-    result = data_drift(DriftData({"x": data, "plan": flat}, 800, 300), drift_config())
+    features = {"x": data, "plan": flat}
+    result = data_drift(DriftData(features, 800, 300), drift_config(correction="none"))
     x, p = result.details["features"]["x"], result.details["features"]["plan"]
     d = stats.ks_2samp(ref, data.cur_sample).statistic
     assert x["statistic"] == pytest.approx(d) and x["threshold"] == data.calibration.threshold
     assert x["drifted"] and x["calibrated"] and x["p_value_adjusted"] is None
-    # the raw KS p-value is kept; no correction moves a calibrated verdict
+    assert x["z"] == pytest.approx(
+        (np.log(d) - np.log(log_up(data.calibration.mean, data.calibration.std, 0)))
+        / np.sqrt(np.log1p((data.calibration.std / data.calibration.mean) ** 2))
+    )
+    # the raw KS p-value is kept
     assert x["p_value"] == pytest.approx(feature_drift(data, "ks").p_value)
     assert p["method"] == "z" and p["statistic"] == 0.0 and not p["drifted"]
     assert result.status == "breached"  # 1 of 2 features reaches drift_share 0.5
     assert result.details["causes"][0]["score"] == pytest.approx(d / x["threshold"])
+    # corrected across the 2 features (fdr, the default: one drifting, so alpha / 2)
+    fdr = data_drift(DriftData(features, 800, 300), drift_config())
+    k2 = stats.norm.isf(stats.norm.sf(3) / 2)
+    assert fdr.details["features"]["x"]["threshold"] == pytest.approx(data.calibration.value_at(k2))
+    assert fdr.details["calibration"]["x"]["corrected_k"] == pytest.approx(k2)
+    assert fdr.details["features"]["x"]["drifted"] == (x["z"] >= k2)
+
+
+def calibrated_window(z: float) -> FeatureData:
+    """A feature whose statistic sits `z` log-sd up its band (mean 0.1, std 0.03)."""
+    band = cal.Band("wasserstein", 500, 50, 0.1, 0.03, False)
+    calibration = cal.drift_calibration(band)
+    data = FeatureData("numeric", 5000, 500)
+    data.calibration = calibration
+    data.statistic_value = calibration.value_at(z)
+    return data
+
+
+@pytest.mark.parametrize(
+    "zs, correction, drifted",
+    [
+        # 25 features, one at 3.5 sd: alone past k = 3, not past bonferroni's 3.87
+        ([3.5] + [0.0] * 24, "none", 1),
+        ([3.5] + [0.0] * 24, "bonferroni", 0),
+        ([3.5] + [0.0] * 24, "fdr", 0),
+        ([4.0] + [0.0] * 24, "bonferroni", 1),
+        # three features at 3.6: bonferroni keeps asking 3.87 of each, fdr 3.6 (3α/25)
+        ([3.6] * 3 + [0.0] * 22, "bonferroni", 0),
+        ([3.6] * 3 + [0.0] * 22, "fdr", 3),
+    ],
+)
+def test_calibrated_verdicts_are_corrected_across_features(zs, correction, drifted, monkeypatch):
+    features = {f"f{i:02d}": calibrated_window(z) for i, z in enumerate(zs)}
+    monkeypatch.setattr(
+        drift, "bounded_statistic", lambda data, method: (data.statistic_value, None)
+    )
+    results, _ = drift.calibrated_results(features, correction)
+    assert sum(r.drifted for r in results.values()) == drifted
+    alpha, m = stats.norm.sf(3), len(zs)
+    level = {"none": alpha, "bonferroni": alpha / m, "fdr": alpha * max(drifted, 1) / m}
+    k = stats.norm.isf(level[correction])
+    for name, result in results.items():
+        assert result.z == pytest.approx(zs[int(name[1:])])
+        assert result.threshold == pytest.approx(features[name].calibration.value_at(k))
+        assert result.drifted == (result.statistic >= result.threshold)
 
 
 def test_a_calibrated_cause_scores_statistic_over_threshold_for_a_p_value_method():
