@@ -395,10 +395,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 25},
     },
     # Alerting: enqueue every due rule once; retry lost or stuck notification sends.
+    # A dispatch claims rules in a transaction, so two of them never enqueue a rule
+    # twice: it expires late enough (2 cycles, 10 s at least) that a worker slow to take
+    # it (a busy machine, a broker just back) still dispatches, instead of discarding
+    # every cycle's message and evaluating nothing.
     "alert-dispatcher": {
         "task": "alerts_app.tasks.dispatch_task",
         "schedule": MODELWATCH_DISPATCH_INTERVAL,
-        "options": {"expires": max(MODELWATCH_DISPATCH_INTERVAL - 1, 1)},
+        "options": {"expires": max(2 * MODELWATCH_DISPATCH_INTERVAL, 10)},
     },
     "delivery-sweeper": {
         "task": "alerts_app.tasks.sweep_deliveries_task",

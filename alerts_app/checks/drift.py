@@ -175,18 +175,24 @@ def distinct_values(data: FeatureData) -> int:
 
 def effective_kind(data: FeatureData) -> str:
     """A numeric feature with at most 5 distinct values counts as categorical."""
-    if data.kind == "numeric" and distinct_values(data) <= FEW_VALUES:
-        return "categorical"
-    return data.kind
+    if data.kind != "numeric" or many_values(data.ref_sample) or many_values(data.cur_sample):
+        return data.kind
+    return "categorical" if distinct_values(data) <= FEW_VALUES else data.kind
+
+
+def many_values(sample: np.ndarray) -> bool:
+    """Whether the first values of a sample already hold more than FEW_VALUES distinct
+    ones (then so does the union: no need to sort it all, as `distinct_values` does)."""
+    return len(np.unique(sample[: 8 * FEW_VALUES])) > FEW_VALUES
 
 
 def auto_method(data: FeatureData) -> str:
     """Evidently's default test for this feature, by type and reference size."""
-    kind, values = effective_kind(data), distinct_values(data)
+    kind = effective_kind(data)
     if data.ref_n <= SMALL_REFERENCE:
         if kind == "numeric":
             return "ks"
-        return "z" if values <= 2 else "chi2"
+        return "z" if distinct_values(data) <= 2 else "chi2"
     return "wasserstein" if kind == "numeric" else "js"
 
 

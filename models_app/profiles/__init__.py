@@ -70,7 +70,7 @@ from models_app.profiles.specs import (
     reference_feature,
 )
 from models_app.profiles.store import day_of, hour_of
-from models_app.profiles.window import window_feature, window_profiles
+from models_app.profiles.window import hourly_profiles, window_feature, window_profiles
 from models_app.profiles.write import (
     BatchSize,
     batch_size,
@@ -134,6 +134,7 @@ __all__ = [
     "sketch_quantile",
     "window_feature",
     "window_profiles",
+    "hourly_profiles",
     "window_serving",
     "write_partials",
 ]

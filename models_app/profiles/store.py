@@ -204,12 +204,18 @@ def _values(queryset) -> list[dict]:
 
 
 def window_scalars(
-    versions: Q, start: datetime, end: datetime, features: Iterable[str] | None
+    versions: Q,
+    start: datetime,
+    end: datetime,
+    features: Iterable[str] | None,
+    daily: bool = True,
 ) -> list[dict]:
     """Every statistic but the samples of the rows covering [start, end] once: daily rows
     for whole days, rolled-up hourly rows for the hours around them, and every partial row
-    (one UNION ALL statement of index range scans)."""
+    (one UNION ALL statement of index range scans). `daily=False`: hourly rows only, for
+    whole days too (a read that keeps the hours apart, `window.hourly_profiles`)."""
     first, last, days = window_buckets(start, end)
+    days = days if daily else []
     named = Q(feature__in=list(features)) if features is not None else Q()
     hourly = Profile.objects.filter(versions, named)
     parts = [

@@ -119,21 +119,66 @@ def window_profiles(
     count as its `missing` (`absent_as_missing`). Bins follow the current reference
     (`edges` on each profile).
     """
-    reference = reference_for_profiles(version)
-    specs = WriteSpecs(version, reference)
-    expected = expected_features(specs, features)
-    wanted = features
-    if features is not None and expected and PREDICTION not in features:
-        wanted = [*features, PREDICTION]
-    grouped = read_window(Q(version=version), start, end, wanted, target=spec_target(reference))
-    window = {
-        name: merged_feature(rows, reference_spec(reference, name))
-        for name, rows in grouped.items()
-    }
-    absent_as_missing(window, expected, specs)
-    if wanted is not features:
-        window.pop(PREDICTION, None)
-    return dict(sorted(window.items()))
+    reader = Reader(version, features)
+    grouped = read_window(
+        Q(version=version), start, end, reader.wanted, target=spec_target(reader.reference)
+    )
+    return reader.profiles(grouped)
+
+
+def hourly_profiles(
+    version: ModelVersion, first: datetime, last: datetime, features: Iterable[str] | None = None
+) -> dict[datetime, dict[str, FeatureProfile]]:
+    """{hour: window_profiles(version, hour, the hour's last moment, features)} for every
+    hour bucket from `first` to `last` that holds rows, from one read of hourly rows (a
+    backtest replays a period hour by hour: one read instead of one per hour). Every
+    sample is fetched whole: keep the span to about a day of rows."""
+    reader = Reader(version, features)
+    target = spec_target(reader.reference)
+    versions = Q(version=version)
+    for _ in range(3):  # a rollup replacing a row between the reads: read again
+        packed = window_packed(versions, first, last) if reader.packed_wanted else []
+        rows = window_scalars(versions, first, last, reader.wanted, daily=False)
+        whole = frozenset((False, row["id"]) for row in rows)
+        if fetch_samples(rows, whole=whole) and packed_exist([row["id"] for row in packed]):
+            break
+    by_hour: dict[datetime, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        by_hour[row["bucket_start"]][row["feature"]].append(row)
+    packed_by_hour: dict[datetime, list[dict]] = defaultdict(list)
+    for row in packed:
+        packed_by_hour[row["bucket_start"]].append(row)
+    for hour, group in packed_by_hour.items():
+        for row in packed_stats(group, target, reader.wanted):
+            by_hour[hour][row["feature"]].append(row)
+    return {hour: reader.profiles(by_hour[hour]) for hour in sorted(by_hour)}
+
+
+class Reader:
+    """What a window read of `version` needs once: the current reference, the write
+    specs, the features expected (declared or in the reference) among `features`, and
+    the features to read (the prediction's row too, to count the absent ones)."""
+
+    def __init__(self, version: ModelVersion, features: Iterable[str] | None):
+        self.features = list(features) if features is not None else None
+        self.reference = reference_for_profiles(version)
+        self.specs = WriteSpecs(version, self.reference)
+        self.expected = expected_features(self.specs, self.features)
+        self.wanted = self.features
+        if self.features is not None and self.expected and PREDICTION not in self.features:
+            self.wanted = [*self.features, PREDICTION]
+        self.packed_wanted = self.wanted is None or any(n not in SERVING for n in self.wanted)
+
+    def profiles(self, grouped: dict[str, list[dict]]) -> dict[str, FeatureProfile]:
+        """{feature: FeatureProfile} of one window's stored rows, grouped by feature."""
+        window = {
+            name: merged_feature(rows, reference_spec(self.reference, name))
+            for name, rows in grouped.items()
+        }
+        absent_as_missing(window, self.expected, self.specs)
+        if self.wanted is not self.features:
+            window.pop(PREDICTION, None)
+        return dict(sorted(window.items()))
 
 
 def expected_features(specs: WriteSpecs, features: Iterable[str] | None) -> list[str]:

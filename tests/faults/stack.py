@@ -235,6 +235,20 @@ def celery(env: dict, log_name: str, *args: str) -> subprocess.Popen:
     )
 
 
+def log_tail(log_name: str, lines: int = 30) -> str:
+    """The last `lines` lines of a process's log that say more than a task's success
+    (for a drill's failure message: what the worker or beat was doing)."""
+    path = LOGS / f"{log_name}.log"
+    if not path.exists():
+        return f"({path} missing)"
+    kept = [
+        line
+        for line in path.read_text(errors="replace").splitlines()
+        if line.strip() and "succeeded in" not in line
+    ]
+    return f"--- {path.name} ---\n" + "\n".join(kept[-lines:])
+
+
 def worker(env: dict, name: str, concurrency: int = 2) -> subprocess.Popen:
     """A worker of every queue, as `make run`'s (docs/scaling.md "Queues")."""
     queues = ",".join(

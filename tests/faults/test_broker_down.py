@@ -13,7 +13,16 @@ import pytest
 import requests
 
 from bench.harness import Server
-from tests.faults.stack import Redis, app_env, beat, create_cast, stop, wait_until, worker
+from tests.faults.stack import (
+    Redis,
+    app_env,
+    beat,
+    create_cast,
+    log_tail,
+    stop,
+    wait_until,
+    worker,
+)
 
 pytestmark = pytest.mark.slow
 RULE = """
@@ -73,8 +82,11 @@ def test_ingestion_survives_a_broker_outage_and_checks_resume(scratch_postgres, 
             time.sleep(3)
             redis.start()
             resumed_from = checks()
-            assert wait_until(lambda: checks() >= resumed_from + 2, timeout=90), (
-                "checks did not resume after the broker came back"
+            assert wait_until(lambda: checks() >= resumed_from + 2, timeout=120), (
+                "checks did not resume after the broker came back\n"
+                + log_tail("broker-drill-worker")
+                + "\n"
+                + log_tail("broker-beat")
             )
             healthy = wait_until(
                 lambda: requests.get(f"{server.url}/healthz", timeout=30).status_code == 200,
