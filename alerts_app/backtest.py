@@ -30,6 +30,8 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from alerts_app.checks import base as checks
 from alerts_app.evaluate import add_hysteresis, run_check, takes_source
 from alerts_app.kinds import kind_of
@@ -259,7 +261,8 @@ class HistorySource:
 
     def current_summary(self, version):
         if version.pk not in self.summaries:
-            self.summaries[version.pk] = profiles.current_summary(version)
+            found = profiles.current_summary(version)
+            self.summaries[version.pk] = None if found is None else (arrays(found[0]), found[1])
         return self.summaries[version.pk]
 
     def window_profiles(self, version, start: datetime, end: datetime, features=None) -> dict:
@@ -296,6 +299,22 @@ class HistorySource:
             hours.append(stored[hour])
             hour += HOUR
         return hours
+
+
+def arrays(summary: dict) -> dict:
+    """The summary with each feature's numeric sample as a float array in its stored
+    order (calibration chunks depend on it), converted once for the whole replay instead
+    of once per evaluation."""
+    features = {}
+    for name, part in (summary.get("features") or {}).items():
+        sample = part.get("sample") if isinstance(part, dict) else None
+        if isinstance(sample, list) and part.get("type") == "numeric":
+            try:
+                part = part | {"sample": np.asarray(sample, dtype=float)}
+            except (TypeError, ValueError):
+                pass  # the loader's own conversion deals with it
+        features[name] = part
+    return summary | {"features": features}
 
 
 def merge_hours(hours: list[dict]) -> dict:

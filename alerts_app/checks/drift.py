@@ -89,7 +89,21 @@ def wasserstein_norm(
 ) -> float:
     """Wasserstein distance divided by the reference std (floored at 0.001)."""
     spread = np.std(reference) if reference_std is None else reference_std
-    return float(stats.wasserstein_distance(reference, current) / max(spread, STD_FLOOR))
+    return float(wasserstein_1d(reference, current) / max(spread, STD_FLOOR))
+
+
+def wasserstein_1d(u: np.ndarray, v: np.ndarray) -> float:
+    """The first Wasserstein distance of two samples, as `scipy.stats.wasserstein_distance`
+    computes it (the area between their empirical CDFs), from sorted copies instead of
+    argsorts: the drift checks of a backtest call it 18,000 times (tests compare it with
+    scipy's)."""
+    u, v = np.sort(np.asarray(u, dtype=float)), np.sort(np.asarray(v, dtype=float))
+    values = np.concatenate([u, v])
+    values.sort(kind="mergesort")
+    inner = values[:-1]
+    u_cdf = np.searchsorted(u, inner, side="right") / u.size
+    v_cdf = np.searchsorted(v, inner, side="right") / v.size
+    return float(np.sum(np.abs(u_cdf - v_cdf) * np.diff(values)))
 
 
 def chi2_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:

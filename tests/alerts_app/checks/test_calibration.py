@@ -6,8 +6,8 @@ from scipy import stats
 from scipy.spatial import distance
 
 from alerts_app.checks import calibration as cal
-from alerts_app.checks.causes import drift_score
 from alerts_app.checks import drift
+from alerts_app.checks.causes import drift_score
 from alerts_app.checks.drift import DriftData, FeatureData, data_drift, feature_drift
 from alerts_app.rule_config import validate_config
 

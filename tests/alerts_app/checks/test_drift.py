@@ -287,3 +287,13 @@ def test_wasserstein_on_5000_value_samples_stays_within_the_documented_bound(shi
         errors.append(sampled - drift.wasserstein_norm(ref, cur))
     assert np.max(np.abs(errors)) < 0.08
     assert np.mean(np.abs(errors)) < 0.03
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_wasserstein_distance_equals_scipy_with_ties_and_unequal_sizes(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 20, 700).astype(float)  # many ties, and values shared by both
+    b = rng.integers(2, 25, 130).astype(float)
+    assert drift.wasserstein_1d(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-12)
+    c, d = rng.normal(size=1), rng.lognormal(0.3, 2, 3000)
+    assert drift.wasserstein_1d(c, d) == pytest.approx(stats.wasserstein_distance(c, d), rel=1e-12)
