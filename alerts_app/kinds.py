@@ -171,7 +171,7 @@ def auto_threshold(help_: str, **kw) -> Field:
     """A `threshold` that also takes "auto" (calibrated: docs/checks.md)."""
     return _f(
         "threshold",
-        help_ + ' "auto": calibrated on the reference as mean ± k·std over chunks.',
+        help_ + ' "auto": calibrated on the reference, k std out over its chunks.',
         **kw,
     )
 
