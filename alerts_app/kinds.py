@@ -217,7 +217,8 @@ def _drift_fields() -> dict[str, Field]:
         "chunk_size": CHUNK_SIZE,
         "correction": _f(
             "choice",
-            "Multiple-testing correction of p-values across features: "
+            "Multiple-testing correction across features (of p-values, or of the "
+            'calibrated thresholds under threshold "auto"): '
             "fdr (Benjamini-Hochberg), bonferroni or none.",
             default="fdr",
             choices=CORRECTIONS,
