@@ -78,6 +78,14 @@ def kill_marked(marker: str) -> None:
             pass
 
 
+def as_from_a_terminal() -> None:
+    """Start the script with the signals a terminal leaves it: a test run under `nohup`
+    (or any parent ignoring HUP) would hand it an ignored SIGHUP, which a bash script
+    cannot trap, and the hang-up test would find it still running."""
+    for number in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 class Run:
     """One process tree started in the copy, its log, and the URL it serves."""
 
@@ -94,6 +102,7 @@ class Run:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=as_from_a_terminal,
         )
         log.close()
 
