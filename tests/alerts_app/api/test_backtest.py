@@ -180,7 +180,9 @@ def test_drift_replay_reads_the_history_a_day_at_a_time_and_equals_evaluate_rule
         }
     first, last = hour_of(times[0] - timedelta(hours=1)), hour_of(times[-1])
     hours = (last - first) // timedelta(hours=1) + 1
-    assert hours == 12 and source.reads == 1  # 12 hours: one read of READ_HOURS (24)
+    # 9.5 h of evaluations and a 1 h window cover 11 or 12 hour buckets (by the clock's
+    # minute): either way one read of READ_HOURS (24)
+    assert hours in (11, 12) and source.reads == 1
     answer = backtest.replay(replayed, Policy(), per_feature=True)
     assert "x" in {f["feature"] for f in answer["firings"]}
 
