@@ -308,7 +308,7 @@ def arrays(summary: dict) -> dict:
     features = {}
     for name, part in (summary.get("features") or {}).items():
         sample = part.get("sample") if isinstance(part, dict) else None
-        if isinstance(sample, list) and part.get("type") == "numeric":
+        if isinstance(sample, list) and part.get("type") == profiles.NUMERIC:
             try:
                 part = part | {"sample": np.asarray(sample, dtype=float)}
             except (TypeError, ValueError):

@@ -393,7 +393,7 @@ def calibrated_results(
         else:
             results[name] = found
     if results:
-        k = next(iter(features[n].calibration.k for n in results))
+        k = features[next(iter(results))].calibration.k  # the rule's k, one for all
         p_values = stats.norm.sf([r.z for r in results.values()])
         adjusted = adjust_p_values(p_values, correction)
         breaking = int(np.sum(adjusted <= stats.norm.sf(k)))

@@ -58,20 +58,37 @@ def read_window(
     packed partial rows come as stat rows, merged per layout where their kind and bins
     are `target(feature)`'s (see `store.packed_stats`)."""
     features = list(features) if features is not None else None
-    packed_wanted = features is None or any(name not in SERVING for name in features)
-    for _ in range(3):  # a rollup replacing a row between the reads: read again
-        packed = window_packed(versions, start, end) if packed_wanted else []
-        rows = window_scalars(versions, start, end, features)
-        whole = not samples or fetch_samples(rows)
-        # a rollup that took packed rows after they were read put them in the rows read
-        # next: they would count twice (one that took them later changed nothing read)
-        if whole and packed_exist([row["id"] for row in packed]):
-            break
+    rows, packed = read_rows(versions, start, end, features, samples=samples)
     rows += packed_stats(packed, target or no_target, features)
     grouped: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         grouped[row["feature"]].append(row)
     return grouped
+
+
+def read_rows(
+    versions: Q,
+    start: datetime,
+    end: datetime,
+    features: list[str] | None,
+    samples: bool = True,
+    daily: bool = True,
+) -> tuple[list[dict], list[dict]]:
+    """(stat rows, packed partial rows) covering the window, read consistently with a
+    rollup running beside. `samples`: attach the samples (prefixes; whole with
+    `daily=False`, whose hourly rows are kept apart, not merged into one window);
+    `daily=False`: hourly rows only (`store.window_scalars`)."""
+    packed_wanted = features is None or any(name not in SERVING for name in features)
+    for _ in range(3):  # a rollup replacing a row between the reads: read again
+        packed = window_packed(versions, start, end) if packed_wanted else []
+        rows = window_scalars(versions, start, end, features, daily=daily)
+        whole = frozenset() if daily else frozenset((False, row["id"]) for row in rows)
+        fetched = not samples or fetch_samples(rows, whole=whole)
+        # a rollup that took packed rows after they were read put them in the rows read
+        # next: they would count twice (one that took them later changed nothing read)
+        if fetched and packed_exist([row["id"] for row in packed]):
+            break
+    return rows, packed
 
 
 def no_target(name: str) -> None:
@@ -135,13 +152,7 @@ def hourly_profiles(
     sample is fetched whole: keep the span to about a day of rows."""
     reader = Reader(version, features)
     target = spec_target(reader.reference)
-    versions = Q(version=version)
-    for _ in range(3):  # a rollup replacing a row between the reads: read again
-        packed = window_packed(versions, first, last) if reader.packed_wanted else []
-        rows = window_scalars(versions, first, last, reader.wanted, daily=False)
-        whole = frozenset((False, row["id"]) for row in rows)
-        if fetch_samples(rows, whole=whole) and packed_exist([row["id"] for row in packed]):
-            break
+    rows, packed = read_rows(Q(version=version), first, last, reader.wanted, daily=False)
     by_hour: dict[datetime, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         by_hour[row["bucket_start"]][row["feature"]].append(row)
@@ -167,7 +178,6 @@ class Reader:
         self.wanted = self.features
         if self.features is not None and self.expected and PREDICTION not in self.features:
             self.wanted = [*self.features, PREDICTION]
-        self.packed_wanted = self.wanted is None or any(n not in SERVING for n in self.wanted)
 
     def profiles(self, grouped: dict[str, list[dict]]) -> dict[str, FeatureProfile]:
         """{feature: FeatureProfile} of one window's stored rows, grouped by feature."""
